@@ -1,0 +1,480 @@
+"""The run spec: one JSON document that describes a whole training run.
+
+The same document is the Playground's project file, the input of
+``python -m engine train SPEC --out DIR`` and what a cluster job trains. It is made of
+frozen dataclasses with ``to_dict()`` / ``from_dict()``; ``from_dict`` validates every
+field and raises :class:`SpecError` naming the offending field and value.
+
+The registries below (``DATASET_KINDS``, ``MODEL_KINDS``, ...) are the single list of
+allowed values: the validator checks against them and the GUI fills its combo boxes
+from them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Mapping
+
+CLASSIFICATION_PRESETS = ("circle", "xor", "gauss", "spiral", "moons", "blobs", "linear")
+REGRESSION_PRESETS = ("plane", "multigauss")
+FILE_KINDS = ("csv", "libsvm", "npz")
+DATASET_KINDS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS + ("points",) + FILE_KINDS
+TASKS = ("auto", "classification", "regression")
+
+FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
+RAW_FEATURES = ("x1", "x2")
+
+MODEL_KINDS = ("mlp", "logistic", "perceptron")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+DTYPES = ("float32", "float64")
+
+MAX_CLASSES = 8
+MAX_SAMPLES = 10_000_000
+
+
+class SpecError(ValueError):
+    """A run spec (or its data) is invalid.
+
+    Parameters
+    ----------
+    field : str
+        Dotted path of the offending field, e.g. ``"model.activation"``.
+    message : str
+        What is wrong, in words a user understands.
+    """
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _fail(path: str, message: str) -> SpecError:
+    return SpecError(path, message)
+
+
+def _check_keys(d: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    if not isinstance(d, Mapping):
+        raise _fail(path, f"expected an object, got {type(d).__name__} {d!r}")
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise _fail(where, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _int(d: Mapping, key: str, path: str, default: int, lo: int, hi: int) -> int:
+    value = d.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+        isinstance(value, float) and not value.is_integer()
+    ):
+        raise _fail(f"{path}.{key}", f"expected a whole number, got {value!r}")
+    value = int(value)
+    if not lo <= value <= hi:
+        raise _fail(f"{path}.{key}", f"{value} is out of range [{lo}, {hi}]")
+    return value
+
+
+def _float(
+    d: Mapping, key: str, path: str, default: float, lo: float, hi: float, *, lo_open: bool = False,
+    hi_open: bool = False,
+) -> float:
+    value = d.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(f"{path}.{key}", f"expected a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise _fail(f"{path}.{key}", f"expected a finite number, got {value!r}")
+    too_low = value <= lo if lo_open else value < lo
+    too_high = value >= hi if hi_open else value > hi
+    if too_low or too_high:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        raise _fail(f"{path}.{key}", f"{value:g} is out of range {left}{lo:g}, {hi:g}{right}")
+    return value
+
+
+def _choice(d: Mapping, key: str, path: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = d.get(key, default)
+    if value not in allowed:
+        raise _fail(f"{path}.{key}", f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _bool(d: Mapping, key: str, path: str, default: bool) -> bool:
+    value = d.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(f"{path}.{key}", f"expected true or false, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- dataset
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where the data comes from.
+
+    ``kind`` is a preset generator (``spiral``, ``plane``, ...), ``points`` (inline
+    ``[x, y, label]`` rows, what the painter makes) or a file (``csv``, ``libsvm``,
+    ``npz``) at ``path``; a relative ``path`` is resolved against the spec file's folder.
+    """
+
+    kind: str = "spiral"
+    n_samples: int = 500
+    noise: float = 0.0
+    seed: int = 1
+    test_fraction: float = 0.3
+    n_classes: int = 3
+    standardize: bool = False
+    task: str = "auto"
+    path: str | None = None
+    label_column: int | str | None = None
+    points: tuple[tuple[float, float, float], ...] | None = None
+    class_names: tuple[str, ...] | None = None
+
+    @property
+    def is_preset(self) -> bool:
+        return self.kind in CLASSIFICATION_PRESETS or self.kind in REGRESSION_PRESETS
+
+    @property
+    def declared_task(self) -> str:
+        """``classification`` or ``regression`` where the spec alone says so, else ``auto``."""
+        if self.kind in CLASSIFICATION_PRESETS:
+            return "classification"
+        if self.kind in REGRESSION_PRESETS:
+            return "regression"
+        return self.task
+
+    def resolve_path(self, base_dir: str | os.PathLike | None) -> str | None:
+        """The data file's path, relative paths taken from ``base_dir``."""
+        if self.path is None:
+            return None
+        p = os.path.expanduser(self.path)
+        if not os.path.isabs(p) and base_dir is not None:
+            p = os.path.join(os.fspath(base_dir), p)
+        return p
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: str = "dataset") -> "DatasetSpec":
+        _check_keys(d, {f.name for f in fields(cls)}, path)
+        kind = _choice(d, "kind", path, cls.kind, DATASET_KINDS)
+        points = d.get("points")
+        if kind == "points":
+            if not isinstance(points, (list, tuple)) or not points:
+                raise _fail(f"{path}.points", "kind 'points' needs a non-empty list of [x, y, label] rows")
+            rows = []
+            for i, row in enumerate(points):
+                if (
+                    not isinstance(row, (list, tuple))
+                    or len(row) != 3
+                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in row)
+                    or not all(math.isfinite(float(v)) for v in row)
+                ):
+                    raise _fail(f"{path}.points[{i}]", f"expected [x, y, label] with finite numbers, got {row!r}")
+                rows.append((float(row[0]), float(row[1]), float(row[2])))
+            points = tuple(rows)
+        elif points is not None:
+            raise _fail(f"{path}.points", f"only used with kind 'points', not {kind!r}")
+        file_path = d.get("path")
+        if kind in FILE_KINDS:
+            if not isinstance(file_path, str) or not file_path.strip():
+                raise _fail(f"{path}.path", f"kind {kind!r} needs the data file's path")
+        elif file_path is not None:
+            raise _fail(f"{path}.path", f"only used with a file kind ({', '.join(FILE_KINDS)}), not {kind!r}")
+        label_column = d.get("label_column")
+        if label_column is not None and (isinstance(label_column, bool) or not isinstance(label_column, (int, str))):
+            raise _fail(f"{path}.label_column", f"expected a column number or name, got {label_column!r}")
+        class_names = d.get("class_names")
+        if class_names is not None:
+            if not isinstance(class_names, (list, tuple)) or not all(isinstance(c, str) and c for c in class_names):
+                raise _fail(f"{path}.class_names", f"expected a list of non-empty names, got {class_names!r}")
+            if len(set(class_names)) != len(class_names):
+                raise _fail(f"{path}.class_names", f"names must be distinct, got {list(class_names)!r}")
+            class_names = tuple(class_names)
+        task = _choice(d, "task", path, cls.task, TASKS)
+        if task != "auto" and (kind in CLASSIFICATION_PRESETS or kind in REGRESSION_PRESETS):
+            natural = "classification" if kind in CLASSIFICATION_PRESETS else "regression"
+            if task != natural:
+                raise _fail(f"{path}.task", f"preset {kind!r} is a {natural} data set, not {task}")
+        return cls(
+            kind=kind,
+            n_samples=_int(d, "n_samples", path, cls.n_samples, 2, MAX_SAMPLES),
+            noise=_float(d, "noise", path, cls.noise, 0.0, 100.0),
+            seed=_int(d, "seed", path, cls.seed, 0, 2**32 - 1),
+            test_fraction=_float(d, "test_fraction", path, cls.test_fraction, 0.0, 0.9),
+            n_classes=_int(d, "n_classes", path, cls.n_classes, 2, MAX_CLASSES),
+            standardize=_bool(d, "standardize", path, cls.standardize),
+            task=task,
+            path=file_path,
+            label_column=label_column,
+            points=points,
+            class_names=class_names,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.is_preset:
+            out.update(n_samples=self.n_samples, noise=self.noise, seed=self.seed)
+            if self.kind == "blobs":
+                out["n_classes"] = self.n_classes
+        else:
+            out["seed"] = self.seed
+        out["test_fraction"] = self.test_fraction
+        if self.standardize:
+            out["standardize"] = True
+        if self.task != "auto":
+            out["task"] = self.task
+        if self.path is not None:
+            out["path"] = self.path
+        if self.label_column is not None:
+            out["label_column"] = self.label_column
+        if self.points is not None:
+            out["points"] = [list(p) for p in self.points]
+        if self.class_names is not None:
+            out["class_names"] = list(self.class_names)
+        return out
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model: ``mlp`` (dense hidden layers), ``logistic`` or ``perceptron``.
+
+    ``activation`` is one name for every hidden layer or a tuple with one per layer.
+    """
+
+    kind: str = "mlp"
+    hidden: tuple[int, ...] = (8, 8)
+    activation: str | tuple[str, ...] = "tanh"
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """One activation name per hidden layer."""
+        if isinstance(self.activation, str):
+            return (self.activation,) * len(self.hidden)
+        return tuple(self.activation)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: str = "model") -> "ModelSpec":
+        _check_keys(d, {f.name for f in fields(cls)}, path)
+        kind = _choice(d, "kind", path, cls.kind, MODEL_KINDS)
+        hidden = d.get("hidden", list(cls.hidden) if kind == "mlp" else [])
+        if not isinstance(hidden, (list, tuple)):
+            raise _fail(f"{path}.hidden", f"expected a list of layer widths, got {hidden!r}")
+        for i, width in enumerate(hidden):
+            if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 4096:
+                raise _fail(f"{path}.hidden[{i}]", f"expected a layer width from 1 to 4096, got {width!r}")
+        if kind != "mlp" and hidden:
+            raise _fail(f"{path}.hidden", f"model {kind!r} has no hidden layers; use kind 'mlp'")
+        if len(hidden) > 32:
+            raise _fail(f"{path}.hidden", f"at most 32 hidden layers, got {len(hidden)}")
+        activation = d.get("activation", cls.activation)
+        if isinstance(activation, str):
+            if activation not in ACTIVATIONS:
+                raise _fail(f"{path}.activation", f"{activation!r} is not one of {', '.join(ACTIVATIONS)}")
+        elif isinstance(activation, (list, tuple)):
+            if len(activation) != len(hidden):
+                raise _fail(
+                    f"{path}.activation",
+                    f"{len(activation)} activations given for {len(hidden)} hidden layers",
+                )
+            for i, a in enumerate(activation):
+                if a not in ACTIVATIONS:
+                    raise _fail(f"{path}.activation[{i}]", f"{a!r} is not one of {', '.join(ACTIVATIONS)}")
+            activation = tuple(activation)
+        else:
+            raise _fail(f"{path}.activation", f"expected a name or a list of names, got {activation!r}")
+        return cls(kind=kind, hidden=tuple(hidden), activation=activation)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "mlp":
+            out["hidden"] = list(self.hidden)
+            out["activation"] = self.activation if isinstance(self.activation, str) else list(self.activation)
+        return out
+
+
+# ----------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How to train: epochs, batch, optimizer, regularization, seed and precision.
+
+    ``batch_size`` is the *global* batch: under MPI every rank takes its share of it.
+    ``patience`` > 0 stops the run when the test loss has not improved for that many
+    epochs.
+    """
+
+    epochs: int = 100
+    batch_size: int = 16
+    optimizer: str = "adam"
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    l1: float = 0.0
+    l2: float = 0.0
+    dropout: float = 0.0
+    seed: int = 0
+    dtype: str = "float32"
+    patience: int = 0
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: str = "train") -> "TrainSpec":
+        _check_keys(d, {f.name for f in fields(cls)}, path)
+        return cls(
+            epochs=_int(d, "epochs", path, cls.epochs, 1, 10_000_000),
+            batch_size=_int(d, "batch_size", path, cls.batch_size, 1, MAX_SAMPLES),
+            optimizer=_choice(d, "optimizer", path, cls.optimizer, OPTIMIZERS),
+            learning_rate=_float(d, "learning_rate", path, cls.learning_rate, 0.0, 1e6, lo_open=True),
+            momentum=_float(d, "momentum", path, cls.momentum, 0.0, 1.0, hi_open=True),
+            l1=_float(d, "l1", path, cls.l1, 0.0, 1e6),
+            l2=_float(d, "l2", path, cls.l2, 0.0, 1e6),
+            dropout=_float(d, "dropout", path, cls.dropout, 0.0, 1.0, hi_open=True),
+            seed=_int(d, "seed", path, cls.seed, 0, 2**32 - 1),
+            dtype=_choice(d, "dtype", path, cls.dtype, DTYPES),
+            patience=_int(d, "patience", path, cls.patience, 0, 10_000_000),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A whole run: dataset + features + model + training settings.
+
+    ``weights`` optionally holds trained parameters (one ``{"W": [[...]], "b": [...]}``
+    per dense layer, input to output); training then starts from them. ``meta`` is free
+    JSON the engine carries but never reads (the Playground keeps its view settings
+    there). ``base_dir`` is the folder of the file the spec was loaded from; it is not
+    serialized.
+    """
+
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    features: tuple[str, ...] = RAW_FEATURES
+    model: ModelSpec = field(default_factory=ModelSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    weights: tuple[dict, ...] | None = None
+    meta: dict | None = field(default=None, compare=False)
+    base_dir: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], base_dir: str | None = None) -> "RunSpec":
+        _check_keys(d, {"dataset", "features", "model", "train", "weights", "meta", "version"}, "")
+        dataset = DatasetSpec.from_dict(d.get("dataset", {}))
+        features = d.get("features", list(RAW_FEATURES))
+        if not isinstance(features, (list, tuple)) or not features:
+            raise _fail("features", f"expected a non-empty list of feature names, got {features!r}")
+        for i, name in enumerate(features):
+            if name not in FEATURES:
+                raise _fail(f"features[{i}]", f"{name!r} is not one of {', '.join(FEATURES)}")
+        if len(set(features)) != len(features):
+            raise _fail("features", f"a feature is listed twice: {list(features)!r}")
+        model = ModelSpec.from_dict(d.get("model", {}))
+        train = TrainSpec.from_dict(d.get("train", {}))
+        if model.kind == "perceptron" and train.optimizer != "sgd":
+            # Rosenblatt's rule is its own update; only the learning rate applies.
+            train = replace(train, optimizer="sgd")
+        if dataset.declared_task == "regression" and model.kind in ("logistic", "perceptron"):
+            raise _fail("model.kind", f"{model.kind!r} is a classifier; a regression data set needs 'mlp'")
+        weights = d.get("weights")
+        if weights is not None:
+            weights = _validate_weights(weights)
+        meta = d.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            raise _fail("meta", f"expected an object, got {meta!r}")
+        return cls(dataset=dataset, features=tuple(features), model=model, train=train,
+                   weights=weights, meta=meta, base_dir=base_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "dataset": self.dataset.to_dict(),
+            "features": list(self.features),
+            "model": self.model.to_dict(),
+            "train": self.train.to_dict(),
+        }
+        if self.weights is not None:
+            out["weights"] = [dict(layer) for layer in self.weights]
+        if self.meta is not None:
+            out["meta"] = self.meta
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def with_(self, **changes: Any) -> "RunSpec":
+        """A copy with some top-level fields replaced (``dataset=``, ``model=``, ...)."""
+        return replace(self, **changes)
+
+
+def _validate_weights(weights: Any) -> tuple[dict, ...]:
+    if not isinstance(weights, (list, tuple)):
+        raise _fail("weights", f"expected a list of layers, got {type(weights).__name__}")
+    layers = []
+    for i, layer in enumerate(weights):
+        if not isinstance(layer, Mapping) or set(layer) != {"W", "b"}:
+            raise _fail(f"weights[{i}]", "expected an object with exactly 'W' and 'b'")
+        W, b = layer["W"], layer["b"]
+        if not isinstance(W, list) or not W or not all(isinstance(r, list) for r in W):
+            raise _fail(f"weights[{i}].W", "expected a non-empty list of rows")
+        width = len(W[0])
+        for r, row in enumerate(W):
+            if len(row) != width or not all(_is_finite_number(v) for v in row):
+                raise _fail(f"weights[{i}].W[{r}]", f"expected {width} finite numbers")
+        if not isinstance(b, list) or len(b) != width or not all(_is_finite_number(v) for v in b):
+            raise _fail(f"weights[{i}].b", f"expected {width} finite numbers")
+        layers.append({"W": W, "b": b})
+    return tuple(layers)
+
+
+def _is_finite_number(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def load_spec(path: str | os.PathLike) -> RunSpec:
+    """Read and validate a spec file.
+
+    Raises
+    ------
+    SpecError
+        The file is missing, is not JSON (the message gives line and column) or holds an
+        invalid spec (the message names the field).
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise SpecError("", f"cannot read spec file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SpecError("", f"spec file {path} is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError("", f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})") from None
+    try:
+        return RunSpec.from_dict(data, base_dir=os.path.dirname(os.path.abspath(path)))
+    except SpecError as exc:
+        raise SpecError(exc.field, f"{exc.message} (in {path})") from None
+
+
+def save_spec(spec: RunSpec, path: str | os.PathLike) -> None:
+    """Write ``spec`` as JSON, atomically (a crash never leaves half a file)."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(spec.to_json())
+        fh.write("\n")
+    os.replace(tmp, path)
