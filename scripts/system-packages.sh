@@ -10,6 +10,8 @@ app_pkgs=(fonts-dejavu-core libegl1 libgl1 libopengl0 libglib2.0-0 libfontconfig
           libxcb-xkb1 libx11-xcb1)
 test_pkgs=(openssh-server slurm-wlm munge openmpi-bin libopenmpi-dev xvfb procps)
 pkgs=("${app_pkgs[@]}")
+# Debian's own python3 needs python3-venv for `python3 -m venv`.
+"${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null || pkgs+=(python3-venv)
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()
