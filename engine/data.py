@@ -1,0 +1,348 @@
+"""Data sets: what a run trains and tests on.
+
+:func:`load_dataset` turns a run spec's ``dataset`` part into a :class:`Dataset`: it
+generates a preset, takes the painter's inline points or reads a file, decides between
+classification and regression, maps labels to classes 0..C-1, splits train from test and
+fits the standardization on the training part.
+
+The arrays in a :class:`Dataset` hold the *raw* features (what the user sees and plots);
+standardization is applied by :class:`engine.features.Preprocessor`, which takes ``mean``
+and ``std`` from here, so that training, the decision grid and a saved model all see the
+same transform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .datasets import PRESET_KINDS, make_preset, preset_n_classes, split_indices, train_test_split
+from .loaders import DataError, read_csv, read_libsvm, read_npz, write_csv
+from .spec import MAX_CLASSES, MAX_SAMPLES, RunSpec, SpecError
+
+__all__ = [
+    "DataError",
+    "Dataset",
+    "load_dataset",
+    "labels_to_classes",
+    "make_preset",
+    "read_csv",
+    "read_libsvm",
+    "read_npz",
+    "split_indices",
+    "train_test_split",
+    "write_csv",
+    "PRESET_KINDS",
+]
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A data set split into training and test parts.
+
+    Attributes
+    ----------
+    X_train : ndarray, shape (n_train, d), float64
+        Raw (unstandardized) training features.
+    y_train : ndarray, shape (n_train,)
+        ``int64`` class indices 0..C-1 (classification) or ``float64`` targets (regression).
+    X_test : ndarray, shape (n_test, d), float64
+        Raw test features; shape (0, d) when the spec's ``test_fraction`` is 0.
+    y_test : ndarray, shape (n_test,)
+    task : str
+        ``"classification"`` or ``"regression"``.
+    n_classes : int
+        C; 1 for regression.
+    class_names : tuple of str
+        One name per class (length C); () for regression.
+    mean, std : ndarray, shape (d,), or None
+        The standardization fitted on the training part when the spec asks for it
+        (``std`` of a constant column is 1), else None.
+    feature_names : tuple of str
+        One name per feature column (the CSV header, else ``x1``, ``x2``, ...).
+
+    The arrays are read-only: one data set is shared by the trainer and the views.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    n_classes: int
+    class_names: tuple[str, ...]
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    feature_names: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for name in ("X_train", "y_train", "X_test", "y_test", "mean", "std"):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.array(value, copy=True)
+                value.setflags(write=False)
+                object.__setattr__(self, name, value)
+        if not self.feature_names:
+            names = tuple(f"x{i + 1}" for i in range(self.X_train.shape[1]))
+            object.__setattr__(self, "feature_names", names)
+
+    @property
+    def n_features_raw(self) -> int:
+        """d, the number of raw feature columns."""
+        return int(self.X_train.shape[1])
+
+    @property
+    def n_train(self) -> int:
+        return int(len(self.y_train))
+
+    @property
+    def n_test(self) -> int:
+        return int(len(self.y_test))
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task == CLASSIFICATION
+
+    def all_X(self) -> np.ndarray:
+        """Training then test features, shape (n_train + n_test, d)."""
+        return np.concatenate([self.X_train, self.X_test])
+
+    def all_y(self) -> np.ndarray:
+        """Training then test labels, shape (n_train + n_test,)."""
+        return np.concatenate([self.y_train, self.y_test])
+
+    def class_counts(self) -> np.ndarray:
+        """Samples per class over both parts, shape (C,) int64 (classification only)."""
+        return np.bincount(self.all_y(), minlength=self.n_classes)
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def _is_whole(values: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def labels_to_classes(
+    y_raw: np.ndarray,
+    task: str = "auto",
+    class_names: tuple[str, ...] | None = None,
+    *,
+    where: str = "labels",
+    index_names: bool = False,
+) -> tuple[str, np.ndarray, tuple[str, ...]]:
+    """Decide the task and turn raw labels into classes or targets.
+
+    Parameters
+    ----------
+    y_raw : ndarray, shape (n,)
+        Numbers or text.
+    task : str
+        ``"auto"``, ``"classification"`` or ``"regression"``. Auto: text labels, or
+        whole-number labels with at most ``MAX_CLASSES`` distinct values, are classes;
+        anything else is a regression target.
+    class_names : tuple of str, optional
+        For numeric labels: the names of classes 0, 1, ... (when every label is such an
+        index) or of the sorted distinct labels (when there are as many names). For text
+        labels: the classes in order, every label among them. Ignored for regression.
+    where : str
+        Says where the labels came from, for messages.
+    index_names : bool
+        Default names ``class 0``, ``class 1``, ... (the painter's) instead of the label
+        values themselves.
+
+    Returns
+    -------
+    task : str
+        ``"classification"`` or ``"regression"``.
+    y : ndarray, shape (n,)
+        ``int64`` class indices or ``float64`` targets.
+    names : tuple of str
+        Class names (length C), () for regression.
+    """
+    y_raw = np.asarray(y_raw)
+    text = y_raw.dtype.kind in "US"
+    if text:
+        y_raw = y_raw.astype(str)
+    else:
+        y_raw = y_raw.astype(np.float64)
+    if task == "regression":
+        if text:
+            sample = ", ".join(repr(v) for v in np.unique(y_raw)[:3])
+            raise SpecError("dataset.task", f"the {where} are names ({sample}, ...); a regression needs numbers")
+        return REGRESSION, y_raw, ()
+
+    values, inverse = np.unique(y_raw, return_inverse=True)
+    inverse = inverse.ravel().astype(np.int64)
+    whole = not text and _is_whole(values)
+    if task == "auto" and not text and not (whole and len(values) <= MAX_CLASSES):
+        return REGRESSION, y_raw, ()
+    if not text and not whole:
+        bad = values[values != np.round(values)][0]
+        raise SpecError(
+            "dataset.task", f"classification needs whole-number or text labels; the {where} include {bad:g}"
+        )
+
+    if class_names:
+        names = tuple(class_names)
+        if text:
+            unknown = [v for v in values if v not in names]
+            if unknown:
+                raise SpecError(
+                    "dataset.class_names", f"label {unknown[0]!r} in the {where} is not among the class names"
+                )
+            lookup = {name: i for i, name in enumerate(names)}
+            y = np.array([lookup[v] for v in values], dtype=np.int64)[inverse]
+        elif values[0] >= 0 and values[-1] < len(names):
+            y = y_raw.astype(np.int64)
+        elif len(values) == len(names):
+            y = inverse
+        else:
+            raise SpecError(
+                "dataset.class_names",
+                f"{len(names)} names given, but the {where} hold {len(values)} classes "
+                f"({', '.join(f'{v:g}' for v in values)})",
+            )
+    else:
+        y = inverse
+        if text:
+            names = tuple(str(v) for v in values)
+        elif index_names:
+            names = tuple(f"class {int(v)}" for v in values)
+        else:
+            names = tuple(str(int(v)) for v in values)
+    if len(names) > MAX_CLASSES:
+        raise SpecError(
+            "dataset.task", f"the {where} hold {len(names)} classes; at most {MAX_CLASSES} are supported"
+        )
+    if len(names) < 2:
+        raise SpecError(
+            "dataset.task", f"the {where} hold only one class ({names[0]!r}); classification needs two or more"
+        )
+    return CLASSIFICATION, y, names
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _points(spec) -> tuple[np.ndarray, np.ndarray]:
+    pts = np.asarray(spec.points, dtype=np.float64).reshape(-1, 3)
+    return pts[:, :2].copy(), pts[:, 2].copy()
+
+
+def load_dataset(spec: RunSpec) -> Dataset:
+    """Build the data set a run spec describes.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        ``spec.dataset`` says what to load; relative file paths resolve against
+        ``spec.base_dir``.
+
+    Returns
+    -------
+    Dataset
+        Deterministic for ``spec.dataset.seed``: classes stratified over the split,
+        standardization (when asked) fitted on the training part only.
+
+    Raises
+    ------
+    DataError
+        A data file is missing or broken (the message names the file and line).
+    SpecError
+        The data do not fit the spec (e.g. text labels with ``task: regression``).
+    """
+    ds = spec.dataset
+    feature_names: tuple[str, ...] = ()
+    where = "labels"
+    if ds.is_preset:
+        X, y = make_preset(ds.kind, ds.n_samples, ds.noise, ds.seed, ds.n_classes)
+        task = ds.declared_task
+        if task == CLASSIFICATION:
+            n_classes = preset_n_classes(ds.kind, ds.n_classes)
+            names = tuple(f"class {i}" for i in range(n_classes))
+            if ds.class_names:
+                if len(ds.class_names) != n_classes:
+                    raise SpecError(
+                        "dataset.class_names",
+                        f"{len(ds.class_names)} names given for the {n_classes} classes of {ds.kind!r}",
+                    )
+                names = tuple(ds.class_names)
+        else:
+            n_classes, names = 1, ()
+    else:
+        if ds.kind == "points":
+            if ds.label_column is not None:
+                raise SpecError("dataset.label_column", "only used with csv files")
+            X, y_raw = _points(ds)
+            where = "points' labels"
+            try:
+                task, y, names = labels_to_classes(y_raw, ds.task, ds.class_names, where=where, index_names=True)
+            except SpecError as exc:
+                raise _point_error(exc, y_raw, ds.class_names) from None
+        else:
+            path = ds.resolve_path(spec.base_dir)
+            if ds.kind == "csv":
+                X, y_raw, header = read_csv(path, ds.label_column)
+                if header is not None:
+                    label_index = _label_index(header, ds.label_column)
+                    feature_names = tuple(h for i, h in enumerate(header) if i != label_index)
+            elif ds.label_column is not None:
+                raise SpecError("dataset.label_column", f"only used with csv files, not {ds.kind!r}")
+            elif ds.kind == "libsvm":
+                X, y_raw = read_libsvm(path)
+            elif ds.kind == "npz":
+                X, y_raw = read_npz(path)
+            else:  # pragma: no cover - the spec validator only allows the kinds above
+                raise SpecError("dataset.kind", f"unknown data kind {ds.kind!r}")
+            if len(X) > MAX_SAMPLES:
+                raise DataError(path, None, f"{len(X):,} samples; at most {MAX_SAMPLES:,} are supported")
+            where = f"labels of {path}"
+            task, y, names = labels_to_classes(y_raw, ds.task, ds.class_names, where=where)
+        n_classes = len(names) if task == CLASSIFICATION else 1
+
+    stratify = task == CLASSIFICATION
+    train, test = split_indices(y, ds.test_fraction, ds.seed, stratify=stratify)
+    X_train, X_test = X[train], X[test]
+    mean = std = None
+    if ds.standardize:
+        mean = X_train.mean(axis=0)
+        std = X_train.std(axis=0)
+        # A constant column has nothing to scale; dividing by 1 leaves it centred.
+        std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+    return Dataset(
+        X_train=X_train,
+        y_train=y[train],
+        X_test=X_test,
+        y_test=y[test],
+        task=task,
+        n_classes=n_classes,
+        class_names=names if task == CLASSIFICATION else (),
+        mean=mean,
+        std=std,
+        feature_names=feature_names,
+    )
+
+
+def _label_index(header: tuple[str, ...], label_column) -> int:
+    if isinstance(label_column, str):
+        return header.index(label_column)
+    return (-1 if label_column is None else int(label_column)) % len(header)
+
+
+def _point_error(exc: SpecError, y_raw: np.ndarray, class_names) -> SpecError:
+    """Point a label problem at the first inline point that shows it."""
+    if exc.field == "dataset.class_names" and class_names:
+        bad = np.flatnonzero((y_raw < 0) | (y_raw >= len(class_names)) | (y_raw != np.round(y_raw)))
+    elif exc.field == "dataset.task":
+        bad = np.flatnonzero(y_raw != np.round(y_raw))
+    else:
+        bad = np.zeros(0, np.int64)
+    if len(bad):
+        i = int(bad[0])
+        return DataError(None, None, exc.message, field=f"dataset.points[{i}]")
+    return exc

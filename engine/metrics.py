@@ -1,0 +1,142 @@
+"""Evaluation metrics: accuracy, confusion matrix, per-class precision/recall/F1, R^2, MSE.
+
+Plain NumPy, same definitions as scikit-learn (a class with no predictions or no samples
+gets precision or recall 0.0, as scikit-learn's ``zero_division=0``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["accuracy", "confusion_matrix", "classification_report", "r2_score", "mean_squared_error"]
+
+
+def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true).reshape(-1)
+    y_pred = np.asarray(y_pred).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} values but y_pred has {y_pred.size}")
+    return y_true, y_pred
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Share of equal labels.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like, shape (n,)
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN for n = 0 (nothing to score).
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    if y_true.size == 0:
+        return float("nan")
+    return float(np.count_nonzero(y_true == y_pred) / y_true.size)
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (n,)
+        Class indices 0..C-1.
+    n_classes : int
+        C.
+
+    Returns
+    -------
+    ndarray, shape (C, C), int64
+        Row i, column j: samples of class i predicted as class j.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    C = int(n_classes)
+    t = y_true.astype(np.int64)
+    p = y_pred.astype(np.int64)
+    for name, v, raw in (("y_true", t, y_true), ("y_pred", p, y_pred)):
+        if v.size and (v.min() < 0 or v.max() >= C or np.any(v != raw)):
+            raise ValueError(f"{name} holds values outside the class indices 0..{C - 1}")
+    return np.bincount(t * C + p, minlength=C * C).reshape(C, C).astype(np.int64)
+
+
+def classification_report(y_true, y_pred, n_classes: int) -> dict:
+    """Precision, recall, F1 and support for every class.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (n,)
+    n_classes : int
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall``, ``f1`` (lists of C floats), ``support`` (list of C
+        ints), ``macro_precision``, ``macro_recall``, ``macro_f1`` (unweighted means over
+        all C classes), ``weighted_f1`` (weighted by support), ``accuracy`` and
+        ``confusion`` (the C x C matrix as nested lists). JSON-ready.
+    """
+    cm = confusion_matrix(y_true, y_pred, n_classes)
+    tp = np.diag(cm).astype(np.float64)
+    predicted = cm.sum(axis=0).astype(np.float64)
+    support = cm.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        denom = precision + recall
+        f1 = np.where(denom > 0, 2 * precision * recall / denom, 0.0)
+    total = int(support.sum())
+    return {
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": support.tolist(),
+        "macro_precision": float(precision.mean()),
+        "macro_recall": float(recall.mean()),
+        "macro_f1": float(f1.mean()),
+        "weighted_f1": float((f1 * support).sum() / total) if total else 0.0,
+        "accuracy": float(tp.sum() / total) if total else float("nan"),
+        "confusion": cm.tolist(),
+    }
+
+
+def mean_squared_error(y_true, y_pred) -> float:
+    """Mean of squared differences; NaN for n = 0.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like, shape (n,) or (n, k)
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    if y_true.size == 0:
+        return float("nan")
+    diff = y_true.astype(np.float64) - y_pred.astype(np.float64)
+    return float(np.dot(diff, diff) / diff.size)
+
+
+def r2_score(y_true, y_pred) -> float:
+    """Coefficient of determination, 1 - SS_res / SS_tot.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like, shape (n,)
+
+    Returns
+    -------
+    float
+        1.0 for a perfect fit; for constant ``y_true`` 1.0 if the fit is perfect else 0.0
+        (as scikit-learn's ``force_finite``); NaN for n < 2.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    if y_true.size < 2:
+        return float("nan")
+    t = y_true.astype(np.float64)
+    res = t - y_pred.astype(np.float64)
+    dev = t - t.mean()
+    ss_res = float(np.dot(res, res))
+    ss_tot = float(np.dot(dev, dev))
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
