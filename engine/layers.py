@@ -1,0 +1,170 @@
+"""Dense layers and activations, each with its backward pass next to its forward.
+
+Everything works in place on preallocated buffers (``out=``): a training step allocates
+nothing. Activations compute their derivative from their *output* ``a`` (for ReLU and
+leaky ReLU ``a > 0`` exactly when ``z > 0``), so the pre-activation buffer is reused for
+the activation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LEAKY_SLOPE = 0.01
+
+
+# ----------------------------------------------------------------------------- activations
+
+
+class Activation:
+    """One elementwise activation.
+
+    ``forward(z)`` overwrites ``z (n, width)`` with ``a = f(z)``; ``backward(a, grad, tmp)``
+    multiplies ``grad (n, width)`` in place by ``f'(z)`` expressed through ``a``. ``tmp`` is a
+    scratch buffer of the same shape and dtype (ReLU uses a boolean one).
+    """
+
+    name = "linear"
+    needs_bool_tmp = False
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        return z
+
+    def backward(self, a: np.ndarray, grad: np.ndarray, tmp: np.ndarray) -> None:
+        return None
+
+    def init_scale(self, n_in: int, n_out: int) -> float:
+        """Half-width of the uniform initialisation (Glorot for saturating units)."""
+        return float(np.sqrt(6.0 / (n_in + n_out)))
+
+
+class Linear(Activation):
+    name = "linear"
+
+
+class Relu(Activation):
+    name = "relu"
+    needs_bool_tmp = True
+
+    def forward(self, z):
+        return np.maximum(z, 0, out=z)
+
+    def backward(self, a, grad, tmp):
+        np.greater(a, 0, out=tmp)
+        np.multiply(grad, tmp, out=grad)
+
+    def init_scale(self, n_in, n_out):
+        # He et al.: keeps the variance of ReLU outputs constant across layers.
+        return float(np.sqrt(6.0 / n_in))
+
+
+class LeakyRelu(Activation):
+    name = "leaky_relu"
+
+    def forward(self, z):
+        # max(z, slope*z) is z for z > 0 and slope*z otherwise (slope < 1).
+        tmp = np.multiply(z, LEAKY_SLOPE)
+        return np.maximum(z, tmp, out=z)
+
+    def backward(self, a, grad, tmp):
+        # f'(z) = 1 where a > 0, slope elsewhere: 1 - (1 - slope) * [a <= 0].
+        np.less_equal(a, 0, out=tmp)
+        np.multiply(tmp, LEAKY_SLOPE - 1.0, out=tmp)
+        np.add(tmp, 1.0, out=tmp)
+        np.multiply(grad, tmp, out=grad)
+
+    def init_scale(self, n_in, n_out):
+        return float(np.sqrt(6.0 / n_in))
+
+
+class Tanh(Activation):
+    name = "tanh"
+
+    def forward(self, z):
+        return np.tanh(z, out=z)
+
+    def backward(self, a, grad, tmp):
+        # tanh' = 1 - a^2
+        np.multiply(a, a, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        np.multiply(grad, tmp, out=grad)
+
+
+class Sigmoid(Activation):
+    name = "sigmoid"
+
+    def forward(self, z):
+        # 1 / (1 + exp(-z)), in place; exp overflow to inf gives the right limit 0.
+        np.negative(z, out=z)
+        with np.errstate(over="ignore"):
+            np.exp(z, out=z)
+        np.add(z, 1.0, out=z)
+        return np.reciprocal(z, out=z)
+
+    def backward(self, a, grad, tmp):
+        # sigmoid' = a (1 - a)
+        np.subtract(1.0, a, out=tmp)
+        np.multiply(tmp, a, out=tmp)
+        np.multiply(grad, tmp, out=grad)
+
+    def init_scale(self, n_in, n_out):
+        # Glorot's factor 4 for the logistic function.
+        return 4.0 * float(np.sqrt(6.0 / (n_in + n_out)))
+
+
+ACTIVATION_CLASSES = {cls.name: cls for cls in (Linear, Relu, LeakyRelu, Tanh, Sigmoid)}
+
+
+def make_activation(name: str) -> Activation:
+    """The activation object for a name in ``engine.spec.ACTIVATIONS``."""
+    try:
+        return ACTIVATION_CLASSES[name]()
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}") from None
+
+
+# ----------------------------------------------------------------------------- dense layer
+
+
+class Dense:
+    """A fully connected layer ``z = x W + b``.
+
+    ``W (n_in, n_out)``, ``b (n_out,)`` and their gradients ``gW``, ``gb`` are views into
+    the network's flat parameter and gradient vectors (assigned by :meth:`bind`).
+    """
+
+    def __init__(self, n_in: int, n_out: int, activation: Activation):
+        self.n_in = n_in
+        self.n_out = n_out
+        self.activation = activation
+        self.W = self.b = self.gW = self.gb = None
+
+    @property
+    def size(self) -> int:
+        return self.n_in * self.n_out + self.n_out
+
+    def bind(self, params, grads, w_offset: int, b_offset: int) -> None:
+        """Make W, b, gW, gb views into the flat vectors at the given offsets."""
+        nw = self.n_in * self.n_out
+        shape = (self.n_in, self.n_out)
+        self.W = params[w_offset:w_offset + nw].reshape(shape)
+        self.gW = grads[w_offset:w_offset + nw].reshape(shape)
+        self.b = params[b_offset:b_offset + self.n_out]
+        self.gb = grads[b_offset:b_offset + self.n_out]
+
+    def forward(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``out (n, n_out) = x (n, n_in) @ W + b``; returns ``out``."""
+        np.dot(x, self.W, out=out)
+        np.add(out, self.b, out=out)
+        return out
+
+    def backward(self, x: np.ndarray, dz: np.ndarray, ones: np.ndarray, dx: np.ndarray | None) -> None:
+        """Gradients for ``dz = dL/dz (n, n_out)``.
+
+        Writes ``gW = x^T dz``, ``gb = 1^T dz`` (``ones (n,)``) and, when ``dx`` is given,
+        ``dx (n, n_in) = dz W^T``.
+        """
+        np.dot(x.T, dz, out=self.gW)
+        np.dot(ones, dz, out=self.gb)
+        if dx is not None:
+            np.dot(dz, self.W.T, out=dx)

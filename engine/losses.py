@@ -1,0 +1,210 @@
+"""Losses, each with its backward pass next to its forward.
+
+A loss works on one batch in place: :meth:`Loss.batch` turns the network's output
+``z (n, k)`` into ``dL/dz`` scaled by ``scale`` (``1 / global batch size``, so that summing
+the ranks' gradients gives the batch mean) and writes per-sample statistics into
+``stats (n_stats, n, 1)``, a caller-owned slice of an epoch-long buffer. :meth:`Loss.reduce` turns those statistics into
+``(loss_sum, n_correct)``; the mean loss is ``loss_sum / n``. Keeping raw statistics
+instead of a running loss costs no extra NumPy call per batch.
+
+Targets are prepared once per data set by :meth:`Loss.targets`:
+
+- softmax cross-entropy: one-hot rows ``(n, C)``;
+- squared error: the values ``(n, 1)``;
+- perceptron, two classes: ``+1`` / ``-1`` ``(n, 1)``; more classes: one-hot ``(n, C)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Loss:
+    """Base class; see the module docstring for the protocol."""
+
+    name = ""
+    #: number of per-sample statistics columns written by :meth:`batch`
+    n_stats = 1
+    classification = True
+
+    def n_outputs(self, n_classes: int) -> int:
+        return n_classes
+
+    def targets(self, y: np.ndarray, n_classes: int, dtype) -> np.ndarray:
+        raise NotImplementedError
+
+    def buffers(self, n: int, k: int, dtype) -> dict:
+        """Scratch buffers for a batch of ``n`` rows and ``k`` outputs."""
+        return {}
+
+    def batch(self, z, t, flat_idx, scale, stats, bufs) -> None:
+        raise NotImplementedError
+
+    def reduce(self, stats: np.ndarray, y: np.ndarray | None) -> tuple[float, int]:
+        raise NotImplementedError
+
+    def value_and_grad(self, z: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, np.ndarray]:
+        """Mean loss and ``dL/dz`` for labels/targets ``y`` (a slow, allocating reference path)."""
+        z = np.array(z, copy=True)
+        n, k = z.shape
+        t = self.targets(y, n_classes, z.dtype)
+        flat_idx = _flat_index(y, k) if self.classification else None
+        stats = np.empty((self.n_stats, n, 1), z.dtype)
+        self.batch(z, t, flat_idx, 1.0 / n, stats, self.buffers(n, k, z.dtype))
+        loss_sum, _ = self.reduce(stats, y)
+        return loss_sum / n, z
+
+
+def _flat_index(y: np.ndarray, k: int) -> np.ndarray:
+    """Flat indices ``i * k + y_i`` of each row's true-class entry, shape ``(n, 1)``."""
+    y = np.asarray(y, dtype=np.intp).reshape(-1, 1)
+    return np.arange(y.shape[0], dtype=np.intp).reshape(-1, 1) * k + y
+
+
+def _onehot(y: np.ndarray, n_classes: int, dtype) -> np.ndarray:
+    t = np.zeros((y.shape[0], n_classes), dtype)
+    t[np.arange(y.shape[0]), np.asarray(y, dtype=np.intp)] = 1
+    return t
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax over ``C`` outputs with the mean cross-entropy ``-log p_y``.
+
+    Statistics per sample: column 0 is ``z_y - max(z)`` and column 1 the softmax
+    denominator ``sum exp(z - max(z))``, so ``-log p_y = log(col1) - col0`` exactly, even
+    where ``p_y`` underflows to 0 in float32, and the sample is classified right exactly
+    when ``col0 == 0`` (ties count as right).
+    """
+
+    name = "softmax_cross_entropy"
+    n_stats = 2
+
+    def targets(self, y, n_classes, dtype):
+        return _onehot(y, n_classes, dtype)
+
+    def buffers(self, n, k, dtype):
+        return {"max": np.empty((n, 1), dtype), "ones": np.ones((k, 1), dtype), "k": k}
+
+    def batch(self, z, t, flat_idx, scale, stats, bufs):
+        m = bufs["max"]
+        if bufs["k"] == 2:
+            # Two columns: one elementwise maximum beats a row reduction.
+            np.maximum(z[:, 0:1], z[:, 1:2], out=m)
+        else:
+            np.max(z, axis=1, keepdims=True, out=m)
+        np.subtract(z, m, out=z)
+        np.take(z, flat_idx, out=stats[0])
+        np.exp(z, out=z)
+        denom = stats[1]
+        np.dot(z, bufs["ones"], out=denom)
+        np.divide(z, denom, out=z)
+        # d(-log p_y)/dz = p - onehot(y), scaled in place.
+        np.subtract(z, t, out=z)
+        np.multiply(z, scale, out=z)
+
+    def reduce(self, stats, y):
+        loss = float(np.sum(np.log(stats[1], dtype=np.float64)) - np.sum(stats[0], dtype=np.float64))
+        return loss, int(np.count_nonzero(stats[0] == 0))
+
+    @staticmethod
+    def probabilities(z: np.ndarray) -> np.ndarray:
+        """Softmax of ``z (n, C)`` in place; returns ``z``."""
+        np.subtract(z, np.max(z, axis=1, keepdims=True), out=z)
+        np.exp(z, out=z)
+        np.divide(z, np.sum(z, axis=1, keepdims=True), out=z)
+        return z
+
+
+class SquaredError(Loss):
+    """Mean squared error ``mean_i (z_i - y_i)^2`` of a single linear output (regression).
+
+    Statistics per sample: the squared error.
+    """
+
+    name = "squared_error"
+    classification = False
+
+    def n_outputs(self, n_classes):
+        return 1
+
+    def targets(self, y, n_classes, dtype):
+        return np.asarray(y, dtype).reshape(-1, 1)
+
+    def batch(self, z, t, flat_idx, scale, stats, bufs):
+        np.subtract(z, t, out=z)
+        np.multiply(z, z, out=stats[0])
+        np.multiply(z, 2.0 * scale, out=z)
+
+    def reduce(self, stats, y):
+        return float(np.sum(stats, dtype=np.float64)), 0
+
+
+class PerceptronCriterion(Loss):
+    """Rosenblatt's perceptron as a loss whose gradient step is his update rule.
+
+    Two classes: one output ``s = w.x + b`` and ``y`` in {-1, +1}. The criterion is
+    ``max(0, -y s)``; its gradient is ``-y x`` on misclassified samples (``y s <= 0``) and 0
+    elsewhere, so plain SGD with batch size 1 performs exactly ``w += lr * y * x`` on
+    mistakes only. Statistics per sample: the margin ``y s`` (right when ``> 0``).
+
+    ``C > 2`` classes: the multi-class perceptron, one score per class; the criterion is
+    ``max_k s_k - s_y`` and a mistake moves the true class's weights towards ``x`` and the
+    predicted class's away. Statistics: the predicted class and the criterion.
+
+    The reported ``train_loss``/``test_loss`` is the mean criterion, 0 when every sample is
+    classified right.
+    """
+
+    name = "perceptron"
+
+    def __init__(self, n_classes: int):
+        self.binary = n_classes == 2
+        self.n_stats = 1 if self.binary else 2
+
+    def n_outputs(self, n_classes):
+        return 1 if n_classes == 2 else n_classes
+
+    def targets(self, y, n_classes, dtype):
+        if n_classes == 2:
+            return (2.0 * np.asarray(y, dtype) - 1.0).reshape(-1, 1)
+        return _onehot(y, n_classes, dtype)
+
+    def buffers(self, n, k, dtype):
+        return {"mistake": np.empty((n, 1), dtype), "pred": np.empty(n, np.intp),
+                "row": np.arange(n, dtype=np.intp) * k}
+
+    def batch(self, z, t, flat_idx, scale, stats, bufs):
+        if self.binary:
+            margin = stats[0]
+            np.multiply(z, t, out=margin)
+            mistake = bufs["mistake"]
+            np.less_equal(margin, 0, out=mistake)
+            np.multiply(t, mistake, out=z)
+            np.multiply(z, -scale, out=z)
+            return
+        pred = bufs["pred"][: z.shape[0]]
+        np.argmax(z, axis=1, out=pred)
+        stats[0, :, 0] = pred
+        crit = stats[1]
+        np.max(z, axis=1, keepdims=True, out=crit)
+        np.subtract(crit, np.take(z, flat_idx), out=crit)
+        z.fill(0)
+        z.reshape(-1)[bufs["row"][: z.shape[0]] + pred] = 1
+        np.subtract(z, t, out=z)
+        np.multiply(z, scale, out=z)
+
+    def reduce(self, stats, y):
+        if self.binary:
+            margin = stats[0]
+            return float(np.sum(np.maximum(-margin, 0), dtype=np.float64)), int(np.count_nonzero(margin > 0))
+        right = int(np.count_nonzero(stats[0, :, 0] == np.asarray(y))) if y is not None else 0
+        return float(np.sum(stats[1], dtype=np.float64)), right
+
+
+def make_loss(model_kind: str, task: str, n_classes: int) -> Loss:
+    """The loss for a model kind (``mlp``, ``logistic``, ``perceptron``) and task."""
+    if task == "regression":
+        return SquaredError()
+    if model_kind == "perceptron":
+        return PerceptronCriterion(n_classes)
+    return SoftmaxCrossEntropy()

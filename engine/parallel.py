@@ -1,0 +1,149 @@
+"""Data-parallel training under ``mpirun -n N`` or ``srun``.
+
+Every rank holds the same parameters (rank 0 broadcasts its initial ones) and the same
+shuffled order of the training set (same seed). Each global batch of ``B`` rows is cut
+into ``N`` contiguous shares whose sizes differ by at most one; every rank computes the
+gradient of its share *summed* and divided by ``B`` (not by its share size), so one
+``Allreduce(SUM)`` over the flat gradient vector gives exactly the mean gradient of the
+global batch: 1 rank and N ranks take the same steps up to rounding.
+
+mpi4py is imported lazily, and only when a launcher says there is more than one rank,
+so a plain ``python -m engine train`` never initialises MPI.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+#: environment variables through which launchers announce the number of ranks
+_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE")
+
+
+class ParallelError(RuntimeError):
+    """Started by an MPI launcher with several ranks, but MPI cannot be used."""
+
+
+class SerialComm:
+    """The one-rank communicator: every collective is a no-op."""
+
+    rank = 0
+    size = 1
+
+    def allreduce_sum(self, buf: np.ndarray) -> None:
+        """Sum ``buf`` over ranks, in place."""
+
+    def bcast(self, buf: np.ndarray) -> None:
+        """Copy rank 0's ``buf`` to every rank, in place."""
+
+    def barrier(self) -> None:
+        """Wait for every rank."""
+
+
+class MpiComm(SerialComm):
+    """Collectives on an mpi4py communicator (buffer-based, no pickling)."""
+
+    def __init__(self, comm=None):
+        from mpi4py import MPI  # lazily: only data-parallel runs need MPI
+
+        self._MPI = MPI
+        self._comm = comm if comm is not None else MPI.COMM_WORLD
+        self.rank = self._comm.Get_rank()
+        self.size = self._comm.Get_size()
+
+    def allreduce_sum(self, buf):
+        self._comm.Allreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM)
+
+    def bcast(self, buf):
+        self._comm.Bcast(buf, root=0)
+
+    def barrier(self):
+        self._comm.Barrier()
+
+
+def launcher_size(environ=None) -> int:
+    """The number of ranks a launcher (mpirun, srun) announces; 1 when none does."""
+    env = os.environ if environ is None else environ
+    for name in _SIZE_VARIABLES:
+        value = env.get(name, "")
+        if value.isdigit():
+            return int(value)
+    # srun without an MPI plugin still tells its step size.
+    if env.get("SLURM_STEP_ID") is not None:
+        value = env.get("SLURM_STEP_NUM_TASKS", env.get("SLURM_NTASKS", ""))
+        if value.isdigit():
+            return int(value)
+    return 1
+
+
+def world_comm(environ=None) -> SerialComm:
+    """The communicator for this process.
+
+    :class:`SerialComm` unless a launcher announces several ranks; then an
+    :class:`MpiComm` over ``COMM_WORLD``.
+
+    Raises
+    ------
+    ParallelError
+        Several ranks were announced but mpi4py is missing or its world has one rank
+        (every rank would train alone and overwrite the others' files).
+    """
+    announced = launcher_size(environ)
+    if announced <= 1:
+        return SerialComm()
+    try:
+        comm = MpiComm()
+    except ImportError:
+        raise ParallelError(
+            f"started with {announced} ranks but mpi4py is not installed; install it (pip install mpi4py) "
+            "or run without mpirun/srun"
+        ) from None
+    if comm.size != announced:
+        raise ParallelError(
+            f"the launcher announced {announced} ranks but MPI sees {comm.size}; mpi4py may be built "
+            "against another MPI than the one that started this run"
+        )
+    return comm
+
+
+def batch_shares(n: int, batch_size: int, size: int, rank: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """This rank's rows of every global batch of one epoch.
+
+    Parameters
+    ----------
+    n : int
+        Training rows per epoch.
+    batch_size : int
+        Global batch size ``B``.
+    size, rank : int
+        Number of ranks and this rank.
+
+    Returns
+    -------
+    positions : (n_local,) intp array
+        Positions (into the epoch's shuffled order) of this rank's rows, batch after batch.
+    batches : list of (local_start, local_stop, global_size)
+        For each global batch: this rank's rows ``positions[local_start:local_stop]``
+        (possibly empty) and the global batch size that divides the gradient.
+    """
+    pieces = []
+    batches = []
+    local = 0
+    for start in range(0, n, batch_size):
+        g = min(batch_size, n - start)
+        base, extra = divmod(g, size)
+        lo = start + rank * base + min(rank, extra)
+        count = base + (1 if rank < extra else 0)
+        pieces.append(np.arange(lo, lo + count, dtype=np.intp))
+        batches.append((local, local + count, g))
+        local += count
+    positions = np.concatenate(pieces) if pieces else np.empty(0, np.intp)
+    return positions, batches
+
+
+def split_range(n: int, size: int, rank: int) -> tuple[int, int]:
+    """This rank's contiguous part ``[start, stop)`` of ``n`` rows (sizes differ by at most 1)."""
+    base, extra = divmod(n, size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
