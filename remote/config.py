@@ -1,0 +1,335 @@
+"""Connection profiles: where jobs go and how to log in there.
+
+Profiles live in one TOML file, found in this order: the ``--config FILE`` argument, the
+``SCALELAB_CONFIG`` environment variable, then ``profiles.toml`` in the platform's config folder
+(``platformdirs.user_config_dir("scalelab")``). Each ``[profiles.NAME]`` table is one
+:class:`Profile`::
+
+    [profiles.mycluster]
+    host = "login.example.org"     # or a Host alias from ~/.ssh/config
+    port = 22
+    user = "train004"
+    key_file = "~/.ssh/id_ed25519" # else ssh-agent and the default keys
+    known_hosts = "~/.ssh/known_hosts"
+    workdir = "~/scalelab"         # where job folders go on the cluster
+    python = "python3"             # the cluster's interpreter
+    setup = ["module load GCC ParaStationMPI SciPy-Stack mpi4py"]
+    partition = "batch"
+    account = ""
+    reservation = ""
+    launcher = "srun"              # or "mpirun"
+
+A built-in profile named ``local`` always exists: it runs the same job bundle as a local
+process, so the whole path works without a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+import platformdirs
+
+APP_NAME = "scalelab"
+LOCAL_PROFILE = "local"
+LAUNCHERS = ("srun", "mpirun")
+KINDS = ("ssh", "local")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """The profile file (or a value in it) is unusable.
+
+    Parameters
+    ----------
+    path : str
+        The file the problem is in ("" when it is not about a file).
+    key : str
+        Dotted key of the bad value, e.g. ``"profiles.hpc.port"`` ("" for the whole file).
+    message : str
+        What is wrong, in plain words.
+    """
+
+    def __init__(self, path: str, key: str, message: str):
+        self.path = path
+        self.key = key
+        self.message = message
+        where = ", ".join(p for p in (path, key) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One place jobs can run: an SSH login to a SLURM cluster, or this computer.
+
+    ``kind`` is ``"ssh"`` or ``"local"``. ``host`` may be an alias from ``~/.ssh/config``;
+    its HostName, User, Port, IdentityFile and ProxyJump are applied when connecting
+    (values set here win over the ssh config). Paths that start with ``~`` are expanded on
+    the side they belong to: ``key_file`` and ``known_hosts`` here, ``workdir`` on the cluster.
+    """
+
+    name: str
+    kind: str = "ssh"
+    host: str = ""
+    port: int | None = None
+    user: str = ""
+    key_file: str = ""
+    known_hosts: str = "~/.ssh/known_hosts"
+    workdir: str = "~/scalelab"
+    python: str = "python3"
+    setup: tuple[str, ...] = ()
+    partition: str = ""
+    account: str = ""
+    reservation: str = ""
+    qos: str = ""
+    launcher: str = "srun"
+    mpi_plugin: str = "pmix"
+    proxy_jump: str = ""
+    ssh_config: str = "~/.ssh/config"
+    hash_known_hosts: bool = False
+    keepalive_s: int = 15
+    connect_timeout_s: float = 15.0
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML table for this profile: only the values that differ from the defaults."""
+        defaults = Profile(name=self.name)
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "name":
+                continue
+            value = getattr(self, f.name)
+            if value != getattr(defaults, f.name) or f.name in ("host",):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        if self.kind == "local":
+            out.pop("host", None)
+        return out
+
+
+def local_profile() -> Profile:
+    """The built-in profile that runs job bundles on this computer."""
+    workdir = os.path.join(platformdirs.user_data_dir(APP_NAME), "jobs")
+    return Profile(
+        name=LOCAL_PROFILE, kind="local", host="localhost", workdir=workdir,
+        python=sys.executable or "python3", launcher="mpirun",
+    )
+
+
+def default_config_path() -> str:
+    """``SCALELAB_CONFIG`` if set, else ``profiles.toml`` in the platform's config folder."""
+    env = os.environ.get("SCALELAB_CONFIG")
+    if env:
+        return os.path.expanduser(env)
+    return os.path.join(platformdirs.user_config_dir(APP_NAME), "profiles.toml")
+
+
+_STR_KEYS = ("kind", "host", "user", "key_file", "known_hosts", "workdir", "python", "partition", "account",
+             "reservation", "qos", "launcher", "mpi_plugin", "proxy_jump", "ssh_config")
+
+
+def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Profile:
+    """Build and validate one profile from its TOML table.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the key (``profiles.NAME.KEY``) of the bad value.
+    """
+    prefix = f"profiles.{name}"
+    if not _NAME_RE.match(name):
+        raise ConfigError(path, prefix, "a profile name uses letters, digits, '.', '_' or '-' (at most 64)")
+    if not isinstance(table, Mapping):
+        raise ConfigError(path, prefix, f"expected a table, got {table!r}")
+    allowed = {f.name for f in fields(Profile)} - {"name"}
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(path, f"{prefix}.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    values: dict[str, Any] = {}
+    for key in _STR_KEYS:
+        if key in table:
+            v = table[key]
+            if not isinstance(v, str):
+                raise ConfigError(path, f"{prefix}.{key}", f"expected a string, got {v!r}")
+            if "\n" in v or "\r" in v or "\0" in v:
+                raise ConfigError(path, f"{prefix}.{key}", "must be one line")
+            values[key] = v.strip()
+    kind = values.get("kind", "ssh")
+    if kind not in KINDS:
+        raise ConfigError(path, f"{prefix}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+    if kind == "ssh" and not values.get("host"):
+        raise ConfigError(path, f"{prefix}.host", "an ssh profile needs a host (a name, an address or a ~/.ssh/config alias)")
+    if values.get("launcher", "srun") not in LAUNCHERS:
+        raise ConfigError(path, f"{prefix}.launcher", f"{values['launcher']!r} is not one of {', '.join(LAUNCHERS)}")
+    for key in ("partition", "account", "reservation", "qos", "user"):
+        v = values.get(key, "")
+        if v and not re.match(r"^[A-Za-z0-9_.@+-]+$", v):
+            raise ConfigError(path, f"{prefix}.{key}", f"{v!r} may only contain letters, digits and . _ @ + -")
+    if "port" in table:
+        port = table["port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ConfigError(path, f"{prefix}.port", f"expected a port number 1..65535, got {port!r}")
+        values["port"] = port
+    for key in ("keepalive_s",):
+        if key in table:
+            v = table[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(path, f"{prefix}.{key}", f"expected a whole number >= 0, got {v!r}")
+            values[key] = v
+    if "connect_timeout_s" in table:
+        v = table["connect_timeout_s"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise ConfigError(path, f"{prefix}.connect_timeout_s", f"expected a positive number, got {v!r}")
+        values["connect_timeout_s"] = float(v)
+    if "hash_known_hosts" in table:
+        v = table["hash_known_hosts"]
+        if not isinstance(v, bool):
+            raise ConfigError(path, f"{prefix}.hash_known_hosts", f"expected true or false, got {v!r}")
+        values["hash_known_hosts"] = v
+    if "setup" in table:
+        setup = table["setup"]
+        if isinstance(setup, str):
+            setup = [setup]
+        if not isinstance(setup, list) or not all(isinstance(s, str) for s in setup):
+            raise ConfigError(path, f"{prefix}.setup", "expected a list of shell lines")
+        for i, line in enumerate(setup):
+            if "\n" in line or "\r" in line or "\0" in line:
+                raise ConfigError(path, f"{prefix}.setup[{i}]", "each setup entry must be one line")
+        values["setup"] = tuple(setup)
+    return Profile(name=name, **values)
+
+
+def load_profiles(config_path: str | os.PathLike | None = None) -> dict[str, Profile]:
+    """Read the profile file; the result always has the built-in ``local`` profile.
+
+    Parameters
+    ----------
+    config_path : path, optional
+        The TOML file; ``None`` means :func:`default_config_path`. A missing default file
+        is no error (only ``local`` is returned); a missing explicit file is.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, is not TOML, or holds a bad value (the message names the
+        file and the key).
+    """
+    explicit = config_path is not None or bool(os.environ.get("SCALELAB_CONFIG"))
+    path = os.path.expanduser(os.fspath(config_path)) if config_path is not None else default_config_path()
+    profiles: dict[str, Profile] = {LOCAL_PROFILE: local_profile()}
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(path, "", "no such profile file") from None
+        return profiles
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"not valid TOML ({exc})") from None
+    for key in data:
+        if key != "profiles":
+            raise ConfigError(path, key, "unknown top-level key (expected only [profiles.NAME] tables)")
+    tables = data.get("profiles", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigError(path, "profiles", "expected [profiles.NAME] tables")
+    for name, table in tables.items():
+        profile = profile_from_dict(name, table, path)
+        if name == LOCAL_PROFILE:
+            # Settings for the built-in profile (python, setup, workdir) refine it.
+            profile = replace(local_profile(), **{
+                k: getattr(profile, k) for k in table if k not in ("kind", "host")
+            })
+        profiles[name] = profile
+    return profiles
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        out = ['"']
+        for ch in value:
+            if ch == '"':
+                out.append('\\"')
+            elif ch == "\\":
+                out.append("\\\\")
+            elif ord(ch) < 0x20 or ch == "\x7f":
+                out.append(f"\\u{ord(ch):04x}")
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def dump_profiles(profiles: Mapping[str, Profile]) -> str:
+    """The TOML text for ``profiles`` (the built-in ``local`` is written only if changed)."""
+    lines = ["# ScaleLab connection profiles (see docs/remote.md)", ""]
+    builtin = local_profile()
+    for name, profile in profiles.items():
+        if name == LOCAL_PROFILE and profile == builtin:
+            continue
+        lines.append(f"[profiles.{name}]")
+        for key, value in profile.to_dict().items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def save_profiles(profiles: Mapping[str, Profile], config_path: str | os.PathLike | None = None) -> str:
+    """Write ``profiles`` to the profile file atomically and return its path.
+
+    The file is written next to its final place and renamed over it, so a crash never
+    leaves half a file; its mode is 0600 (it names hosts and users).
+    """
+    path = os.path.expanduser(os.fspath(config_path)) if config_path is not None else default_config_path()
+    for name, profile in profiles.items():
+        # Round-trip each profile through the validator so nothing unreadable is written.
+        profile_from_dict(name, profile.to_dict() | ({"kind": "local"} if profile.is_local else {}), path)
+    text = dump_profiles(profiles)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def get_profile(name: str, config_path: str | os.PathLike | None = None) -> Profile:
+    """One profile by name; :class:`ConfigError` listing the known names when missing."""
+    profiles = load_profiles(config_path)
+    if name not in profiles:
+        raise ConfigError(
+            "" if config_path is None and not os.environ.get("SCALELAB_CONFIG") else os.fspath(
+                config_path or default_config_path()),
+            f"profiles.{name}",
+            f"no such profile (known: {', '.join(sorted(profiles))})",
+        )
+    return profiles[name]
+
+
+__all__ = [
+    "ConfigError", "Profile", "LOCAL_PROFILE", "LAUNCHERS", "default_config_path", "dump_profiles",
+    "get_profile", "load_profiles", "local_profile", "profile_from_dict", "save_profiles",
+]

@@ -1,0 +1,1 @@
+"""The real test cluster (sshd + single-node SLURM) the integration tests start."""
