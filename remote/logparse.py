@@ -18,7 +18,6 @@ chunks, as a file being tailed delivers it, and gives the same result.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
@@ -191,58 +190,81 @@ class KerasLogParser:
         after or between fits), each with the metrics under their Keras names.
     total_epochs : int or None
         ``N`` of the last ``Epoch k/N`` header.
+    offset : int
+        How much input was consumed as whole lines (bytes, or characters for text).
+    safe_offset : int
+        Where a *fresh* parser may resume after the last record and find exactly the
+        records that follow: the end of the line that completed it, or the start of the
+        header line that did. A tail that keeps this offset (e.g. in the job store)
+        neither loses nor repeats an epoch across restarts.
     """
 
     def __init__(self) -> None:
         self.records: list[dict] = []
         self.evaluations: list[dict] = []
         self.total_epochs: int | None = None
-        self._buffer = ""
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.offset = 0
+        self.safe_offset = 0
+        self._text_buffer = ""
+        self._byte_buffer = b""
         self._header: int | None = None  # epoch of the header still waiting for its line
         self._pending: _ProgressLine | None = None  # an unknown-length epoch's last state
         # Evaluation-like lines since the last epoch, in case a header was lost.
         self._orphans_since_epoch: list[tuple[int, float | None]] = []
 
-    def feed(self, text: str | bytes) -> list[dict]:
+    def feed(self, data: str | bytes) -> list[dict]:
         """Parse more output; return the epoch records it completed (possibly none).
 
-        ``bytes`` are decoded as UTF-8 across calls, so a chunk may end in the middle of
-        a character (a ``━`` is three bytes).
+        ``bytes`` are split into lines before decoding (a newline byte never occurs
+        inside a UTF-8 character), so a chunk may end in the middle of a ``━``. Use one
+        kind of input per parser: :attr:`offset` counts bytes for bytes, characters for
+        text.
         """
-        if isinstance(text, (bytes, bytearray)):
-            text = self._decoder.decode(bytes(text))
-        if not text:
-            return []
-        self._buffer += text
-        *lines, self._buffer = self._buffer.split("\n")
         before = len(self.records)
-        for line in lines:
-            self._line(line)
+        if isinstance(data, (bytes, bytearray)):
+            self._byte_buffer += bytes(data)
+            *lines, self._byte_buffer = self._byte_buffer.split(b"\n")
+            for raw in lines:
+                self._advance(raw.decode("utf-8", errors="replace"), len(raw) + 1)
+        else:
+            self._text_buffer += data
+            *texts, self._text_buffer = self._text_buffer.split("\n")
+            for text in texts:
+                self._advance(text, len(text) + 1)
         return self.records[before:]
 
     def finish(self) -> list[dict]:
         """Treat what is left as a last whole line (end of file); return new records."""
         before = len(self.records)
-        self._buffer += self._decoder.decode(b"", final=True)
-        if self._buffer:
-            line, self._buffer = self._buffer, ""
-            self._line(line)
-        self._close_header()
+        if self._byte_buffer:
+            raw, self._byte_buffer = self._byte_buffer, b""
+            self._advance(raw.decode("utf-8", errors="replace"), len(raw))
+        if self._text_buffer:
+            text, self._text_buffer = self._text_buffer, ""
+            self._advance(text, len(text))
+        if self._close_header():
+            self.safe_offset = self.offset
         return self.records[before:]
+
+    def _advance(self, line: str, size: int) -> None:
+        start = self.offset
+        self.offset += size
+        self._line(line, start, self.offset)
 
     # ------------------------------------------------------------------ internals
 
-    def _line(self, raw: str) -> None:
+    def _line(self, raw: str, start: int, end: int) -> None:
         line = _final_state(raw)
         if not line.strip():
             return
         header = _HEADER_RE.match(line)
         if header:
-            self._close_header()
+            closed = self._close_header()
             epoch = int(header.group(1))
             self.total_epochs = int(header.group(2))
-            self._recover_lost_header(epoch)
+            if self._recover_lost_header(epoch) or closed:
+                # A fresh parser started at this header's line continues correctly.
+                self.safe_offset = start
             self._header = epoch
             return
         progress = _parse_progress(line)
@@ -251,6 +273,7 @@ class KerasLogParser:
         if self._header is not None:
             if progress.complete:
                 self._commit(self._header, progress)
+                self.safe_offset = end
             elif not progress.has_eta:
                 # ``118/Unknown`` while Keras does not yet know the epoch length: the
                 # last such state is the epoch's result if no complete line comes.
@@ -270,19 +293,22 @@ class KerasLogParser:
         self._pending = None
         self._orphans_since_epoch = []
 
-    def _close_header(self) -> None:
-        if self._header is not None and self._pending is not None:
+    def _close_header(self) -> bool:
+        committed = self._header is not None and self._pending is not None
+        if committed:
             self._commit(self._header, self._pending)
         self._header = None
         self._pending = None
+        return committed
 
-    def _recover_lost_header(self, epoch: int) -> None:
+    def _recover_lost_header(self, epoch: int) -> bool:
         """An ``Epoch k/N`` header right after a single headerless line for epoch k-1.
 
         Logging written to the same file (XLA, absl) can swallow a header; a single
         complete line between epoch k-2 and the header of epoch k was epoch k-1.
         """
         last = self.records[-1]["epoch"] if self.records else 0
+        recovered = False
         if epoch >= 2 and last == epoch - 2 and len(self._orphans_since_epoch) == 1:
             index, epoch_time_s = self._orphans_since_epoch[0]
             if index == len(self.evaluations) - 1:
@@ -290,7 +316,9 @@ class KerasLogParser:
                 if epoch_time_s is not None:
                     record["epoch_time_s"] = epoch_time_s
                 self.records.append(record)
+                recovered = True
         self._orphans_since_epoch = []
+        return recovered
 
 
 def parse_keras_log(text: str) -> list[dict]:

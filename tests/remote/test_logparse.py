@@ -380,3 +380,17 @@ def test_detect_and_parse_metrics_file():
     assert [r["epoch"] for r in from_keras] == [1, 2, 3]
     assert from_keras[2]["test_accuracy"] == 0.875
     assert [r["elapsed_s"] for r in from_keras] == [9.0, 10.0, 11.0]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_resuming_from_safe_offset_neither_loses_nor_repeats(name):
+    data = sample(name).encode("utf-8")
+    expected = parse_keras_log(data.decode("utf-8"))
+    for cut in range(0, len(data) + 1, 13):
+        first = KerasLogParser()
+        got = first.feed(data[:cut])
+        # A restart: a new parser continues from the stored safe offset.
+        second = KerasLogParser()
+        resumed = data[first.safe_offset:]
+        got += second.feed(resumed) + second.finish()
+        assert got == expected, cut
