@@ -96,7 +96,10 @@ class Network:
         self.n_weights = sum(layer.n_in * layer.n_out for layer in self.layers)
         size = self.n_weights + sum(layer.n_out for layer in self.layers)
         self.params = np.zeros(size, self.dtype)
-        self.grads = np.zeros(size, self.dtype)
+        # One spare slot after the gradients: data-parallel runs reduce a stop flag with
+        # them in the same Allreduce (``reduce_buffer``), so every rank stops at the same step.
+        self.reduce_buffer = np.zeros(size + 1, self.dtype)
+        self.grads = self.reduce_buffer[:size]
         w_off, b_off = 0, self.n_weights
         for layer in self.layers:
             layer.bind(self.params, self.grads, w_off, b_off)

@@ -209,6 +209,8 @@ class Trainer:
         train_batch = net.train_batch
         grads = net.grads
         parallel = comm.size > 1
+        reduce_buffer = net.reduce_buffer
+        flag = reduce_buffer.size - 1
         penalty = net.l1 > 0 or net.l2 > 0
         views = self._views
         comm_s = 0.0
@@ -218,7 +220,7 @@ class Trainer:
         completed = True
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             while pos < stop_at:
-                if stop is not None and _should_stop(stop):
+                if not parallel and stop is not None and _should_stop(stop):
                     completed = False
                     break
                 x, t, fi, scale, st, ws, g = views[pos]
@@ -227,14 +229,20 @@ class Trainer:
                 else:
                     grads.fill(0)  # an empty share adds nothing to the sum
                 if parallel:
+                    # Ranks see a signal at different moments; summing the flag with the
+                    # gradients makes all of them stop after this same step.
+                    reduce_buffer[flag] = 1.0 if stop is not None and _should_stop(stop) else 0.0
                     c0 = time.perf_counter()
-                    comm.allreduce_sum(grads)
+                    comm.allreduce_sum(reduce_buffer)
                     comm_s += time.perf_counter() - c0
                 if penalty:
                     net.add_penalty_gradient()
                 opt.step()
                 samples += g
                 pos += 1
+                if parallel and reduce_buffer[flag] > 0:
+                    completed = False
+                    break
         dt = time.perf_counter() - t0
         self.step += pos - self._pos
         self._pos = pos

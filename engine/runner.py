@@ -1,0 +1,402 @@
+"""The headless runner: ``python -m engine train|validate|predict``.
+
+``train SPEC.json --out DIR`` writes, on rank 0 only:
+
+- ``DIR/metrics.jsonl``: one JSON record per epoch, flushed as it goes (non-finite
+  numbers are written as ``null``);
+- ``DIR/model.npz``: the spec (JSON text), the preprocessing and every layer's ``W`` and
+  ``b``; readable with ``np.load(..., allow_pickle=False)`` and by :func:`load_model`;
+- ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``epochs``,
+  ``steps``, ``message``, ``final`` (the last record) and ``ranks``.
+
+``model.npz`` and ``result.json`` are written atomically, also when SIGINT or SIGTERM
+stops the run between two steps. An invalid spec or data set exits with code 2 and one
+line on stderr naming the field, file and line. Exit codes: 0 completed, 2 invalid input
+(or DIR already holds a run and ``--force`` was not given), 3 diverged, 130 stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from .features import Preprocessor
+from .model import Network
+from .parallel import ParallelError, SerialComm, world_comm
+from .spec import RunSpec, SpecError, load_spec
+
+RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
+MODEL_FORMAT = "scalelab-model-1"
+
+EXIT_OK, EXIT_INVALID, EXIT_DIVERGED, EXIT_STOPPED = 0, 2, 3, 130
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _json_safe(value):
+    """Records to JSON: NumPy scalars to Python numbers, NaN and infinities to null."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _atomic_write(path: str, write) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_model(path: str, spec: RunSpec, preprocess: Preprocessor, network: Network, class_names=()) -> None:
+    """Write ``model.npz`` atomically (plain arrays only; no pickled objects).
+
+    Arrays: ``format``, ``spec`` (JSON text, without ``weights``), ``features``,
+    ``mean``/``std`` (empty when the data are not standardized), ``task``, ``n_classes``,
+    ``class_names``, ``n_layers``, and ``W0``, ``b0``, ``W1``, ... input to output.
+    """
+    arrays = {
+        "format": np.array(MODEL_FORMAT),
+        "spec": np.array(spec.with_(weights=None).to_json()),
+        "features": np.array(list(preprocess.features)),
+        "mean": np.zeros(0) if preprocess.mean is None else np.asarray(preprocess.mean, np.float64),
+        "std": np.zeros(0) if preprocess.std is None else np.asarray(preprocess.std, np.float64),
+        "task": np.array(network.task),
+        "n_classes": np.array(network.n_classes),
+        "class_names": np.array(list(class_names), dtype=str) if len(class_names) else np.zeros(0, dtype="<U1"),
+        "n_layers": np.array(len(network.layers)),
+    }
+    for i, layer in enumerate(network.layers):
+        arrays[f"W{i}"] = np.array(layer.W)
+        arrays[f"b{i}"] = np.array(layer.b)
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    _atomic_write(path, write)
+
+
+def load_model(path) -> tuple[RunSpec, Preprocessor, Network]:
+    """Read a ``model.npz`` written by ``train``.
+
+    Returns
+    -------
+    spec : RunSpec
+    preprocess : Preprocessor
+    network : Network
+        With the trained weights.
+
+    Raises
+    ------
+    SpecError
+        The file is missing, not a model file, or inconsistent; the message names it.
+    """
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except OSError as exc:
+        raise SpecError("", f"cannot read model file {path}: {exc.strerror or exc}") from None
+    except (ValueError, EOFError) as exc:
+        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' ({exc})") from None
+    if str(data.get("format", "")) != MODEL_FORMAT:
+        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' (no format {MODEL_FORMAT})")
+    try:
+        spec = RunSpec.from_dict(json.loads(str(data["spec"])))
+        mean = data["mean"] if data["mean"].size else None
+        std = data["std"] if data["std"].size else None
+        preprocess = Preprocessor(tuple(str(f) for f in data["features"]), mean, std)
+        n_layers = int(data["n_layers"])
+        weights = [{"W": data[f"W{i}"], "b": data[f"b{i}"]} for i in range(n_layers)]
+        n_classes = int(data["n_classes"])
+        network = Network.from_spec(spec, weights[0]["W"].shape[0], n_classes)
+        network.set_weights(weights)
+    except SpecError as exc:
+        raise SpecError(exc.field, f"{path}: {exc.message}") from None
+    except (KeyError, ValueError, json.JSONDecodeError) as exc:
+        raise SpecError("", f"{path} is damaged or incomplete: {exc}") from None
+    return spec, preprocess, network
+
+
+# ----------------------------------------------------------------------------- train
+
+
+class _Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total_epochs: int, enabled: bool):
+        self.total = total_epochs
+        self.enabled = enabled
+        self.shown = False
+
+    def update(self, rec: dict) -> None:
+        if not self.enabled:
+            return
+        parts = [f"epoch {rec['epoch']}/{self.total}", f"loss {_fmt(rec['train_loss'])}"]
+        if rec.get("test_loss") is not None:
+            parts.append(f"test loss {_fmt(rec['test_loss'])}")
+        if rec.get("test_accuracy") is not None:
+            parts.append(f"test acc {rec['test_accuracy']:.3f}")
+        elif rec.get("train_accuracy") is not None:
+            parts.append(f"acc {rec['train_accuracy']:.3f}")
+        parts.append(f"{rec['samples_per_s']:,.0f} samples/s")
+        sys.stderr.write("\r\x1b[K" + "  ".join(parts))
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _fmt(x) -> str:
+    return "nan" if x is None or not math.isfinite(x) else f"{x:.4g}"
+
+
+def _existing_run(out_dir: str) -> str | None:
+    for name in RUN_FILES:
+        if os.path.exists(os.path.join(out_dir, name)):
+            return name
+    return None
+
+
+def _agree(comm, value: int) -> int:
+    """Rank 0's ``value`` on every rank."""
+    buf = np.array([value], np.float64)
+    comm.bcast(buf)
+    return int(buf[0])
+
+
+def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, progress: bool | None = None) -> int:
+    """Train ``spec_path`` into ``out_dir``; returns the exit code (see the module docstring)."""
+    from .trainer import Trainer  # the trainer pulls in the data layer; keep 'validate' light
+
+    comm = comm if comm is not None else SerialComm()
+    lead = comm.rank == 0
+    # Every rank validates the same inputs; only rank 0 reports, all exit alike.
+    problem = ""
+    spec = trainer = None
+    try:
+        spec = load_spec(spec_path)
+    except SpecError as exc:
+        problem = str(exc)
+    if not problem and lead:
+        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+            problem = f"--out {out_dir} exists and is not a folder"
+        else:
+            found = _existing_run(out_dir) if os.path.isdir(out_dir) else None
+            if found and not force:
+                problem = (f"{out_dir} already holds a run ({found}); choose another --out folder "
+                           "or pass --force to overwrite it")
+    if _agree(comm, 1 if problem else 0):
+        if lead:
+            raise UsageError(problem)
+        return EXIT_INVALID
+    try:
+        trainer = Trainer(spec, comm=comm)
+    except SpecError as exc:
+        problem = str(exc)
+    # Data errors are the same on every rank (same files), but agree anyway.
+    failed = np.array([1.0 if problem else 0.0])
+    comm.allreduce_sum(failed)
+    if failed[0]:
+        if lead:
+            raise UsageError(problem or "another rank could not load the data")
+        return EXIT_INVALID
+
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum, frame):
+        received.append(signum)
+        stop.set()
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, on_signal)
+        except ValueError:  # not the main thread (embedded use): no handlers
+            pass
+    metrics_fh = None
+    try:
+        if lead:
+            os.makedirs(out_dir, exist_ok=True)
+            for name in RUN_FILES:
+                p = os.path.join(out_dir, name)
+                if os.path.exists(p):
+                    os.remove(p)  # --force: an old file must not survive next to new ones
+            metrics_fh = open(os.path.join(out_dir, "metrics.jsonl"), "w", encoding="utf-8")
+        show = progress if progress is not None else (lead and sys.stderr.isatty())
+        bar = _Progress(spec.train.epochs, bool(show) and lead)
+        started = time.time()
+        for rec in trainer.run(stop):
+            if metrics_fh is not None:
+                metrics_fh.write(json.dumps(_json_safe(rec)) + "\n")
+                metrics_fh.flush()
+            bar.update(rec)
+        bar.close()
+        if lead:
+            metrics_fh.close()
+            metrics_fh = None
+            save_model(os.path.join(out_dir, "model.npz"), spec, trainer.preprocess, trainer.model,
+                       trainer.dataset.class_names)
+            result = {
+                "status": trainer.status,
+                "message": trainer.message,
+                "epochs": trainer.epoch,
+                "steps": trainer.step,
+                "ranks": comm.size,
+                "final": trainer.last_record,
+                "wall_s": time.time() - started,
+                "spec": os.path.abspath(spec_path),
+            }
+            text = json.dumps(_json_safe(result), indent=2) + "\n"
+
+            def write(tmp):
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+
+            _atomic_write(os.path.join(out_dir, "result.json"), write)
+            if trainer.status != "completed":
+                sys.stderr.write(trainer.message + "\n")
+    finally:
+        if metrics_fh is not None:
+            metrics_fh.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if trainer.status == "diverged":
+        return EXIT_DIVERGED
+    if trainer.status == "stopped":
+        return EXIT_STOPPED
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- validate, predict
+
+
+def run_validate(spec_path: str) -> int:
+    """Print a summary of a valid spec and its data; errors raise SpecError."""
+    from .data import load_dataset
+
+    spec = load_spec(spec_path)
+    ds = load_dataset(spec)
+    pre = Preprocessor.for_dataset(spec, ds)
+    n_in = pre.n_outputs(ds.n_features_raw)
+    n_out = ds.n_classes if ds.task == "classification" else 1
+    net = Network.from_spec(spec, n_in, n_out)
+    widths = "-".join(str(w) for w in [n_in] + [layer.n_out for layer in net.layers])
+    what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
+    print(f"{spec_path}: valid")
+    print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
+          f"{ds.n_features_raw} columns, {what}")
+    print(f"  model: {spec.model.kind} {widths}, {net.n_parameters} parameters")
+    t = spec.train
+    print(f"  train: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.dtype}")
+    return EXIT_OK
+
+
+def run_predict(model_path: str, data_path: str, out=None) -> int:
+    """Print one prediction per row of a CSV file (and the accuracy when it has labels)."""
+    from .loaders import read_csv
+
+    spec, pre, net = load_model(model_path)
+    X, y_raw, _ = read_csv(data_path)
+    d = pre.mean.shape[0] if pre.mean is not None else None
+    need = d if d is not None else (2 if pre.features != ("x1", "x2") else net.n_inputs)
+    labels = None
+    if X.shape[1] == need - 1 and y_raw.dtype.kind == "f":
+        X = np.column_stack([X, y_raw])  # no label column: the last column is a feature
+    elif X.shape[1] == need:
+        labels = y_raw
+    else:
+        raise SpecError("", f"{data_path}: {X.shape[1] + 1} columns, the model needs {need} feature columns "
+                            "(and optionally a label)")
+    F = pre(X)
+    pred = net.predict(F)
+    out = out or sys.stdout
+    with np.load(model_path, allow_pickle=False) as z:
+        names = [str(c) for c in z["class_names"]]
+    for p in pred:
+        out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
+    if labels is not None and net.task == "classification":
+        truth = [str(v) if labels.dtype.kind in "US" else (names[int(v)] if names and float(v).is_integer()
+                 and 0 <= int(v) < len(names) else str(v)) for v in labels]
+        shown = [names[int(p)] if names else str(p) for p in pred]
+        acc = float(np.mean([a == b for a, b in zip(truth, shown)]))
+        sys.stderr.write(f"accuracy {acc:.4f} on {len(pred)} rows\n")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="ScaleLab's learning engine.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train a run spec headless (data-parallel under mpirun/srun)")
+    p.add_argument("spec", help="run spec JSON file")
+    p.add_argument("--out", required=True, help="folder for metrics.jsonl, model.npz and result.json")
+    p.add_argument("--force", action="store_true", help="overwrite an earlier run in --out")
+    p.add_argument("--progress", action="store_true", default=None,
+                   help="show the progress line even when stderr is not a terminal")
+    p = sub.add_parser("validate", help="check a run spec and its data, print a summary")
+    p.add_argument("spec")
+    p = sub.add_parser("predict", help="predict the rows of a CSV file with a trained model.npz")
+    p.add_argument("model")
+    p.add_argument("data")
+    p = sub.add_parser("bench", help="compare the engine's speed with scikit-learn and PyTorch")
+    p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
+    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid"),
+                   help="run only this case (repeatable)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed its usage line already
+        return EXIT_INVALID if exc.code else EXIT_OK
+    try:
+        if args.command == "bench":
+            from .bench import main as bench_main
+
+            return bench_main(quick=args.quick, cases=args.case)
+        if args.command == "validate":
+            return run_validate(args.spec)
+        if args.command == "predict":
+            return run_predict(args.model, args.data)
+        try:
+            comm = world_comm()
+        except ParallelError as exc:
+            raise UsageError(str(exc)) from None
+        return run_train(args.spec, args.out, force=args.force, comm=comm, progress=args.progress)
+    except (SpecError, UsageError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return EXIT_STOPPED
