@@ -83,9 +83,20 @@ class Dataset:
         for name in ("X_train", "y_train", "X_test", "y_test", "mean", "std"):
             value = getattr(self, name)
             if value is not None:
-                value = np.array(value, copy=True)
-                value.setflags(write=False)
-                object.__setattr__(self, name, value)
+                object.__setattr__(self, name, _frozen(value))
+        X_train, X_test = self.X_train, self.X_test
+        if X_test.size == 0 and X_test.shape[-1:] != X_train.shape[-1:]:
+            # An empty test part given as shape (0,) gets the training part's width.
+            object.__setattr__(self, "X_test", _frozen(np.zeros((0,) + X_train.shape[1:], X_train.dtype)))
+        if self.X_train.ndim != 2 or self.X_test.ndim != 2 or self.X_train.shape[1] != self.X_test.shape[1]:
+            raise ValueError(f"X_train {self.X_train.shape} and X_test {self.X_test.shape} must be (n, d) with one d")
+        if self.y_train.shape != self.X_train.shape[:1] or self.y_test.shape != self.X_test.shape[:1]:
+            raise ValueError(
+                f"y_train {self.y_train.shape} / y_test {self.y_test.shape} do not match "
+                f"X_train {self.X_train.shape} / X_test {self.X_test.shape}"
+            )
+        if self.task not in (CLASSIFICATION, REGRESSION):
+            raise ValueError(f"task must be {CLASSIFICATION!r} or {REGRESSION!r}, got {self.task!r}")
         if not self.feature_names:
             names = tuple(f"x{i + 1}" for i in range(self.X_train.shape[1]))
             object.__setattr__(self, "feature_names", names)
@@ -118,6 +129,15 @@ class Dataset:
     def class_counts(self) -> np.ndarray:
         """Samples per class over both parts, shape (C,) int64 (classification only)."""
         return np.bincount(self.all_y(), minlength=self.n_classes)
+
+
+def _frozen(value) -> np.ndarray:
+    """A read-only array the data set owns (copied unless it already is one)."""
+    value = np.asarray(value)
+    if value.flags.writeable or not value.flags.owndata:
+        value = value.copy()
+        value.setflags(write=False)
+    return value
 
 
 # ----------------------------------------------------------------------------- labels
@@ -308,6 +328,10 @@ def load_dataset(spec: RunSpec) -> Dataset:
     stratify = task == CLASSIFICATION
     train, test = split_indices(y, ds.test_fraction, ds.seed, stratify=stratify)
     X_train, X_test = X[train], X[test]
+    y_train, y_test = y[train], y[test]
+    for fresh in (X_train, X_test, y_train, y_test):
+        # Fresh arrays nobody else holds: freezing them spares Dataset a copy.
+        fresh.setflags(write=False)
     mean = std = None
     if ds.standardize:
         mean = X_train.mean(axis=0)
@@ -316,9 +340,9 @@ def load_dataset(spec: RunSpec) -> Dataset:
         std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
     return Dataset(
         X_train=X_train,
-        y_train=y[train],
+        y_train=y_train,
         X_test=X_test,
-        y_test=y[test],
+        y_test=y_test,
         task=task,
         n_classes=n_classes,
         class_names=names if task == CLASSIFICATION else (),
