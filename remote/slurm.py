@@ -236,8 +236,8 @@ class JobDescription:
             raise SlurmInputError("launcher", "launcher 'none' runs one process; use srun or mpirun for more ranks")
         if not self.python.strip():
             raise SlurmInputError("python", "the cluster's Python command is empty")
-        if not self.job_dir.startswith("/"):
-            raise SlurmInputError("job_dir", f"must be an absolute path, got {self.job_dir!r}")
+        if not (self.job_dir.startswith("/") or self.job_dir.startswith("~/")):
+            raise SlurmInputError("job_dir", f"must be an absolute path (or start with ~/), got {self.job_dir!r}")
         for name in ("spec", "out"):
             if not getattr(self, name):
                 raise SlurmInputError(name, "must not be empty")
@@ -511,6 +511,8 @@ def parse_squeue(text: str, warnings: list[str] | None = None) -> list[QueueEntr
         reason, nodelist = "", ""
         if reason_or_nodes.startswith("(") and reason_or_nodes.endswith(")"):
             reason = reason_or_nodes[1:-1]
+            if reason == "None":
+                reason = ""
         else:
             nodelist = reason_or_nodes
         out.append(QueueEntry(

@@ -1,0 +1,7 @@
+"""``python -m remote ...``: see :mod:`remote.cli`."""
+
+import sys
+
+from remote.cli import main
+
+sys.exit(main())

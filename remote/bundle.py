@@ -1,0 +1,117 @@
+"""The job bundle: what goes into a job folder before ``sbatch`` runs it.
+
+A job folder (mode 0700) holds a copy of the ``engine/`` source (``.py`` files only, so the
+cluster's own Python runs exactly this version), ``spec.json`` (with the data path pointing at
+the uploaded copy when the data is a local file), that data file under ``data/``, and
+``job.sh``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import engine
+from engine.spec import FILE_KINDS, RunSpec, load_spec
+
+#: Where the uploaded data file goes inside the job folder.
+DATA_FOLDER = "data"
+SPEC_NAME = "spec.json"
+SCRIPT_NAME = "job.sh"
+
+
+class BundleError(ValueError):
+    """The spec or its data cannot be bundled (message names the file)."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Files of a job folder: relative path -> bytes, plus the (rewritten) spec."""
+
+    files: dict[str, bytes]
+    spec: RunSpec
+    data_source: str | None = None
+
+    def mode(self, relpath: str) -> int:
+        """File mode to create ``relpath`` with (the script is executable; all private)."""
+        return 0o700 if relpath == SCRIPT_NAME else 0o600
+
+
+def engine_sources() -> dict[str, bytes]:
+    """``engine/**/*.py`` as ``{"engine/x.py": bytes}`` (no caches, no data)."""
+    root = Path(engine.__file__).resolve().parent
+    out: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            continue
+        out[f"engine/{rel.as_posix()}"] = path.read_bytes()
+    return out
+
+
+def job_folder_name(job_name: str, now_s: float | None = None) -> str:
+    """A unique, readable job folder name: ``20260101-120000-NAME-1a2b3c``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now_s))
+    safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", job_name)[:40] or "job"
+    return f"{stamp}-{safe}-{secrets.token_hex(3)}"
+
+
+def read_spec(spec_path: str | os.PathLike) -> RunSpec:
+    """Load and validate the spec file (raises ``engine.spec.SpecError``)."""
+    return load_spec(spec_path)
+
+
+def build_bundle(spec: RunSpec, job_script: str) -> Bundle:
+    """The files of a job folder for ``spec`` and the rendered ``job.sh``.
+
+    A file data set (``csv``, ``libsvm``, ``npz``) found on this computer is copied into
+    ``data/`` and the spec's ``dataset.path`` is rewritten to that copy; a path that does not
+    exist here is kept as it is (it may name a file on the cluster).
+
+    Raises
+    ------
+    BundleError
+        The data file exists but cannot be read.
+    """
+    files = dict(engine_sources())
+    data_source = None
+    if spec.dataset.kind in FILE_KINDS and spec.dataset.path:
+        local = spec.dataset.resolve_path(spec.base_dir)
+        if local and os.path.isfile(local):
+            try:
+                with open(local, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                raise BundleError(f"cannot read the data file {local}: {exc.strerror or exc}") from None
+            rel = f"{DATA_FOLDER}/{os.path.basename(local)}"
+            files[rel] = data
+            spec = spec.with_(dataset=replace(spec.dataset, path=rel))
+            data_source = local
+    files[SPEC_NAME] = (json.dumps(spec.to_dict(), indent=2) + "\n").encode("utf-8")
+    files[SCRIPT_NAME] = job_script.encode("utf-8")
+    return Bundle(files=files, spec=spec, data_source=data_source)
+
+
+def upload_bundle(backend, job_dir: str, bundle: Bundle) -> None:
+    """Create ``job_dir`` (0700) and write every file of ``bundle`` into it."""
+    backend.makedirs(job_dir, 0o700)
+    made = {""}
+    for rel in sorted(bundle.files):
+        folder = os.path.dirname(rel)
+        if folder not in made:
+            parts = folder.split("/")
+            for i in range(1, len(parts) + 1):
+                sub = "/".join(parts[:i])
+                if sub not in made:
+                    backend.makedirs(f"{job_dir}/{sub}", 0o700)
+                    made.add(sub)
+        backend.write_bytes(f"{job_dir}/{rel}", bundle.files[rel], bundle.mode(rel))
+
+
+__all__ = ["Bundle", "BundleError", "DATA_FOLDER", "SCRIPT_NAME", "SPEC_NAME", "build_bundle", "engine_sources",
+           "job_folder_name", "read_spec", "upload_bundle"]

@@ -1,0 +1,491 @@
+"""Submitting, cancelling and fetching jobs, on SLURM or as local processes.
+
+A :class:`Scheduler` hides the one difference between a cluster and this computer: SLURM
+(``sbatch``, ``squeue``, ``sacct``/``scontrol``, ``scancel``) versus a local process started
+from the same job folder (``bash job.sh``, with ``mpirun -n N`` for N ranks). Everything else
+(bundle, job store, monitor, fetch) is shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+from engine.spec import RunSpec, SpecError
+from remote.backend import Backend
+from remote.bundle import SCRIPT_NAME, Bundle, build_bundle, job_folder_name, read_spec, upload_bundle
+from remote.config import Profile
+from remote.slurm import (
+    AccountingEntry, JobDescription, QueueEntry, accounting_from_scontrol, parse_sacct, parse_sbatch,
+    parse_scontrol_job, parse_squeue, render_job_script, sacct_command, squeue_command,
+)
+
+METRICS_NAME = "metrics.jsonl"
+RESULT_NAME = "result.json"
+MODEL_NAME = "model.npz"
+EXIT_STATUS_NAME = "exit_status"
+LOCAL_OUTPUT = "job-local.out"
+_JOB_ID_RE = re.compile(r"^(?:\d+|L\d+)(?:_\d+)?$")
+
+
+class JobError(Exception):
+    """A job operation failed; ``str(exc)`` is one line for the user."""
+
+
+class SubmitError(JobError):
+    """SLURM (or the local launcher) refused the job; the message is its own text, verbatim."""
+
+
+class FetchError(JobError):
+    """Fetching would overwrite different local files, or nothing could be fetched."""
+
+
+def check_job_id(job_id: str) -> str:
+    """``job_id`` if it looks like a SLURM (``123``, ``123_4``) or local (``L123``) job id."""
+    job_id = str(job_id).strip()
+    if not _JOB_ID_RE.match(job_id):
+        raise JobError(f"{job_id!r} is not a job id (expected digits, e.g. 1234)")
+    return job_id
+
+
+# ----------------------------------------------------------------------------- schedulers
+
+
+class Scheduler:
+    """Submit, list, account for and cancel jobs on one backend."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def submit(self, job_dir: str) -> str:
+        raise NotImplementedError
+
+    def queue(self, jobs: dict[str, str], warnings: list[str] | None = None) -> list[QueueEntry]:
+        """One listing of the given jobs (``{job_id: job_dir}``), finished ones included if known."""
+        raise NotImplementedError
+
+    def user_queue(self, warnings: list[str] | None = None) -> list[QueueEntry]:
+        raise NotImplementedError
+
+    def finals(self, jobs: dict[str, str], warnings: list[str] | None = None) -> dict[str, AccountingEntry]:
+        """Final state and exit code of finished jobs (``{job_id: job_dir}``)."""
+        raise NotImplementedError
+
+    def cancel(self, job_id: str) -> None:
+        raise NotImplementedError
+
+    def output_path(self, job_dir: str, desc_output: str, job_id: str) -> str:
+        name = desc_output.replace("%j", job_id).replace("%u", "") if desc_output else f"slurm-{job_id}.out"
+        return name if name.startswith("/") else f"{job_dir}/{name}"
+
+
+def _read_exit_status(backend: Backend, job_dir: str) -> int | None:
+    if not job_dir:
+        return None
+    try:
+        text = backend.read_bytes(f"{job_dir}/{EXIT_STATUS_NAME}", 0, 64).decode("ascii", "replace").strip()
+    except (FileNotFoundError, OSError):
+        return None
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _state_from_exit(rc: int | None) -> str:
+    if rc is None:
+        return "FAILED"
+    if rc == 0:
+        return "COMPLETED"
+    if rc in (143, 130, 137):
+        return "CANCELLED"
+    return "FAILED"
+
+
+class SlurmScheduler(Scheduler):
+    """SLURM through its command-line tools (over SSH or locally)."""
+
+    def submit(self, job_dir: str) -> str:
+        result = self.backend.run(["sbatch", "--parsable", SCRIPT_NAME], timeout_s=120, cwd=job_dir)
+        if not result.ok:
+            raise SubmitError(result.text or f"sbatch failed with exit status {result.rc}")
+        try:
+            return parse_sbatch(result.stdout)
+        except ValueError as exc:
+            raise SubmitError(str(exc)) from None
+
+    def _squeue(self, argv: list[str], warnings: list[str] | None) -> list[QueueEntry]:
+        result = self.backend.run(argv, timeout_s=60)
+        if not result.ok:
+            if "Invalid job id" in result.text:
+                return []  # the only job asked for is gone from SLURM's memory
+            raise JobError(f"squeue failed: {result.text or result.rc}")
+        return parse_squeue(result.stdout, warnings)
+
+    def queue(self, jobs: dict[str, str], warnings: list[str] | None = None) -> list[QueueEntry]:
+        if not jobs:
+            return []
+        return self._squeue(squeue_command(job_ids=sorted(jobs, key=_job_sort_key)), warnings)
+
+    def user_queue(self, warnings: list[str] | None = None) -> list[QueueEntry]:
+        who = self.backend.run(["id", "-un"], timeout_s=30).stdout.strip()
+        return self._squeue(squeue_command(user=who or None), warnings)
+
+    def finals(self, jobs: dict[str, str], warnings: list[str] | None = None) -> dict[str, AccountingEntry]:
+        if not jobs:
+            return {}
+        out: dict[str, AccountingEntry] = {}
+        result = self.backend.run(sacct_command(sorted(jobs, key=_job_sort_key)), timeout_s=60)
+        if result.ok:
+            for entry in parse_sacct(result.stdout, warnings):
+                if entry.job_id in jobs:
+                    out[entry.job_id] = entry
+        # Accounting may be off (no slurmdbd): ask slurmctld, then the job's own record.
+        for job_id, job_dir in jobs.items():
+            if job_id in out:
+                continue
+            info = self.backend.run(["scontrol", "show", "job", job_id], timeout_s=30)
+            entry = accounting_from_scontrol(parse_scontrol_job(info.stdout, warnings)) if info.ok else None
+            rc = _read_exit_status(self.backend, job_dir)
+            if entry is not None and entry.state and entry.state not in ("PENDING", "RUNNING", "COMPLETING"):
+                if entry.exit_code is None and rc is not None:
+                    entry = AccountingEntry(**{**entry.__dict__, "exit_code": rc})
+                out[job_id] = entry
+            elif rc is not None:
+                out[job_id] = AccountingEntry(job_id=job_id, name="", state=_state_from_exit(rc), exit_code=rc,
+                                              signal=None, start_time="", end_time="", elapsed="",
+                                              source="exit_status")
+        return out
+
+    def cancel(self, job_id: str) -> None:
+        result = self.backend.run(["scancel", check_job_id(job_id)], timeout_s=60)
+        if not result.ok:
+            raise JobError(f"scancel {job_id}: {result.text}")
+
+
+def _job_sort_key(job_id: str):
+    digits = re.sub(r"\D", "", job_id)
+    return (int(digits) if digits else 0, job_id)
+
+
+# Local jobs started by this process: reaped so they do not linger as zombies.
+_LOCAL_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+def _proc_start_ticks(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            rest = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    if rest[0] in ("Z", "X"):
+        return None
+    return rest[19]  # field 22 (starttime): tells a reused pid from ours
+
+
+def _pid_running(pid: int, ticks: str | None) -> bool:
+    child = _LOCAL_CHILDREN.get(pid)
+    if child is not None and child.poll() is not None:
+        _LOCAL_CHILDREN.pop(pid, None)
+        return False
+    if os.path.exists(f"/proc/{pid}"):
+        return ticks is None or _proc_start_ticks(pid) == ticks
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalScheduler(Scheduler):
+    """Jobs as local processes: ``bash job.sh`` in the job folder, detached from this process.
+
+    Job ids are ``L<pid>``; the pid (and its start time, so a reused pid is not mistaken for
+    the job) is kept in the job folder's ``local.pid``.
+    """
+
+    def submit(self, job_dir: str) -> str:
+        job_dir = self.backend.expand_path(job_dir)
+        out_path = os.path.join(job_dir, LOCAL_OUTPUT)
+        env = dict(os.environ)
+        # Open MPI leaves session folders in TMPDIR: keep them inside the job folder.
+        env["TMPDIR"] = os.path.join(job_dir, "tmp")
+        os.makedirs(env["TMPDIR"], mode=0o700, exist_ok=True)
+        with open(out_path, "ab") as out:
+            try:
+                proc = subprocess.Popen(["bash", SCRIPT_NAME], cwd=job_dir, stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+            except OSError as exc:
+                raise SubmitError(f"cannot start bash {SCRIPT_NAME}: {exc.strerror or exc}") from None
+        _LOCAL_CHILDREN[proc.pid] = proc
+        ticks = _proc_start_ticks(proc.pid) or ""
+        with open(os.path.join(job_dir, "local.pid"), "w") as fh:
+            fh.write(f"{proc.pid} {ticks}\n")
+        return f"L{proc.pid}"
+
+    def _pid_info(self, job_dir: str) -> tuple[int, str | None] | None:
+        try:
+            with open(os.path.join(self.backend.expand_path(job_dir), "local.pid")) as fh:
+                parts = fh.read().split()
+            return int(parts[0]), (parts[1] if len(parts) > 1 else None)
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _entry(self, job_id: str, job_dir: str) -> QueueEntry:
+        rc = _read_exit_status(self.backend, job_dir)
+        info = self._pid_info(job_dir)
+        if rc is not None:
+            state = _state_from_exit(rc)
+        elif info is not None and _pid_running(*info):
+            state = "RUNNING"
+        else:
+            state = "FAILED"
+        return QueueEntry(job_id=job_id, name=os.path.basename(job_dir), user=os.environ.get("USER", ""),
+                          state=state, partition="local", nodes=1, elapsed="", time_limit="", reason="",
+                          nodelist="localhost", submit_time="", start_time="")
+
+    def queue(self, jobs: dict[str, str], warnings: list[str] | None = None) -> list[QueueEntry]:
+        return [self._entry(job_id, job_dir) for job_id, job_dir in jobs.items() if job_dir]
+
+    def user_queue(self, warnings: list[str] | None = None) -> list[QueueEntry]:
+        return []
+
+    def finals(self, jobs: dict[str, str], warnings: list[str] | None = None) -> dict[str, AccountingEntry]:
+        out = {}
+        for job_id, job_dir in jobs.items():
+            rc = _read_exit_status(self.backend, job_dir)
+            out[job_id] = AccountingEntry(job_id=job_id, name="", state=_state_from_exit(rc), exit_code=rc,
+                                          signal=None, start_time="", end_time="", elapsed="", source="exit_status")
+        return out
+
+    def cancel_local(self, job_id: str, job_dir: str) -> None:
+        info = self._pid_info(job_dir)
+        if info is None or not _pid_running(*info):
+            raise JobError(f"job {job_id} is not running")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(info[0], signal.SIGTERM)
+
+    def output_path(self, job_dir: str, desc_output: str, job_id: str) -> str:
+        return os.path.join(job_dir, LOCAL_OUTPUT)
+
+
+def scheduler_for(backend: Backend) -> Scheduler:
+    """:class:`LocalScheduler` for the ``local`` profile, else :class:`SlurmScheduler`."""
+    if backend.profile.is_local:
+        return LocalScheduler(backend)
+    return SlurmScheduler(backend)
+
+
+# ----------------------------------------------------------------------------- submit
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """What ``submit`` may change about the job (None: take the profile's value)."""
+
+    ntasks: int = 1
+    nodes: int | None = None
+    time: str = "00:10:00"
+    partition: str | None = None
+    job_name: str | None = None
+    gpus: str | int | None = None
+    account: str | None = None
+    reservation: str | None = None
+    qos: str | None = None
+    mem: str = ""
+    cpus_per_task: int | None = 1
+
+
+def describe_job(profile: Profile, job_dir: str, options: JobOptions, spec_name: str = "job") -> JobDescription:
+    """The :class:`JobDescription` for running a bundle in ``job_dir`` under ``profile``."""
+    name = options.job_name if options.job_name is not None else _default_job_name(spec_name)
+    nodes = options.nodes if options.nodes is not None else 1
+    if profile.is_local:
+        as_root = os.geteuid() == 0
+        launcher = "mpirun" if options.ntasks > 1 else "none"
+        return JobDescription(
+            job_name=name, nodes=1, ntasks=options.ntasks, cpus_per_task=None, time="", output=LOCAL_OUTPUT,
+            setup=profile.setup, launcher=launcher, mpi_plugin="",
+            mpirun_args=(("--allow-run-as-root",) if as_root else ()) + ("--oversubscribe",),
+            python=profile.python, job_dir=job_dir,
+        )
+    return JobDescription(
+        job_name=name, nodes=nodes, ntasks=options.ntasks, cpus_per_task=options.cpus_per_task, time=options.time,
+        partition=options.partition if options.partition is not None else profile.partition,
+        account=options.account if options.account is not None else profile.account,
+        reservation=options.reservation if options.reservation is not None else profile.reservation,
+        qos=options.qos if options.qos is not None else profile.qos,
+        gpus=options.gpus, mem=options.mem, setup=profile.setup, launcher=profile.launcher,
+        mpi_plugin=profile.mpi_plugin if profile.launcher == "srun" else "", python=profile.python, job_dir=job_dir,
+    )
+
+
+def _default_job_name(spec_name: str) -> str:
+    base = os.path.splitext(os.path.basename(spec_name))[0]
+    safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", base)[:48].strip("_")
+    return f"scalelab-{safe}" if safe else "scalelab"
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job ready to upload: where it goes, its description, script and files."""
+
+    job_dir: str
+    description: JobDescription
+    script: str
+    spec: RunSpec
+    files: dict[str, bytes]
+
+    def bundle(self, script: str | None = None) -> Bundle:
+        """The files to upload, with ``script`` (an edited ``job.sh``) replacing the rendered one."""
+        files = dict(self.files)
+        if script is not None:
+            files[SCRIPT_NAME] = script.encode("utf-8")
+        return Bundle(files=files, spec=self.spec)
+
+
+def prepare_job(profile: Profile, spec: RunSpec | str | os.PathLike, options: JobOptions,
+                workdir: str | None = None) -> PreparedJob:
+    """Validate everything and render ``job.sh``, without touching the cluster.
+
+    ``workdir`` is the profile's work folder, already expanded on the cluster when known
+    (``~/...`` is kept as ``"$HOME"/...`` in the script otherwise, e.g. for ``--dry-run``).
+
+    Raises
+    ------
+    SpecError, SlurmInputError, BundleError
+        Naming the bad field or file.
+    """
+    spec_name = "job"
+    if not isinstance(spec, RunSpec):
+        spec_name = os.fspath(spec)
+        spec = read_spec(spec)
+    desc0 = describe_job(profile, "/", options, spec_name)
+    desc0.validate()  # the name is checked before it reaches a folder name
+    base = (workdir or profile.workdir).rstrip("/") or "/"
+    job_dir = f"{base}/{job_folder_name(desc0.job_name)}"
+    desc = desc0.with_(job_dir=job_dir)
+    script = render_job_script(desc)
+    bundle = build_bundle(spec, script)
+    return PreparedJob(job_dir=job_dir, description=desc, script=script, spec=bundle.spec, files=bundle.files)
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """A submitted job: its id, folder, output file and metrics file (paths on the cluster)."""
+
+    profile: str
+    job_id: str
+    job_dir: str
+    name: str
+    output_path: str
+    metrics_path: str
+    script: str
+
+
+def submit_job(backend: Backend, spec: RunSpec | str | os.PathLike, options: JobOptions = JobOptions(),
+               store=None, script: str | None = None) -> SubmittedJob:
+    """Bundle ``spec``, upload it into a new job folder and submit it.
+
+    Parameters
+    ----------
+    backend : Backend
+        Where the job runs (its profile decides SLURM or local).
+    spec : RunSpec or path
+    options : JobOptions
+    store : JobStore, optional
+        The job is recorded (tracked) there at once.
+    script : str, optional
+        A ``job.sh`` text the user edited; used instead of the rendered one.
+
+    Raises
+    ------
+    SubmitError
+        SLURM refused the job (its text verbatim).
+    SpecError, SlurmInputError, BundleError, SshError
+        Bad input or no connection.
+    """
+    profile = backend.profile
+    workdir = backend.expand_path(profile.workdir)
+    prepared = prepare_job(profile, spec, options, workdir)
+    upload_bundle(backend, prepared.job_dir, prepared.bundle(script))
+    scheduler = scheduler_for(backend)
+    job_id = scheduler.submit(prepared.job_dir)
+    output_path = scheduler.output_path(prepared.job_dir, prepared.description.output, job_id)
+    metrics_path = f"{prepared.job_dir}/{METRICS_NAME}"
+    if store is not None:
+        store.add_job(profile.name, job_id, name=prepared.description.job_name, job_dir=prepared.job_dir,
+                      output_path=output_path, metrics_path=metrics_path, ntasks=prepared.description.ntasks,
+                      submitted_at=time.time())
+    return SubmittedJob(profile=profile.name, job_id=job_id, job_dir=prepared.job_dir,
+                        name=prepared.description.job_name, output_path=output_path, metrics_path=metrics_path,
+                        script=script or prepared.script)
+
+
+def cancel_job(backend: Backend, job_id: str, store=None) -> None:
+    """Cancel a job (``scancel``, or SIGTERM to a local job's process group)."""
+    job_id = check_job_id(job_id)
+    scheduler = scheduler_for(backend)
+    if isinstance(scheduler, LocalScheduler):
+        job = store.get(backend.profile.name, job_id) if store is not None else None
+        if job is None or not job.job_dir:
+            raise JobError(f"local job {job_id} is not in the job store")
+        scheduler.cancel_local(job_id, job.job_dir)
+    else:
+        scheduler.cancel(job_id)
+
+
+# ----------------------------------------------------------------------------- fetch
+
+
+def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output_path: str = "",
+              overwrite: bool = False) -> list[str]:
+    """Copy a job's results into ``out_dir``: metrics, model, result and the job's output.
+
+    Files already in ``out_dir`` with the same content are left alone; different ones are
+    never overwritten silently (:class:`FetchError` lists them) unless ``overwrite``. Files
+    the job has not written are skipped. Returns the local paths written or already equal.
+    """
+    out_dir = os.fspath(out_dir)
+    wanted = [f"{job_dir}/{METRICS_NAME}", f"{job_dir}/{MODEL_NAME}", f"{job_dir}/{RESULT_NAME}"]
+    if output_path:
+        wanted.append(output_path)
+    contents: dict[str, bytes] = {}
+    for remote_path in wanted:
+        try:
+            contents[os.path.basename(remote_path)] = backend.read_bytes(remote_path)
+        except FileNotFoundError:
+            continue
+    if not contents:
+        raise FetchError(f"nothing to fetch yet in {job_dir} (no metrics, model, result or output file)")
+    conflicts = []
+    for name, data in contents.items():
+        local = os.path.join(out_dir, name)
+        if os.path.exists(local):
+            with open(local, "rb") as fh:
+                if fh.read() != data:
+                    conflicts.append(local)
+    if conflicts and not overwrite:
+        raise FetchError(f"would overwrite {', '.join(conflicts)} (different content); "
+                         "choose another --out folder or pass --force")
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for name, data in contents.items():
+        local = os.path.join(out_dir, name)
+        tmp = f"{local}.part{os.getpid()}"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, local)
+        written.append(local)
+    return written
+
+
+__all__ = [
+    "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob", "Scheduler", "SlurmScheduler",
+    "SubmitError", "SubmittedJob", "cancel_job", "check_job_id", "describe_job", "fetch_job", "prepare_job",
+    "scheduler_for", "submit_job", "SpecError",
+]

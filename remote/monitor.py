@@ -1,0 +1,264 @@
+"""The monitor: one ``squeue`` per poll for all of a profile's tracked jobs, metrics tailed.
+
+Each :meth:`Monitor.poll_once` makes ONE ``squeue`` call for every active job of the profile
+(never one per job), reads the new complete lines of each job's metrics file from the byte
+offset kept in the :class:`~remote.store.JobStore`, and gives finished jobs one ``sacct`` call
+(falling back to ``scontrol show job`` and the job's recorded exit status when accounting is
+off). It returns what changed as :class:`MonitorEvent` objects, so a GUI worker thread can
+call it and sleep :meth:`Monitor.next_delay_s` in between: ~2 s right after a submit or a
+change, growing x1.5 per quiet poll up to ~60 s, and ``None`` (do not poll) while nothing is
+tracked. :meth:`Monitor.watch` is the blocking iterator the CLI uses.
+
+A dropped connection is an event (``kind="connection"``), not an exception: the next poll
+reconnects, and since the offset and the records move together in one transaction, every
+record arrives exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from remote.backend import Backend
+from remote.jobs import scheduler_for
+from remote.slurm import FINISHED_STATES
+from remote.ssh import ConnectionLostError
+from remote.store import JobStore, StoreError, StoredJob
+
+#: Largest piece of a metrics file read in one poll (the rest comes next poll).
+MAX_READ_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MonitorEvent:
+    """Something that changed.
+
+    ``kind`` is one of:
+
+    - ``"state"``: a job's state (or pending reason) changed; ``state``, ``reason`` set.
+    - ``"records"``: new metrics lines arrived; ``records`` holds the decoded JSON objects,
+      ``lines`` the raw lines (for non-JSON logs).
+    - ``"finished"``: the job ended; ``state`` is final, ``exit_code`` as SLURM reports it.
+    - ``"connection"``: the connection state changed; ``state`` is ``connected`` or
+      ``reconnecting`` and ``message`` the last error.
+    - ``"warning"``: something odd in SLURM's output (skipped, not fatal).
+    """
+
+    kind: str
+    profile: str
+    job_id: str = ""
+    state: str = ""
+    reason: str = ""
+    records: tuple[dict, ...] = ()
+    lines: tuple[str, ...] = ()
+    exit_code: int | None = None
+    message: str = ""
+
+
+def complete_lines(data: bytes) -> tuple[list[str], int]:
+    """The complete lines in ``data`` and how many bytes they span (a partial last line waits)."""
+    end = data.rfind(b"\n")
+    if end < 0:
+        return [], 0
+    chunk = data[: end + 1]
+    lines = [ln.decode("utf-8", "replace").rstrip("\r") for ln in chunk.split(b"\n")[:-1]]
+    return [ln for ln in lines if ln.strip()], end + 1
+
+
+def decode_records(lines: list[str]) -> list[dict]:
+    out = []
+    for line in lines:
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+@dataclass
+class _Backoff:
+    min_s: float
+    max_s: float
+    factor: float
+    current_s: float = field(init=False)
+
+    def __post_init__(self):
+        self.current_s = self.min_s
+
+    def reset(self) -> None:
+        self.current_s = self.min_s
+
+    def grow(self) -> None:
+        self.current_s = min(self.current_s * self.factor, self.max_s)
+
+
+class Monitor:
+    """Polls one profile's tracked jobs; see the module docstring.
+
+    Parameters
+    ----------
+    backend : Backend
+        The profile's backend (its connection is reused for squeue and SFTP).
+    store : JobStore
+    min_delay_s, max_delay_s, backoff : float
+        Poll delay right after a submit or change, its ceiling, and the growth per quiet poll.
+    """
+
+    def __init__(self, backend: Backend, store: JobStore, min_delay_s: float = 2.0, max_delay_s: float = 60.0,
+                 backoff: float = 1.5):
+        self.backend = backend
+        self.store = store
+        self.profile = backend.profile.name
+        self.scheduler = scheduler_for(backend)
+        self._delay = _Backoff(min_delay_s, max_delay_s, backoff)
+        self._emitted: dict[str, int] = {}
+        self._connection = "connected"
+        self.polls = 0
+        self.squeue_calls = 0
+        self.warnings: list[str] = []
+
+    # -- scheduling
+    def notify_submitted(self) -> None:
+        """A job was just submitted: poll again soon (~2 s)."""
+        self._delay.reset()
+
+    def next_delay_s(self) -> float | None:
+        """Seconds to wait before the next :meth:`poll_once`; ``None`` when nothing is tracked."""
+        if not self.store.jobs(self.profile, active_only=True):
+            return None
+        return self._delay.current_s
+
+    # -- one poll
+    def poll_once(self) -> list[MonitorEvent]:
+        """Update every active job of the profile once; return what changed."""
+        active = self.store.jobs(self.profile, active_only=True)
+        if not active:
+            return []
+        self.polls += 1
+        events: list[MonitorEvent] = []
+        try:
+            events += self._poll(active)
+        except ConnectionLostError as exc:
+            self._delay.grow()
+            if self._connection != "reconnecting":
+                self._connection = "reconnecting"
+            return events + [MonitorEvent("connection", self.profile, state="reconnecting", message=str(exc))]
+        if self._connection != "connected":
+            self._connection = "connected"
+            events.insert(0, MonitorEvent("connection", self.profile, state="connected"))
+        if any(e.kind in ("state", "records", "finished") for e in events):
+            self._delay.reset()
+        else:
+            self._delay.grow()
+        return events
+
+    def _poll(self, active: list[StoredJob]) -> list[MonitorEvent]:
+        events: list[MonitorEvent] = []
+        warnings: list[str] = []
+        by_id = {job.job_id: job for job in active}
+        for job in active:
+            self._emitted.setdefault(job.job_id, job.n_records)
+        self.squeue_calls += 1
+        entries = {e.job_id: e for e in self.scheduler.queue({j.job_id: j.job_dir for j in active}, warnings)}
+        now = time.time()
+        finished: list[StoredJob] = []
+        for job_id, job in by_id.items():
+            entry = entries.get(job_id)
+            if entry is None:
+                # Gone from squeue: SLURM has forgotten it (or never had it): ask accounting.
+                finished.append(job)
+                continue
+            changes: dict = {}
+            if entry.state != job.state or entry.reason != job.reason:
+                changes.update(state=entry.state, reason=entry.reason)
+                events.append(MonitorEvent("state", self.profile, job_id, state=entry.state, reason=entry.reason))
+            if entry.state not in ("PENDING",) and job.started_at is None and entry.state != "UNKNOWN":
+                changes["started_at"] = now
+            if job.kind == "external" and entry.name and not job.name:
+                changes["name"] = entry.name
+            if changes:
+                self.store.update(self.profile, job_id, **changes)
+            if entry.state in FINISHED_STATES:
+                finished.append(job)
+        # Metrics: after squeue, so a job seen finished has written all it will write.
+        for job in active:
+            state = entries[job.job_id].state if job.job_id in entries else "GONE"
+            if job.metrics_path and state != "PENDING":
+                events += self._tail(job)
+        if finished:
+            finals = self.scheduler.finals({j.job_id: j.job_dir for j in finished}, warnings)
+            for job in finished:
+                final = finals.get(job.job_id)
+                entry = entries.get(job.job_id)
+                if final is not None and final.state in FINISHED_STATES:
+                    state, code = final.state, final.exit_code
+                elif entry is not None and entry.state in FINISHED_STATES:
+                    state, code = entry.state, None
+                elif final is None and entry is None:
+                    state, code = "UNKNOWN", None
+                else:
+                    continue  # accounting still says running: look again next poll
+                self.store.update(self.profile, job.job_id, state=state, exit_code=code, ended_at=now, active=False,
+                                  reason="")
+                events.append(MonitorEvent("finished", self.profile, job.job_id, state=state, exit_code=code))
+        for w in warnings:
+            self.warnings.append(w)
+            events.append(MonitorEvent("warning", self.profile, message=w))
+        return events
+
+    def _tail(self, job: StoredJob) -> list[MonitorEvent]:
+        current = self.store.get(self.profile, job.job_id) or job
+        offset = current.metrics_offset
+        try:
+            data = self.backend.read_bytes(current.metrics_path, offset, MAX_READ_BYTES)
+        except FileNotFoundError:
+            data = b""
+        lines, used = complete_lines(data)
+        if used:
+            try:
+                self.store.append_records(self.profile, job.job_id, lines, offset, offset + used)
+            except StoreError:
+                pass  # another watcher stored these lines first; they are in the store
+        start = self._emitted.get(job.job_id, 0)
+        new_lines = self.store.record_lines(self.profile, job.job_id, start)
+        if not new_lines:
+            return []
+        self._emitted[job.job_id] = start + len(new_lines)
+        return [MonitorEvent("records", self.profile, job.job_id, records=tuple(decode_records(new_lines)),
+                             lines=tuple(new_lines))]
+
+    # -- blocking use (CLI)
+    def watch(self, job_id: str, sleep: Callable[[float], None] = time.sleep,
+              max_wait_s: float | None = None) -> Iterator[MonitorEvent]:
+        """Poll until ``job_id`` has finished, yielding the events that concern it.
+
+        Connection events are yielded too (the CLI reports them). Ends after the job's
+        ``finished`` event (or right away if the store already has it finished).
+        """
+        started = time.monotonic()
+        job = self.store.get(self.profile, job_id)
+        if job is None:
+            raise KeyError(f"job {job_id} is not tracked for profile {self.profile}")
+        self._emitted.setdefault(job_id, job.n_records)
+        while True:
+            job = self.store.get(self.profile, job_id)
+            if job is None or not job.active:
+                return
+            for event in self.poll_once():
+                if event.job_id == job_id or event.kind == "connection":
+                    yield event
+                    if event.kind == "finished" and event.job_id == job_id:
+                        return
+            if max_wait_s is not None and time.monotonic() - started > max_wait_s:
+                return
+            delay = self.next_delay_s()
+            if delay is None:
+                return
+            sleep(delay)
+
+
+__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines", "decode_records"]
