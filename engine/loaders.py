@@ -72,6 +72,13 @@ def _read_text(path: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if b"\x00" not in raw:
+            # Spreadsheets on Windows still export in their 8-bit code page; text files
+            # never hold NUL bytes, binary files almost always do.
+            try:
+                return raw.decode("cp1252")
+            except UnicodeDecodeError:
+                return raw.decode("latin-1")
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(path, line, "not UTF-8 text (is this a binary file?)") from None
 
@@ -146,7 +153,9 @@ def read_csv(
     decimal comma (``1,5``) is accepted. A header row is detected: the first row is a
     header when one of its feature cells is not a number, or when its label cell is text
     while the next row's label is a number. Blank lines and lines starting with ``#``
-    are skipped.
+    are skipped, as is an empty last column left by a delimiter at the end of every line.
+    The text is UTF-8 (with or without BOM), or else the Windows code page 1252 that
+    spreadsheets export.
 
     Parameters
     ----------
@@ -193,6 +202,9 @@ def read_csv(
         lines.append(number)
     if not rows:
         raise DataError(path, None, "the file is empty (no data rows)")
+    if len(rows[0]) > 2 and all(row[-1].strip() == "" for row in rows):
+        # Some exporters end every line with a delimiter: an empty last column.
+        rows = [row[:-1] for row in rows]
     n_cols = len(rows[0])
     where = "tab" if delimiter == "\t" else repr(delimiter)
     if n_cols < 2:

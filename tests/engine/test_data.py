@@ -437,3 +437,28 @@ def test_class_names_for_presets():
     assert ds.class_names == ("orange", "blue")
     with pytest.raises(SpecError, match="class_names"):
         load_dataset(spec_of(kind="xor", class_names=["a", "b", "c"]))
+
+
+def test_dataset_checks_shapes_and_accepts_flat_empty_test_part():
+    X = np.zeros((4, 2))
+    y = np.array([0, 1, 0, 1])
+    ds = Dataset(X, y, np.zeros(0), np.zeros(0, np.int64), "classification", 2, ("a", "b"))
+    assert ds.X_test.shape == (0, 2) and ds.n_test == 0
+    assert X.flags.writeable  # the caller's array is copied, not frozen
+    assert ds.class_counts().tolist() == [2, 2]
+    with pytest.raises(ValueError):
+        Dataset(X, y[:3], X, y, "classification", 2, ("a", "b"))
+    with pytest.raises(ValueError):
+        Dataset(X, y, np.zeros((2, 3)), y[:2], "classification", 2, ("a", "b"))
+    with pytest.raises(ValueError):
+        Dataset(X, y, X, y, "clustering", 2, ("a", "b"))
+
+
+def test_data_error_messages():
+    err = DataError("data.csv", 7, "expected 3 columns, got 2")
+    assert str(err) == "data.csv, line 7: expected 3 columns, got 2"
+    assert err.field == "dataset.path" and err.line == 7 and err.path == "data.csv"
+    assert isinstance(err, SpecError) and isinstance(err, ValueError)
+    assert str(DataError("d.npz", None, "array 'X' is missing")) == "d.npz: array 'X' is missing"
+    err = DataError(None, None, "label 5 is not a class", field="dataset.points[3]")
+    assert str(err) == "dataset.points[3]: label 5 is not a class"

@@ -91,6 +91,14 @@ def test_csv_quotes_comments_bom_and_crlf(tmp_path):
     assert y.tolist() == ["Smith, J.", "Doe, A."]
 
 
+def test_csv_trailing_delimiters_and_windows_code_page(tmp_path):
+    X, y, header = read_csv(write(tmp_path, "d.csv", "a,b,c,\n1,2,0,\n3,4,1,\n"))
+    assert header == ("a", "b", "c")
+    np.testing.assert_array_equal(y, [0, 1])
+    X, y, header = read_csv(write(tmp_path, "w.csv", "x;y;Sorte\n1;2;Müller\n3;4;Café\n", encoding="cp1252"))
+    assert y.tolist() == ["Müller", "Café"]
+
+
 def test_write_csv_reads_back_exactly(tmp_path):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(50, 2)) * 1e3
