@@ -227,6 +227,11 @@ def _split_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), 0x5B117])
 
 
+def _looks_like_classes(y: np.ndarray) -> bool:
+    values = np.unique(y)
+    return len(values) <= MAX_CLASSES and bool(np.all(values == np.round(values)))
+
+
 def split_indices(
     y: np.ndarray, test_fraction: float, seed: int, stratify: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -235,8 +240,9 @@ def split_indices(
     Parameters
     ----------
     y : ndarray, shape (n,)
-        Labels. Integer or text labels are stratified when ``stratify``; float labels
-        (regression targets) always get a plain random split.
+        Labels. Integer or text labels are stratified when ``stratify``; so are float
+        labels that look like classes (whole numbers, at most ``MAX_CLASSES`` values),
+        while other float labels (regression targets) get a plain random split.
     test_fraction : float
         Share of the samples that goes to the test part, 0 <= f < 1.
     seed : int
@@ -259,7 +265,7 @@ def split_indices(
     n_test = int(round(f * n))
     if n_test == 0 or n == 0:
         return rng.permutation(n).astype(np.int64), np.zeros(0, np.int64)
-    if not stratify or y.dtype.kind == "f":
+    if not stratify or (y.dtype.kind == "f" and not _looks_like_classes(y)):
         order = rng.permutation(n)
         n_test = min(n_test, n - 1)
         return order[n_test:].astype(np.int64), order[:n_test].astype(np.int64)

@@ -265,6 +265,12 @@ def test_regression_split_is_plain_random():
     assert len(set(train) | set(test)) == 50
 
 
+def test_float_class_labels_are_stratified():
+    y = np.repeat([0.0, 1.0], [80, 20])
+    _, test = split_indices(y, 0.5, seed=1)
+    assert np.bincount(y[test].astype(int)).tolist() == [40, 10]
+
+
 def test_split_rejects_bad_fraction():
     with pytest.raises(SpecError, match="test_fraction"):
         split_indices(np.zeros(5), 1.0, 1)
