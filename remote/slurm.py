@@ -34,16 +34,16 @@ ACTIVE_STATES = frozenset({
 DIRECTIVE_HELP: dict[str, str] = {
     "--job-name": "The name squeue and the accounting show for this job.",
     "--nodes": "How many computers (nodes) the job's ranks are spread over.",
-    "--ntasks": "How many tasks (MPI ranks, i.e. copies of the program) run in total.",
+    "--ntasks": "How many tasks (MPI ranks: copies of the program) run in total.",
     "--ntasks-per-node": "How many of those tasks run on each node.",
     "--cpus-per-task": "How many CPU cores each task gets (for threads inside one rank).",
     "--time": "The wall-clock limit; SLURM stops the job when it runs out ([D-]HH:MM:SS).",
     "--partition": "Which queue (group of nodes) the job waits in.",
     "--account": "The project whose compute budget pays for the job.",
-    "--reservation": "A block of nodes booked in advance (e.g. for a course) to run in.",
+    "--reservation": "A block of nodes booked in advance (for a course, say) to run in.",
     "--qos": "Quality of service: a class of jobs with its own limits and priority.",
     "--gpus": "How many GPUs the job gets in total.",
-    "--mem": "Memory per node (e.g. 4G or 500M); the job is stopped if it uses more.",
+    "--mem": "Memory per node (such as 4G or 500M); the job is stopped if it uses more.",
     "--mail-user": "Where SLURM sends e-mail about the job.",
     "--mail-type": "Which events send e-mail (BEGIN, END, FAIL, ALL, ...).",
     "--output": "File that receives the job's standard output; %j becomes the job id.",
@@ -503,11 +503,11 @@ def parse_squeue(text: str, warnings: list[str] | None = None) -> list[QueueEntr
             continue
         job_id, user, state, partition, nodes, elapsed, limit, submit, start, reason_or_nodes, name = (
             p.strip() for p in parts)
-        state = _state_word(state)
-        if not re.match(r"^[A-Z_]+$", state):
+        if not re.match(r"^[A-Z_]+\+?$", state):
             if warnings is not None:
                 warnings.append(f"squeue line {n}: unknown state {state!r}")
             continue
+        state = _state_word(state)
         reason, nodelist = "", ""
         if reason_or_nodes.startswith("(") and reason_or_nodes.endswith(")"):
             reason = reason_or_nodes[1:-1]

@@ -27,3 +27,4 @@ def require(condition: bool, why: str) -> None:
     if IN_CI:
         pytest.fail(f"required under CI=true: {why}", pytrace=False)
     pytest.skip(why)
+from tests.cluster.fixtures import *  # noqa: E402,F401,F403  (the test_cluster fixture)

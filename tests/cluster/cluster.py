@@ -310,6 +310,8 @@ class TestCluster:
         # logins to a locked account; "*" means "no password" but not locked.
         _run(["usermod", "-p", "*", USER])
         pw = pwd.getpwnam(USER)
+        # A fresh start begins with an empty work folder (job ids restart at 1).
+        shutil.rmtree(home / "scalelab", ignore_errors=True)
         for d, mode in ((home, 0o755), (home / ".ssh", 0o700), (home / "tmp", 0o700)):
             d.mkdir(parents=True, exist_ok=True)
             os.chown(d, pw.pw_uid, pw.pw_gid)
