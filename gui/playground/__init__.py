@@ -1,0 +1,1 @@
+"""The Playground: paint data, build a network, press play and watch it learn."""

@@ -1,0 +1,97 @@
+"""The test set's confusion matrix and per-class precision, recall and F1."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui import theme
+
+
+class ConfusionPanel(QtWidgets.QWidget):
+    """Counts of (true class, predicted class) on the test set, and the per-class scores."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.title = QtWidgets.QLabel("TEST SET")
+        self.title.setProperty("role", "heading")
+        self.matrix = QtWidgets.QTableWidget()
+        self.matrix.setToolTip(
+            "Confusion matrix of the test set: row = the true class, column = the class the network "
+            "predicted. Everything off the diagonal is a mistake, and shows which classes get mixed up.")
+        self.scores = QtWidgets.QTableWidget()
+        self.scores.setToolTip(
+            "Precision: of the points predicted as this class, the share that really are. Recall: of the "
+            "points of this class, the share found. F1 combines both (their harmonic mean).")
+        for t in (self.matrix, self.scores):
+            t.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+            t.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+            t.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            t.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+            t.verticalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.summary = QtWidgets.QLabel("")
+        self.summary.setProperty("role", "metric")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.matrix, 3)
+        lay.addWidget(self.scores, 2)
+        lay.addWidget(self.summary)
+        self.report: dict | None = None
+
+    def clear(self) -> None:
+        self.report = None
+        self.matrix.clear()
+        self.matrix.setRowCount(0)
+        self.matrix.setColumnCount(0)
+        self.scores.clear()
+        self.scores.setRowCount(0)
+        self.scores.setColumnCount(0)
+        self.summary.setText("")
+
+    def show_report(self, report: dict, class_names: list[str]) -> None:
+        """Fill both tables from ``engine.metrics.classification_report`` output."""
+        self.report = report
+        cm = np.asarray(report["confusion"])
+        c = cm.shape[0]
+        names = list(class_names)[:c] + [str(i) for i in range(len(class_names), c)]
+        if self.matrix.rowCount() != c:
+            self.matrix.setRowCount(c)
+            self.matrix.setColumnCount(c)
+            self.matrix.setHorizontalHeaderLabels([f"→{n}" for n in names])
+            self.matrix.setVerticalHeaderLabels(names)
+        row_sum = cm.sum(axis=1, keepdims=True)
+        frac = np.divide(cm, np.maximum(row_sum, 1))
+        for i in range(c):
+            for j in range(c):
+                item = self.matrix.item(i, j)
+                if item is None:
+                    item = QtWidgets.QTableWidgetItem()
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+                    self.matrix.setItem(i, j, item)
+                item.setText(str(int(cm[i, j])))
+                base = QtGui.QColor(theme.CLASS_COLORS[1] if i == j else theme.CLASS_COLORS[5])
+                alpha = int(200 * frac[i, j])
+                base.setAlpha(alpha)
+                item.setBackground(base)
+                item.setForeground(QtGui.QColor("white" if alpha > 120 else theme.FOREGROUND))
+        if self.scores.rowCount() != c:
+            self.scores.setRowCount(c)
+            self.scores.setColumnCount(4)
+            self.scores.setHorizontalHeaderLabels(["precision", "recall", "F1", "n"])
+            self.scores.setVerticalHeaderLabels(names)
+        for i in range(c):
+            values = [f"{report['precision'][i]:.2f}", f"{report['recall'][i]:.2f}", f"{report['f1'][i]:.2f}",
+                      str(report["support"][i])]
+            for j, v in enumerate(values):
+                item = self.scores.item(i, j)
+                if item is None:
+                    item = QtWidgets.QTableWidgetItem()
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+                    self.scores.setItem(i, j, item)
+                item.setText(v)
+        self.summary.setText(f"accuracy {report['accuracy']:.1%}   macro F1 {report['macro_f1']:.2f}")
+
+    def show_regression(self, mse: float, r2: float, n: int) -> None:
+        self.clear()
+        self.summary.setText(f"test MSE {mse:.4g}   R² {r2:.3f}   ({n} points)")

@@ -1,0 +1,285 @@
+"""Live loss and accuracy curves, TensorBoard style.
+
+Records arrive in batches from the training worker and go into :class:`MetricsBuffer`
+(preallocated arrays that double when full). The plots are redrawn by the view's frame
+timer with ``setData`` on curves created once, with thin pens and ranges set by hand
+(no auto-range), which keeps a redraw to a fraction of a millisecond.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from gui import theme
+
+COLUMNS = ("epoch", "elapsed_s", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+class MetricsBuffer:
+    """Growing columns of metrics; ``column(name)`` returns a view of the filled part."""
+
+    def __init__(self, capacity: int = 1024):
+        self._data = {c: np.full(capacity, np.nan) for c in COLUMNS}
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def append(self, records: list[dict]) -> None:
+        need = self.n + len(records)
+        cap = len(self._data["epoch"])
+        if need > cap:
+            new_cap = max(need, 2 * cap)
+            for c in COLUMNS:
+                grown = np.full(new_cap, np.nan)
+                grown[: self.n] = self._data[c][: self.n]
+                self._data[c] = grown
+        for rec in records:
+            for c in COLUMNS:
+                v = rec.get(c)
+                self._data[c][self.n] = np.nan if v is None else float(v)
+            self.n += 1
+
+    def column(self, name: str) -> np.ndarray:
+        return self._data[name][: self.n]
+
+    def rows(self) -> list[list[float]]:
+        return [[float(self._data[c][i]) for c in COLUMNS] for i in range(self.n)]
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average (``weight`` 0 = no smoothing)."""
+    if weight <= 0 or len(values) == 0:
+        return values
+    out = np.empty_like(values)
+    last = 0.0
+    num = 0
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            out[i] = v
+            continue
+        last = last * weight + (1 - weight) * v
+        num += 1
+        out[i] = last / (1 - weight**num)
+    return out
+
+
+class CurvePlot(pg.PlotWidget):
+    """One metric (train and test) against epochs or seconds, with a hover readout."""
+
+    def __init__(self, title: str, parent=None):
+        super().__init__(parent=parent, background=theme.BACKGROUND)
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        self.setMouseEnabled(False, False)
+        pi = self.getPlotItem()
+        pi.setTitle(title, color=theme.FOREGROUND, size="10pt")
+        pi.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
+        for name in ("left", "bottom"):
+            pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
+        self.legend = pi.addLegend(offset=(-8, 4), labelTextColor=theme.FOREGROUND)
+        self.train_curve = pi.plot(pen=pg.mkPen("#5F6368", width=1.5), name="train", connect="finite")
+        self.test_curve = pi.plot(pen=pg.mkPen(theme.CLASS_COLORS[5], width=1.5), name="test", connect="finite")
+        for c in (self.train_curve, self.test_curve):
+            c.setClipToView(True)
+            c.setDownsampling(auto=True, method="peak")
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#9AA0A6", width=1))
+        self.cursor.setVisible(False)
+        pi.addItem(self.cursor, ignoreBounds=True)
+        self.readout = pg.TextItem(color=theme.FOREGROUND, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 220))
+        self.readout.setVisible(False)
+        pi.addItem(self.readout, ignoreBounds=True)
+        pi.disableAutoRange()
+        self.log_y = False
+        self._data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._fmt = "{:.4f}"
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def set_pen_width(self, width: float) -> None:
+        self.train_curve.setPen(pg.mkPen("#5F6368", width=width))
+        self.test_curve.setPen(pg.mkPen(theme.CLASS_COLORS[5], width=width))
+
+    def set_log(self, log_y: bool) -> None:
+        self.log_y = bool(log_y)
+        self.getPlotItem().setLogMode(False, self.log_y)
+
+    def show_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray) -> None:
+        """Draw ``train`` and ``test`` (both ``(n,)``) against ``x`` ``(n,)``."""
+        self._data = (x, train, test)
+        self.train_curve.setData(x, train)
+        if np.isfinite(test).any():
+            self.test_curve.setData(x, test)
+        else:
+            self.test_curve.setData([], [])
+        if len(x) == 0:
+            return
+        both = np.concatenate([train, test])
+        both = both[np.isfinite(both)]
+        if self.log_y:
+            both = both[both > 0]
+        if not len(both):
+            return
+        lo, hi = float(both.min()), float(both.max())
+        if self.log_y:
+            lo, hi = math.log10(lo), math.log10(hi)
+            pad = max((hi - lo) * 0.05, 0.05)
+        else:
+            lo = min(lo, 0.0)
+            pad = max((hi - lo) * 0.05, 1e-3)
+        x_hi = float(x[-1]) if float(x[-1]) > float(x[0]) else float(x[0]) + 1.0
+        self.setXRange(float(x[0]), x_hi, padding=0.0)
+        self.setYRange(lo, hi + pad, padding=0.0)
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        vb = self.getPlotItem().vb
+        if self._data is None or not len(self._data[0]) or not vb.sceneBoundingRect().contains(scene_pos):
+            self.cursor.setVisible(False)
+            self.readout.setVisible(False)
+            return
+        x, train, test = self._data
+        px = vb.mapSceneToView(scene_pos).x()
+        i = int(np.clip(np.searchsorted(x, px), 0, len(x) - 1))
+        if i > 0 and abs(x[i - 1] - px) < abs(x[i] - px):
+            i -= 1
+        self.cursor.setPos(float(x[i]))
+        self.cursor.setVisible(True)
+        text = f"x = {x[i]:g}\ntrain {self._fmt.format(train[i])}"
+        if math.isfinite(test[i]):
+            text += f"\ntest  {self._fmt.format(test[i])}"
+        self.readout.setText(text)
+        (x0, x1), (y0, y1) = vb.viewRange()
+        self.readout.setPos(x0 + (x1 - x0) * (0.02 if px > (x0 + x1) / 2 else 0.6), y1)
+        self.readout.setVisible(True)
+
+
+class CurvesPanel(QtWidgets.QWidget):
+    """Loss and accuracy curves with smoothing, log scale, x axis choice and export."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.buffer = MetricsBuffer()
+        self.smoothing = 0.0
+        self.x_axis = "epoch"
+        self._dirty = False
+        self._task = "classification"
+        self.loss_plot = CurvePlot("Loss")
+        self.acc_plot = CurvePlot("Accuracy")
+        self.acc_plot._fmt = "{:.1%}"
+
+        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, 99)
+        self.smoothing_slider.setValue(0)
+        self.smoothing_slider.setToolTip(
+            "Smoothing averages each point with the ones before it, so the trend shows through the noise "
+            "of mini-batch training. 0 shows the raw values.")
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_changed)
+        self.log_check = QtWidgets.QCheckBox("log scale")
+        self.log_check.setToolTip("A logarithmic loss axis shows progress when the loss gets very small: "
+                                  "each grid step is ten times smaller.")
+        self.log_check.toggled.connect(self._on_log_toggled)
+        self.axis_combo = QtWidgets.QComboBox()
+        self.axis_combo.addItems(["epochs", "seconds"])
+        self.axis_combo.setToolTip("Plot against epochs (passes over the training data) or wall-clock seconds "
+                                   "(what a faster computer or more parallel ranks improve).")
+        self.axis_combo.currentIndexChanged.connect(self._on_axis_changed)
+        self.csv_button = QtWidgets.QToolButton(text="CSV…")
+        self.csv_button.setToolTip("Save the curves' numbers (one row per epoch) as a CSV file.")
+        self.csv_button.clicked.connect(self._on_export_csv)
+        self.png_button = QtWidgets.QToolButton(text="PNG…")
+        self.png_button.setToolTip("Save a picture of the loss and accuracy plots.")
+        self.png_button.clicked.connect(self._on_export_png)
+
+        self.controls = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(self.controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QtWidgets.QLabel("smooth"))
+        row.addWidget(self.smoothing_slider, 1)
+        row.addWidget(self.log_check)
+        row.addWidget(self.axis_combo)
+        row.addWidget(self.csv_button)
+        row.addWidget(self.png_button)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.loss_plot, 1)
+        lay.addWidget(self.acc_plot, 1)
+        lay.addWidget(self.controls)
+
+    # ------------------------------------------------------------------ data
+    def set_task(self, task: str) -> None:
+        self._task = task
+        self.acc_plot.setVisible(task == "classification")
+
+    def clear(self) -> None:
+        self.buffer.clear()
+        self._smoothed_cache = None
+        self._dirty = True
+        self.redraw()
+
+    def add_records(self, records: list[dict]) -> None:
+        if records:
+            self.buffer.append(records)
+            self._dirty = True
+
+    def redraw(self, force: bool = False) -> bool:
+        """Redraw if new data arrived since the last redraw; returns whether it drew."""
+        if not (self._dirty or force):
+            return False
+        self._dirty = False
+        b = self.buffer
+        x = b.column("epoch" if self.x_axis == "epoch" else "elapsed_s")
+        w = self.smoothing
+        self.loss_plot.show_data(x, ema(b.column("train_loss"), w), ema(b.column("test_loss"), w))
+        if self._task == "classification":
+            self.acc_plot.show_data(x, ema(b.column("train_accuracy"), w), ema(b.column("test_accuracy"), w))
+        return True
+
+    def curve_data(self, which: str = "test_loss") -> tuple[np.ndarray, np.ndarray]:
+        """What is drawn right now for ``train_loss``, ``test_loss``, ``train_accuracy``, ``test_accuracy``."""
+        plot = self.loss_plot if which.endswith("loss") else self.acc_plot
+        curve = plot.train_curve if which.startswith("train") else plot.test_curve
+        x, y = curve.getData()
+        return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
+
+    # ------------------------------------------------------------------ controls
+    def _on_smoothing_changed(self, value: int) -> None:
+        self.smoothing = value / 100.0
+        self.redraw(force=True)
+
+    def _on_log_toggled(self, on: bool) -> None:
+        self.loss_plot.set_log(on)
+        self.redraw(force=True)
+
+    def _on_axis_changed(self, index: int) -> None:
+        self.x_axis = "epoch" if index == 0 else "time"
+        self.redraw(force=True)
+
+    def export_csv(self, path: str) -> None:
+        """Write one row per recorded epoch with every metric column."""
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(COLUMNS)
+            for row in self.buffer.rows():
+                w.writerow(["" if math.isnan(v) else f"{v:.6g}" for v in row])
+
+    def export_png(self, path: str) -> bool:
+        """Save a picture of both plots (as shown) to ``path``."""
+        return self.grab().save(path)
+
+    def _on_export_csv(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export curves as CSV", "curves.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.export_csv(path)
+            except OSError as exc:
+                QtWidgets.QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror}")
+
+    def _on_export_png(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export curves as PNG", "curves.png", "PNG (*.png)")
+        if path and not self.export_png(path):
+            QtWidgets.QMessageBox.warning(self, "Export failed", f"Could not write {path}")

@@ -1,0 +1,374 @@
+"""The main plot: decision regions behind the data, and the painting tools on top.
+
+One ``ImageItem`` (the regions, created once and updated with ``setImage``) and two
+``ScatterPlotItem`` s (train points with a white rim, test points with a dark rim).
+The mouse paints through :class:`PaintViewBox`, which turns clicks and drags into undo
+commands on the shared ``QUndoStack``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui import theme
+from gui.playground.painter import (
+    AddPointsCommand,
+    MovePointsCommand,
+    RemovePointsCommand,
+    airbrush_points,
+)
+from gui.playground.points import PointStore
+
+DEFAULT_BOX = (-6.0, 6.0, -6.0, 6.0)
+
+
+class PaintViewBox(pg.ViewBox):
+    """A fixed-range view box whose mouse events paint instead of pan and zoom."""
+
+    def __init__(self, plot: "DataPlot"):
+        super().__init__(enableMenu=False)
+        self._plot = plot
+        self.setMouseEnabled(False, False)
+
+    def mouseClickEvent(self, ev) -> None:  # pyqtgraph override
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        p = self.mapToView(ev.pos())
+        self._plot.click_at(p.x(), p.y())
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # pyqtgraph override
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        p = self.mapToView(ev.pos())
+        if ev.isStart():
+            s = self.mapToView(ev.buttonDownPos())
+            self._plot.drag_started(s.x(), s.y())
+        self._plot.drag_moved(p.x(), p.y())
+        if ev.isFinish():
+            self._plot.drag_finished(p.x(), p.y())
+
+    def hoverEvent(self, ev) -> None:  # pyqtgraph override
+        if ev.isExit():
+            self._plot.hover_at(None)
+        else:
+            p = self.mapToView(ev.pos())
+            self._plot.hover_at((p.x(), p.y()))
+
+    def wheelEvent(self, ev, axis=None) -> None:  # a fixed canvas: no zooming
+        ev.ignore()
+
+
+class DataPlot(pg.PlotWidget):
+    """The data plot with the regions image and the painting tools.
+
+    Parameters
+    ----------
+    store : PointStore
+        The points to draw and edit.
+    undo_stack : QUndoStack
+        Where every edit goes.
+    """
+
+    selection_changed = QtCore.Signal(int)
+
+    def __init__(self, store: PointStore, undo_stack: QtGui.QUndoStack, parent=None):
+        self._vb = PaintViewBox(self)
+        super().__init__(parent=parent, viewBox=self._vb, background=theme.BACKGROUND)
+        self.store = store
+        self.undo_stack = undo_stack
+        self.tool = "put"
+        self.current_class = 0
+        self.paint_value = 1.0
+        self.brush_radius = 0.6
+        self.airbrush_density = 6
+        self.show_test = True
+        self.value_scale = 1.0
+        self.point_size = theme.BASE_POINT_SIZE
+        self._rng = np.random.default_rng(12345)
+        self._stroke: dict | None = None
+        self._selection = np.zeros(0, dtype=np.intp)
+        self._selection_revision = -1
+        self.box = DEFAULT_BOX
+
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        pi = self.getPlotItem()
+        for name in ("left", "bottom"):
+            ax = pi.getAxis(name)
+            ax.setPen(pg.mkPen("#9AA0A6"))
+            ax.setTextPen(pg.mkPen(theme.MUTED))
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.addItem(self.image)
+        self.train_scatter = pg.ScatterPlotItem(pxMode=True)
+        self.test_scatter = pg.ScatterPlotItem(pxMode=True)
+        self.selected_scatter = pg.ScatterPlotItem(
+            pxMode=True, symbol="o", brush=None, pen=pg.mkPen("#1A73E8", width=2.5)
+        )
+        for item in (self.train_scatter, self.test_scatter, self.selected_scatter):
+            self.addItem(item)
+        self.rubber_band = QtWidgets.QGraphicsRectItem()
+        self.rubber_band.setPen(pg.mkPen("#1A73E8", width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+        self.rubber_band.setBrush(pg.mkBrush(26, 115, 232, 30))
+        self.rubber_band.setVisible(False)
+        self.addItem(self.rubber_band)
+        self.brush_outline = QtWidgets.QGraphicsEllipseItem()
+        self.brush_outline.setPen(pg.mkPen("#202124", width=1, style=QtCore.Qt.PenStyle.DotLine))
+        self.brush_outline.setVisible(False)
+        self.addItem(self.brush_outline)
+        self.caption = pg.TextItem(color=theme.FOREGROUND, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 210))
+        self.caption.setZValue(20)
+        self.caption.setVisible(False)
+        self.addItem(self.caption, ignoreBounds=True)
+
+        self._image_rect_set = False
+        self._preview_active = False
+        self._last_boundary: np.ndarray | None = None
+        self._make_brushes()
+        self.set_box(DEFAULT_BOX)
+        store.changed.connect(self._on_store_changed)
+        store.classes_changed.connect(self._on_classes_changed)
+        self._on_store_changed()
+
+    # ------------------------------------------------------------------ appearance
+    def set_box(self, box: tuple[float, float, float, float]) -> None:
+        """Show exactly the data rectangle ``(x_min, x_max, y_min, y_max)``."""
+        self.box = tuple(float(v) for v in box)
+        x0, x1, y0, y1 = self.box
+        self._vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+        self._vb.disableAutoRange()
+        self._image_rect_set = False
+        self.caption.setPos(x0, y1)
+
+    def set_point_size(self, size: int) -> None:
+        self.point_size = int(size)
+        self._on_store_changed()
+
+    def set_boundary(self, rgb: np.ndarray | None) -> None:
+        """Show the decision regions, ``(H, W, 3)`` uint8 with row 0 at ``y_min``."""
+        self._last_boundary = rgb
+        if self._preview_active:
+            return
+        self._show_image(rgb)
+
+    def set_preview(self, rgb: np.ndarray | None, caption: str = "") -> None:
+        """Temporarily show another picture (a hovered neuron) instead of the regions."""
+        self._preview_active = rgb is not None
+        if rgb is None:
+            self.caption.setVisible(False)
+            self._show_image(self._last_boundary)
+        else:
+            self.caption.setText(caption)
+            self.caption.setVisible(True)
+            self._show_image(rgb)
+
+    def _show_image(self, rgb: np.ndarray | None) -> None:
+        if rgb is None:
+            self.image.clear()
+            self._image_rect_set = False
+            return
+        self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+        if not self._image_rect_set:
+            # setRect only sticks after the first setImage.
+            x0, x1, y0, y1 = self.box
+            self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+            self._image_rect_set = True
+
+    def _make_brushes(self) -> None:
+        self._class_brushes = np.array([pg.mkBrush(c) for c in theme.CLASS_COLORS] + [None], dtype=object)[:-1]
+        lut = theme.diverging_lut(65)
+        self._value_brushes = np.array([pg.mkBrush(int(r), int(g), int(b)) for r, g, b, _ in lut] + [None],
+                                       dtype=object)[:-1]
+        self._train_pen = pg.mkPen("#FFFFFF", width=1.2)
+        self._test_pen = pg.mkPen("#202124", width=1.6)
+
+    def _brushes_for(self, y: np.ndarray) -> np.ndarray:
+        if self.store.task == "classification":
+            return self._class_brushes[np.clip(y.astype(np.intp), 0, len(self._class_brushes) - 1)]
+        t = np.clip(y / (self.value_scale or 1.0), -1, 1)
+        return self._value_brushes[np.round((t + 1) * 32).astype(np.intp)]
+
+    def _on_classes_changed(self) -> None:
+        self.current_class = min(self.current_class, max(self.store.n_classes - 1, 0))
+
+    def _on_store_changed(self) -> None:
+        s = self.store
+        tr = ~s.test
+        self.train_scatter.setData(
+            s.X[tr, 0], s.X[tr, 1], brush=list(self._brushes_for(s.y[tr])), pen=self._train_pen,
+            size=self.point_size, symbol="o",
+        )
+        te = s.test if self.show_test else np.zeros(len(s), dtype=bool)
+        self.test_scatter.setData(
+            s.X[te, 0], s.X[te, 1], brush=list(self._brushes_for(s.y[te])), pen=self._test_pen,
+            size=self.point_size, symbol="o",
+        )
+        if s.revision != self._selection_revision and len(self._selection):
+            self._set_selection(np.zeros(0, dtype=np.intp))
+        self._draw_selection()
+
+    def set_show_test(self, show: bool) -> None:
+        self.show_test = bool(show)
+        self._on_store_changed()
+
+    # ------------------------------------------------------------------ selection
+    @property
+    def selection(self) -> np.ndarray:
+        return self._selection
+
+    def _set_selection(self, indices: np.ndarray) -> None:
+        self._selection = np.asarray(indices, dtype=np.intp)
+        self._selection_revision = self.store.revision
+        self._draw_selection()
+        self.selection_changed.emit(len(self._selection))
+
+    def _draw_selection(self) -> None:
+        sel = self._selection
+        if len(sel):
+            self.selected_scatter.setData(self.store.X[sel, 0], self.store.X[sel, 1],
+                                          size=self.point_size + 6)
+        else:
+            self.selected_scatter.clear()
+
+    def delete_selection(self) -> None:
+        if len(self._selection):
+            sel = self._selection
+            self._set_selection(np.zeros(0, dtype=np.intp))
+            self.undo_stack.push(RemovePointsCommand(self.store, indices=sel, text="delete selection"))
+
+    def keyPressEvent(self, ev) -> None:  # Qt override
+        if ev.key() in (QtCore.Qt.Key.Key_Delete, QtCore.Qt.Key.Key_Backspace) and len(self._selection):
+            self.delete_selection()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    # ------------------------------------------------------------------ painting
+    def _label(self) -> float:
+        return float(self.current_class) if self.store.task == "classification" else float(self.paint_value)
+
+    def _inside(self, x: float, y: float) -> bool:
+        x0, x1, y0, y1 = self.box
+        return x0 <= x <= x1 and y0 <= y <= y1
+
+    def click_at(self, x: float, y: float) -> None:
+        """What a left click at data position ``(x, y)`` does with the current tool."""
+        if self.tool == "put":
+            if self._inside(x, y):
+                self.undo_stack.push(AddPointsCommand(
+                    self.store, [[x, y]], [self._label()], self.store.draw_test_flags(1), text="put point"))
+        elif self.tool == "airbrush":
+            pts = self._spray(x, y, self.airbrush_density * 2)
+            if len(pts):
+                self.undo_stack.push(AddPointsCommand(
+                    self.store, pts, np.full(len(pts), self._label()), self.store.draw_test_flags(len(pts)),
+                    text="airbrush"))
+        elif self.tool == "erase":
+            idx = self.store.indices_within((x, y), self.brush_radius)
+            if len(idx):
+                self.undo_stack.push(RemovePointsCommand(self.store, indices=idx, text="erase"))
+        elif self.tool == "select":
+            self._set_selection(np.zeros(0, dtype=np.intp))
+
+    def _spray(self, x: float, y: float, n: int) -> np.ndarray:
+        pts = airbrush_points((x, y), self.brush_radius, n, self._rng)
+        x0, x1, y0, y1 = self.box
+        keep = (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
+        return pts[keep]
+
+    def drag_started(self, x: float, y: float) -> None:
+        stroke: dict = {"tool": self.tool, "start": (x, y), "last": (x, y), "count": 0, "removed": []}
+        if self.tool == "select":
+            sel = self._selection
+            near = len(sel) and len(np.intersect1d(sel, self.store.indices_within((x, y), self._grab_radius())))
+            stroke["mode"] = "move" if near else "band"
+            stroke["indices"] = sel.copy()
+        self._stroke = stroke
+
+    def _grab_radius(self) -> float:
+        # about 1.5 point diameters in data units
+        x0, x1, _, _ = self.box
+        width_px = max(self._vb.width(), 1.0)
+        return 1.5 * self.point_size * (x1 - x0) / width_px
+
+    def drag_moved(self, x: float, y: float) -> None:
+        st = self._stroke
+        if st is None:
+            return
+        tool = st["tool"]
+        if tool == "airbrush":
+            pts = self._spray(x, y, self.airbrush_density)
+            if len(pts):
+                self.store.append(pts, np.full(len(pts), self._label()), self.store.draw_test_flags(len(pts)))
+                st["count"] += len(pts)
+        elif tool == "put":
+            pass
+        elif tool == "erase":
+            idx = self.store.indices_within((x, y), self.brush_radius)
+            if len(idx):
+                st["removed"].append(self.store.take(idx))
+        elif tool == "select":
+            if st["mode"] == "move":
+                lx, ly = st["last"]
+                self.store.move(st["indices"], (x - lx, y - ly))
+                self._selection_revision = self.store.revision
+                self._draw_selection()
+            else:
+                sx, sy = st["start"]
+                self.rubber_band.setRect(QtCore.QRectF(QtCore.QPointF(sx, sy), QtCore.QPointF(x, y)).normalized())
+                self.rubber_band.setVisible(True)
+        st["last"] = (x, y)
+        self.hover_at((x, y))
+
+    def drag_finished(self, x: float, y: float) -> None:
+        st, self._stroke = self._stroke, None
+        if st is None:
+            return
+        tool = st["tool"]
+        if tool == "airbrush" and st["count"]:
+            n = len(self.store)
+            k = st["count"]
+            self.undo_stack.push(AddPointsCommand(
+                self.store, self.store.X[n - k:], self.store.y[n - k:], self.store.test[n - k:],
+                text="airbrush", applied=True))
+        elif tool == "put":
+            self.click_at(x, y)
+        elif tool == "erase" and st["removed"]:
+            parts = st["removed"]
+            removed = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+            self.undo_stack.push(RemovePointsCommand(self.store, removed=removed, text="erase", applied=True))
+        elif tool == "select":
+            if st["mode"] == "move":
+                sx, sy = st["start"]
+                if (x, y) != (sx, sy):
+                    self.undo_stack.push(MovePointsCommand(self.store, st["indices"], (x - sx, y - sy),
+                                                           text="move selection", applied=True))
+                    self._selection_revision = self.store.revision
+            else:
+                self.rubber_band.setVisible(False)
+                sx, sy = st["start"]
+                self._set_selection(self.store.indices_in_rect(sx, sy, x, y))
+
+    def hover_at(self, pos: tuple[float, float] | None) -> None:
+        if pos is None or self.tool not in ("airbrush", "erase"):
+            self.brush_outline.setVisible(False)
+            return
+        r = self.brush_radius
+        self.brush_outline.setRect(QtCore.QRectF(pos[0] - r, pos[1] - r, 2 * r, 2 * r))
+        self.brush_outline.setVisible(True)
+
+    # ------------------------------------------------------------------ helpers for tests and tools
+    def scene_pos_of(self, x: float, y: float) -> QtCore.QPointF:
+        """Scene position of data point ``(x, y)``."""
+        return self._vb.mapViewToScene(QtCore.QPointF(x, y))
+
+    def widget_pos_of(self, x: float, y: float) -> QtCore.QPoint:
+        """Position in this widget's viewport of data point ``(x, y)`` (for simulated clicks)."""
+        return self.mapFromScene(self.scene_pos_of(x, y))

@@ -1,0 +1,527 @@
+"""The data column: presets with thumbnails, the painter's tools and classes, CSV in and out.
+
+The panel owns how the :class:`PointStore` gets filled (presets via the engine's
+``load_dataset``, painting, CSV files) and how it is written back into a
+``DatasetSpec``: an untouched preset stays a preset (the engine regenerates it exactly),
+anything painted or imported is saved as inline points.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from engine.data import DataError, Dataset, load_dataset, make_preset, read_csv, write_csv
+from engine.spec import CLASSIFICATION_PRESETS, REGRESSION_PRESETS, DatasetSpec, RunSpec, SpecError
+from gui import theme
+from gui.playground.painter import TOOL_TIPS, TOOLS, ReplaceStoreCommand, remove_class_state
+from gui.playground.points import MAX_CLASSES, MIN_CLASSES, PointStore, split_mask
+
+PRESET_TITLES = {
+    "circle": "Circle", "xor": "Exclusive or", "gauss": "Two Gaussians", "spiral": "Spiral", "moons": "Moons",
+    "blobs": "Blobs", "linear": "Linear", "plane": "Plane", "multigauss": "Multi-Gaussian",
+}
+PRESET_TIPS = {
+    "circle": "Circle: one class inside a ring of the other. No straight line separates them.",
+    "xor": "Exclusive or: opposite quadrants share a class. A classic that a single neuron cannot learn.",
+    "gauss": "Two Gaussians: two round clouds. A straight line separates them; noise makes them overlap.",
+    "spiral": "Spiral: two interleaved arms. Hard: it needs several layers or sin features.",
+    "moons": "Moons: two interleaved half circles.",
+    "blobs": "Blobs: several clouds, one class each (choose how many).",
+    "linear": "Linear: two classes split by a straight line. Even logistic regression learns it.",
+    "plane": "Plane (regression): the value grows steadily across the plane.",
+    "multigauss": "Multi-Gaussian (regression): bumps of positive and negative value.",
+}
+THUMB_SAMPLES = 240
+
+
+def preset_thumbnail(kind: str, size: int) -> QtGui.QPixmap:
+    """A small picture of a preset: its points, coloured by class or value."""
+    regression = kind in REGRESSION_PRESETS
+    X, y = make_preset(kind, THUMB_SAMPLES, 0.0, 3, 3)
+    pm = QtGui.QPixmap(size, size)
+    pm.fill(QtGui.QColor("white"))
+    p = QtGui.QPainter(pm)
+    p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    scale = size / 12.0
+    dot = max(2.0, size / 22.0)
+    ymax = float(np.abs(y).max()) if regression and len(y) else 1.0
+    for (x1, x2), v in zip(X, y):
+        if regression:
+            r, g, b = theme.diverging_color(float(v), ymax)
+            color = QtGui.QColor(r, g, b)
+        else:
+            color = QtGui.QColor(theme.CLASS_COLORS[int(v) % len(theme.CLASS_COLORS)])
+        p.setBrush(color)
+        p.drawEllipse(QtCore.QPointF((x1 + 6) * scale, (6 - x2) * scale), dot / 2, dot / 2)
+    p.end()
+    return pm
+
+
+def _slider(lo: int, hi: int, value: int, tip: str) -> QtWidgets.QSlider:
+    s = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setToolTip(tip)
+    return s
+
+
+class DatasetPanel(QtWidgets.QWidget):
+    """Presets, painter tools, class list and file import/export for one :class:`PointStore`."""
+
+    tool_changed = QtCore.Signal(str)
+    error_raised = QtCore.Signal(str)
+
+    def __init__(self, store: PointStore, undo_stack: QtGui.QUndoStack, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self.undo_stack = undo_stack
+        self.task = "classification"
+        self.kind = "spiral"
+        self.seed = 1
+        self.standardize = False
+        self._pristine_revision = -1
+        self._thumb_size = 46
+        self._regression_value = 1.0
+
+        heading = QtWidgets.QLabel("DATA")
+        heading.setProperty("role", "heading")
+        self.preset_box = QtWidgets.QWidget()
+        self.preset_grid = QtWidgets.QGridLayout(self.preset_box)
+        self.preset_grid.setContentsMargins(0, 0, 0, 0)
+        self.preset_grid.setSpacing(4)
+        self.preset_group = QtWidgets.QButtonGroup(self)
+        self.preset_group.setExclusive(True)
+        self.preset_buttons: dict[str, QtWidgets.QToolButton] = {}
+        for kind in CLASSIFICATION_PRESETS + REGRESSION_PRESETS:
+            b = QtWidgets.QToolButton()
+            b.setCheckable(True)
+            b.setProperty("role", "preset")
+            b.setToolTip(PRESET_TIPS[kind])
+            b.setAccessibleName(PRESET_TITLES[kind])
+            b.clicked.connect(lambda _=False, k=kind: self.choose_preset(k))
+            self.preset_group.addButton(b)
+            self.preset_buttons[kind] = b
+        self._render_thumbnails()
+
+        self.ratio_slider = _slider(10, 90, 70, "Share of the points used for training; the rest is the test set. "
+                                    "The test set is never trained on, so it shows how well the network "
+                                    "generalizes to points it has not seen.")
+        self.noise_slider = _slider(0, 50, 0, "Noise blurs the classes into each other. Real data is noisy; "
+                                    "a network that fits the noise exactly is overfitting.")
+        self.points_slider = _slider(20, 2000, 500, "How many points the preset generates (train and test together).")
+        self.points_slider.setSingleStep(10)
+        self.points_slider.setPageStep(100)
+        self.classes_spin = QtWidgets.QSpinBox()
+        self.classes_spin.setRange(2, MAX_CLASSES)
+        self.classes_spin.setValue(3)
+        self.classes_spin.setToolTip("Number of classes (clouds) of the Blobs preset.")
+        self.regenerate_button = QtWidgets.QPushButton("Regenerate")
+        self.regenerate_button.setToolTip("Draw a fresh sample of the preset (a new random seed).")
+        self.ratio_label = QtWidgets.QLabel()
+        self.noise_label = QtWidgets.QLabel()
+        self.points_label = QtWidgets.QLabel()
+        for w in (self.ratio_slider,):
+            w.valueChanged.connect(self._on_ratio_changed)
+        self.noise_slider.valueChanged.connect(self._update_labels)
+        self.points_slider.valueChanged.connect(self._update_labels)
+        self.noise_slider.sliderReleased.connect(self.regenerate_same_seed)
+        self.points_slider.sliderReleased.connect(self.regenerate_same_seed)
+        self.classes_spin.valueChanged.connect(lambda _v: self.regenerate_same_seed())
+        self.regenerate_button.clicked.connect(self.regenerate)
+
+        # painter tools
+        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
+        tool_row = QtWidgets.QHBoxLayout()
+        tool_row.setSpacing(2)
+        self.tool_group = QtWidgets.QButtonGroup(self)
+        for tool, title in zip(TOOLS, ("Put", "Airbrush", "Erase", "Select")):
+            b = QtWidgets.QToolButton(text=title)
+            b.setCheckable(True)
+            b.setProperty("role", "tool")
+            b.setToolTip(TOOL_TIPS[tool])
+            b.clicked.connect(lambda _=False, t=tool: self.set_tool(t))
+            self.tool_group.addButton(b)
+            self.tool_buttons[tool] = b
+            tool_row.addWidget(b)
+        self.tool_buttons["put"].setChecked(True)
+        self.radius_slider = _slider(1, 30, 6, "Size of the airbrush and the eraser.")
+        self.undo_button = QtWidgets.QToolButton(text="Undo")
+        self.undo_button.setToolTip("Take back the last edit of the data (Ctrl+Z).")
+        self.redo_button = QtWidgets.QToolButton(text="Redo")
+        self.redo_button.setToolTip("Redo the edit just undone (Ctrl+Shift+Z).")
+        self.clear_button = QtWidgets.QToolButton(text="Clear")
+        self.clear_button.setToolTip("Remove every point, to paint a data set from scratch.")
+        self.delete_button = QtWidgets.QToolButton(text="Delete sel.")
+        self.delete_button.setToolTip("Delete the selected points (Delete key).")
+        self.delete_button.setEnabled(False)
+        self.undo_button.clicked.connect(undo_stack.undo)
+        self.redo_button.clicked.connect(undo_stack.redo)
+        undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        self.undo_button.setEnabled(False)
+        self.redo_button.setEnabled(False)
+        self.clear_button.clicked.connect(self.clear_points)
+
+        # classes
+        self.class_list = QtWidgets.QListWidget()
+        self.class_list.setToolTip("The classes to paint with: pick one, then click in the plot. "
+                                   "Double-click a name to rename it. Colours are safe for colour-blind viewers.")
+        self.class_list.setMaximumHeight(130)
+        self.class_list.currentRowChanged.connect(self._on_class_selected)
+        self.class_list.itemChanged.connect(self._on_class_renamed)
+        self.add_class_button = QtWidgets.QToolButton(text="+")
+        self.add_class_button.setToolTip("Add a class to paint with (at most 8).")
+        self.remove_class_button = QtWidgets.QToolButton(text="−")
+        self.remove_class_button.setToolTip("Remove the selected class and its points (at least 2 stay).")
+        self.add_class_button.clicked.connect(self.add_class)
+        self.remove_class_button.clicked.connect(self.remove_current_class)
+        self.value_spin = QtWidgets.QDoubleSpinBox()
+        self.value_spin.setRange(-10.0, 10.0)
+        self.value_spin.setSingleStep(0.25)
+        self.value_spin.setValue(1.0)
+        self.value_spin.setToolTip("Regression: the target value that painted points get "
+                                   "(blue positive, orange negative).")
+
+        self.import_button = QtWidgets.QToolButton(text="Import CSV…")
+        self.import_button.setToolTip("Load points from a CSV file: two feature columns and a label column "
+                                      "(the last one unless named 'label').")
+        self.export_button = QtWidgets.QToolButton(text="Export CSV…")
+        self.export_button.setToolTip("Save the points (train and test) as a CSV file: x1, x2, label.")
+        self.import_button.clicked.connect(self._on_import_clicked)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.show_test_check = QtWidgets.QCheckBox("Show test data")
+        self.show_test_check.setChecked(True)
+        self.show_test_check.setToolTip("Show the test points (dark rim). They are never trained on; "
+                                        "they check whether the network generalizes.")
+
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(5)
+        lay.addWidget(heading)
+        lay.addWidget(self.preset_box)
+        form = QtWidgets.QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.ratio_label, self.ratio_slider)
+        form.addRow(self.noise_label, self.noise_slider)
+        form.addRow(self.points_label, self.points_slider)
+        self.classes_row_label = QtWidgets.QLabel("Classes")
+        form.addRow(self.classes_row_label, self.classes_spin)
+        lay.addLayout(form)
+        lay.addWidget(self.regenerate_button)
+        self.paint_box = QtWidgets.QWidget()
+        pl = QtWidgets.QVBoxLayout(self.paint_box)
+        pl.setContentsMargins(0, 6, 0, 0)
+        pl.setSpacing(4)
+        paint_heading = QtWidgets.QLabel("PAINT")
+        paint_heading.setProperty("role", "heading")
+        pl.addWidget(paint_heading)
+        pl.addLayout(tool_row)
+        rrow = QtWidgets.QHBoxLayout()
+        rrow.addWidget(QtWidgets.QLabel("Brush"))
+        rrow.addWidget(self.radius_slider)
+        pl.addLayout(rrow)
+        pl.addWidget(self.class_list)
+        crow = QtWidgets.QHBoxLayout()
+        crow.addWidget(self.add_class_button)
+        crow.addWidget(self.remove_class_button)
+        crow.addStretch(1)
+        self.value_label = QtWidgets.QLabel("Value")
+        crow.addWidget(self.value_label)
+        crow.addWidget(self.value_spin)
+        pl.addLayout(crow)
+        erow = QtWidgets.QHBoxLayout()
+        for b in (self.undo_button, self.redo_button, self.delete_button, self.clear_button):
+            erow.addWidget(b)
+        pl.addLayout(erow)
+        lay.addWidget(self.paint_box)
+        self.file_box = QtWidgets.QWidget()
+        fl = QtWidgets.QHBoxLayout(self.file_box)
+        fl.setContentsMargins(0, 0, 0, 0)
+        fl.addWidget(self.import_button)
+        fl.addWidget(self.export_button)
+        lay.addWidget(self.file_box)
+        lay.addWidget(self.show_test_check)
+        lay.addStretch(1)
+
+        store.classes_changed.connect(self._refresh_class_list)
+        self._update_labels()
+        self._layout_presets()
+
+    # ------------------------------------------------------------------ presets
+    def _render_thumbnails(self) -> None:
+        for kind, b in self.preset_buttons.items():
+            pm = preset_thumbnail(kind, self._thumb_size)
+            b.setIcon(QtGui.QIcon(pm))
+            b.setIconSize(QtCore.QSize(self._thumb_size, self._thumb_size))
+
+    def set_thumbnail_size(self, size: int) -> None:
+        self._thumb_size = size
+        self._render_thumbnails()
+
+    def _layout_presets(self) -> None:
+        kinds = CLASSIFICATION_PRESETS if self.task == "classification" else REGRESSION_PRESETS
+        for b in self.preset_buttons.values():
+            self.preset_grid.removeWidget(b)
+            b.setVisible(False)
+        for i, kind in enumerate(kinds):
+            b = self.preset_buttons[kind]
+            self.preset_grid.addWidget(b, i // 4, i % 4)
+            b.setVisible(True)
+        regression = self.task == "regression"
+        self.class_list.setVisible(not regression)
+        self.add_class_button.setVisible(not regression)
+        self.remove_class_button.setVisible(not regression)
+        self.value_label.setVisible(regression)
+        self.value_spin.setVisible(regression)
+        self._update_classes_row()
+
+    def _update_classes_row(self) -> None:
+        show = self.kind == "blobs"
+        self.classes_spin.setVisible(show)
+        self.classes_row_label.setVisible(show)
+
+    def _update_labels(self) -> None:
+        test = self.ratio_slider.value()
+        self.ratio_label.setText(f"Train {test}%")
+        self.noise_label.setText(f"Noise {self.noise_slider.value()}")
+        self.points_label.setText(f"Points {self.points_slider.value()}")
+
+    def preset_dataset_spec(self, kind: str | None = None, seed: int | None = None) -> DatasetSpec:
+        kind = kind or self.kind
+        return DatasetSpec(
+            kind=kind, n_samples=self.points_slider.value(), noise=self.noise_slider.value() / 100.0,
+            seed=self.seed if seed is None else seed, test_fraction=self.test_fraction,
+            n_classes=self.classes_spin.value(), standardize=self.standardize)
+
+    @property
+    def test_fraction(self) -> float:
+        return round(1.0 - self.ratio_slider.value() / 100.0, 2)
+
+    def set_task(self, task: str) -> None:
+        """Switch between classification and regression presets (generates the first one)."""
+        if task == self.task:
+            return
+        self.task = task
+        self.kind = CLASSIFICATION_PRESETS[0] if task == "classification" else REGRESSION_PRESETS[0]
+        self._layout_presets()
+        self.choose_preset(self.kind)
+
+    def choose_preset(self, kind: str) -> None:
+        self.kind = kind
+        self.preset_buttons[kind].setChecked(True)
+        self._update_classes_row()
+        self._generate(undo_text=f"preset {kind}")
+
+    def regenerate(self) -> None:
+        """A new sample of the current preset (new seed)."""
+        self.seed += 1
+        if self.kind in CLASSIFICATION_PRESETS + REGRESSION_PRESETS:
+            self._generate(undo_text="regenerate")
+        else:
+            self.choose_preset(CLASSIFICATION_PRESETS[0] if self.task == "classification" else REGRESSION_PRESETS[0])
+
+    def regenerate_same_seed(self) -> None:
+        self._update_labels()
+        if self.kind in CLASSIFICATION_PRESETS + REGRESSION_PRESETS:
+            self._generate(undo_text="change preset settings")
+
+    def _generate(self, undo_text: str) -> None:
+        spec = RunSpec(dataset=self.preset_dataset_spec())
+        try:
+            ds = load_dataset(spec)
+        except SpecError as exc:
+            self.error_raised.emit(str(exc))
+            return
+        self._replace_with_dataset(ds, undo_text)
+        self._pristine_revision = self.store.revision
+
+    def _replace_with_dataset(self, ds: Dataset, undo_text: str) -> None:
+        before = self.store.state()
+        X = np.concatenate([ds.X_train, ds.X_test])
+        y = np.concatenate([ds.y_train, ds.y_test]).astype(np.float64)
+        test = np.concatenate([np.zeros(ds.n_train, bool), np.ones(ds.n_test, bool)])
+        if ds.task == "classification":
+            names = list(ds.class_names)
+        else:
+            names = []
+        self.store.test_fraction = self.test_fraction
+        after = (X, y, test, ds.task, names)
+        self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, undo_text))
+        self._refresh_class_list()
+
+    def _on_ratio_changed(self) -> None:
+        self._update_labels()
+        if self.is_pristine():
+            self._generate(undo_text="train/test ratio")
+        else:
+            before = self.store.state()
+            after = (before[0], before[1], split_mask(before[1], self.test_fraction, self.seed,
+                                                      self.task == "classification"), before[3], before[4])
+            self.store.test_fraction = self.test_fraction
+            self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, "train/test ratio"))
+
+    def is_pristine(self) -> bool:
+        """True while the store holds exactly the current preset (nothing painted)."""
+        return self.store.revision == self._pristine_revision and self.kind in (
+            CLASSIFICATION_PRESETS + REGRESSION_PRESETS)
+
+    # ------------------------------------------------------------------ painter
+    def set_tool(self, tool: str) -> None:
+        self.tool_buttons[tool].setChecked(True)
+        self.tool_changed.emit(tool)
+
+    def clear_points(self) -> None:
+        before = self.store.state()
+        X, y, test, task, names = before
+        after = (np.zeros((0, 2)), np.zeros(0), np.zeros(0, bool), task, names)
+        self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, "clear"))
+
+    def current_class(self) -> int:
+        return max(self.class_list.currentRow(), 0)
+
+    def _refresh_class_list(self) -> None:
+        self.class_list.blockSignals(True)
+        row = self.class_list.currentRow()
+        self.class_list.clear()
+        for i, name in enumerate(self.store.class_names):
+            item = QtWidgets.QListWidgetItem(name)
+            pm = QtGui.QPixmap(14, 14)
+            pm.fill(QtGui.QColor(theme.CLASS_COLORS[i]))
+            item.setIcon(QtGui.QIcon(pm))
+            item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
+            self.class_list.addItem(item)
+        n = self.class_list.count()
+        self.class_list.setCurrentRow(min(max(row, 0), n - 1) if n else -1)
+        self.class_list.blockSignals(False)
+        self.add_class_button.setEnabled(self.store.n_classes < MAX_CLASSES)
+        self.remove_class_button.setEnabled(self.store.n_classes > MIN_CLASSES)
+        self._on_class_selected(self.class_list.currentRow())
+
+    def _on_class_selected(self, row: int) -> None:
+        self.class_selected_row = max(row, 0)
+
+    def select_class(self, index: int) -> None:
+        self.class_list.setCurrentRow(index)
+
+    def add_class(self) -> None:
+        if self.store.n_classes >= MAX_CLASSES:
+            return
+        before = self.store.state()
+        used = set(self.store.class_names)
+        name = next(f"class {i}" for i in range(MAX_CLASSES * 2) if f"class {i}" not in used)
+        after = before[:4] + (before[4] + [name],)
+        self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, "add class"))
+        self.select_class(self.store.n_classes - 1)
+
+    def remove_current_class(self) -> None:
+        if self.store.n_classes <= MIN_CLASSES:
+            return
+        before = self.store.state()
+        after = remove_class_state(before, self.current_class())
+        self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, "remove class"))
+
+    def _on_class_renamed(self, item: QtWidgets.QListWidgetItem) -> None:
+        row = self.class_list.row(item)
+        name = item.text().strip()
+        names = list(self.store.class_names)
+        if not name or name in names[:row] + names[row + 1:]:
+            self.error_raised.emit(f"Class names must be distinct and not empty: {name!r}")
+            self._refresh_class_list()
+            return
+        if names[row] != name:
+            before = self.store.state()
+            names[row] = name
+            self.undo_stack.push(ReplaceStoreCommand(self.store, before, before[:4] + (names,), "rename class"))
+
+    # ------------------------------------------------------------------ the data as a spec / Dataset
+    def dataset(self) -> Dataset:
+        """The store's points as an engine ``Dataset`` (copies; the store may change later)."""
+        s = self.store
+        X_train, y_train, X_test, y_test = s.split()
+        if s.task == "classification":
+            y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
+            return Dataset(X_train, y_train, X_test, y_test, "classification", s.n_classes,
+                           tuple(s.class_names))
+        return Dataset(X_train, y_train, X_test, y_test, "regression", 1, ())
+
+    def dataset_spec(self) -> DatasetSpec:
+        """The data as a spec: the preset when untouched, else the points inline."""
+        if self.is_pristine():
+            return self.preset_dataset_spec()
+        s = self.store
+        points = tuple((float(x), float(y), float(v)) for (x, y), v in zip(s.X, s.y))
+        return DatasetSpec(
+            kind="points", seed=self.seed, test_fraction=self.test_fraction, standardize=self.standardize,
+            task=s.task, points=points or None,
+            class_names=tuple(s.class_names) if s.task == "classification" else None)
+
+    def load_dataset_spec(self, spec: RunSpec) -> None:
+        """Fill the store from a spec (presets regenerate; points and files are loaded)."""
+        ds_spec = spec.dataset
+        ds = load_dataset(spec)
+        self.task = ds.task
+        self.seed = ds_spec.seed
+        self.standardize = ds_spec.standardize
+        self.ratio_slider.blockSignals(True)
+        self.ratio_slider.setValue(int(round((1 - ds_spec.test_fraction) * 100)))
+        self.ratio_slider.blockSignals(False)
+        if ds_spec.is_preset:
+            self.kind = ds_spec.kind
+            for w, v in ((self.noise_slider, int(round(ds_spec.noise * 100))),
+                         (self.points_slider, ds_spec.n_samples), (self.classes_spin, ds_spec.n_classes)):
+                w.blockSignals(True)
+                w.setValue(v)
+                w.blockSignals(False)
+            self.preset_buttons[self.kind].setChecked(True)
+        else:
+            self.kind = ds_spec.kind
+            self.preset_group.setExclusive(False)
+            for b in self.preset_buttons.values():
+                b.setChecked(False)
+            self.preset_group.setExclusive(True)
+        self._update_labels()
+        self._layout_presets()
+        self._replace_with_dataset(ds, "open")
+        self._pristine_revision = self.store.revision if ds_spec.is_preset else -1
+
+    # ------------------------------------------------------------------ CSV
+    def import_csv(self, path: str) -> None:
+        """Replace the points with a CSV file's (errors go to ``error_raised``)."""
+        try:
+            spec = RunSpec(dataset=DatasetSpec(kind="csv", path=os.path.abspath(path),
+                                               test_fraction=self.test_fraction, seed=self.seed))
+            ds = load_dataset(spec)
+            if ds.n_features_raw != 2:
+                raise DataError(path, None, f"has {ds.n_features_raw} feature columns; the playground plots 2")
+        except SpecError as exc:
+            self.error_raised.emit(str(exc))
+            return
+        self.task = ds.task
+        self.kind = "points"
+        self._layout_presets()
+        self._replace_with_dataset(ds, "import CSV")
+        self._pristine_revision = -1
+
+    def export_csv(self, path: str) -> None:
+        s = self.store
+        if s.task == "classification":
+            write_csv(path, s.X, s.y.astype(np.int64), tuple(s.class_names))
+        else:
+            write_csv(path, s.X, s.y, None)
+
+    def _on_import_clicked(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import points", "", "CSV files (*.csv);;All files (*)")
+        if path:
+            self.import_csv(path)
+
+    def _on_export_clicked(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export points", "points.csv", "CSV files (*.csv)")
+        if path:
+            try:
+                self.export_csv(path)
+            except (OSError, SpecError) as exc:
+                self.error_raised.emit(f"Could not write {path}: {exc}")

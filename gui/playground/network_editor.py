@@ -1,0 +1,464 @@
+"""The network drawn as the thing being learnt: features, hidden layers, outputs.
+
+Every neuron is a small picture of its own output over the input plane; every edge is a
+curve whose thickness and colour show its weight's magnitude and sign. Hovering an edge
+shows its weight, clicking it lets the user type a new one; hovering a neuron asks the
+main plot to show that neuron's picture large. ``+`` / ``-`` buttons add and remove
+layers and neurons; clicking a layer's caption picks its activation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui import theme
+
+MAX_LAYERS = 6
+MAX_NEURONS = 8
+FEATURE_LABELS = {
+    "x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²", "x1*x2": "X₁X₂", "sin(x1)": "sin(X₁)",
+    "sin(x2)": "sin(X₂)",
+}
+FEATURE_TIPS = {
+    "x1": "The horizontal coordinate of a point.",
+    "x2": "The vertical coordinate of a point.",
+    "x1^2": "x1 squared: lets even a network without hidden layers draw curved (parabola) boundaries.",
+    "x2^2": "x2 squared: with x1² a single layer can separate a circle from a ring.",
+    "x1*x2": "The product x1·x2: positive in two opposite quadrants, negative in the others (the XOR pattern).",
+    "sin(x1)": "sin(x1): a wave along x1, useful for repeating patterns such as the spiral.",
+    "sin(x2)": "sin(x2): a wave along x2.",
+}
+ACTIVATION_TIPS = {
+    "relu": "ReLU: max(0, z). Fast to train; a neuron is off on one side of its line and linear on the other.",
+    "tanh": "tanh: an S-curve from -1 to 1. Smooth and zero-centred, the classic choice for small networks.",
+    "sigmoid": "sigmoid: an S-curve from 0 to 1. Saturates easily, which slows learning in deep networks.",
+    "linear": "linear: no bend at all. A stack of linear layers can only draw straight boundaries.",
+    "leaky_relu": "leaky ReLU: like ReLU but with a small slope for negative z, so neurons never die completely.",
+}
+
+
+def rgb_to_pixmap(rgb: np.ndarray, size: int) -> QtGui.QPixmap:
+    """An ``(h, w, 3)`` uint8 picture with row 0 at the bottom, scaled to ``size`` pixels."""
+    img = np.ascontiguousarray(rgb[::-1])
+    h, w, _ = img.shape
+    qimg = QtGui.QImage(img.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
+    return QtGui.QPixmap.fromImage(qimg).scaled(size, size, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                QtCore.Qt.TransformationMode.FastTransformation)
+
+
+class RoundButtonItem(QtWidgets.QGraphicsEllipseItem):
+    """A small round ``+`` or ``-`` button drawn in the scene."""
+
+    def __init__(self, text: str, callback, tip: str, radius: float = 10.0):
+        super().__init__(-radius, -radius, 2 * radius, 2 * radius)
+        self.callback = callback
+        self.setPen(QtGui.QPen(QtGui.QColor("#BDBDBD"), 1))
+        self.setBrush(QtGui.QColor("white"))
+        self.setToolTip(tip)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        label = QtWidgets.QGraphicsSimpleTextItem(text, self)
+        f = label.font()
+        f.setPointSizeF(radius * 0.95)
+        f.setBold(True)
+        label.setFont(f)
+        br = label.boundingRect()
+        label.setPos(-br.width() / 2, -br.height() / 2)
+        self.enabled = True
+
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = on
+        self.setOpacity(1.0 if on else 0.3)
+
+    def hoverEnterEvent(self, ev) -> None:  # Qt override
+        self.setBrush(QtGui.QColor("#E8EAED"))
+
+    def hoverLeaveEvent(self, ev) -> None:  # Qt override
+        self.setBrush(QtGui.QColor("white"))
+
+    def mousePressEvent(self, ev) -> None:  # Qt override
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:  # Qt override
+        if self.enabled and self.contains(ev.pos()):
+            # Deferred: the callback rebuilds the scene, which deletes this very item.
+            QtCore.QTimer.singleShot(0, self.callback)
+
+
+class EdgeItem(QtWidgets.QGraphicsPathItem):
+    """One weight: a curve from neuron ``i`` of column ``layer`` to neuron ``j`` of the next."""
+
+    def __init__(self, editor: "NetworkEditor", layer: int, i: int, j: int, p0: QtCore.QPointF,
+                 p1: QtCore.QPointF):
+        super().__init__()
+        self.editor, self.layer, self.i, self.j = editor, layer, i, j
+        path = QtGui.QPainterPath(p0)
+        dx = (p1.x() - p0.x()) * 0.5
+        path.cubicTo(p0.x() + dx, p0.y(), p1.x() - dx, p1.y(), p1.x(), p1.y())
+        self.setPath(path)
+        stroker = QtGui.QPainterPathStroker()
+        stroker.setWidth(7)
+        self._shape = stroker.createStroke(path)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        self.setZValue(0)
+        self.value = 0.0
+
+    def shape(self) -> QtGui.QPainterPath:  # Qt override: hit the curve, not its filled hull
+        return self._shape
+
+    def set_value(self, value: float, width_scale: float = 1.0) -> None:
+        self.value = float(value)
+        mag = min(abs(self.value), 3.0)
+        r, g, b = theme.diverging_color(self.value, 1.0)
+        pen = QtGui.QPen(QtGui.QColor(r, g, b, 230), (0.4 + 1.6 * mag) * width_scale)
+        pen.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)
+        self.setPen(pen)
+
+    def describe(self) -> str:
+        return f"weight {self.editor.node_name(self.layer, self.i)} → {self.editor.node_name(self.layer + 1, self.j)}"\
+               f" = {self.value:.4f}\nclick to type a new value"
+
+    def hoverEnterEvent(self, ev) -> None:  # Qt override
+        self.setZValue(5)
+        self.setToolTip(self.describe())
+        self.editor.set_hint(self.describe().replace("\n", " — "))
+
+    def hoverLeaveEvent(self, ev) -> None:  # Qt override
+        self.setZValue(0)
+        self.editor.set_hint("")
+
+    def mousePressEvent(self, ev) -> None:  # Qt override
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:  # Qt override
+        QtCore.QTimer.singleShot(0, lambda: self.editor.edit_weight(self.layer, self.i, self.j, self.value))
+
+
+class NeuronItem(QtWidgets.QGraphicsRectItem):
+    """A neuron (or input feature): a framed thumbnail of its output over the plane."""
+
+    def __init__(self, editor: "NetworkEditor", column: int, unit: int, size: float, enabled: bool = True):
+        super().__init__(0, 0, size, size)
+        self.editor, self.column, self.unit = editor, column, unit
+        self.size = size
+        self.setPen(QtGui.QPen(QtGui.QColor("#202124" if enabled else "#BDBDBD"), 1.2))
+        self.setBrush(QtGui.QColor("#F1F3F4"))
+        self.pixmap_item = QtWidgets.QGraphicsPixmapItem(self)
+        self.pixmap_item.setPos(1, 1)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(2)
+        self.setOpacity(1.0 if enabled else 0.35)
+
+    def set_picture(self, rgb: np.ndarray) -> None:
+        self.pixmap_item.setPixmap(rgb_to_pixmap(rgb, int(self.size) - 2))
+
+    def hoverEnterEvent(self, ev) -> None:  # Qt override
+        self.setPen(QtGui.QPen(QtGui.QColor("#1A73E8"), 2.5))
+        self.editor.neuron_hovered.emit(self.column, self.unit)
+
+    def hoverLeaveEvent(self, ev) -> None:  # Qt override
+        self.setPen(QtGui.QPen(QtGui.QColor("#202124"), 1.2))
+        self.editor.neuron_hovered.emit(-1, -1)
+
+    def mousePressEvent(self, ev) -> None:  # Qt override
+        if self.column == 0:
+            ev.accept()
+        else:
+            ev.ignore()
+
+    def mouseReleaseEvent(self, ev) -> None:  # Qt override: clicking an input toggles it
+        if self.column == 0:
+            name = self.editor.all_features[self.unit]
+            QtCore.QTimer.singleShot(0, lambda: self.editor.toggle_feature(name))
+
+
+class NetworkEditor(QtWidgets.QWidget):
+    """Edit the architecture and watch the weights.
+
+    The architecture lives here (``features``, ``hidden``, ``activations``);
+    ``architecture_changed`` tells the view to rebuild the model.
+    """
+
+    architecture_changed = QtCore.Signal()
+    weight_edited = QtCore.Signal(int, int, int, float)
+    neuron_hovered = QtCore.Signal(int, int)
+
+    def __init__(self, all_features: tuple[str, ...], activations: tuple[str, ...], parent=None):
+        super().__init__(parent)
+        self.all_features = tuple(all_features)
+        self.activation_names = tuple(activations)
+        self.features: list[str] = ["x1", "x2"]
+        self.hidden: list[int] = [4, 2]
+        self.activations: list[str] = ["tanh", "tanh"]
+        self.n_outputs = 2
+        self.output_labels: list[str] = []
+        self.layers_allowed = True
+        self.scale = 1.0
+        self.edges: list[list[EdgeItem]] = []
+        self.nodes: list[list[NeuronItem]] = []
+        self._feature_pictures: dict[str, np.ndarray] = {}
+
+        self.add_layer_button = QtWidgets.QToolButton(text="+")
+        self.remove_layer_button = QtWidgets.QToolButton(text="−")
+        for b, tip in ((self.add_layer_button, "Add a hidden layer. More layers let the network combine simple "
+                        "shapes into complicated ones, but make it slower to train."),
+                       (self.remove_layer_button, "Remove the last hidden layer.")):
+            b.setProperty("role", "round")
+            b.setToolTip(tip)
+        self.add_layer_button.clicked.connect(self.add_layer)
+        self.remove_layer_button.clicked.connect(self.remove_layer)
+        self.layers_label = QtWidgets.QLabel()
+        self.layers_label.setProperty("role", "heading")
+        self.hint_label = QtWidgets.QLabel(" ")
+        self.hint_label.setProperty("role", "hint")
+
+        head = QtWidgets.QHBoxLayout()
+        head.addStretch(1)
+        head.addWidget(self.add_layer_button)
+        head.addWidget(self.remove_layer_button)
+        head.addWidget(self.layers_label)
+        head.addStretch(1)
+        self.scene = QtWidgets.QGraphicsScene(self)
+        self.view = QtWidgets.QGraphicsView(self.scene)
+        self.view.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.view.setBackgroundBrush(QtGui.QColor(theme.BACKGROUND))
+        self.view.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.view.setMouseTracking(True)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(head)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.hint_label)
+        self.rebuild()
+
+    # ------------------------------------------------------------------ architecture edits
+    def set_architecture(self, features, hidden, activations, n_outputs: int, output_labels=(),
+                         layers_allowed: bool = True) -> None:
+        """Replace the whole architecture (no ``architecture_changed`` is emitted)."""
+        self.features = [f for f in self.all_features if f in features]
+        self.hidden = list(hidden)
+        self.activations = list(activations)
+        self.n_outputs = int(n_outputs)
+        self.output_labels = list(output_labels)
+        self.layers_allowed = layers_allowed
+        self.rebuild()
+
+    def _changed(self) -> None:
+        self.rebuild()
+        self.architecture_changed.emit()
+
+    def add_layer(self) -> None:
+        if self.layers_allowed and len(self.hidden) < MAX_LAYERS:
+            self.hidden.append(self.hidden[-1] if self.hidden else 4)
+            self.activations.append(self.activations[-1] if self.activations else "tanh")
+            self._changed()
+
+    def remove_layer(self) -> None:
+        if self.hidden:
+            self.hidden.pop()
+            self.activations.pop()
+            self._changed()
+
+    def change_neurons(self, layer: int, delta: int) -> None:
+        new = self.hidden[layer] + delta
+        if 1 <= new <= MAX_NEURONS:
+            self.hidden[layer] = new
+            self._changed()
+
+    def set_layer_activation(self, layer: int, name: str) -> None:
+        if self.activations[layer] != name:
+            self.activations[layer] = name
+            self._changed()
+
+    def set_all_activations(self, name: str) -> None:
+        if any(a != name for a in self.activations):
+            self.activations = [name] * len(self.hidden)
+            self._changed()
+
+    def toggle_feature(self, name: str) -> None:
+        if name in self.features:
+            if len(self.features) == 1:
+                self.set_hint("At least one input feature must stay on.")
+                return
+            self.features.remove(name)
+        else:
+            self.features.append(name)
+            self.features = [f for f in self.all_features if f in self.features]
+        self._changed()
+
+    def set_hint(self, text: str) -> None:
+        self.hint_label.setText(text or " ")
+
+    def edit_weight(self, layer: int, i: int, j: int, current: float) -> None:
+        value, ok = QtWidgets.QInputDialog.getDouble(
+            self, "Edit weight", f"New value for {self.node_name(layer, i)} → {self.node_name(layer + 1, j)}:",
+            current, -1000.0, 1000.0, 4)
+        if ok:
+            self.weight_edited.emit(layer, i, j, float(value))
+
+    def node_name(self, column: int, unit: int) -> str:
+        if column == 0:
+            return self.features[unit] if unit < len(self.features) else "?"
+        if column == len(self.hidden) + 1:
+            return f"output {self.output_labels[unit]}" if unit < len(self.output_labels) else f"output {unit + 1}"
+        return f"neuron {column}.{unit + 1}"
+
+    # ------------------------------------------------------------------ drawing
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.rebuild()
+
+    def set_feature_pictures(self, pictures: dict[str, np.ndarray]) -> None:
+        """Fixed pictures of every input feature (``(h, w, 3)`` uint8 each)."""
+        self._feature_pictures = dict(pictures)
+        for unit, item in enumerate(self.nodes[0] if self.nodes else []):
+            name = self.all_features[unit]
+            if name in pictures:
+                item.set_picture(pictures[name])
+
+    def rebuild(self) -> None:
+        """Lay out every node and edge for the current architecture."""
+        self.scene.clear()
+        self.edges, self.nodes = [], []
+        s = self.scale
+        node = round(34 * s)
+        gap = round(12 * s)
+        col_gap = round(110 * s)
+        font = QtGui.QFont()
+        font.setPointSizeF(9 * s)
+        n_hidden = len(self.hidden)
+        self.layers_label.setText(f"{n_hidden} HIDDEN LAYER{'S' if n_hidden != 1 else ''}")
+        self.add_layer_button.setEnabled(self.layers_allowed and n_hidden < MAX_LAYERS)
+        self.remove_layer_button.setEnabled(n_hidden > 0)
+
+        heights = [len(self.all_features)] + self.hidden + [self.n_outputs]
+        tallest = max(heights) * (node + gap)
+        top = round(46 * s)
+        positions: list[list[QtCore.QPointF]] = []
+        for c, count in enumerate(heights):
+            x = c * col_gap
+            y0 = top + (tallest - count * (node + gap)) / 2
+            positions.append([QtCore.QPointF(x, y0 + k * (node + gap)) for k in range(count)])
+
+        # inputs: all features, the unused ones faded
+        inputs = []
+        for k, name in enumerate(self.all_features):
+            on = name in self.features
+            item = NeuronItem(self, 0, k, node, enabled=on)
+            item.setPos(positions[0][k])
+            item.setToolTip(FEATURE_TIPS.get(name, name) + ("" if on else "\n(off: click to use it)")
+                            + ("\n(on: click to turn it off)" if on else ""))
+            self.scene.addItem(item)
+            if name in self._feature_pictures:
+                item.set_picture(self._feature_pictures[name])
+            label = QtWidgets.QGraphicsSimpleTextItem(FEATURE_LABELS.get(name, name))
+            label.setFont(font)
+            br = label.boundingRect()
+            label.setPos(positions[0][k].x() - br.width() - 6, positions[0][k].y() + (node - br.height()) / 2)
+            label.setBrush(QtGui.QColor(theme.FOREGROUND if on else "#9AA0A6"))
+            self.scene.addItem(label)
+            inputs.append(item)
+        self.nodes.append(inputs)
+        # hidden and output columns
+        for c in range(1, len(heights)):
+            col = []
+            for k in range(heights[c]):
+                item = NeuronItem(self, c, k, node)
+                item.setPos(positions[c][k])
+                item.setToolTip(f"{self.node_name(c, k)}: its output over the input plane "
+                                "(blue positive, orange negative). Hover to see it large.")
+                self.scene.addItem(item)
+                col.append(item)
+            self.nodes.append(col)
+        # captions and +/- per hidden layer
+        for h in range(n_hidden):
+            c = h + 1
+            x = positions[c][0].x() + node / 2
+            plus = RoundButtonItem("+", lambda h=h: self.change_neurons(h, +1),
+                                   "Add a neuron to this layer: more neurons, more lines to combine.", 9 * s)
+            minus = RoundButtonItem("−", lambda h=h: self.change_neurons(h, -1),
+                                    "Remove a neuron from this layer.", 9 * s)
+            plus.setPos(x - 12 * s, 10 * s)
+            minus.setPos(x + 12 * s, 10 * s)
+            plus.set_enabled(self.hidden[h] < MAX_NEURONS)
+            minus.set_enabled(self.hidden[h] > 1)
+            self.scene.addItem(plus)
+            self.scene.addItem(minus)
+            caption = _CaptionItem(self, h, f"{self.hidden[h]} neuron{'s' if self.hidden[h] != 1 else ''}\n"
+                                            f"{self.activations[h]} ▾")
+            caption.setFont(font)
+            br = caption.boundingRect()
+            caption.setPos(x - br.width() / 2, positions[c][0].y() - br.height() - 4 * s)
+            self.scene.addItem(caption)
+        out_c = len(heights) - 1
+        cap = QtWidgets.QGraphicsSimpleTextItem("output")
+        cap.setFont(font)
+        br = cap.boundingRect()
+        cap.setPos(positions[out_c][0].x() + node / 2 - br.width() / 2, positions[out_c][0].y() - br.height() - 4)
+        self.scene.addItem(cap)
+        # edges: from the used inputs only (the network's real input layer)
+        src_cols = [[inputs[self.all_features.index(f)] for f in self.features]] + self.nodes[1:-1]
+        for layer, (src, dst) in enumerate(zip(src_cols, self.nodes[1:])):
+            row = []
+            for i, a in enumerate(src):
+                for j, b in enumerate(dst):
+                    p0 = a.pos() + QtCore.QPointF(node, node / 2)
+                    p1 = b.pos() + QtCore.QPointF(0, node / 2)
+                    e = EdgeItem(self, layer, i, j, p0, p1)
+                    e.set_value(0.0, s)
+                    self.scene.addItem(e)
+                    row.append(e)
+            self.edges.append(row)
+        self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
+
+    def show_weights(self, weights: list[dict]) -> None:
+        """Recolour every edge from ``weights`` (one ``{"W": (in, out), "b": (out,)}`` per layer)."""
+        for layer, row in enumerate(self.edges):
+            if layer >= len(weights):
+                break
+            W = np.asarray(weights[layer]["W"])
+            for e in row:
+                if e.i < W.shape[0] and e.j < W.shape[1]:
+                    e.set_value(float(W[e.i, e.j]), self.scale)
+
+    def show_neuron_pictures(self, columns: list[list[np.ndarray]]) -> None:
+        """Update thumbnails: ``columns[c][k]`` is unit ``k``'s ``(h, w, 3)`` picture in column ``c + 1``."""
+        for c, pictures in enumerate(columns, start=1):
+            if c >= len(self.nodes):
+                break
+            for k, item in enumerate(self.nodes[c]):
+                if k < len(pictures):
+                    item.set_picture(pictures[k])
+
+    def edge(self, layer: int, i: int, j: int) -> EdgeItem:
+        for e in self.edges[layer]:
+            if e.i == i and e.j == j:
+                return e
+        raise KeyError((layer, i, j))
+
+
+class _CaptionItem(QtWidgets.QGraphicsSimpleTextItem):
+    """A hidden layer's caption; clicking it opens a menu of activations for that layer."""
+
+    def __init__(self, editor: NetworkEditor, layer: int, text: str):
+        super().__init__(text)
+        self.editor, self.layer = editor, layer
+        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Click to choose this layer's activation function (the bend each neuron applies).")
+
+    def mousePressEvent(self, ev) -> None:  # Qt override
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:  # Qt override
+        menu = QtWidgets.QMenu(self.editor)
+        for name in self.editor.activation_names:
+            act = menu.addAction(name)
+            act.setCheckable(True)
+            act.setChecked(name == self.editor.activations[self.layer])
+            act.setToolTip(ACTIVATION_TIPS.get(name, name))
+            act.triggered.connect(lambda _=False, n=name: self.editor.set_layer_activation(self.layer, n))
+        menu.popup(ev.screenPos())
+        self.editor._menu = menu  # keep it alive while it is open

@@ -1,0 +1,97 @@
+"""Turn model outputs over the input plane into RGB pictures (NumPy only, thread-safe).
+
+These run in the training worker (so the GUI thread only uploads finished images) and
+on the GUI thread while training is paused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gui.theme import class_rgb, diverging_lut
+
+WHITE = np.ones(3, dtype=np.float32)
+# How far the background goes toward a class colour at full confidence: enough to read the
+# regions, light enough that the points (full colour, white outline) stay visible on top.
+REGION_STRENGTH = 0.62
+_LUT_RGB = diverging_lut(256)[:, :3].astype(np.float32) / 255.0
+
+
+def boundary_rgb(probs: np.ndarray, discretize: bool) -> np.ndarray:
+    """Class probabilities ``(H, W, C)`` to an ``(H, W, 3)`` uint8 picture.
+
+    Each pixel takes the colour of its most likely class; its strength is the model's
+    confidence (1/C -> white, 1 -> full region colour), or full everywhere when
+    ``discretize`` is set.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    h, w, c = probs.shape
+    colors = class_rgb(max(c, 2))
+    if c == 1:  # a single sigmoid output: P(class 1)
+        probs = np.concatenate([1.0 - probs, probs], axis=-1)
+        c = 2
+    winner = probs.argmax(axis=-1)
+    if discretize:
+        conf = np.ones((h, w), dtype=np.float32)
+    else:
+        pmax = probs.max(axis=-1)
+        conf = np.clip((pmax - 1.0 / c) / (1.0 - 1.0 / c), 0.0, 1.0)
+    rgb = WHITE + (colors[winner] - WHITE) * (REGION_STRENGTH * conf)[..., None]
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def value_rgb(values: np.ndarray, scale: float, discretize: bool = False) -> np.ndarray:
+    """Signed values ``(H, W)`` to a diverging ``(H, W, 3)`` uint8 picture.
+
+    ``scale`` is the value shown at full colour (orange for -scale, blue for +scale);
+    ``discretize`` shows the sign only.
+    """
+    v = np.asarray(values, dtype=np.float32)
+    scale = float(scale) if scale and np.isfinite(scale) and scale > 0 else 1.0
+    t = np.sign(v) if discretize else np.clip(v / scale, -1.0, 1.0)
+    t = np.nan_to_num(t, nan=0.0)
+    idx = np.round((t + 1.0) * 0.5 * 255).astype(np.intp)
+    rgb = WHITE + (_LUT_RGB[idx] - WHITE) * REGION_STRENGTH
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def thumbnail_rgb(values: np.ndarray) -> np.ndarray:
+    """One neuron's output ``(h, w)`` to a full-strength diverging ``(h, w, 3)`` picture.
+
+    Scaled by the largest magnitude so every neuron's pattern is visible whatever its range.
+    """
+    v = np.asarray(values, dtype=np.float32)
+    finite = np.isfinite(v)
+    scale = float(np.abs(v[finite]).max()) if finite.any() else 1.0
+    t = np.clip(np.nan_to_num(v / (scale if scale > 0 else 1.0)), -1.0, 1.0)
+    idx = np.round((t + 1.0) * 0.5 * 255).astype(np.intp)
+    return (_LUT_RGB[idx] * 255.0 + 0.5).astype(np.uint8)
+
+
+def neuron_pictures(columns: list[np.ndarray], n_outputs: int, task: str) -> list[list[np.ndarray]]:
+    """RGB thumbnails for every hidden and output unit.
+
+    Parameters
+    ----------
+    columns : list of ``(n_units, h, w)`` arrays
+        Hidden layers' activations, then the output (class probabilities ``(C, h, w)`` or
+        the value ``(1, h, w)``), as :func:`engine.grid.neuron_grids` returns them after
+        the inputs.
+    n_outputs : int
+        The network's output units (1 for a binary perceptron, else C).
+    """
+    pictures = [[thumbnail_rgb(g) for g in col] for col in columns[:-1]]
+    out = columns[-1]
+    if task != "classification":
+        pictures.append([thumbnail_rgb(out[0])])
+    elif n_outputs == 1:
+        # One unit deciding between two classes: show P(class 1) - P(class 0).
+        pictures.append([value_rgb(out[1] - out[0], 1.0) if len(out) > 1 else thumbnail_rgb(out[0])])
+    else:
+        colors = class_rgb(len(out))
+        pics = []
+        for k, p in enumerate(out):
+            rgb = WHITE + (colors[k] - WHITE) * np.clip(p, 0, 1)[..., None]
+            pics.append(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
+        pictures.append(pics)
+    return pictures

@@ -1,0 +1,73 @@
+"""Run generators off the GUI thread, the same way in every view.
+
+A worker is a plain generator function that yields; superqt's ``GeneratorWorker`` runs
+it on a ``QThreadPool`` thread and emits ``yielded`` for every value. The generator is
+responsible for yielding at a rate the GUI can digest (tens per second, not one per
+training step), because every yield becomes one queued signal. ``quit()`` aborts at the
+next yield.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Generator
+
+from PySide6 import QtCore
+from superqt.utils import FunctionWorker, GeneratorWorker, create_worker
+
+
+def start_generator(
+    func: Callable[..., Generator[Any, Any, Any]],
+    *args: Any,
+    on_yielded: Callable[[Any], None] | None = None,
+    on_returned: Callable[[Any], None] | None = None,
+    on_errored: Callable[[BaseException], None] | None = None,
+    on_finished: Callable[[], None] | None = None,
+    **kwargs: Any,
+) -> GeneratorWorker:
+    """Start ``func(*args, **kwargs)`` (a generator function) in the thread pool.
+
+    The callbacks run on the GUI thread (queued signals). ``on_finished`` runs last,
+    after a return, an error or an abort.
+    """
+    worker = create_worker(func, *args, _start_thread=False, **kwargs)
+    if not isinstance(worker, GeneratorWorker):
+        raise TypeError(f"{func!r} is not a generator function")
+    _connect(worker, on_yielded, on_returned, on_errored, on_finished)
+    worker.start()
+    return worker
+
+
+def start_function(
+    func: Callable[..., Any],
+    *args: Any,
+    on_returned: Callable[[Any], None] | None = None,
+    on_errored: Callable[[BaseException], None] | None = None,
+    on_finished: Callable[[], None] | None = None,
+    **kwargs: Any,
+) -> FunctionWorker:
+    """Run a plain function in the thread pool; callbacks run on the GUI thread."""
+    worker = create_worker(func, *args, _start_thread=False, **kwargs)
+    _connect(worker, None, on_returned, on_errored, on_finished)
+    worker.start()
+    return worker
+
+
+def _connect(worker, on_yielded, on_returned, on_errored, on_finished) -> None:
+    if on_yielded is not None:
+        worker.yielded.connect(on_yielded)
+    if on_returned is not None:
+        worker.returned.connect(on_returned)
+    if on_errored is not None:
+        worker.errored.connect(on_errored)
+    if on_finished is not None:
+        worker.finished.connect(on_finished)
+
+
+def wait_for_workers(timeout_ms: int = 5000) -> bool:
+    """Block until every pool thread is idle; ``True`` when they all finished in time."""
+    return QtCore.QThreadPool.globalInstance().waitForDone(timeout_ms)
+
+
+def active_worker_count() -> int:
+    """How many thread-pool workers are running right now."""
+    return QtCore.QThreadPool.globalInstance().activeThreadCount()

@@ -1,0 +1,79 @@
+"""GUI test fixtures: a Playground view, and a guard against leaked worker threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from gui import workers
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_workers(qapp):
+    """Fail a test that leaves a thread-pool worker (a training generator) running."""
+    yield
+    if workers.active_worker_count() == 0:
+        return
+    # Give a worker that was asked to stop a moment to reach its next yield.
+    deadline = QtCore.QDeadlineTimer(3000)
+    while workers.active_worker_count() and not deadline.hasExpired():
+        qapp.processEvents()
+        QtCore.QThread.msleep(10)
+    leaked = workers.active_worker_count()
+    if leaked:
+        workers.wait_for_workers(10_000)
+        pytest.fail(f"the test left {leaked} worker thread(s) running", pytrace=False)
+
+
+@pytest.fixture
+def playground(qtbot):
+    """A shown PlaygroundView, stopped cleanly after the test."""
+    from gui.playground.view import PlaygroundView
+
+    view = PlaygroundView()
+    qtbot.addWidget(view)
+    view.resize(1500, 950)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    view.shutdown()
+
+
+def click_data(qtbot, view, x: float, y: float) -> None:
+    """A left click on the data plot at data coordinates ``(x, y)``."""
+    plot = view.data_plot
+    qtbot.mouseClick(plot.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=plot.widget_pos_of(x, y))
+
+
+def drag_data(qtbot, view, points: list[tuple[float, float]]) -> None:
+    """Press at the first point, move through the others with the button held, release at the last."""
+    from PySide6 import QtGui, QtWidgets
+
+    plot = view.data_plot
+    vp = plot.viewport()
+    left = QtCore.Qt.MouseButton.LeftButton
+    none = QtCore.Qt.KeyboardModifier.NoModifier
+
+    def send(kind, x, y, button, buttons):
+        local = QtCore.QPointF(plot.widget_pos_of(x, y))
+        ev = QtGui.QMouseEvent(kind, local, QtCore.QPointF(vp.mapToGlobal(local.toPoint())), button, buttons, none)
+        QtWidgets.QApplication.sendEvent(vp, ev)
+
+    x0, y0 = points[0]
+    send(QtCore.QEvent.Type.MouseButtonPress, x0, y0, left, left)
+    for x, y in points[1:]:
+        send(QtCore.QEvent.Type.MouseMove, x, y, QtCore.Qt.MouseButton.NoButton, left)
+        qtbot.wait(5)
+    xe, ye = points[-1]
+    send(QtCore.QEvent.Type.MouseButtonRelease, xe, ye, left, QtCore.Qt.MouseButton.NoButton)
+
+
+def pixel_at(view, x: float, y: float) -> np.ndarray:
+    """The decision-region image's RGB at data position ``(x, y)``."""
+    img = view.data_plot.image.image
+    x0, x1, y0, y1 = view.data_plot.box
+    h, w = img.shape[:2]
+    j = int(round((x - x0) / (x1 - x0) * (w - 1)))
+    i = int(round((y - y0) / (y1 - y0) * (h - 1)))
+    return np.asarray(img[i, j, :3], dtype=float)
