@@ -16,6 +16,8 @@ Targets are prepared once per data set by :meth:`Loss.targets`:
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 
@@ -39,6 +41,10 @@ class Loss:
 
     def batch(self, z, t, flat_idx, scale, stats, bufs) -> None:
         raise NotImplementedError
+
+    def plan(self, z, t, flat_idx, scale, stats, bufs) -> list:
+        """:meth:`batch` as a list of argument-free callables bound to these buffers."""
+        return [partial(self.batch, z, t, flat_idx, scale, stats, bufs)]
 
     def reduce(self, stats: np.ndarray, y: np.ndarray | None) -> tuple[float, int]:
         raise NotImplementedError
@@ -101,6 +107,24 @@ class SoftmaxCrossEntropy(Loss):
         # d(-log p_y)/dz = p - onehot(y), scaled in place.
         np.subtract(z, t, out=z)
         np.multiply(z, scale, out=z)
+
+    def plan(self, z, t, flat_idx, scale, stats, bufs):
+        m = bufs["max"]
+        if bufs["k"] == 2:
+            ops = [partial(np.maximum, z[:, 0:1], z[:, 1:2], out=m)]
+        else:
+            ops = [partial(np.max, z, axis=1, keepdims=True, out=m)]
+        # Constants as 0-d arrays of the right dtype: a Python float costs a conversion per call.
+        sc = np.array(scale, z.dtype)
+        return ops + [
+            partial(np.subtract, z, m, z),
+            partial(z.take, flat_idx, None, stats[0]),
+            partial(np.exp, z, z),
+            partial(np.dot, z, bufs["ones"], stats[1]),
+            partial(np.divide, z, stats[1], z),
+            partial(np.subtract, z, t, z),
+            partial(np.multiply, z, sc, z),
+        ]
 
     def reduce(self, stats, y):
         loss = float(np.sum(np.log(stats[1], dtype=np.float64)) - np.sum(stats[0], dtype=np.float64))

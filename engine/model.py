@@ -17,6 +17,8 @@ Model kinds (``engine.spec.MODEL_KINDS``):
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .layers import Dense, Linear, make_activation
@@ -38,9 +40,7 @@ class _Workspace:
             return
         hidden = net.layers[:-1]
         self.deltas = [np.empty((n, layer.n_out), dt) for layer in hidden]
-        self.tmps = [
-            np.empty((n, layer.n_out), bool if layer.activation.needs_bool_tmp else dt) for layer in hidden
-        ]
+        self.tmps = [np.empty((n, layer.n_out), dt) for layer in hidden]
         self.ones = np.ones(n, dt)
         if net.dropout > 0:
             self.masks = [np.empty((n, layer.n_out), dt) for layer in hidden]
@@ -344,6 +344,37 @@ class Network:
                 np.multiply(dx, masks[i - 1], out=dx)
             layers[i - 1].activation.backward(acts[i - 1], dx, tmps[i - 1])
             dz = dx
+
+    def batch_plan(self, x, t, flat_idx, scale, stats, ws: _Workspace) -> list | None:
+        """:meth:`train_batch` for fixed buffers as a flat list of argument-free callables.
+
+        Running the list does exactly what ``train_batch(x, t, flat_idx, scale, stats, ws)``
+        does, but as C-level calls with no Python logic in between: for small batches
+        the interpreter overhead is then a small part of a step. None with dropout (its
+        masks are drawn per step).
+        """
+        if self.dropout > 0:
+            return None
+        layers, acts = self.layers, ws.acts
+        ops = []
+        h = x
+        for layer, a in zip(layers, acts):
+            ops += [partial(np.dot, h, layer.W, a), partial(np.add, a, layer.b, a)]
+            ops += layer.activation.plan_forward(a)
+            h = a
+        last = len(layers) - 1
+        dz = acts[last]
+        ops += self.loss.plan(dz, t, flat_idx, scale, stats, ws.loss_bufs)
+        for i in range(last, -1, -1):
+            layer = layers[i]
+            xin = x if i == 0 else acts[i - 1]
+            ops += [partial(np.dot, xin.T, dz, layer.gW), partial(np.dot, ws.ones, dz, layer.gb)]
+            if i > 0:
+                dx = ws.deltas[i - 1]
+                ops.append(partial(np.dot, dz, layer.W.T, dx))
+                ops += layers[i - 1].activation.plan_backward(acts[i - 1], dx, ws.tmps[i - 1])
+                dz = dx
+        return ops
 
     def add_penalty_gradient(self) -> None:
         """``grads[:n_weights] += l2 * W + l1 * sign(W)`` (nothing when both are 0)."""

@@ -19,9 +19,19 @@ class Optimizer:
     def __init__(self, params: np.ndarray, grads: np.ndarray, learning_rate: float):
         self.params = params
         self.grads = grads
-        self.learning_rate = float(learning_rate)
+        # A 0-d array: ufuncs take it without converting a Python float on every step.
+        self._lr = np.array(learning_rate, params.dtype)
         self.t = 0
         self.tmp = np.empty_like(params)
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self._lr)
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        """Change the learning rate (takes effect at the next step)."""
+        self._lr[...] = value
 
     def step(self) -> None:
         raise NotImplementedError
@@ -38,8 +48,8 @@ class SGD(Optimizer):
 
     def step(self):
         self.t += 1
-        np.multiply(self.grads, self.learning_rate, out=self.tmp)
-        np.subtract(self.params, self.tmp, out=self.params)
+        np.multiply(self.grads, self._lr, self.tmp)
+        np.subtract(self.params, self.tmp, self.params)
 
 
 class Momentum(Optimizer):
@@ -56,7 +66,7 @@ class Momentum(Optimizer):
         self.t += 1
         v = self.velocity
         np.multiply(v, self.momentum, out=v)
-        np.multiply(self.grads, self.learning_rate, out=self.tmp)
+        np.multiply(self.grads, self._lr, out=self.tmp)
         np.subtract(v, self.tmp, out=v)
         np.add(self.params, v, out=self.params)
 

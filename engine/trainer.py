@@ -35,6 +35,9 @@ RECORD_KEYS = ("epoch", "step", "train_loss", "test_loss", "train_accuracy", "te
 
 STATUSES = ("running", "completed", "diverged", "stopped")
 
+#: up to this many batches per epoch, each gets a prebuilt step plan (``Network.batch_plan``)
+MAX_PLANNED_BATCHES = 20_000
+
 
 def _should_stop(stop) -> bool:
     if stop is None:
@@ -150,10 +153,16 @@ class Trainer:
         self._row_in_batch *= k
         self._uses_flat = net.loss.classification and k > 1
         views = []
+        # Step plans (flat lists of bound NumPy calls) are worth their memory for the many
+        # small batches where interpreter overhead dominates; beyond that, plain calls.
+        planned = len(batches) <= MAX_PLANNED_BATCHES
         for lo, hi, g in batches:
             ws = net.workspace(hi - lo, True) if hi > lo else None
-            views.append((self._Fe[lo:hi], self._Te[lo:hi], self._flat[lo:hi] if self._uses_flat else None,
-                          1.0 / g, self._stats[:, lo:hi], ws, g))
+            x, t = self._Fe[lo:hi], self._Te[lo:hi]
+            fi = self._flat[lo:hi] if self._uses_flat else None
+            st = self._stats[:, lo:hi]
+            plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws) if planned and ws is not None else None
+            views.append((x, t, fi, 1.0 / g, st, ws, g, plan))
         self._views = views
 
     def set_dataset(self, dataset: Dataset) -> None:
@@ -223,8 +232,11 @@ class Trainer:
                 if not parallel and stop is not None and _should_stop(stop):
                     completed = False
                     break
-                x, t, fi, scale, st, ws, g = views[pos]
-                if ws is not None:
+                x, t, fi, scale, st, ws, g, plan = views[pos]
+                if plan is not None:
+                    for op in plan:
+                        op()
+                elif ws is not None:
                     train_batch(x, t, fi, scale, st, ws)
                 else:
                     grads.fill(0)  # an empty share adds nothing to the sum
