@@ -15,6 +15,7 @@ import os
 import shlex
 import sys
 import time
+from dataclasses import replace
 from typing import Sequence
 
 from engine.spec import SpecError
@@ -219,8 +220,9 @@ def cmd_queue(args, profile: Profile, backend: Backend, store: JobStore) -> int:
     scheduler = scheduler_for(backend)
     warnings: list[str] = []
     if profile.is_local:
-        jobs = {j.job_id: j.job_dir for j in store.jobs(profile.name)}
-        entries = scheduler.queue(jobs, warnings)
+        stored = {j.job_id: j for j in store.jobs(profile.name)}
+        entries = [replace(e, name=stored[e.job_id].name or e.name)
+                   for e in scheduler.queue({i: j.job_dir for i, j in stored.items()}, warnings)]
     else:
         entries = scheduler.user_queue(warnings)
     print(f"{'JOBID':>10s}  {'NAME':24s} {'STATE':12s} {'TIME':>10s} {'NODES':>5s}  REASON / NODES")
@@ -390,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "profiles":
             return cmd_profiles(args, load_profiles(args.config))
         profile = get_profile(args.profile, args.config)
+        if getattr(args, "job_id", None) is not None:
+            args.job_id = check_job_id(args.job_id)  # before connecting anywhere
 
         def backend_factory() -> Backend:
             nonlocal backend

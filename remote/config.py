@@ -160,6 +160,8 @@ def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Pr
             if "\n" in v or "\r" in v or "\0" in v:
                 raise ConfigError(path, f"{prefix}.{key}", "must be one line")
             values[key] = v.strip()
+    if name == LOCAL_PROFILE:
+        values["kind"] = "local"  # the built-in profile is always local
     kind = values.get("kind", "ssh")
     if kind not in KINDS:
         raise ConfigError(path, f"{prefix}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
