@@ -95,6 +95,8 @@ class JobForm(QtWidgets.QWidget):
         self.error_label.setStyleSheet(f"color: {theme.ERROR_COLOR};")
         form.addRow(self.error_label)
         self._base = JobDescription()
+        # values -> JobDescription used for validation; the view lays the form over the profile.
+        self.describe = None
         self.set_values({})
 
     # ------------------------------------------------------------------ widgets
@@ -191,7 +193,7 @@ class JobForm(QtWidgets.QWidget):
         self.changed.emit()
 
     def _revalidate(self) -> None:
-        desc = self.description()
+        desc = self.describe(self.values()) if self.describe is not None else self.description()
         if not desc.job_dir:
             desc = replace(desc, job_dir="/preview")
         self._errors = description_errors(desc)

@@ -116,12 +116,20 @@ class QueueFilter(QtCore.QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_state_filter(self, which: str) -> None:
-        self.state_filter = which
-        self.invalidateFilter()
+        self._change_filter(lambda: setattr(self, "state_filter", which))
 
     def set_user(self, user: str | None) -> None:
-        self.user = user or None
-        self.invalidateFilter()
+        self._change_filter(lambda: setattr(self, "user", user or None))
+
+    def _change_filter(self, change) -> None:
+        # Qt 6.10 replaced invalidateFilter() with begin/endFilterChange().
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:
+            change()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent) -> bool:  # Qt override
         e: QueueEntry = self.sourceModel().entries[row]

@@ -1,0 +1,231 @@
+"""The Cluster view without a cluster: form, script preview, templates, and real local jobs.
+
+Jobs here run on the built-in ``local`` profile (``bash job.sh`` in a job folder, the same
+bundle a cluster gets), so submit -> records in the plot -> compare is exercised for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec, save_spec
+from gui.cluster.dialogs import HostKeyChangedDialog, HostKeyDialog, SecretDialog
+from gui.cluster.job_form import description_errors
+from gui.cluster.script_preview import explain_line
+from gui.cluster.view import ClusterView, render_preview, script_output_name
+from remote.slurm import DIRECTIVE_HELP, JobDescription
+from remote.store import JobStore
+
+
+def small_spec(epochs: int = 12) -> RunSpec:
+    return RunSpec(
+        dataset=DatasetSpec(kind="xor", n_samples=200, noise=0.05, seed=2),
+        model=ModelSpec(kind="mlp", hidden=(8,), activation="tanh"),
+        train=TrainSpec(epochs=epochs, batch_size=20, learning_rate=0.05, optimizer="adam"),
+    )
+
+
+@pytest.fixture
+def cluster_env(tmp_path, monkeypatch):
+    """A config file whose ``local`` profile works in ``tmp_path``; data and templates there too."""
+    config = tmp_path / "config" / "profiles.toml"
+    config.parent.mkdir()
+    config.write_text(f'[profiles.local]\nworkdir = "{tmp_path / "jobs"}"\npython = "{sys.executable}"\n')
+    monkeypatch.setenv("SCALELAB_CONFIG", str(config))
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.fixture
+def view(qtbot, cluster_env):
+    store = JobStore(str(cluster_env / "jobs.sqlite"))
+    v = ClusterView(config_path=str(cluster_env / "config" / "profiles.toml"), store=store)
+    qtbot.addWidget(v)
+    v.resize(1400, 900)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.shutdown()
+    store.close()
+
+
+def find_dialog(cls):
+    for w in QtWidgets.QApplication.topLevelWidgets():
+        if isinstance(w, cls) and w.isVisible():
+            return w
+    return None
+
+
+def answer_dialog(cls, action, timeout_ms: int = 20000):
+    """Run ``action(dialog)`` as soon as a visible ``cls`` dialog shows up (from a modal exec())."""
+    seen = {}
+    timer = QtCore.QTimer()
+    timer.setInterval(30)
+    elapsed = QtCore.QElapsedTimer()
+    elapsed.start()
+
+    def poll():
+        dialog = find_dialog(cls)
+        if dialog is not None:
+            timer.stop()
+            seen["dialog"] = dialog
+            action(dialog)
+        elif elapsed.elapsed() > timeout_ms:
+            timer.stop()
+
+    timer.timeout.connect(poll)
+    timer.start()
+    seen["timer"] = timer
+    return seen
+
+
+# ----------------------------------------------------------------------------- form and script
+
+
+def test_form_marks_every_bad_field_and_explains_sbatch_lines(view, qtbot):
+    view.select_profile("local")
+    assert view.form.widgets["time"].isEnabled() is False  # SLURM-only fields are off for 'local'
+    errors = description_errors(JobDescription(job_name="bad name", time="1:99", mem="4X", job_dir="/x"))
+    assert set(errors) == {"job_name", "time", "mem"}
+    assert "1:99" in errors["time"]
+
+    text = render_preview(JobDescription(job_name="demo", nodes=2, ntasks=8, ntasks_per_node=4,
+                                         job_dir="~/scalelab/demo-1"))
+    assert 'JOB_DIR="$HOME"/scalelab/demo-1' in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("#SBATCH --ntasks-per-node"))
+    explanation = explain_line(line, DIRECTIVE_HELP)
+    assert explanation.startswith("--ntasks-per-node=4: ")
+    assert DIRECTIVE_HELP["--ntasks-per-node"] in explanation
+    assert explain_line("srun python3 -m engine", DIRECTIVE_HELP) is None
+    assert script_output_name("#SBATCH --output=run-%j.log   # x\n", "slurm-%j.out") == "run-%j.log"
+
+
+def test_preview_follows_the_form_until_edited(view, qtbot):
+    view.compose_job(small_spec(), "xor.json")
+    view.select_profile("local")
+    view.form.widgets["ntasks"].setValue(3)
+    assert "mpirun" in view.script_text() and "-n 3" in view.script_text()
+    assert view.submit_button.isEnabled()
+    # An invalid name: marked at once, no script, no submit.
+    view.form.widgets["job_name"].setText("no spaces please")
+    assert "job_name" in view.form.errors()
+    assert "border" in view.form.widgets["job_name"].styleSheet()
+    assert not view.submit_button.isEnabled()
+    view.form.widgets["job_name"].setText("xor-run")
+    assert view.submit_button.isEnabled()
+    # Hover help: the tooltip text for the line under the mouse.
+    editor = view.preview.editor
+    block = next(b for b in range(editor.document().blockCount())
+                 if editor.document().findBlockByNumber(b).text().startswith("#SBATCH --ntasks="))
+    cursor = editor.textCursor()
+    cursor.setPosition(editor.document().findBlockByNumber(block).position())
+    rect = editor.cursorRect(cursor)
+    assert editor.explanation_at(rect.center()).startswith("--ntasks=3: ")
+    # Editing by hand stops regeneration until "Regenerate".
+    editor.appendPlainText("# my note")
+    assert view.preview.edited
+    view.form.widgets["ntasks"].setValue(2)
+    assert "-n 3" in view.script_text() and "# my note" in view.script_text()
+    view.preview.regenerate_button.click()
+    assert "-n 2" in view.script_text() and "# my note" not in view.script_text()
+
+
+def test_templates_save_and_start_from(view, cluster_env):
+    view.form.widgets["ntasks"].setValue(6)
+    view.form.widgets["time"].setText("00:07:00")
+    from gui.cluster.templates import list_templates, save_template
+
+    save_template("six ranks", view.form.values())
+    view._fill_templates()
+    builtin = [t.name for t in list_templates() if t.builtin]
+    assert any("4 ranks" in n for n in builtin)
+    view.apply_template(next(n for n in builtin if "4 ranks" in n))
+    assert view.form.values()["ntasks"] == 4
+    assert view.apply_template("six ranks")
+    assert view.form.values()["ntasks"] == 6 and view.form.values()["time"] == "00:07:00"
+    saved = json.loads((cluster_env / "config" / "templates" / "six_ranks.json").read_text())
+    assert saved["values"]["ntasks"] == 6
+
+
+def test_dialogs_guard_the_connection(qtbot):
+    unknown = HostKeyDialog("login.example.org:2222", "ssh-ed25519", "SHA256:abc", "~/.ssh/known_hosts")
+    qtbot.addWidget(unknown)
+    assert unknown.cancel_button.isDefault() and not unknown.trust_button.isDefault()
+    assert unknown.fingerprint_label.text() == "SHA256:abc"
+    changed = HostKeyChangedDialog("login.example.org", "ssh-ed25519", "SHA256:new")
+    qtbot.addWidget(changed)
+    buttons = changed.findChildren(QtWidgets.QPushButton)
+    assert [b.text() for b in buttons] == ["Close"]  # nothing to click through
+    secret = SecretDialog("Password", "Password for a@b:")
+    qtbot.addWidget(secret)
+    assert secret.edit.echoMode() == QtWidgets.QLineEdit.EchoMode.Password
+    secret.edit.setText("hunter2")
+    secret.reject()
+    assert secret.edit.text() == ""  # a cancelled secret is not kept
+
+
+# ----------------------------------------------------------------------------- real local jobs
+
+
+def test_local_job_records_reach_the_plot_and_compare(view, qtbot, cluster_env):
+    epochs = 15
+    spec_path = cluster_env / "xor.json"
+    save_spec(small_spec(epochs), str(spec_path))
+    assert view.open_spec_file(str(spec_path))
+    view.select_profile("local")
+    view.form.widgets["job_name"].setText("xor-local")
+    view.submit()
+    qtbot.waitUntil(lambda: view.job_view.job is not None, timeout=20000)
+    job = view.store.jobs("local")[0]
+    assert view.job_view.job.job_id == job.job_id
+    assert view.tabs.currentWidget() is view.job_view
+    assert "Submitted job" in view.submit_result.toPlainText()
+    qtbot.waitUntil(lambda: len(view.job_view.curve_data("loss", "test")[0]) == epochs, timeout=60000)
+    x, y = view.job_view.curve_data("loss", "test")
+    assert list(x) == list(range(1, epochs + 1))
+    stored = view.store.records("local", job.job_id)
+    assert np.allclose(y, [r["test_loss"] for r in stored])
+    qtbot.waitUntil(lambda: view.store.get("local", job.job_id).state == "COMPLETED", timeout=60000)
+    assert "Completed" in view.job_view.timeline.text()
+    # The local profile's queue table lists the job too.
+    qtbot.waitUntil(lambda: view.queue_table.row_of(job.job_id) >= 0, timeout=30000)
+    # Fetch the results and find the model.
+    view.fetch("local", job.job_id)
+    qtbot.waitUntil(lambda: view.job_view.open_button.isEnabled(), timeout=20000)
+    assert os.path.exists(view.job_view.fetched_model)
+    # Compare: the run is there with its records on the epoch axis.
+    view.tabs.setCurrentWidget(view.compare)
+    key = f"local/{job.job_id}"
+    view.compare.set_checked(key, True)
+    cx, cy = view.compare.curve_data(key, "loss", "test")
+    assert np.allclose(cy, y)
+    view.compare.set_axis("elapsed_s")
+    ex, _ = view.compare.curve_data(key, "loss", "test")
+    assert np.allclose(ex, [r["elapsed_s"] for r in stored])
+
+
+def test_tracked_jobs_survive_a_restart(qtbot, cluster_env):
+    store_path = str(cluster_env / "jobs.sqlite")
+    store = JobStore(store_path)
+    store.add_job("local", "L4242", name="old-run", job_dir=str(cluster_env / "gone"), ntasks=2)
+    lines = [json.dumps({"epoch": e, "train_loss": 1.0 / e, "test_loss": 1.2 / e}) for e in (1, 2, 3)]
+    store.append_records("local", "L4242", lines, 0, 100)
+    store.update("local", "L4242", state="COMPLETED", active=False)
+    store.close()
+    store = JobStore(store_path)
+    v = ClusterView(config_path=str(cluster_env / "config" / "profiles.toml"), store=store)
+    qtbot.addWidget(v)
+    try:
+        assert v.job_list.topLevelItem(0).text(0).startswith("L4242")
+        v.show_job("local", "L4242")
+        x, y = v.job_view.curve_data("loss", "train")
+        assert list(x) == [1, 2, 3] and np.allclose(y, [1.0, 0.5, 1 / 3])
+    finally:
+        v.shutdown()
+        store.close()
