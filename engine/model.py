@@ -285,7 +285,7 @@ class Network:
         """Fresh inverted-dropout masks (0 or ``1/(1-p)``) in ``ws.masks``."""
         p = self.dropout
         for m in ws.masks:
-            self._rng.random(out=m)
+            self._rng.random(out=m, dtype=m.dtype)
             np.greater_equal(m, p, out=m)
             np.multiply(m, 1.0 / (1.0 - p), out=m)
 
