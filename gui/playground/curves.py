@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -79,7 +80,8 @@ class CurvePlot(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         pi = self.getPlotItem()
         pi.setTitle(title, color=theme.FOREGROUND, size="10pt")
-        pi.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
+        # No grid: pyqtgraph draws it with the axes, whose bounding box then covers the
+        # whole plot, so every curve update would repaint (and re-lay out) the axes too.
         for name in ("left", "bottom"):
             pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
         self.legend = pi.addLegend(offset=(-8, 4), labelTextColor=theme.FOREGROUND)
@@ -96,6 +98,9 @@ class CurvePlot(pg.PlotWidget):
         pi.addItem(self.readout, ignoreBounds=True)
         pi.disableAutoRange()
         self.log_y = False
+        self._x_range: tuple[float, float] | None = None
+        self._y_range: tuple[float, float] | None = None
+        self._y_changed_at = 0.0
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._fmt = "{:.4f}"
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -106,6 +111,7 @@ class CurvePlot(pg.PlotWidget):
 
     def set_log(self, log_y: bool) -> None:
         self.log_y = bool(log_y)
+        self._y_range = None
         self.getPlotItem().setLogMode(False, self.log_y)
 
     def show_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray) -> None:
@@ -117,6 +123,7 @@ class CurvePlot(pg.PlotWidget):
         else:
             self.test_curve.setData([], [])
         if len(x) == 0:
+            self._x_range = self._y_range = None
             return
         both = np.concatenate([train, test])
         both = both[np.isfinite(both)]
@@ -131,9 +138,23 @@ class CurvePlot(pg.PlotWidget):
         else:
             lo = min(lo, 0.0)
             pad = max((hi - lo) * 0.05, 1e-3)
-        x_hi = float(x[-1]) if float(x[-1]) > float(x[0]) else float(x[0]) + 1.0
-        self.setXRange(float(x[0]), x_hi, padding=0.0)
-        self.setYRange(lo, hi + pad, padding=0.0)
+        self._fit_ranges(float(x[0]), float(x[-1]), lo, hi + pad)
+
+    def _fit_ranges(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        """Change the axes only when the data leaves them (or, at most once a second, when it
+        fills far less than them): every range change re-lays out the axes, which costs far
+        more than drawing the curves."""
+        now = time.perf_counter()
+        xr, yr = self._x_range, self._y_range
+        if xr is None or x1 > xr[1] or x0 < xr[0]:
+            span = max(x1 - x0, 1.0)
+            self._x_range = (x0, x0 + span * (1.25 if xr is not None else 1.0))
+            self.setXRange(*self._x_range, padding=0.0)
+        shrink = yr is not None and (y1 - y0) < 0.6 * (yr[1] - yr[0]) and now - self._y_changed_at > 1.0
+        if yr is None or y0 < yr[0] or y1 > yr[1] or shrink:
+            self._y_range = (y0, y1)
+            self._y_changed_at = now
+            self.setYRange(y0, y1, padding=0.0)
 
     def _on_mouse_moved(self, scene_pos) -> None:
         vb = self.getPlotItem().vb

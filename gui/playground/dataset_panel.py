@@ -339,11 +339,13 @@ class DatasetPanel(QtWidgets.QWidget):
         self._replace_with_dataset(ds, undo_text)
         self._pristine_revision = self.store.revision
 
-    def _replace_with_dataset(self, ds: Dataset, undo_text: str) -> None:
+    def _replace_with_dataset(self, ds: Dataset, undo_text: str, order: np.ndarray | None = None) -> None:
         before = self.store.state()
         X = np.concatenate([ds.X_train, ds.X_test])
         y = np.concatenate([ds.y_train, ds.y_test]).astype(np.float64)
         test = np.concatenate([np.zeros(ds.n_train, bool), np.ones(ds.n_test, bool)])
+        if order is not None:
+            X, y, test = _in_original_order(order, X, y, test)
         if ds.task == "classification":
             names = list(ds.class_names)
         else:
@@ -485,7 +487,8 @@ class DatasetPanel(QtWidgets.QWidget):
             self.preset_group.setExclusive(True)
         self._update_labels()
         self._layout_presets()
-        self._replace_with_dataset(ds, "open")
+        order = np.asarray(ds_spec.points, dtype=np.float64) if ds_spec.kind == "points" else None
+        self._replace_with_dataset(ds, "open", order)
         self._pristine_revision = self.store.revision if ds_spec.is_preset else -1
 
     # ------------------------------------------------------------------ CSV
@@ -525,3 +528,27 @@ class DatasetPanel(QtWidgets.QWidget):
                 self.export_csv(path)
             except (OSError, SpecError) as exc:
                 self.error_raised.emit(f"Could not write {path}: {exc}")
+
+
+def _in_original_order(order: np.ndarray, X: np.ndarray, y: np.ndarray, test: np.ndarray):
+    """Rows ``(X, y, test)`` put back in the order of the points ``order (n, 3)`` they came from.
+
+    The engine's split returns training rows, then test rows; a file that is opened and
+    saved again should list its points as it did, so the rows are matched by position and
+    label (by position alone when the labels were renamed to class indices).
+    """
+    for keyed in (True, False):
+        slots: dict[tuple, list[int]] = {}
+        for i in range(len(X)):
+            key = (float(X[i, 0]), float(X[i, 1])) + ((float(y[i]),) if keyed else ())
+            slots.setdefault(key, []).append(i)
+        idx = []
+        for a, b, label in order:
+            bucket = slots.get((float(a), float(b)) + ((float(label),) if keyed else ()))
+            if not bucket:
+                break
+            idx.append(bucket.pop())
+        else:
+            idx = np.asarray(idx, dtype=np.intp)
+            return X[idx], y[idx], test[idx]
+    return X, y, test  # not the same points after all: keep the split order

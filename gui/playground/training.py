@@ -27,7 +27,9 @@ from engine.trainer import Trainer
 from gui import workers
 from gui.playground.render import boundary_rgb, neuron_pictures, value_rgb
 
-FRAME_RATE_HZ = 30.0
+FRAME_RATE_HZ = 40.0
+#: the longest the worker waits for the GUI to finish drawing a frame
+DRAW_WAIT_S = 0.1
 REPORT_INTERVAL_S = 0.5
 GRID_SHAPE = (200, 200)
 THUMB_SHAPE = (28, 28)
@@ -64,6 +66,8 @@ class Snapshot:
     report_on: str = "test"
     last_record: dict | None = None
     generation: int = 0
+    #: set by the GUI once the frame is on screen; the worker waits for it (see _train_loop)
+    drawn: threading.Event = field(default_factory=threading.Event)
 
 
 class Controls:
@@ -361,9 +365,14 @@ class TrainingSession(QtCore.QObject):
                 with_report = finished or now - last_report >= REPORT_INTERVAL_S
                 if with_report:
                     last_report = now
-                yield render_snapshot(trainer, self.options, records, with_report, offset, generation)
+                last_frame = now
+                snap = render_snapshot(trainer, self.options, records, with_report, offset, generation)
+                yield snap
+                # Hold still (without the GIL) while the GUI draws the frame: the GUI thread
+                # re-enters Python for every pyqtgraph paint, and each re-entry would
+                # otherwise wait for this thread to give up the GIL.
+                snap.drawn.wait(DRAW_WAIT_S)
                 records = []
-                last_frame = time.perf_counter()
             if finished:
                 return
             speed = self.speed

@@ -46,8 +46,8 @@ from gui.playground.render import thumbnail_rgb
 from gui.playground.training import SPEEDS, TrainingSession
 from gui.widgets.square import SquareBox
 
-FRAME_INTERVAL_MS = 30
-NETWORK_INTERVAL_S = 0.1
+FRAME_INTERVAL_MS = 100
+NETWORK_INTERVAL_S = 0.2
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 MODEL_TITLES = {"mlp": "Neural network", "logistic": "Logistic regression", "perceptron": "Perceptron"}
@@ -78,8 +78,8 @@ TIPS = {
     "dropout": "Dropout switches off this share of hidden neurons at random in every training step, so the "
                "network cannot rely on any single neuron: a regularizer.",
     "stop_epochs": "Stop by itself after this many epochs.",
-    "stop_patience": "Early stopping: stop when the test loss has not improved for this many epochs, before "
-                     "the network starts to memorize the training points.",
+    "stop_patience": "Early stopping: stop when the test loss has not improved for this many epochs in a row, "
+                     "before the network starts to memorize the training points.",
     "speed": "Training speed in epochs per second; slow it down to watch each step.",
     "cluster": "Send this exact setup (data, network, settings) to the Cluster view to train it as a job.",
     "test_loss": "Loss on the test points, which are never trained on: the honest measure of how well "
@@ -133,6 +133,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.train_seed = 0
         self.file_path: str | None = None
         self.frames_drawn = 0
+        self.boundary_frames = 0
         self._drawn = None
         self._network_drawn_at = 0.0
         self._drawn_report = None
@@ -155,9 +156,12 @@ class PlaygroundView(QtWidgets.QWidget):
         self._build_layout()
         self._connect()
 
+        # Frames are drawn as they arrive (the worker sends at most FRAME_RATE_HZ of them);
+        # the timer only catches curves' records that arrived without a new picture.
         self.frame_timer = QtCore.QTimer(self)
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
         self.frame_timer.timeout.connect(self._on_frame)
+        self.session.snapshot_arrived.connect(self._on_frame)
         self.data_timer = QtCore.QTimer(self)
         self.data_timer.setSingleShot(True)
         self.data_timer.setInterval(60)
@@ -201,14 +205,14 @@ class PlaygroundView(QtWidgets.QWidget):
         self.dropout_spin.setRange(0.0, 0.9)
         self.dropout_spin.setSingleStep(0.05)
         self.dropout_spin.setToolTip(TIPS["dropout"])
-        self.stop_epochs_check = QtWidgets.QCheckBox("stop after")
+        self.stop_epochs_check = QtWidgets.QCheckBox("stop at")
         self.stop_epochs_check.setToolTip(TIPS["stop_epochs"])
         self.stop_epochs_spin = QtWidgets.QSpinBox()
         self.stop_epochs_spin.setRange(1, 1_000_000)
         self.stop_epochs_spin.setSingleStep(50)
         self.stop_epochs_spin.setSuffix(" epochs")
         self.stop_epochs_spin.setToolTip(TIPS["stop_epochs"])
-        self.stop_patience_check = QtWidgets.QCheckBox("stop when test loss stalls for")
+        self.stop_patience_check = QtWidgets.QCheckBox("early stop")
         self.stop_patience_check.setToolTip(TIPS["stop_patience"])
         self.patience_spin = QtWidgets.QSpinBox()
         self.patience_spin.setRange(1, 100_000)
@@ -218,7 +222,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.speed_slider.setRange(0, len(SPEEDS) - 1)
         self.speed_slider.setValue(len(SPEEDS) - 1)
         self.speed_slider.setToolTip(TIPS["speed"])
-        self.speed_slider.setMaximumWidth(140)
+        self.speed_slider.setMaximumWidth(110)
         self.speed_label = QtWidgets.QLabel()
         self.speed_label.setProperty("role", "hint")
         self.cluster_button = QtWidgets.QPushButton("Run on cluster…")
@@ -541,14 +545,20 @@ class PlaygroundView(QtWidgets.QWidget):
         self.spec_loaded.emit(path)
 
     def open_model(self, path: str) -> None:
-        """Show a trained ``model.npz`` (e.g. fetched from a cluster job): its spec and weights."""
-        from engine.runner import load_model  # the runner is only needed for this action
+        """Show a trained ``model.npz`` (e.g. fetched from a cluster job): its data, network and weights.
 
-        loaded = load_model(path)
-        spec = loaded[0] if isinstance(loaded, tuple) else getattr(loaded, "spec", None)
-        if spec is None:
-            raise SpecError("model", f"{path} holds no run spec")
-        self.load_run_spec(spec)
+        Raises
+        ------
+        SpecError
+            The file is not a model file, or its data cannot be found (relative data paths
+            are looked up next to the model file).
+        """
+        from engine.runner import load_model  # only this action needs the runner
+
+        spec, _preprocess, network = load_model(path)
+        base = os.path.dirname(os.path.abspath(path))
+        self.load_run_spec(spec.with_(weights=tuple(network.get_weights()), base_dir=base))
+        self.file_path = None
 
     # ================================================================== training controls
     def toggle_play(self) -> None:
@@ -807,6 +817,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self._drawn = snap
         if snap.boundary is not None:
             self.data_plot.set_boundary(snap.boundary)
+            self.boundary_frames += 1
         self.epoch_label.setText(f"{snap.epoch:07,d}".replace(",", ","))
         rec = snap.last_record
         if rec is not None:
@@ -823,6 +834,9 @@ class PlaygroundView(QtWidgets.QWidget):
             self._drawn_report = snap.report
             self._show_report(snap.report, snap.report_on)
         self.frames_drawn += 1
+        # Tell the worker once the frame is painted. pyqtgraph asks for the repaint through
+        # posted events that post the paint request in turn, so wait two event-loop passes.
+        QtCore.QTimer.singleShot(0, lambda: QtCore.QTimer.singleShot(0, snap.drawn.set))
 
     def _add_records(self) -> bool:
         recs = self.session.take_records()

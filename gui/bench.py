@@ -1,0 +1,111 @@
+"""Measure the Playground's responsiveness while it trains: ``python -m gui.bench``.
+
+Opens the Playground offscreen on the spiral with a 2-8-8-2 network (inputs x1, x2),
+presses play at full speed and, for ``--seconds``, counts:
+
+- frames/s: decision-region images actually put on screen (with the curves),
+- training steps/s and epochs/s of the worker,
+- the event loop's worst stall: a ``QTimer`` asks to run every 5 ms and records how late
+  it is each time; a blocked GUI thread shows up as lateness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def run(seconds: float = 8.0, size: str = "1500x950", presentation: bool = False) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtCore, QtWidgets
+
+    from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec
+    from gui.playground.view import PlaygroundView
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    view = PlaygroundView()
+    w, h = (int(v) for v in size.lower().split("x"))
+    view.resize(w, h)
+    view.show()
+    view.load_run_spec(RunSpec(
+        dataset=DatasetSpec(kind="spiral", n_samples=500, noise=0.0, seed=1, test_fraction=0.3),
+        features=("x1", "x2"), model=ModelSpec(kind="mlp", hidden=(8, 8), activation="tanh"),
+        train=TrainSpec(epochs=1000, batch_size=10, optimizer="adam", learning_rate=0.03)))
+    if presentation:
+        view.set_presentation(True)
+    for _ in range(5):
+        app.processEvents()
+
+    interval_ms = 5
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        lateness.append(max(0.0, now - last[0] - interval_ms / 1000.0))
+        last[0] = now
+
+    meter = QtCore.QTimer()
+    meter.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    meter.setInterval(interval_ms)
+    meter.timeout.connect(tick)
+
+    session = view.session
+    frames0 = view.frames_drawn
+    boundary0 = view.boundary_frames
+    view.play()
+    t0 = time.perf_counter()
+    trainer0 = session.trainer
+    step0, epoch0 = trainer0.step, trainer0.epoch
+    last[0] = time.perf_counter()
+    meter.start()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.001)
+    meter.stop()
+    elapsed = time.perf_counter() - t0
+    trainer = session.trainer
+    steps = trainer.step - step0 if trainer is trainer0 else trainer.step
+    epochs = session.epoch - epoch0
+    frames = view.frames_drawn - frames0
+    boundary_frames = view.boundary_frames - boundary0
+    view.shutdown()
+    lateness.sort()
+    result = {
+        "seconds": round(elapsed, 2),
+        "frames_per_s": round(frames / elapsed, 1),
+        "boundary_frames_per_s": round(boundary_frames / elapsed, 1),
+        "train_steps_per_s": round(steps / elapsed),
+        "epochs_per_s": round(epochs / elapsed, 1),
+        "worst_stall_ms": round(1000 * lateness[-1], 1) if lateness else None,
+        "p99_stall_ms": round(1000 * lateness[int(0.99 * (len(lateness) - 1))], 1) if lateness else None,
+        "timer_ticks": len(lateness),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+    }
+    view.close()
+    view.deleteLater()
+    app.processEvents()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gui.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="how long to train (default 8)")
+    parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT")
+    parser.add_argument("--presentation", action="store_true", help="measure in presentation mode")
+    args = parser.parse_args(argv)
+    r = run(args.seconds, args.size, args.presentation)
+    print(f"Playground while training the 2-8-8-2 spiral at full speed ({r['seconds']} s, offscreen):")
+    print(f"  frames drawn          {r['frames_per_s']:8.1f} /s   (decision regions {r['boundary_frames_per_s']:.1f} /s)")
+    print(f"  training steps        {r['train_steps_per_s']:8d} /s   ({r['epochs_per_s']} epochs/s)")
+    print(f"  worst event-loop stall {r['worst_stall_ms']:7.1f} ms  (99th percentile {r['p99_stall_ms']} ms,"
+          f" {r['timer_ticks']} ticks)")
+    print(f"  machine load average   {r['load_average_1min']} on {r['cpus']} CPUs (other programs slow all of the above)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
