@@ -285,6 +285,8 @@ class SshConnection:
         self._sftp: paramiko.SFTPClient | None = None
         self._jump: SshConnection | None = None
         self._ever_connected = False
+        #: How many times a login succeeded (more than once means it reconnected).
+        self.connects = 0
         self._state = ConnectionState("disconnected", "", time.time())
         self.target = resolve_target(profile)
 
@@ -441,6 +443,7 @@ class SshConnection:
         self._transport = transport
         self._sftp = None
         self._ever_connected = True
+        self.connects += 1
         self._set_state("connected")
 
     def connect(self) -> "SshConnection":
