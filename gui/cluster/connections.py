@@ -92,6 +92,7 @@ class ConnectionManager(QtCore.QObject):
         self._states: dict[str, tuple[str, str]] = {}
         self._workers: set = set()
         self._lock = threading.Lock()
+        self._op_locks: dict[str, threading.RLock] = {}
         self.closed = False
 
     # ------------------------------------------------------------------ profiles and state
@@ -125,6 +126,16 @@ class ConnectionManager(QtCore.QObject):
                     raise KeyError(f"no profile named {name!r}")
                 self._backends[name] = open_backend(self.profiles[name], prompt=self.prompt)
             return self._backends[name]
+
+    def op_lock(self, name: str) -> threading.RLock:
+        """The lock every operation on profile ``name``'s backend holds.
+
+        One SSH connection carries all of a profile's commands and its one SFTP session;
+        operations from several workers take turns on it instead of interleaving SFTP
+        requests.
+        """
+        with self._lock:
+            return self._op_locks.setdefault(name, threading.RLock())
 
     def _close_backend(self, name: str) -> None:
         with self._lock:
@@ -160,12 +171,15 @@ class ConnectionManager(QtCore.QObject):
         if not profile.is_local and self.state(name)[0] != "connected":
             self._set_state(name, "connecting", "")
 
+        lock = self.op_lock(name)
+
         def job():
-            backend = self.backend(name)
-            connect = getattr(backend, "connect", None)
-            if connect is not None:
-                connect()
-            return fn(backend)
+            with lock:
+                backend = self.backend(name)
+                connect = getattr(backend, "connect", None)
+                if connect is not None:
+                    connect()
+                return fn(backend)
 
         def returned(value):
             if not profile.is_local:
@@ -204,7 +218,8 @@ class ConnectionManager(QtCore.QObject):
             if on_done is not None:
                 on_done()
 
-        worker = workers.start_function(job, on_returned=finished_ok, on_errored=errored)
+        worker = workers.start_function(job, on_returned=finished_ok, on_errored=errored,
+                                        _ignore_errors=True)  # errors are handled, not re-raised
         self._workers.add(worker)
         worker.finished.connect(lambda w=worker: self._workers.discard(w))
         return worker

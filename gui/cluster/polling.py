@@ -1,10 +1,10 @@
 """Gentle polling of one profile in a worker thread: tracked jobs and the queue table.
 
 A :class:`ProfilePoller` runs ``remote.monitor.Monitor.poll_once`` (one ``squeue`` for all
-tracked jobs, metrics tailed by byte offset) plus one ``squeue`` for the queue table, then
-sleeps the monitor's backoff delay (2 s after a change, growing to 60 s). ``refresh()`` wakes
-it at once; ``stop()`` ends it at the next wake-up. Results arrive on the GUI thread as
-signals. The loop never raises: a failure becomes an ``error`` signal and a longer wait.
+tracked jobs, metrics tailed by byte offset) plus one ``squeue`` for the queue table in a
+worker, then waits the monitor's backoff delay (2 s after a change, growing to 60 s) on a
+timer. ``refresh()`` polls at once; ``stop()`` ends it. Results arrive on the GUI thread as
+signals. A poll never raises: a failure becomes a ``failed`` signal and a longer wait.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def queue_snapshot(backend: Backend, store: JobStore, mine_only: bool) -> list:
 class ProfilePoller(QtCore.QObject):
     """Polls one profile until stopped.
 
+    Each poll is one short worker (the thread pool has few threads: nobody may sleep in
+    one); the wait in between is a single-shot timer on the GUI thread.
+
     Signals
     -------
     events_arrived(object)
@@ -58,66 +61,90 @@ class ProfilePoller(QtCore.QObject):
     queue_arrived = QtCore.Signal(object, float)
     failed = QtCore.Signal(str)
 
-    def __init__(self, backend: Backend, store: JobStore, min_delay_s: float = 2.0, max_delay_s: float = 60.0):
+    def __init__(self, backend: Backend, store: JobStore, min_delay_s: float = 2.0, max_delay_s: float = 60.0,
+                 lock=None):
         super().__init__()
         self.backend = backend
+        self.lock = lock if lock is not None else threading.RLock()
         self.store = store
         self.monitor = Monitor(backend, store, min_delay_s=min_delay_s, max_delay_s=max_delay_s)
         self.mine_only = True
         self.queue_wanted = True
-        self._wake = threading.Event()
-        self._stop = False
-        self.worker = None
         self.polls = 0
+        self._stopped = True
+        self._in_flight = False
+        self._again = False
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._poll)
 
     @property
     def profile(self) -> str:
         return self.backend.profile.name
 
+    @property
+    def running(self) -> bool:
+        return not self._stopped
+
     def start(self) -> None:
-        self.worker = workers.start_generator(self._loop, on_yielded=self._on_yielded)
+        self._stopped = False
+        self._timer.start(0)
 
     def refresh(self) -> None:
         """Poll now (after a submit, a cancel, or the Refresh button)."""
         self.monitor.notify_submitted()
-        self._wake.set()
+        if self._stopped:
+            return
+        if self._in_flight:
+            self._again = True
+        else:
+            self._timer.start(0)
 
     def stop(self) -> None:
-        self._stop = True
-        self._wake.set()
-        if self.worker is not None:
-            self.worker.quit()
+        self._stopped = True
+        self._timer.stop()
 
-    @property
-    def running(self) -> bool:
-        return self.worker is not None and not self._stop
+    def _poll(self) -> None:
+        if self._stopped or self._in_flight:
+            return
+        self._in_flight = True
+        workers.start_function(self._poll_once, self.mine_only, on_returned=self._on_polled,
+                               on_errored=lambda exc: self._on_polled(([], None, time.time(), str(exc))),
+                               _ignore_errors=True)
 
-    def _loop(self):
-        while not self._stop:
-            events, queue, error = [], None, ""
-            try:
+    def _poll_once(self, mine_only: bool):
+        """One poll, in a worker thread: monitor events, then the queue table's rows."""
+        events, queue, error = [], None, ""
+        try:
+            with self.lock:
                 events = self.monitor.poll_once()
                 if self.queue_wanted:
-                    queue = queue_snapshot(self.backend, self.store, self.mine_only)
-            except (SshError, JobError, OSError) as exc:
-                error = str(exc) or type(exc).__name__
-            self.polls += 1
-            yield ("poll", events, queue, time.time(), error)
-            if self._stop:
-                return
-            delay = self.monitor.next_delay_s()
-            if error:
-                delay = ERROR_DELAY_S
-            elif delay is None:
-                delay = IDLE_QUEUE_DELAY_S
-            self._wake.wait(delay)
-            self._wake.clear()
+                    queue = queue_snapshot(self.backend, self.store, mine_only)
+        except (SshError, JobError, OSError) as exc:
+            error = str(exc) or type(exc).__name__
+        return events, queue, time.time(), error
 
-    def _on_yielded(self, item) -> None:
-        _, events, queue, at, error = item
+    def _on_polled(self, result) -> None:
+        self._in_flight = False
+        self.polls += 1
+        events, queue, at, error = result
+        if self._stopped:
+            return
         if events:
             self.events_arrived.emit(events)
         if queue is not None:
             self.queue_arrived.emit(queue, at)
         if error:
             self.failed.emit(error)
+        if self._stopped:
+            return
+        if self._again:
+            self._again = False
+            delay = 0.0
+        else:
+            delay = self.monitor.next_delay_s()
+            if error:
+                delay = ERROR_DELAY_S
+            elif delay is None:
+                delay = IDLE_QUEUE_DELAY_S
+        self._timer.start(int(delay * 1000))

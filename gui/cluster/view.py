@@ -210,6 +210,7 @@ class ClusterView(QtWidgets.QWidget):
         self.spec: RunSpec | None = None
         self.spec_source = ""
         self.folder_name = job_folder_name("scalelab")
+        self._folder_job_name = "scalelab"
         self.shown_job: tuple[str, str] | None = None
         self.output_offsets: dict[tuple[str, str], int] = {}
         self._tail_busy = False
@@ -444,7 +445,7 @@ class ClusterView(QtWidgets.QWidget):
                 checks, self.connections.backend(name),
                 on_yielded=lambda item: dialog.add_check(*item),
                 on_errored=lambda exc: dialog.finish(str(exc)),
-                on_returned=lambda _v: dialog.finish())
+                on_returned=lambda _v: dialog.finish(), _ignore_errors=True)
             self._doctor_worker = worker
 
         self.connections.run(name, lambda b: None, on_result=start, on_error=lambda msg: (
@@ -489,7 +490,7 @@ class ClusterView(QtWidgets.QWidget):
             backend = self.connections.backend(name)
         except KeyError:
             return None
-        poller = ProfilePoller(backend, self.store)
+        poller = ProfilePoller(backend, self.store, lock=self.connections.op_lock(name))
         poller.mine_only = self.queue_table.mine_only
         poller.events_arrived.connect(self._on_events)
         poller.queue_arrived.connect(lambda entries, at, n=name: self._on_queue(n, entries, at))
@@ -602,7 +603,8 @@ class ClusterView(QtWidgets.QWidget):
     def _new_folder(self) -> None:
         """A fresh job folder name (after a submit, or for a new job name)."""
         old = self.folder_name
-        self.folder_name = job_folder_name(self.form.values().get("job_name") or "job")
+        self._folder_job_name = self.form.values().get("job_name") or "job"
+        self.folder_name = job_folder_name(self._folder_job_name)
         if self.preview.edited:
             # Keep the user's edits, but point them at the new folder.
             text = self.preview.text().replace(old, self.folder_name)
@@ -619,7 +621,11 @@ class ClusterView(QtWidgets.QWidget):
         return description_for(self.profile, job_dir, values, self.spec_source or "job")
 
     def _on_form_changed(self) -> None:
-        self._update_preview()
+        name = self.form.values().get("job_name") or "job"
+        if name != self._folder_job_name:
+            self._new_folder()  # the folder name carries the job name
+        else:
+            self._update_preview()
 
     def _update_preview(self) -> None:
         if not hasattr(self, "preview") or not self.profiles:

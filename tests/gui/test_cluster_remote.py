@@ -1,0 +1,208 @@
+"""The Cluster view against the real test cluster (sshd + SLURM from tests/cluster).
+
+Fill the form, check the script, submit, see the job in the queue table and its records in
+the plot, cancel a second job through the confirmation dialog, follow a job submitted by
+hand that prints Keras output, and meet the host-key dialogs (unknown and changed key).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6 import QtWidgets
+
+from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec
+from gui.cluster.dialogs import HostKeyChangedDialog, HostKeyDialog
+from gui.cluster.view import ClusterView
+from remote.config import save_profiles
+from remote.store import JobStore
+from tests.gui.test_cluster_view import answer_dialog
+
+pytestmark = pytest.mark.cluster
+
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "remote", "data", "keras-logs")
+
+
+def spec(epochs: int, n_samples: int = 200, batch_size: int = 20) -> RunSpec:
+    return RunSpec(
+        dataset=DatasetSpec(kind="xor", n_samples=n_samples, noise=0.05, seed=4),
+        model=ModelSpec(kind="mlp", hidden=(8,), activation="tanh"),
+        train=TrainSpec(epochs=epochs, batch_size=batch_size, learning_rate=0.05, optimizer="adam"),
+    )
+
+
+def make_view(qtbot, tmp_path, monkeypatch, profile):
+    config = tmp_path / "config" / "profiles.toml"
+    save_profiles({profile.name: profile}, str(config))
+    monkeypatch.setenv("SCALELAB_CONFIG", str(config))
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    store = JobStore(str(tmp_path / "jobs.sqlite"))
+    view = ClusterView(config_path=str(config), store=store)
+    qtbot.addWidget(view)
+    view.resize(1400, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    return view, store
+
+
+@pytest.fixture
+def remote_view(qtbot, tmp_path, monkeypatch, test_cluster):
+    view, store = make_view(qtbot, tmp_path, monkeypatch, test_cluster.profile)
+    view.select_profile(test_cluster.profile.name)
+    qtbot.waitUntil(lambda: view.connections.state(test_cluster.profile.name)[0] == "connected", timeout=30000)
+    yield view
+    view.shutdown()
+    store.close()
+
+
+def wait_state(qtbot, view, profile, job_id, states, timeout=60000):
+    def ok():
+        job = view.store.get(profile, job_id)
+        return job is not None and job.state in states
+    qtbot.waitUntil(ok, timeout=timeout)
+
+
+def test_submit_watch_and_cancel(remote_view, qtbot, test_cluster):
+    view = remote_view
+    name = test_cluster.profile.name
+    # Partitions come from sinfo; defaults from the profile.
+    qtbot.waitUntil(lambda: view.form.widgets["partition"].findText("debug") >= 0, timeout=20000)
+    assert view.form.values()["partition"] == "debug"
+    epochs = 20
+    view.compose_job(spec(epochs), "xor.json")
+    view.form.widgets["job_name"].setText("gui-2ranks")
+    view.form.widgets["ntasks"].setValue(2)
+    view.form.widgets["time"].setText("00:05:00")
+    text = view.script_text()
+    home = str(test_cluster.home)
+    for line in ("#SBATCH --job-name=gui-2ranks", "#SBATCH --ntasks=2", "#SBATCH --time=00:05:00",
+                 "#SBATCH --partition=debug", "srun --mpi=pmix"):
+        assert line in text
+    assert f"JOB_DIR={home}/scalelab/" in text  # the work folder, expanded on the cluster
+    view.submit()
+    qtbot.waitUntil(lambda: view.job_view.job is not None or bool(view.last_submit_error), timeout=30000)
+    assert not view.last_submit_error
+    job_id = view.job_view.job.job_id
+    assert job_id.isdigit()
+    # The queue table (squeue of this user, finished jobs included for a while) lists it.
+    view.tabs.setCurrentWidget(view.queue_table)
+    qtbot.waitUntil(lambda: view.queue_table.row_of(job_id) >= 0, timeout=30000)
+    assert view.queue_table.cell_text(job_id, 1) == "gui-2ranks"
+    assert view.queue_table.cell_text(job_id, 4) == "debug"
+    # Records arrive in the job view's plot.
+    view.show_job(name, job_id)
+    qtbot.waitUntil(lambda: len(view.job_view.curve_data("loss", "test")[0]) == epochs, timeout=60000)
+    wait_state(qtbot, view, name, job_id, {"COMPLETED"})
+    records = view.store.records(name, job_id)
+    assert [r["ranks"] for r in records] == [2] * epochs  # really two MPI ranks
+    x, y = view.job_view.curve_data("loss", "test")
+    assert list(x) == list(range(1, epochs + 1))
+    assert np.allclose(y, [r["test_loss"] for r in records])
+    assert "Completed" in view.job_view.timeline.text()
+
+    # A second, long job: cancel it from the queue table, answering the confirmation.
+    view.compose_job(spec(1000, n_samples=40000, batch_size=8), "slow.json")
+    view.form.widgets["job_name"].setText("gui-cancel-me")
+    view.form.widgets["ntasks"].setValue(1)
+    view.submit()
+    qtbot.waitUntil(lambda: (view.job_view.job is not None and view.job_view.job.job_id != job_id)
+                    or bool(view.last_submit_error), timeout=30000)
+    assert not view.last_submit_error
+    second = view.job_view.job.job_id
+    view.tabs.setCurrentWidget(view.queue_table)
+    qtbot.waitUntil(lambda: view.queue_table.cell_text(second, 3) in ("PENDING", "RUNNING"), timeout=30000)
+    assert view.queue_table.select_job(second)
+    assert view.queue_table.cancel_button.isEnabled()
+
+    def agree(box):
+        yes = next(b for b in box.buttons() if b.text() == "Cancel the job")
+        yes.click()
+
+    answered = answer_dialog(QtWidgets.QMessageBox, agree)
+    view.queue_table.cancel_button.click()
+    assert "dialog" in answered
+    wait_state(qtbot, view, name, second, {"CANCELLED"})
+    qtbot.waitUntil(lambda: view.queue_table.cell_text(second, 3) == "CANCELLED", timeout=30000)
+
+
+def test_follow_a_job_submitted_outside_with_keras_output(remote_view, qtbot, test_cluster):
+    view = remote_view
+    name = test_cluster.profile.name
+    # A job of the test user's own, printing real Keras 3 output.
+    sample = test_cluster.home / "keras3-warnings.out"
+    shutil.copy(os.path.join(SAMPLES, "keras3-warnings.out"), sample)
+    os.chmod(sample, 0o644)
+    out = test_cluster.as_user(["sbatch", "--parsable", "--output", f"{test_cluster.home}/keras-%j.out",
+                                "--wrap", f"cat {sample}"])
+    assert out.returncode == 0, out.stderr
+    job_id = out.stdout.strip().split(";")[0]
+    view.watch_job(name, job_id, output_path=f"{test_cluster.home}/keras-{job_id}.out")
+    qtbot.waitUntil(lambda: len(view.job_view.curve_data("loss", "train")[0]) == 2, timeout=60000)
+    x, train = view.job_view.curve_data("loss", "train")
+    _, test = view.job_view.curve_data("loss", "test")
+    assert list(x) == [1, 2]
+    assert np.allclose(train, [0.4982, 0.0089]) and np.allclose(test, [0.0227, 3.8914e-04])
+    _, acc = view.job_view.curve_data("accuracy", "test")
+    assert np.allclose(acc, [1.0, 1.0])
+    wait_state(qtbot, view, name, job_id, {"COMPLETED"})
+    assert "UserWarning" in view.job_view.output_text() or view.job_view.output_text() == ""
+
+
+def _fingerprint_of_pub(path) -> str:
+    blob = base64.b64decode(open(path).read().split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def test_unknown_host_key_asks_and_trusts(qtbot, tmp_path, monkeypatch, test_cluster):
+    known = tmp_path / "known_hosts"
+    profile = replace(test_cluster.profile, known_hosts=str(known))
+    view, store = make_view(qtbot, tmp_path, monkeypatch, profile)
+    try:
+        seen = {}
+
+        def trust(dialog):
+            seen["fingerprint"] = dialog.fingerprint_label.text()
+            dialog.trust_button.click()
+
+        answered = answer_dialog(HostKeyDialog, trust)
+        view.select_profile(profile.name)
+        qtbot.waitUntil(lambda: view.connections.state(profile.name)[0] == "connected", timeout=30000)
+        assert "dialog" in answered
+        assert seen["fingerprint"] == _fingerprint_of_pub(f"{test_cluster.host_key}.pub")
+        assert f"[127.0.0.1]:{test_cluster.ssh_port} ssh-ed25519" in known.read_text()
+    finally:
+        view.shutdown()
+        store.close()
+
+
+def test_changed_host_key_is_refused(qtbot, tmp_path, monkeypatch, test_cluster):
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{test_cluster.ssh_port} " + " ".join(open(f"{other}.pub").read().split()[:2]) + "\n")
+    before = known.read_text()
+    profile = replace(test_cluster.profile, known_hosts=str(known))
+    view, store = make_view(qtbot, tmp_path, monkeypatch, profile)
+    try:
+        seen = {}
+
+        def close(dialog):
+            seen["buttons"] = [b.text() for b in dialog.findChildren(QtWidgets.QPushButton)]
+            dialog.close_button.click()
+
+        answered = answer_dialog(HostKeyChangedDialog, close)
+        view.select_profile(profile.name)
+        qtbot.waitUntil(lambda: view.connections.state(profile.name)[0] == "error", timeout=30000)
+        assert "dialog" in answered and seen["buttons"] == ["Close"]
+        assert "CHANGED" in view.connections.state(profile.name)[1]
+        assert known.read_text() == before  # nothing was trusted
+    finally:
+        view.shutdown()
+        store.close()
