@@ -247,7 +247,8 @@ def _known_job(profile: Profile, backend: Backend, store: JobStore, job_id: str)
     if not info:
         raise CliError(f"job {job_id} is not tracked here and SLURM does not know it ({r.text or 'no such job'})")
     workdir = info.get("WorkDir", "")
-    metrics = f"{workdir}/{METRICS_NAME}" if workdir and backend.exists(f"{workdir}/{METRICS_NAME}") else ""
+    # A ScaleLab run writes metrics.jsonl in its working folder; tailing a missing file is harmless.
+    metrics = f"{workdir}/{METRICS_NAME}" if workdir else ""
     job = store.watch_external(profile.name, job_id, output_path=info.get("StdOut", ""), metrics_path=metrics)
     if workdir:
         store.update(profile.name, job_id, job_dir=workdir, name=info.get("JobName", ""))

@@ -353,3 +353,56 @@ def test_cancel_refuses_garbage_and_unknown(test_cluster, tmp_path):
     finally:
         backend.close()
 
+
+
+def test_doctor_passes_on_the_test_cluster(test_cluster, tmp_path):
+    out = _cli(test_cluster, tmp_path, "doctor", "--profile", "testcluster")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for check in ("log in", "sbatch found", "partition debug", "numpy", "mpi4py", "srun --mpi=pmix",
+                  "workdir writable"):
+        assert f"[ok] {check}" in out.stdout
+    assert "[FAIL]" not in out.stdout
+
+
+def test_doctor_says_what_to_do(test_cluster, tmp_path):
+    profile = Profile(**{**test_cluster.profile.__dict__, "python": "/nonexistent/python", "partition": "gpu"})
+    out = _cli(test_cluster, tmp_path, "doctor", "--profile", "testcluster", config=_profile_file(tmp_path, profile))
+    assert out.returncode == 1
+    assert "[FAIL] partition gpu: not found; set partition to one of debug" in out.stdout
+    assert "[FAIL] python: /nonexistent/python did not run" in out.stdout
+
+
+def test_proxy_jump_through_one_jump_host(test_cluster, tmp_path):
+    """The sshd is its own jump host: login there, then a direct-tcpip channel to itself."""
+    profile = Profile(**{**test_cluster.profile.__dict__,
+                         "proxy_jump": f"{test_cluster.user}@127.0.0.1:{test_cluster.ssh_port}"})
+    backend = SshBackend(profile).connect()
+    try:
+        assert backend.connection._jump is not None and backend.connection._jump.state.status == "connected"
+        r = backend.run(["sh", "-c", 'echo "$SSH_CONNECTION"'])
+        assert r.ok and r.stdout.split()[0] == "127.0.0.1"
+        assert backend.run(["sinfo", "-h", "-o", "%P"]).stdout.strip() == "debug*"
+    finally:
+        backend.close()
+
+
+def test_watch_and_follow_a_job_submitted_elsewhere(test_cluster, tmp_path):
+    """Any job id: looked up with scontrol, its output followed, its metrics file watched."""
+    job_dir = test_cluster.home / f"external-{time.time_ns()}"
+    test_cluster.as_user(["mkdir", "-p", str(job_dir)])
+    script = ("#!/bin/bash\nfor i in 1 2 3 4; do echo \"{\\\"epoch\\\": $i}\" >> metrics.jsonl; "
+              "echo line $i; sleep 0.5; done\n")
+    test_cluster.as_user(["sh", "-c", f"cat > {job_dir}/ext.sh <<'EOF'\n{script}EOF\n"])
+    sub = test_cluster.as_user(["sbatch", "--parsable", f"--chdir={job_dir}", "--output=ext-%j.out",
+                                f"{job_dir}/ext.sh"])
+    assert sub.returncode == 0, sub.stderr
+    job_id = sub.stdout.strip()
+    log = _cli(test_cluster, tmp_path, "log", "--profile", "testcluster", job_id, "--follow", "--interval", "0.3")
+    assert log.returncode == 0, log.stderr
+    assert log.stdout.splitlines() == ["line 1", "line 2", "line 3", "line 4"]
+    watch = _cli(test_cluster, tmp_path, "watch", "--profile", "testcluster", job_id, "--min-delay", "0.3")
+    assert watch.returncode == 0, watch.stderr
+    assert _epochs(watch.stdout.splitlines()) == [1, 2, 3, 4]
+    with JobStore(tmp_path / "data" / "jobs.sqlite") as store:
+        job = store.get("testcluster", job_id)
+    assert job.kind == "external" and job.state == "COMPLETED" and job.name == "ext.sh"
