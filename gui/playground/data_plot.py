@@ -24,6 +24,13 @@ from gui.playground.points import PointStore
 DEFAULT_BOX = (-6.0, 6.0, -6.0, 6.0)
 
 
+class _PassiveScatter(pg.ScatterPlotItem):
+    """Points that let clicks through: a click on an existing point still paints."""
+
+    def mouseClickEvent(self, ev) -> None:  # pyqtgraph override
+        ev.ignore()
+
+
 class PaintViewBox(pg.ViewBox):
     """A fixed-range view box whose mouse events paint instead of pan and zoom."""
 
@@ -107,9 +114,9 @@ class DataPlot(pg.PlotWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.addItem(self.image)
-        self.train_scatter = pg.ScatterPlotItem(pxMode=True)
-        self.test_scatter = pg.ScatterPlotItem(pxMode=True)
-        self.selected_scatter = pg.ScatterPlotItem(
+        self.train_scatter = _PassiveScatter(pxMode=True)
+        self.test_scatter = _PassiveScatter(pxMode=True)
+        self.selected_scatter = _PassiveScatter(
             pxMode=True, symbol="o", brush=None, pen=pg.mkPen("#1A73E8", width=2.5)
         )
         for item in (self.train_scatter, self.test_scatter, self.selected_scatter):

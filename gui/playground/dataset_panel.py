@@ -135,7 +135,7 @@ class DatasetPanel(QtWidgets.QWidget):
 
         # painter tools
         self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
-        tool_row = QtWidgets.QHBoxLayout()
+        tool_row = QtWidgets.QGridLayout()
         tool_row.setSpacing(2)
         self.tool_group = QtWidgets.QButtonGroup(self)
         for tool, title in zip(TOOLS, ("Put", "Airbrush", "Erase", "Select")):
@@ -146,7 +146,8 @@ class DatasetPanel(QtWidgets.QWidget):
             b.clicked.connect(lambda _=False, t=tool: self.set_tool(t))
             self.tool_group.addButton(b)
             self.tool_buttons[tool] = b
-            tool_row.addWidget(b)
+            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+            tool_row.addWidget(b, 0, len(self.tool_buttons) - 1)
         self.tool_buttons["put"].setChecked(True)
         self.radius_slider = _slider(1, 30, 6, "Size of the airbrush and the eraser.")
         self.undo_button = QtWidgets.QToolButton(text="Undo")
@@ -220,6 +221,7 @@ class DatasetPanel(QtWidgets.QWidget):
         paint_heading.setProperty("role", "heading")
         pl.addWidget(paint_heading)
         pl.addLayout(tool_row)
+        self.tool_grid = tool_row
         rrow = QtWidgets.QHBoxLayout()
         rrow.addWidget(QtWidgets.QLabel("Brush"))
         rrow.addWidget(self.radius_slider)
@@ -233,9 +235,11 @@ class DatasetPanel(QtWidgets.QWidget):
         crow.addWidget(self.value_label)
         crow.addWidget(self.value_spin)
         pl.addLayout(crow)
-        erow = QtWidgets.QHBoxLayout()
-        for b in (self.undo_button, self.redo_button, self.delete_button, self.clear_button):
-            erow.addWidget(b)
+        erow = QtWidgets.QGridLayout()
+        erow.setSpacing(2)
+        for k, b in enumerate((self.undo_button, self.redo_button, self.delete_button, self.clear_button)):
+            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+            erow.addWidget(b, k // 2, k % 2)
         pl.addLayout(erow)
         lay.addWidget(self.paint_box)
         self.file_box = QtWidgets.QWidget()
@@ -261,6 +265,12 @@ class DatasetPanel(QtWidgets.QWidget):
     def set_thumbnail_size(self, size: int) -> None:
         self._thumb_size = size
         self._render_thumbnails()
+
+    def set_compact_tools(self, compact: bool) -> None:
+        """Two rows of two tool buttons (large fonts) or one row of four."""
+        for k, b in enumerate(self.tool_buttons.values()):
+            self.tool_grid.removeWidget(b)
+            self.tool_grid.addWidget(b, k // 2 if compact else 0, k % 2 if compact else k)
 
     def _layout_presets(self) -> None:
         kinds = CLASSIFICATION_PRESETS if self.task == "classification" else REGRESSION_PRESETS

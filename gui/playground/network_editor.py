@@ -221,7 +221,7 @@ class NetworkEditor(QtWidgets.QWidget):
         head.addWidget(self.layers_label)
         head.addStretch(1)
         self.scene = QtWidgets.QGraphicsScene(self)
-        self.view = QtWidgets.QGraphicsView(self.scene)
+        self.view = _FittingView(self.scene)
         self.view.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.view.setBackgroundBrush(QtGui.QColor(theme.BACKGROUND))
@@ -413,6 +413,7 @@ class NetworkEditor(QtWidgets.QWidget):
                     row.append(e)
             self.edges.append(row)
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
+        self.view.fit()
 
     def show_weights(self, weights: list[dict]) -> None:
         """Recolour every edge from ``weights`` (one ``{"W": (in, out), "b": (out,)}`` per layer)."""
@@ -462,3 +463,25 @@ class _CaptionItem(QtWidgets.QGraphicsSimpleTextItem):
             act.triggered.connect(lambda _=False, n=name: self.editor.set_layer_activation(self.layer, n))
         menu.popup(ev.screenPos())
         self.editor._menu = menu  # keep it alive while it is open
+
+
+class _FittingView(QtWidgets.QGraphicsView):
+    """Shows the whole network: shrinks the drawing when the widget is too small (never enlarges)."""
+
+    def __init__(self, scene):
+        super().__init__(scene)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def fit(self) -> None:
+        rect = self.sceneRect()
+        if rect.isEmpty():
+            return
+        vp = self.viewport().size()
+        k = min(vp.width() / rect.width(), vp.height() / rect.height(), 1.0)
+        self.setTransform(QtGui.QTransform.fromScale(k, k))
+        self.centerOn(rect.center())
+
+    def resizeEvent(self, ev) -> None:  # Qt override
+        super().resizeEvent(ev)
+        self.fit()

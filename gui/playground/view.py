@@ -897,12 +897,15 @@ class PlaygroundView(QtWidgets.QWidget):
             f = QtGui.QFont()
             f.setPointSizeF(9 * scale)
             self.data_plot.getPlotItem().getAxis(name).setStyle(tickFont=f)
-        self.network.set_scale(1.3 if on else 1.0)
-        self.dataset_panel.set_thumbnail_size(60 if on else 46)
+        self.network.set_scale(1.2 if on else 1.0)
+        self.dataset_panel.set_thumbnail_size(56 if on else 46)
+        self.dataset_panel.set_compact_tools(on)
         for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls, self.confusion.scores,
-                  self.status_label):
+                  self.status_label, self.cluster_button, self.dataset_panel.delete_button):
             w.setVisible(not on)
-        self.data_scroll.setMaximumWidth(420 if on else 330)
+        self.confusion.setMaximumHeight(230 if on else 300)
+        self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
+        self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
         self._drawn = None
         if self.session.latest is not None:
             self._on_frame()

@@ -77,6 +77,12 @@ def test_undo_and_redo_a_paint(qtbot, playground):
     qtbot.mouseClick(view.dataset_panel.redo_button, LEFT)
     assert len(view.store) == 3
     assert np.allclose(view.store.X[-1], (2, 2), atol=0.1)
+    # a click on top of an existing point (painting fast, in one spot) adds another
+    click_data(qtbot, view, 2, 2)
+    click_data(qtbot, view, 2, 2)
+    assert len(view.store) == 5
+    view.undo_stack.undo()
+    view.undo_stack.undo()
     # undoing the clear brings the preset back
     for _ in range(4):
         view.undo_stack.undo()

@@ -1,0 +1,131 @@
+"""Model kinds, regression painting and the main window's menus around the Playground."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore
+
+from engine.spec import RunSpec, load_spec
+from tests.gui.conftest import click_data
+
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+def _train_epochs(qtbot, view, n: int) -> None:
+    view.stop_epochs_check.setChecked(True)
+    view.stop_epochs_spin.setValue(view.session.epoch + n)
+    view.play()
+    qtbot.waitUntil(lambda: not view.session.running, timeout=20_000)
+    view._on_frame()
+
+
+def test_logistic_and_perceptron_draw_straight_boundaries(qtbot, playground):
+    view = playground
+    view.dataset_panel.choose_preset("linear")
+    for kind in ("logistic", "perceptron"):
+        view.model_combo.setCurrentIndex(view.model_combo.findData(kind))
+        assert view.network.hidden == [] and not view.network.add_layer_button.isEnabled()
+        assert view.session.trainer.model.kind == kind
+        _train_epochs(qtbot, view, 15)
+        acc = view.curves.buffer.column("test_accuracy")
+        assert acc[-1] > 0.9, (kind, acc[-5:])
+        img = view.data_plot.image.image
+        assert img.reshape(-1, 3).std(axis=0).max() > 10
+    assert view.current_spec().train.optimizer == "sgd"  # the perceptron's own rule
+    view.model_combo.setCurrentIndex(view.model_combo.findData("mlp"))
+    assert view.network.hidden and view.network.add_layer_button.isEnabled()
+
+
+def test_regression_paint_values_and_train(qtbot, playground):
+    view = playground
+    view.problem_combo.setCurrentIndex(view.problem_combo.findData("regression"))
+    assert view.store.task == "regression" and view.dataset_panel.kind == "plane"
+    assert not view.dataset_panel.class_list.isVisible() and view.dataset_panel.value_spin.isVisible()
+    assert view.network.n_outputs == 1
+    qtbot.mouseClick(view.dataset_panel.clear_button, LEFT)
+    rng = np.random.default_rng(0)
+    for value, xs in ((-2.0, -4.0), (2.0, 4.0)):
+        view.dataset_panel.value_spin.setValue(value)
+        for _ in range(6):
+            click_data(qtbot, view, xs + rng.uniform(-1, 1), rng.uniform(-4, 4))
+    assert sorted(set(view.store.y)) == [-2.0, 2.0]
+    qtbot.waitUntil(lambda: view.session.trainer is not None and view.session.trainer.dataset.n_train > 0,
+                    timeout=3000)
+    _train_epochs(qtbot, view, 60)
+    loss = view.curves.buffer.column("train_loss")
+    assert loss[-1] < loss[0]
+    assert not view.curves.acc_plot.isVisible()
+    left = view.data_plot.image.image[100, 10].astype(float)
+    right = view.data_plot.image.image[100, 190].astype(float)
+    assert left[0] > left[2] and right[2] > right[0]  # orange for negative values, blue for positive
+    assert "R²" in view.confusion.summary.text()
+
+
+def test_painting_while_training_changes_the_data_trained_on(qtbot, playground):
+    view = playground
+    n_train = view.session.trainer.dataset.n_train
+    view.play()
+    for k in range(12):
+        click_data(qtbot, view, -5.5 + 0.3 * k, 5.5)
+    assert len(view.store) == 512, len(view.store)
+    qtbot.waitUntil(lambda: view.session.trainer.dataset.n_train + view.session.trainer.dataset.n_test
+                    == 512, timeout=10_000)
+    assert view.session.running
+    view.pause()
+    qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
+    assert view.session.trainer.dataset.n_train >= n_train
+
+
+def test_run_on_cluster_emits_the_spec(qtbot, playground):
+    with qtbot.waitSignal(playground.run_on_cluster_requested, timeout=2000) as blocker:
+        qtbot.mouseClick(playground.cluster_button, LEFT)
+    spec = blocker.args[0]
+    assert isinstance(spec, RunSpec)
+    assert spec == playground.current_spec()
+    assert spec.weights is not None and spec.dataset.kind == "spiral"
+
+
+def test_main_window_menus(qtbot, tmp_path):
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    try:
+        view = window.views["playground"]
+        titles = [a.text() for a in window.menuBar().actions()]
+        assert titles == ["&File", "&View"]
+        window.presentation_action.setChecked(True)
+        assert view.presentation
+        window.presentation_action.setChecked(False)
+        assert not view.presentation
+        path = str(tmp_path / "p.json")
+        window._save_to(path)
+        assert load_spec(path) == view.current_spec()
+        bad = tmp_path / "bad.json"
+        bad.write_text("{not json")
+        shown = []
+        from PySide6 import QtWidgets
+
+        orig = QtWidgets.QMessageBox.warning
+        QtWidgets.QMessageBox.warning = staticmethod(lambda *a, **k: shown.append(a[2]))
+        try:
+            assert not window.open_spec(str(bad))
+        finally:
+            QtWidgets.QMessageBox.warning = orig
+        assert shown and "not valid JSON" in shown[0] and "line 1" in shown[0]
+        assert window.open_spec(path)
+    finally:
+        for v in window.views.values():
+            if hasattr(v, "shutdown"):
+                v.shutdown()
+
+
+def test_view_registry_skips_only_a_missing_view_module(monkeypatch):
+    import pytest
+
+    from gui import main_window
+
+    assert main_window._load_view_class("gui.no_such_view_module:Thing") is None
+    with pytest.raises(ModuleNotFoundError):
+        # a view module that exists but imports something missing is a real error
+        main_window._load_view_class("tests.gui.broken_view_module:Thing")
