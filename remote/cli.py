@@ -107,8 +107,12 @@ def cmd_trust(args, profile: Profile) -> int:
     return 0
 
 
-def _doctor_checks(backend: Backend, profile: Profile):
-    """Yield ``(check, ok, detail)``; ``detail`` says what to do when ``ok`` is false."""
+def doctor_checks(backend: Backend, profile: Profile):
+    """Run the ``doctor`` checks one by one, yielding ``(check, ok, detail)``.
+
+    ``detail`` is what was found, or what to do when ``ok`` is false. Stops after a failed
+    login (nothing else can be checked then).
+    """
     if isinstance(backend, SshBackend):
         try:
             backend.connect()
@@ -182,9 +186,12 @@ def _doctor_checks(backend: Backend, profile: Profile):
         yield "workdir writable", False, f"{profile.workdir}: {exc}; choose a writable workdir"
 
 
+_doctor_checks = doctor_checks  # the name the GUI's Cluster view imported first
+
+
 def cmd_doctor(args, profile: Profile, backend: Backend) -> int:
     failed = 0
-    for name, ok, detail in _doctor_checks(backend, profile):
+    for name, ok, detail in doctor_checks(backend, profile):
         print(f"[{'ok' if ok else 'FAIL'}] {name}: {detail}", flush=True)
         failed += not ok
     print("all checks passed" if not failed else f"{failed} check(s) failed")
@@ -442,4 +449,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             store.close()
 
 
-__all__ = ["build_parser", "main", "terminal_prompt"]
+__all__ = ["build_parser", "doctor_checks", "main", "terminal_prompt"]

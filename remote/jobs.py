@@ -30,7 +30,7 @@ RESULT_NAME = "result.json"
 MODEL_NAME = "model.npz"
 EXIT_STATUS_NAME = "exit_status"
 LOCAL_OUTPUT = "job-local.out"
-_JOB_ID_RE = re.compile(r"^(?:\d+|L\d+)(?:_\d+)?$")
+_JOB_ID_RE = re.compile(r"^(?:\d+(?:_\d+)?|L\d+(?:-\d+)?)$")
 
 
 class JobError(Exception):
@@ -49,7 +49,7 @@ def check_job_id(job_id: str) -> str:
     """``job_id`` if it looks like a SLURM (``123``, ``123_4``) or local (``L123``) job id."""
     job_id = str(job_id).strip()
     if not _JOB_ID_RE.match(job_id):
-        raise JobError(f"{job_id!r} is not a job id (expected digits, e.g. 1234)")
+        raise JobError(f"{job_id!r} is not a job id (expected digits such as 1234, or L... for a local job)")
     return job_id
 
 
@@ -204,7 +204,7 @@ def _pid_running(pid: int, ticks: str | None) -> bool:
 class LocalScheduler(Scheduler):
     """Jobs as local processes: ``bash job.sh`` in the job folder, detached from this process.
 
-    Job ids are ``L<pid>``; the pid (and its start time, so a reused pid is not mistaken for
+    Job ids are ``L<pid>-<start ticks>``; the pid (and its start time, so a reused pid is not mistaken for
     the job) is kept in the job folder's ``local.pid``.
     """
 
@@ -225,7 +225,8 @@ class LocalScheduler(Scheduler):
         ticks = _proc_start_ticks(proc.pid) or ""
         with open(os.path.join(job_dir, "local.pid"), "w") as fh:
             fh.write(f"{proc.pid} {ticks}\n")
-        return f"L{proc.pid}"
+        # The start time keeps ids unique when the system reuses a pid.
+        return f"L{proc.pid}-{ticks}" if ticks else f"L{proc.pid}"
 
     def _pid_info(self, job_dir: str) -> tuple[int, str | None] | None:
         try:
