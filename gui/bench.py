@@ -6,7 +6,8 @@ presses play at full speed and, for ``--seconds``, counts:
 - frames/s: decision-region images actually put on screen (with the curves),
 - training steps/s and epochs/s of the worker,
 - the event loop's worst stall: a ``QTimer`` asks to run every 5 ms and records how late
-  it is each time; a blocked GUI thread shows up as lateness.
+  it is each time; a blocked GUI thread shows up as lateness. The same is measured first
+  with nothing training, as a baseline for what the machine's other programs cause.
 """
 
 from __future__ import annotations
@@ -52,6 +53,21 @@ def run(seconds: float = 8.0, size: str = "1500x950", presentation: bool = False
     meter.setInterval(interval_ms)
     meter.timeout.connect(tick)
 
+    def spin(duration_s: float) -> None:
+        t_end = time.perf_counter() + duration_s
+        while time.perf_counter() < t_end:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.001)
+
+    # Baseline: the same event loop with nothing training, so that stalls caused by
+    # other programs on the machine can be told apart from ours.
+    last[0] = time.perf_counter()
+    meter.start()
+    spin(min(2.0, seconds / 3))
+    meter.stop()
+    idle = sorted(lateness)
+    lateness.clear()
+
     session = view.session
     frames0 = view.frames_drawn
     boundary0 = view.boundary_frames
@@ -61,9 +77,7 @@ def run(seconds: float = 8.0, size: str = "1500x950", presentation: bool = False
     step0, epoch0 = trainer0.step, trainer0.epoch
     last[0] = time.perf_counter()
     meter.start()
-    while time.perf_counter() - t0 < seconds:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        time.sleep(0.001)
+    spin(seconds)
     meter.stop()
     elapsed = time.perf_counter() - t0
     trainer = session.trainer
@@ -82,6 +96,7 @@ def run(seconds: float = 8.0, size: str = "1500x950", presentation: bool = False
         "worst_stall_ms": round(1000 * lateness[-1], 1) if lateness else None,
         "p99_stall_ms": round(1000 * lateness[int(0.99 * (len(lateness) - 1))], 1) if lateness else None,
         "timer_ticks": len(lateness),
+        "idle_worst_stall_ms": round(1000 * idle[-1], 1) if idle else None,
         "load_average_1min": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  training steps        {r['train_steps_per_s']:8d} /s   ({r['epochs_per_s']} epochs/s)")
     print(f"  worst event-loop stall {r['worst_stall_ms']:7.1f} ms  (99th percentile {r['p99_stall_ms']} ms,"
           f" {r['timer_ticks']} ticks)")
+    print(f"  same, not training     {r['idle_worst_stall_ms']:7.1f} ms  (the machine's own baseline)")
     print(f"  machine load average   {r['load_average_1min']} on {r['cpus']} CPUs (other programs slow all of the above)")
     return 0
 

@@ -403,7 +403,9 @@ class DatasetPanel(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(name)
             pm = QtGui.QPixmap(14, 14)
             pm.fill(QtGui.QColor(theme.CLASS_COLORS[i]))
-            item.setIcon(QtGui.QIcon(pm))
+            icon = QtGui.QIcon(pm)
+            icon.addPixmap(pm, QtGui.QIcon.Mode.Selected)  # keep the true colour when selected
+            item.setIcon(icon)
             item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
             self.class_list.addItem(item)
         n = self.class_list.count()

@@ -528,6 +528,8 @@ class PlaygroundView(QtWidgets.QWidget):
         self._update_box()
         self.session.set_render_options(discretize=self.discretize_check.isChecked())
         self._rebuild_network(weights=spec.weights)
+        # A new document: undoing past it would mix its network with older data.
+        self.undo_stack.clear()
         if "presentation" in meta and bool(meta["presentation"]) != self.presentation:
             self.set_presentation(bool(meta["presentation"]))
 

@@ -114,6 +114,12 @@ def test_main_window_menus(qtbot, tmp_path):
             QtWidgets.QMessageBox.warning = orig
         assert shown and "not valid JSON" in shown[0] and "line 1" in shown[0]
         assert window.open_spec(path)
+        assert not view.undo_stack.canUndo()  # an opened file starts a fresh history
+        cluster = window.views.get("cluster")
+        if cluster is not None and hasattr(cluster, "compose_job"):
+            qtbot.mouseClick(view.cluster_button, LEFT)
+            assert window.tabs.currentWidget() is cluster
+            assert cluster.spec == view.current_spec()
     finally:
         for v in window.views.values():
             if hasattr(v, "shutdown"):
