@@ -371,6 +371,14 @@ class DataPlot(pg.PlotWidget):
         self.brush_outline.setRect(QtCore.QRectF(pos[0] - r, pos[1] - r, 2 * r, 2 * r))
         self.brush_outline.setVisible(True)
 
+    def export_png(self, path: str, width_px: int = 1200) -> None:
+        """Save the plot (regions, points, axes) as a PNG ``width_px`` wide."""
+        from pyqtgraph.exporters import ImageExporter
+
+        exporter = ImageExporter(self.getPlotItem())
+        exporter.parameters()["width"] = int(width_px)
+        exporter.export(path)
+
     # ------------------------------------------------------------------ helpers for tests and tools
     def scene_pos_of(self, x: float, y: float) -> QtCore.QPointF:
         """Scene position of data point ``(x, y)``."""

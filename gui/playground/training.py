@@ -207,12 +207,14 @@ class TrainingSession(QtCore.QObject):
         self.spec = spec
         self.pending_records = []
         self.latest = None
-        if self.running:
-            self.controls.put(reset=(trainer, spec, self.generation))
-            return
+        # The new trainer is visible at once (read-only while the worker runs: its shape,
+        # its data); the worker starts training it between two epochs.
         self.trainer = trainer
         self.epoch_offset = 0
         self.elapsed_offset_s = 0.0
+        if self.running:
+            self.controls.put(reset=(trainer, spec, self.generation))
+            return
         if self.state != "idle":
             self._set_state("idle")
         self.refresh()

@@ -332,6 +332,10 @@ class PlaygroundView(QtWidgets.QWidget):
         opts.addStretch(1)
         opts.addWidget(self.dataset_panel.show_test_check)
         opts.addWidget(self.discretize_check)
+        self.plot_png_button = QtWidgets.QToolButton(text="PNG…")
+        self.plot_png_button.setToolTip("Save a picture of this plot: the regions, the points and the axes.")
+        self.plot_png_button.clicked.connect(self._on_export_plot)
+        opts.addWidget(self.plot_png_button)
         rl.addLayout(opts)
         rl.addWidget(self.curves, 4)
         rl.addWidget(self.status_label)
@@ -773,6 +777,15 @@ class PlaygroundView(QtWidgets.QWidget):
             self.network.set_feature_pictures(self._feature_pictures(box))
         self.session.set_render_options(box=box, value_scale=self._value_scale())
 
+    def _on_export_plot(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save the plot as PNG", "playground-plot.png",
+                                                        "PNG image (*.png)")
+        if path:
+            try:
+                self.data_plot.export_png(path)
+            except OSError as exc:
+                self._show_error(f"Could not write {path}: {exc}")
+
     def _on_cluster_clicked(self) -> None:
         try:
             spec = self.current_spec()
@@ -903,7 +916,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.dataset_panel.set_thumbnail_size(56 if on else 46)
         self.dataset_panel.set_compact_tools(on)
         for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls, self.confusion.scores,
-                  self.status_label, self.cluster_button, self.dataset_panel.delete_button):
+                  self.status_label, self.cluster_button, self.dataset_panel.delete_button, self.plot_png_button):
             w.setVisible(not on)
         self.confusion.setMaximumHeight(230 if on else 300)
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)

@@ -220,3 +220,26 @@ def test_every_control_has_a_tooltip(playground):
                                                                        QtWidgets.QAbstractItemView)):
                 missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}")
     assert not missing, missing
+
+
+def test_changing_the_network_while_training_starts_a_new_one_and_goes_on(qtbot, playground):
+    view = playground
+    view.play()
+    qtbot.waitUntil(lambda: view.session.epoch >= 20, timeout=20_000)
+    layers = len(view.session.trainer.model.layers)
+    qtbot.mouseClick(view.network.add_layer_button, LEFT)
+    assert len(view.session.trainer.model.layers) == layers + 1
+    assert view.session.running
+    qtbot.waitUntil(lambda: view.curves.buffer.n >= 3, timeout=20_000)
+    epochs = view.curves.buffer.column("epoch")
+    assert epochs[0] == 1 and np.all(np.diff(epochs) > 0)  # the old network's curve is gone
+    # a new learning rate while training keeps the network and the epoch count going
+    before = view.session.epoch
+    view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.01))
+    qtbot.waitUntil(lambda: view.session.epoch > before + 5, timeout=20_000)
+    assert view.session.spec.train.learning_rate == 0.01
+    view.pause()
+    qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
+    assert view.session.trainer.spec.train.learning_rate == 0.01
+    epochs = view.curves.buffer.column("epoch")
+    assert np.all(np.diff(epochs) > 0)

@@ -135,3 +135,53 @@ def test_view_registry_skips_only_a_missing_view_module(monkeypatch):
     with pytest.raises(ModuleNotFoundError):
         # a view module that exists but imports something missing is a real error
         main_window._load_view_class("tests.gui.broken_view_module:Thing")
+
+
+def test_speed_limit_and_early_stopping(qtbot, playground):
+    import time
+
+    view = playground
+    view.speed_slider.setValue(2)  # 10 epochs per second
+    assert view.speed_label.text() == "10 epochs/s"
+    t0 = time.perf_counter()
+    view.play()
+    qtbot.wait(600)
+    view.pause()
+    qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
+    elapsed = time.perf_counter() - t0
+    assert 1 <= view.session.epoch <= 10 * elapsed + 2
+
+    view.speed_slider.setValue(view.speed_slider.maximum())
+    view.dataset_panel.choose_preset("gauss")
+    view.stop_patience_check.setChecked(True)
+    view.patience_spin.setValue(3)
+    view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.1))
+    view.play()
+    qtbot.waitUntil(lambda: view.session.state == "completed", timeout=30_000)
+    assert "stopped early" in view.status_label.text()
+    assert view.current_spec().train.patience == 3
+
+
+def test_show_test_points_and_delete_selection_and_plot_picture(qtbot, playground, tmp_path):
+    from PySide6 import QtGui
+
+    from tests.gui.conftest import drag_data
+
+    view = playground
+    n_test = int(view.store.test.sum())
+    assert len(view.data_plot.test_scatter.data) == n_test
+    view.dataset_panel.show_test_check.setChecked(False)
+    assert len(view.data_plot.test_scatter.data) == 0
+    view.dataset_panel.show_test_check.setChecked(True)
+    qtbot.mouseClick(view.dataset_panel.tool_buttons["select"], LEFT)
+    drag_data(qtbot, view, [(-6.0, -6.0), (-3.0, -3.0), (0.0, 0.0)])
+    selected = len(view.data_plot.selection)
+    assert selected > 0 and view.dataset_panel.delete_button.isEnabled()
+    qtbot.keyClick(view.data_plot, QtCore.Qt.Key.Key_Delete)
+    assert len(view.store) == 500 - selected
+    view.undo_stack.undo()
+    assert len(view.store) == 500
+    path = str(tmp_path / "plot.png")
+    view.data_plot.export_png(path, width_px=600)
+    img = QtGui.QImage(path)
+    assert img.width() == 600 and img.height() > 300
