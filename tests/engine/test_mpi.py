@@ -1,0 +1,143 @@
+"""Data parallelism: the share arithmetic, and 2 ranks under mpirun equal 1 rank."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.parallel import ParallelError, SerialComm, batch_shares, launcher_size, split_range, world_comm
+from engine.runner import load_model
+from tests.conftest import ROOT, require
+
+
+@pytest.mark.parametrize("n, batch, size", [(20, 7, 2), (20, 7, 3), (5, 16, 4), (100, 10, 1), (9, 2, 3)])
+def test_batch_shares_cover_every_row_once(n, batch, size):
+    per_rank = [batch_shares(n, batch, size, r) for r in range(size)]
+    all_positions = np.sort(np.concatenate([p for p, _ in per_rank]))
+    np.testing.assert_array_equal(all_positions, np.arange(n))
+    n_batches = -(-n // batch)
+    for b in range(n_batches):
+        sizes = [hi - lo for _, batches in per_rank for lo, hi, _ in [batches[b]]]
+        globals_ = {batches[b][2] for _, batches in per_rank}
+        assert len(globals_) == 1 and sum(sizes) == globals_.pop()
+        assert max(sizes) - min(sizes) <= 1
+        # each rank's rows of a batch are a contiguous piece of that global batch
+        for positions, batches in per_rank:
+            lo, hi, _ = batches[b]
+            rows = positions[lo:hi]
+            if rows.size:
+                assert np.all(np.diff(rows) == 1)
+                assert b * batch <= rows[0] and rows[-1] < (b + 1) * batch
+
+
+def test_split_range():
+    parts = [split_range(10, 3, r) for r in range(3)]
+    assert parts == [(0, 4), (4, 7), (7, 10)]
+
+
+def test_no_launcher_means_one_rank_without_mpi():
+    assert launcher_size({}) == 1
+    assert isinstance(world_comm({}), SerialComm)
+    assert launcher_size({"OMPI_COMM_WORLD_SIZE": "4"}) == 4
+    assert launcher_size({"SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "3"}) == 3
+    assert launcher_size({"SLURM_NTASKS": "3"}) == 1  # inside sbatch but not srun: one process
+
+
+def test_announced_ranks_without_a_matching_mpi_world_is_an_error():
+    if importlib.util.find_spec("mpi4py") is None:
+        with pytest.raises(ParallelError, match="mpi4py is not installed"):
+            world_comm({"OMPI_COMM_WORLD_SIZE": "2"})
+        return
+    # In a plain process MPI's world has 1 rank, not the 2 announced.
+    code = ("from engine.parallel import world_comm, ParallelError\n"
+            "try:\n    world_comm({'PMI_SIZE': '2'})\nexcept ParallelError as e:\n    print('refused:', e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert "refused: the launcher announced 2 ranks but MPI sees 1" in proc.stdout, proc.stderr
+
+
+SPEC = {
+    "dataset": {"kind": "spiral", "n_samples": 160, "noise": 0.1, "seed": 1, "test_fraction": 0.25},
+    "features": ["x1", "x2", "sin(x1)", "sin(x2)"],
+    "model": {"kind": "mlp", "hidden": [8, 6], "activation": ["tanh", "relu"]},
+    # 120 training rows in global batches of 7: shares of 4 and 3, and a last batch of 1
+    # where one rank has nothing to contribute.
+    "train": {"epochs": 6, "batch_size": 7, "optimizer": "adam", "learning_rate": 0.01, "dtype": "float64",
+              "l2": 0.001},
+}
+
+
+def test_two_ranks_under_mpirun_match_one_rank(tmp_path):
+    mpirun = shutil.which("mpirun")
+    require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
+            "needs mpirun (Open MPI) and mpi4py")
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(SPEC))
+    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path), OMPI_MCA_rmaps_base_oversubscribe="1")
+    one = subprocess.run([sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "one")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr
+    cmd = [mpirun, "-n", "2"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    cmd += ["--oversubscribe", sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "two")]
+    two = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert two.returncode == 0, two.stdout + two.stderr
+    rec1 = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
+    rec2 = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["ranks"] for r in rec2] == [2] * 6  # really ran on 2 MPI ranks
+    assert all(r["comm_s"] > 0 for r in rec2)
+    assert len(rec1) == len(rec2) == 6
+    for a, b in zip(rec1, rec2):
+        assert a["step"] == b["step"]
+        for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12)
+    with np.load(tmp_path / "one" / "model.npz", allow_pickle=False) as z1, \
+            np.load(tmp_path / "two" / "model.npz", allow_pickle=False) as z2:
+        for i in range(3):
+            np.testing.assert_allclose(z2[f"W{i}"], z1[f"W{i}"], atol=1e-5, rtol=0)
+            np.testing.assert_allclose(z2[f"b{i}"], z1[f"b{i}"], atol=1e-5, rtol=0)
+            assert not np.array_equal(z1[f"W{i}"], np.zeros_like(z1[f"W{i}"]))
+    # only rank 0 wrote: one record per epoch, not two
+    assert json.loads((tmp_path / "two" / "result.json").read_text())["ranks"] == 2
+
+
+def test_sigterm_to_mpirun_stops_every_rank_at_the_same_step(tmp_path):
+    mpirun = shutil.which("mpirun")
+    require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
+            "needs mpirun (Open MPI) and mpi4py")
+    import signal
+    import time
+
+    spec = json.loads(json.dumps(SPEC))
+    spec["train"]["epochs"] = 10_000_000
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path))
+    cmd = [mpirun, "-n", "2"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+    cmd += ["--oversubscribe", sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        metrics = out / "metrics.jsonl"
+        while time.time() < deadline and not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)  # a rank left behind in Allreduce would hang here
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "stopped"
+    assert result["ranks"] == 2
+    _, _, net = load_model(out / "model.npz")
+    assert np.all(np.isfinite(net.params))
