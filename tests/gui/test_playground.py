@@ -20,7 +20,10 @@ def _paint_two_classes(qtbot, view) -> None:
         view.dataset_panel.select_class(cls)
         for x, y in pts:
             click_data(qtbot, view, x, y)
-    qtbot.waitUntil(lambda: view.session.trainer is not None, timeout=3000)
+    n = len(CLASS0) + len(CLASS1)
+    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.trainer is not None
+                    and view.session.trainer.dataset.n_train + view.session.trainer.dataset.n_test == n,
+                    timeout=3000)
 
 
 def test_paint_add_layer_train_and_look(qtbot, playground):

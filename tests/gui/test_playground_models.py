@@ -49,7 +49,8 @@ def test_regression_paint_values_and_train(qtbot, playground):
         for _ in range(6):
             click_data(qtbot, view, xs + rng.uniform(-1, 1), rng.uniform(-4, 4))
     assert sorted(set(view.store.y)) == [-2.0, 2.0]
-    qtbot.waitUntil(lambda: view.session.trainer is not None and view.session.trainer.dataset.n_train > 0,
+    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.trainer is not None
+                    and view.session.trainer.dataset.n_train + view.session.trainer.dataset.n_test == 12,
                     timeout=3000)
     _train_epochs(qtbot, view, 60)
     loss = view.curves.buffer.column("train_loss")
@@ -153,6 +154,7 @@ def test_speed_limit_and_early_stopping(qtbot, playground):
 
     view.speed_slider.setValue(view.speed_slider.maximum())
     view.dataset_panel.choose_preset("gauss")
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)  # the new data reached the run
     view.stop_patience_check.setChecked(True)
     view.patience_spin.setValue(3)
     view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.1))
