@@ -5,24 +5,35 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6 import QtCore
+from superqt.utils._qthreading import WorkerBase
 
 from gui import workers
+
+
+def stop_leaked_workers(qapp, grace_ms: int = 3000) -> int:
+    """How many thread-pool workers are still running after ``grace_ms``; those are stopped."""
+    if workers.active_worker_count() == 0:
+        return 0
+    # Give a worker that was asked to stop a moment to reach its next yield.
+    deadline = QtCore.QDeadlineTimer(grace_ms)
+    while workers.active_worker_count() and not deadline.hasExpired():
+        qapp.processEvents()
+        QtCore.QThread.msleep(10)
+    leaked = workers.active_worker_count()
+    if leaked:
+        # Stop them so that the next test starts clean.
+        for worker in list(WorkerBase._worker_set):
+            worker.quit()
+        workers.wait_for_workers(10_000)
+    return leaked
 
 
 @pytest.fixture(autouse=True)
 def no_leaked_workers(qapp):
     """Fail a test that leaves a thread-pool worker (a training generator) running."""
     yield
-    if workers.active_worker_count() == 0:
-        return
-    # Give a worker that was asked to stop a moment to reach its next yield.
-    deadline = QtCore.QDeadlineTimer(3000)
-    while workers.active_worker_count() and not deadline.hasExpired():
-        qapp.processEvents()
-        QtCore.QThread.msleep(10)
-    leaked = workers.active_worker_count()
+    leaked = stop_leaked_workers(qapp)
     if leaked:
-        workers.wait_for_workers(10_000)
         pytest.fail(f"the test left {leaked} worker thread(s) running", pytrace=False)
 
 

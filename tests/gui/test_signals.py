@@ -42,3 +42,19 @@ def test_thousands_of_queued_yields_from_a_worker(qtbot):
     assert received[0] == 0 and received[2] == 2 and received[1] is None
     assert worker.abort_requested is False
     assert workers.wait_for_workers(5000)
+
+
+def test_a_leaked_worker_is_detected_and_stopped(qapp):
+    import time
+
+    from tests.gui.conftest import stop_leaked_workers
+
+    def forever():
+        while True:
+            time.sleep(0.005)
+            yield None
+
+    workers.start_generator(forever)
+    assert workers.active_worker_count() == 1
+    assert stop_leaked_workers(qapp, grace_ms=100) == 1
+    assert workers.active_worker_count() == 0
