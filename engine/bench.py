@@ -251,6 +251,13 @@ def main(quick: bool = False, cases=None) -> int:
 
     print(f"engine benchmark: one BLAS thread, float32, best of several epochs; "
           f"Python {platform.python_version()}, NumPy {np.__version__}, {platform.machine()}")
+    if limiter is not None:
+        from threadpoolctl import threadpool_info
+
+        pools = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info())
+        print(f"thread pools (threadpoolctl): {pools or 'none loaded yet'}")
+    else:
+        print("thread pools: limited to 1 through " + ", ".join(_THREAD_VARS[:3]))
     for env in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if os.environ.get(env):
             print(f"note: {env}={os.environ[env]} is set; it changes OpenBLAS's kernels")

@@ -40,6 +40,10 @@ class SerialComm:
     def barrier(self) -> None:
         """Wait for every rank."""
 
+    def abort(self, code: int) -> None:
+        """End every rank with exit status ``code``."""
+        raise SystemExit(code)
+
 
 class MpiComm(SerialComm):
     """Collectives on an mpi4py communicator (buffer-based, no pickling)."""
@@ -60,6 +64,9 @@ class MpiComm(SerialComm):
 
     def barrier(self):
         self._comm.Barrier()
+
+    def abort(self, code):
+        self._comm.Abort(code)
 
 
 def launcher_size(environ=None) -> int:

@@ -244,12 +244,20 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
     metrics_fh = None
     try:
         if lead:
-            os.makedirs(out_dir, exist_ok=True)
-            for name in RUN_FILES:
-                p = os.path.join(out_dir, name)
-                if os.path.exists(p):
-                    os.remove(p)  # --force: an old file must not survive next to new ones
-            metrics_fh = open(os.path.join(out_dir, "metrics.jsonl"), "w", encoding="utf-8")
+            try:
+                os.makedirs(out_dir, exist_ok=True)
+                for name in RUN_FILES:
+                    p = os.path.join(out_dir, name)
+                    if os.path.exists(p):
+                        os.remove(p)  # --force: an old file must not survive next to new ones
+                metrics_fh = open(os.path.join(out_dir, "metrics.jsonl"), "w", encoding="utf-8")
+            except OSError as exc:
+                # Other ranks are waiting in the first Allreduce: take them down with us.
+                if comm.size > 1:
+                    sys.stderr.write(f"error: cannot write to {out_dir}: {exc.strerror or exc}\n")
+                    sys.stderr.flush()
+                    comm.abort(EXIT_INVALID)
+                raise UsageError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
         show = progress if progress is not None else (lead and sys.stderr.isatty())
         bar = _Progress(spec.train.epochs, bool(show) and lead)
         started = time.time()

@@ -407,8 +407,11 @@ class Trainer:
             Checked between steps; when true the run ends with status ``stopped``.
 
         The generator ends (no exception) when the run completes, diverges (after
-        yielding the epoch whose loss was not finite) or is stopped.
+        yielding the epoch whose loss was not finite) or is stopped. Calling ``run``
+        again after a stop resumes where the run stopped (mid-epoch included).
         """
+        if self.status == "stopped":
+            self.status, self.message = "running", ""
         while self.status == "running" and self.epoch < self.spec.train.epochs:
             rec = self.train_epoch(stop)
             if rec is None:

@@ -177,3 +177,10 @@ def test_diverged_run_writes_null_losses(tmp_path):
     result = json.loads((out / "result.json").read_text())
     assert result["status"] == "diverged"
     assert result["message"].startswith("diverged: the loss became NaN at epoch")
+
+
+def test_unwritable_out_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = engine("train", write_spec(tmp_path), "--out", blocker / "run")
+    assert_one_line_error(proc, "cannot write")

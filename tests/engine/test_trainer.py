@@ -204,3 +204,21 @@ def test_linear_models_train(kind):
     records = list(tr.run())
     assert tr.status == "completed"
     assert records[-1]["test_accuracy"] >= 0.9
+
+
+def test_run_resumes_after_a_stop():
+    tr = Trainer(make_spec(epochs=3))
+    event = threading.Event()
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) == 4
+
+    assert list(tr.run(stop)) == []
+    assert tr.status == "stopped" and tr.step == 3
+    records = list(tr.run())
+    assert tr.status == "completed" and [r["epoch"] for r in records] == [1, 2, 3]
+    whole = Trainer(make_spec(epochs=3))
+    list(whole.run(event))
+    np.testing.assert_array_equal(whole.model.params, tr.model.params)
