@@ -32,7 +32,7 @@ pytestmark = pytest.mark.cluster
 SHORT = {"dataset": {"kind": "spiral", "n_samples": 300, "seed": 2}, "model": {"kind": "mlp", "hidden": [8]},
          "train": {"epochs": 8, "batch_size": 20, "seed": 1}}
 # About 3-8 s of training on two ranks: long enough to stop sshd in the middle of it.
-LONG = {"dataset": {"kind": "spiral", "n_samples": 20000, "seed": 2}, "model": {"kind": "mlp", "hidden": [64, 64]},
+LONG = {"dataset": {"kind": "spiral", "n_samples": 40000, "seed": 2}, "model": {"kind": "mlp", "hidden": [64, 64]},
         "train": {"epochs": 40, "batch_size": 64, "seed": 1}}
 N_LONG = LONG["train"]["epochs"]
 ENDLESS = {**LONG, "train": {**LONG["train"], "epochs": 1_000_000}}
@@ -406,3 +406,17 @@ def test_watch_and_follow_a_job_submitted_elsewhere(test_cluster, tmp_path):
     with JobStore(tmp_path / "data" / "jobs.sqlite") as store:
         job = store.get("testcluster", job_id)
     assert job.kind == "external" and job.state == "COMPLETED" and job.name == "ext.sh"
+
+
+def test_mpirun_launcher_inside_the_allocation(test_cluster, tmp_path):
+    profile = Profile(**{**test_cluster.profile.__dict__, "launcher": "mpirun", "mpi_plugin": ""})
+    backend = open_backend(profile)
+    try:
+        with JobStore(tmp_path / "jobs.sqlite") as store:
+            job = submit_job(backend, _spec(tmp_path, SHORT), JobOptions(ntasks=2), store=store)
+            assert "\nmpirun -n 2 " in job.script
+            events = list(Monitor(backend, store, min_delay_s=0.3).watch(job.job_id, max_wait_s=90))
+            assert events[-1].state == "COMPLETED"
+            assert [r["ranks"] for r in store.records("testcluster", job.job_id)] == [2] * 8
+    finally:
+        backend.close()
