@@ -281,6 +281,10 @@ class Network:
 
     # ------------------------------------------------------------------ training
 
+    def reseed_dropout(self, entropy) -> None:
+        """Restart the dropout masks' random stream from ``entropy`` (an int or list of ints)."""
+        self._rng = np.random.default_rng(np.random.SeedSequence(entropy).spawn(1)[0])
+
     def make_dropout_masks(self, ws: _Workspace) -> None:
         """Fresh inverted-dropout masks (0 or ``1/(1-p)``) in ``ws.masks``."""
         p = self.dropout

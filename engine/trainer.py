@@ -105,6 +105,9 @@ class Trainer:
         # Every rank starts from rank 0's parameters (identical already for the same seed,
         # but spec weights or a different NumPy build must not make ranks disagree).
         self.comm.bcast(self.model.params)
+        if self.comm.size > 1:
+            # Each rank draws its own dropout masks for its own rows.
+            self.model.reseed_dropout([seed, self.comm.rank])
         t = spec.train
         self.optimizer = make_optimizer(t.optimizer, self.model.params, self.model.grads, t.learning_rate, t.momentum)
         self.classification = ds.task == "classification"
