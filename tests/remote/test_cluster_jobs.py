@@ -420,3 +420,26 @@ def test_mpirun_launcher_inside_the_allocation(test_cluster, tmp_path):
             assert [r["ranks"] for r in store.records("testcluster", job.job_id)] == [2] * 8
     finally:
         backend.close()
+
+
+def test_dropped_connection_is_a_state_and_a_typed_error(test_cluster, tmp_path):
+    from remote.ssh import ConnectionLostError
+
+    backend = SshBackend(test_cluster.profile).connect()
+    try:
+        assert backend.state.status == "connected"
+        test_cluster.stop_sshd()
+        try:
+            with pytest.raises(ConnectionLostError) as info:
+                backend.run(["true"])
+            assert "Traceback" not in str(info.value) and "127.0.0.1" in str(info.value)
+            assert backend.state.status == "reconnecting" and backend.state.last_error
+            with pytest.raises(ConnectionLostError, match="lost"):
+                backend.run(["true"])  # reconnect attempts with backoff, then give up
+        finally:
+            test_cluster.start_sshd()
+        assert backend.run(["echo", "back"]).stdout == "back\n"
+        assert backend.state.status == "connected" and backend.connection.connects == 2
+        assert backend.read_bytes("~/.ssh/authorized_keys").startswith(b"ssh-ed25519 ")
+    finally:
+        backend.close()

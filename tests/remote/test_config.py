@@ -110,3 +110,15 @@ def test_ssh_config_alias_is_applied(tmp_path):
     # values in the profile win over the ssh config
     t2 = resolve_target(Profile(name="x", host="jr", user="me", port=22, ssh_config=str(cfg)))
     assert (t2.user, t2.port, t2.host) == ("me", 22, "jureca.example.org")
+
+
+@pytest.mark.parametrize("value,host,port,user", [
+    ("bastion", "bastion", None, ""), ("gate@bastion:2022", "bastion", 2022, "gate"),
+    ("ssh://gate@bastion:2022", "bastion", 2022, "gate"), ("gate@[::1]:2200", "::1", 2200, "gate"),
+    ("a@first:1,b@second:2", "first", 1, "a"),
+])
+def test_proxy_jump_values(value, host, port, user):
+    from remote.ssh import _jump_profile
+
+    jump = _jump_profile(Profile(name="x", host="h", known_hosts="/k"), value)
+    assert (jump.host, jump.port, jump.user, jump.known_hosts) == (host, port, user, "/k")
