@@ -184,3 +184,13 @@ def test_unwritable_out_folder_is_one_line(tmp_path):
     blocker.write_text("x")
     proc = engine("train", write_spec(tmp_path), "--out", blocker / "run")
     assert_one_line_error(proc, "cannot write")
+
+
+def test_bench_grid_case_runs():
+    proc = engine("bench", "--quick", "--case", "grid", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("grid 200x200")]
+    assert len(lines) == 4
+    for line in lines:
+        assert " engine " in line and " ms" in line
+        assert ("scikit-learn" in line) and ("PyTorch" in line)  # a time or "not installed"
