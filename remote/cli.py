@@ -77,20 +77,10 @@ def cmd_profiles(args, profiles: dict[str, Profile]) -> int:
     return 0
 
 
-def cmd_trust(args, profile: Profile) -> int:
-    if profile.is_local:
-        raise CliError("the local profile needs no host key")
-    conn = SshConnection(profile)
-    key = conn.fetch_host_key()
+def _confirm_and_trust(args, profile: Profile, key, host: str, port: int) -> bool:
+    """Show ``key``'s fingerprint, get the user's word (or --fingerprint) and record it."""
     fp = fingerprint_sha256(key)
-    target = conn.target
-    try:
-        check_host_key(target.host, target.port, key, os.path.expanduser(profile.known_hosts), profile.name)
-        print(f"the host key of {target.host}:{target.port} ({key.get_name()} {fp}) is already trusted")
-        return 0
-    except HostKeyUnknownError:
-        pass
-    print(f"{target.host}:{target.port} shows host key {key.get_name()} {fp}")
+    print(f"{host}:{port} shows host key {key.get_name()} {fp}")
     if args.fingerprint:
         if args.fingerprint.strip() != fp:
             raise CliError(f"the server's fingerprint {fp} is not the expected {args.fingerprint.strip()}; not trusted")
@@ -101,10 +91,39 @@ def cmd_trust(args, profile: Profile) -> int:
         answer = input("Compare it with the fingerprint your cluster publishes. Trust it? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("not trusted")
-            return 1
+            return False
     trust_host_key(profile, key)
     print(f"trusted: recorded in {os.path.expanduser(profile.known_hosts)}")
-    return 0
+    return True
+
+
+def cmd_trust(args, profile: Profile) -> int:
+    if profile.is_local:
+        raise CliError("the local profile needs no host key")
+    conn = SshConnection(profile, terminal_prompt)
+    for _ in range(2):
+        try:
+            key = conn.fetch_host_key()
+            break
+        except HostKeyUnknownError as exc:
+            # The jump host (ProxyJump) is unknown: trust it first, then look at the target.
+            jump = conn._jump
+            if jump is None or exc.key is None:
+                raise
+            if not _confirm_and_trust(args, jump.profile, exc.key, exc.host, exc.port):
+                return 1
+            conn = SshConnection(profile, terminal_prompt)
+    else:
+        raise CliError("could not reach the server's host key")
+    target = conn.target
+    try:
+        check_host_key(target.host, target.port, key, os.path.expanduser(profile.known_hosts), profile.name)
+        print(f"the host key of {target.host}:{target.port} ({key.get_name()} {fingerprint_sha256(key)}) "
+              "is already trusted")
+        return 0
+    except HostKeyUnknownError:
+        pass
+    return 0 if _confirm_and_trust(args, profile, key, target.host, target.port) else 1
 
 
 def doctor_checks(backend: Backend, profile: Profile):

@@ -421,7 +421,7 @@ def submit_job(backend: Backend, spec: RunSpec | str | os.PathLike, options: Job
     if store is not None:
         store.add_job(profile.name, job_id, name=prepared.description.job_name, job_dir=prepared.job_dir,
                       output_path=output_path, metrics_path=metrics_path, ntasks=prepared.description.ntasks,
-                      submitted_at=time.time())
+                      submitted_at=time.time(), replace=True)
     return SubmittedJob(profile=profile.name, job_id=job_id, job_dir=prepared.job_dir,
                         name=prepared.description.job_name, output_path=output_path, metrics_path=metrics_path,
                         script=script or prepared.script)

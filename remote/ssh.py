@@ -158,7 +158,7 @@ def _jump_profile(profile: Profile, spec: str) -> Profile:
         port = int(p)
     else:
         host = first
-    return Profile(name=f"{profile.name}-jump", host=host, port=port, user=user, known_hosts=profile.known_hosts,
+    return Profile(name=profile.name, host=host, port=port, user=user, known_hosts=profile.known_hosts,
                    ssh_config=profile.ssh_config, keepalive_s=profile.keepalive_s,
                    connect_timeout_s=profile.connect_timeout_s, key_file=profile.key_file)
 

@@ -135,16 +135,30 @@ class JobStore:
     # -- jobs
     def add_job(self, profile: str, job_id: str, *, name: str = "", job_dir: str = "", output_path: str = "",
                 metrics_path: str = "", kind: str = "tracked", ntasks: int | None = None,
-                submitted_at: float | None = None, state: str = "PENDING") -> StoredJob:
-        """Start tracking a job (replacing nothing: an existing entry is kept as it is)."""
+                submitted_at: float | None = None, state: str = "PENDING", replace: bool = False) -> StoredJob:
+        """Start tracking a job.
+
+        An existing entry with the same id is kept as it is, unless ``replace`` (a fresh
+        submit that got an id SLURM handed out before, e.g. after a cluster was reset): then
+        the old entry and its records are dropped in the same transaction.
+        """
         now = time.time()
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO jobs (profile, job_id, name, kind, state, job_dir, output_path, metrics_path,"
-                " ntasks, submitted_at, updated_at, active) VALUES (?,?,?,?,?,?,?,?,?,?,?,1)",
-                (profile, str(job_id), name, kind, state, job_dir, output_path, metrics_path, ntasks,
-                 submitted_at if submitted_at is not None else now, now),
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if replace:
+                    self._db.execute("DELETE FROM records WHERE profile=? AND job_id=?", (profile, str(job_id)))
+                    self._db.execute("DELETE FROM jobs WHERE profile=? AND job_id=?", (profile, str(job_id)))
+                self._db.execute(
+                    "INSERT OR IGNORE INTO jobs (profile, job_id, name, kind, state, job_dir, output_path,"
+                    " metrics_path, ntasks, submitted_at, updated_at, active) VALUES (?,?,?,?,?,?,?,?,?,?,?,1)",
+                    (profile, str(job_id), name, kind, state, job_dir, output_path, metrics_path, ntasks,
+                     submitted_at if submitted_at is not None else now, now),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         job = self.get(profile, job_id)
         assert job is not None
         return job

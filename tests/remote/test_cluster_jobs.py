@@ -443,3 +443,19 @@ def test_dropped_connection_is_a_state_and_a_typed_error(test_cluster, tmp_path)
         assert backend.read_bytes("~/.ssh/authorized_keys").startswith(b"ssh-ed25519 ")
     finally:
         backend.close()
+
+
+def test_trust_through_an_unknown_jump_host(test_cluster, tmp_path):
+    kh = tmp_path / "known_hosts"
+    profile = Profile(**{**test_cluster.profile.__dict__, "known_hosts": str(kh),
+                         "proxy_jump": f"{test_cluster.user}@127.0.0.1:{test_cluster.ssh_port}"})
+    config = _profile_file(tmp_path, profile)
+    out = _cli(test_cluster, tmp_path, "queue", "--profile", "testcluster", config=config)
+    assert out.returncode == 2 and "unknown" in out.stderr and "trust --profile testcluster" in out.stderr
+    pub = (test_cluster.host_key.parent / (test_cluster.host_key.name + ".pub")).read_text().split()
+    fp = fingerprint_sha256(paramiko.PKey.from_type_string(pub[0], base64.b64decode(pub[1])))
+    ok = _cli(test_cluster, tmp_path, "trust", "--profile", "testcluster", "--fingerprint", fp, config=config)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert len(kh.read_text().splitlines()) == 1  # jump and target are the same server here
+    out = _cli(test_cluster, tmp_path, "queue", "--profile", "testcluster", config=config)
+    assert out.returncode == 0, out.stderr

@@ -68,3 +68,15 @@ def test_jobs_listing_external_and_forget(tmp_path):
         assert store.get("a", "2") is None
         with pytest.raises(StoreError):
             store.update("a", "1", metrics_offset=5)
+
+
+def test_a_reused_job_id_replaces_the_old_entry_only_when_asked(tmp_path):
+    with JobStore(tmp_path / "s.sqlite") as store:
+        store.add_job("p", "1", job_dir="/old")
+        store.append_records("p", "1", ["x"], 0, 2)
+        store.update("p", "1", state="COMPLETED", active=False)
+        assert store.add_job("p", "1", job_dir="/new").job_dir == "/old"
+        fresh = store.add_job("p", "1", job_dir="/new", replace=True)
+        assert (fresh.job_dir, fresh.state, fresh.active, fresh.metrics_offset, fresh.n_records) == (
+            "/new", "PENDING", True, 0, 0)
+        assert store.record_lines("p", "1") == []
