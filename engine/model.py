@@ -17,6 +17,7 @@ Model kinds (``engine.spec.MODEL_KINDS``):
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 
 import numpy as np
@@ -106,7 +107,8 @@ class Network:
             w_off += layer.n_in * layer.n_out
             b_off += layer.n_out
         self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-        self._workspaces: dict[tuple[int, bool], _Workspace] = {}
+        self._workspaces: dict[int, _Workspace] = {}
+        self._local = threading.local()
         self.initialize(seed)
 
     # ------------------------------------------------------------------ construction
@@ -198,13 +200,22 @@ class Network:
         return self.layers[-1].n_out
 
     def workspace(self, n: int, training: bool) -> _Workspace:
-        """Buffers for ``n`` rows, created once per size and then reused."""
-        key = (n, training)
-        ws = self._workspaces.get(key)
+        """Buffers for ``n`` rows, created once per size and then reused.
+
+        Inference buffers are per thread: the GUI predicts while a worker thread trains
+        and evaluates the same network.
+        """
+        if training:
+            cache = self._workspaces
+        else:
+            cache = getattr(self._local, "cache", None)
+            if cache is None:
+                cache = self._local.cache = {}
+        ws = cache.get(n)
         if ws is None:
-            if len(self._workspaces) > 16:
-                self._workspaces.clear()
-            ws = self._workspaces[key] = _Workspace(self, n, training)
+            if len(cache) > 16:
+                cache.clear()
+            ws = cache[n] = _Workspace(self, n, training)
         return ws
 
     # ------------------------------------------------------------------ inference
