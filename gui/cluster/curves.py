@@ -60,11 +60,12 @@ class MetricPlot(pg.PlotWidget):
         self.x_axis = axis
         self.getPlotItem().setLabel("bottom", AXES[axis], color=theme.MUTED)
 
-    def ensure_series(self, key: str, label: str, color: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+    def ensure_series(self, key: str, label: str, color: str,
+                      train_color: str | None = None) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         """The (train, test) curves of run ``key``, created on first use."""
         if key not in self.curves:
             pi = self.getPlotItem()
-            train = pi.plot(pen=pg.mkPen(color, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+            train = pi.plot(pen=pg.mkPen(train_color or color, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
             test = pi.plot(pen=pg.mkPen(color, width=2.0), name=label if self.legend is not None else None)
             for c in (train, test):
                 c.setClipToView(True)
@@ -84,11 +85,12 @@ class MetricPlot(pg.PlotWidget):
         for key in list(self.curves):
             self.remove_series(key)
 
-    def show_series(self, key: str, label: str, color: str, records: list[dict]) -> None:
+    def show_series(self, key: str, label: str, color: str, records: list[dict],
+                    train_color: str | None = None) -> None:
         """Draw run ``key``'s train and test values of this metric from ``records``."""
         cols = records_to_columns(records, (self.x_axis, f"train_{self.metric}", f"test_{self.metric}"))
         x = cols[self.x_axis]
-        train_curve, test_curve = self.ensure_series(key, label, color)
+        train_curve, test_curve = self.ensure_series(key, label, color, train_color)
         for curve, name in ((train_curve, f"train_{self.metric}"), (test_curve, f"test_{self.metric}")):
             y = cols[name]
             ok = np.isfinite(x) & np.isfinite(y)

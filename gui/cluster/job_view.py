@@ -17,7 +17,9 @@ from remote.slurm import FINISHED_STATES
 from remote.store import StoredJob
 
 SERIES = "job"
+# The Playground's colours: grey for train, vermillion for test.
 TEST_COLOR = theme.CLASS_COLORS[5]
+TRAIN_COLOR = "#5F6368"
 MAX_OUTPUT_BLOCKS = 4000
 
 
@@ -131,7 +133,7 @@ class JobView(QtWidgets.QWidget):
         self.loss_plot = MetricPlot("loss", "Loss")
         self.acc_plot = MetricPlot("accuracy", "Accuracy")
         legend = QtWidgets.QLabel(f"<span style='color:{TEST_COLOR}'>━━</span> test &nbsp; "
-                                  f"<span style='color:{TEST_COLOR}'>╌╌</span> train")
+                                  f"<span style='color:{TRAIN_COLOR}'>╌╌</span> train")
         legend.setProperty("role", "hint")
         self.summary = QtWidgets.QLabel()
         self.summary.setProperty("role", "hint")
@@ -172,8 +174,8 @@ class JobView(QtWidgets.QWidget):
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(lower)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 12, 6)
         lay.addLayout(top)
@@ -189,6 +191,7 @@ class JobView(QtWidgets.QWidget):
             job.profile, job.job_id)
         if not same:
             self.output.clear()
+            self.output.setPlaceholderText("The job's output file appears here while it runs.")
             self.fetched_model = None
             self.set_message("")
         self.job = job
@@ -226,6 +229,12 @@ class JobView(QtWidgets.QWidget):
     def output_text(self) -> str:
         return self.output.toPlainText()
 
+    def note_output_empty(self) -> None:
+        """The job ended without printing anything: say so instead of an empty box."""
+        if not self.output.toPlainText():
+            self.output.setPlaceholderText("The job printed nothing to its output file; its curves come from "
+                                           "metrics.jsonl.")
+
     def set_fetched(self, model_path: str | None, message: str) -> None:
         self.fetched_model = model_path
         self.open_button.setEnabled(bool(model_path))
@@ -260,7 +269,12 @@ class JobView(QtWidgets.QWidget):
         ranks = f" · {job.ntasks} rank{'s' if job.ntasks != 1 else ''}" if job.ntasks else ""
         name = f" “{job.name}”" if job.name else ""
         self.title.setText(f"Job {job.job_id}{name} on {job.profile}{ranks}")
+        from gui.cluster.queue_table import STATE_COLORS
+
+        color = STATE_COLORS.get(job.state, theme.MUTED)
         self.state_label.setText(job.state + (f" ({job.reason})" if job.reason and not job.finished else ""))
+        self.state_label.setStyleSheet(f"color: white; background: {color}; border-radius: 3px; padding: 1px 6px;"
+                                       " font-weight: 600;")
         self.timeline.set_steps(timeline_text(job))
         self.fetch_button.setEnabled(bool(job.job_dir or job.output_path or job.metrics_path))
         self.open_button.setEnabled(bool(self.fetched_model))
@@ -270,11 +284,11 @@ class JobView(QtWidgets.QWidget):
 
     def _refresh_plots(self) -> None:
         label = self.job.job_id if self.job else ""
-        self.loss_plot.show_series(SERIES, label, TEST_COLOR, self.records)
+        self.loss_plot.show_series(SERIES, label, TEST_COLOR, self.records, TRAIN_COLOR)
         has_acc = any(r.get("train_accuracy") is not None or r.get("test_accuracy") is not None
                       for r in self.records)
         self.acc_plot.setVisible(has_acc or not self.records)
-        self.acc_plot.show_series(SERIES, label, TEST_COLOR, self.records)
+        self.acc_plot.show_series(SERIES, label, TEST_COLOR, self.records, TRAIN_COLOR)
         for plot in (self.loss_plot, self.acc_plot):
             plot.getPlotItem().enableAutoRange()
         epochs = [r for r in self.records if r.get("epoch") is not None]

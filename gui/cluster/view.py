@@ -217,6 +217,7 @@ class ClusterView(QtWidgets.QWidget):
         self.fetch_root = default_fetch_dir()
         self.last_submit_error = ""
         self._closed = False
+        self._resumed = False
 
         self._build()
         self.connections.state_changed.connect(self._on_connection_state_changed)
@@ -933,6 +934,8 @@ class ClusterView(QtWidgets.QWidget):
             self.output_offsets[key] = new_offset
             if self.shown_job == key and data:
                 self.job_view.append_output(data.decode("utf-8", errors="replace"))
+            elif self.shown_job == key and job.finished and new_offset == 0:
+                self.job_view.note_output_empty()
 
         def failed(_message: str):
             self._tail_busy = False
@@ -1002,6 +1005,15 @@ class ClusterView(QtWidgets.QWidget):
     def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)
         self._update_preview()
+        if not self._resumed:
+            # Jobs tracked in an earlier session: follow them again (this logs in where needed).
+            self._resumed = True
+            current = self.profile_bar.current()
+            for name in sorted({j.profile for j in self.store.jobs(active_only=True)}):
+                if name in self.profiles and name != current and not self.profiles[name].is_local:
+                    self.connect_profile(name)
+            if current in self.profiles and not self.profiles[current].is_local:
+                self._on_profile_selected(current)
 
     def shutdown(self) -> None:
         """Stop polling and close connections (the main window calls this on close)."""
@@ -1071,6 +1083,7 @@ class ClusterView(QtWidgets.QWidget):
                 self.job_view.append_output(fh.read()[-OUTPUT_TAIL_BYTES:].decode("utf-8", errors="replace"))
         except OSError:
             pass
+        self.job_view.note_output_empty()
         for job_id in job_ids:
             self.compare.set_checked(f"{LOCAL_PROFILE}/{job_id}", True)
         self.compare.set_axis("elapsed_s")

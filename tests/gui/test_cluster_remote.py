@@ -206,3 +206,25 @@ def test_changed_host_key_is_refused(qtbot, tmp_path, monkeypatch, test_cluster)
     finally:
         view.shutdown()
         store.close()
+
+
+def test_refusal_text_and_doctor(remote_view, qtbot, test_cluster):
+    view = remote_view
+    name = test_cluster.profile.name
+    view.compose_job(spec(5), "xor.json")
+    view.form.widgets["partition"].setEditText("nosuchpartition")
+    assert "#SBATCH --partition=nosuchpartition" in view.script_text()
+    view.submit()
+    qtbot.waitUntil(lambda: bool(view.last_submit_error), timeout=30000)
+    # SLURM's own words, as sbatch printed them.
+    assert "sbatch: error:" in view.submit_result.toPlainText()
+    assert "invalid partition" in view.submit_result.toPlainText().lower()
+    assert view.store.jobs(name) == []
+    # The doctor: every check ticked or explained.
+    view.profile_bar.check_button.click()
+    qtbot.waitUntil(lambda: view._doctor.status.text().startswith(("All", "Stopped")) or
+                    "checks failed" in view._doctor.status.text(), timeout=60000)
+    results = {n: ok for n, ok, _ in view._doctor.results}
+    assert results["log in"] and results["sbatch found"] and results["partitions"]
+    assert results["numpy"] and results["workdir writable"]
+    view._doctor.close()

@@ -199,6 +199,21 @@ def test_local_job_records_reach_the_plot_and_compare(view, qtbot, cluster_env):
     view.fetch("local", job.job_id)
     qtbot.waitUntil(lambda: view.job_view.open_button.isEnabled(), timeout=20000)
     assert os.path.exists(view.job_view.fetched_model)
+    # Open the fetched model in a real Playground (MainWindow wires the same signal).
+    from engine.runner import load_model
+    from gui.playground.view import PlaygroundView
+
+    playground = PlaygroundView()
+    qtbot.addWidget(playground)
+    try:
+        view.open_model_requested.connect(playground.open_model)
+        view.job_view.open_button.click()
+        _, _, network = load_model(view.job_view.fetched_model)
+        shown = playground.current_spec()
+        assert shown.dataset.kind == "xor" and shown.model.hidden == (8,)
+        assert np.allclose(np.asarray(shown.weights[0]["W"]), network.get_weights()[0]["W"])
+    finally:
+        playground.shutdown()
     # Compare: the run is there with its records on the epoch axis.
     view.tabs.setCurrentWidget(view.compare)
     key = f"local/{job.job_id}"
@@ -229,3 +244,105 @@ def test_tracked_jobs_survive_a_restart(qtbot, cluster_env):
     finally:
         v.shutdown()
         store.close()
+
+
+# ----------------------------------------------------------------------------- profiles, prompts, queue
+
+
+def test_profile_editor_validates_and_offers_ssh_config_hosts(qtbot, tmp_path, view, cluster_env):
+    from gui.cluster.profiles import ProfileEditor, ssh_config_hosts
+
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text("Host login1 login2\n  HostName l1.example.org\nHost *.internal\nHost !bad gw\n")
+    assert ssh_config_hosts(str(cfg)) == ["login1", "login2", "gw"]
+    editor = ProfileEditor(None, ["local", "hpc"])
+    qtbot.addWidget(editor)
+    editor.name_edit.setText("hpc")
+    editor.host_combo.setEditText("login.example.org")
+    editor._on_accept()
+    assert "exists already" in editor.error_label.text()
+    editor.name_edit.setText("teaching")
+    editor.partition_edit.setText("bad partition!")
+    editor._on_accept()
+    assert "partition" in editor.error_label.text() and editor.result_profile is None
+    editor.partition_edit.setText("batch")
+    editor.port_spin.setValue(2222)
+    editor._on_accept()
+    p = editor.result_profile
+    assert (p.name, p.host, p.port, p.partition) == ("teaching", "login.example.org", 2222, "batch")
+    # Saved through the view: the profile file holds it and the bar offers it.
+    profiles = dict(view.profiles)
+    profiles[p.name] = p
+    assert view._save_profiles(profiles)
+    view.reload_profiles()
+    assert view.profile_bar.combo.findData("teaching") >= 0
+    text = (cluster_env / "config" / "profiles.toml").read_text()
+    assert "[profiles.teaching]" in text and "password" not in text.lower()
+
+
+def test_password_prompt_from_a_worker_thread_is_answered_and_forgotten(qtbot):
+    import threading
+
+    from gui.cluster.connections import PromptBridge
+
+    bridge = PromptBridge()
+    answers = []
+    done = threading.Event()
+
+    def worker():
+        answers.append(bridge("Verification code: ", False))
+        answers.append(bridge("Password for a@b: ", True))
+        done.set()
+
+    def type_code(dialog):
+        assert dialog.windowTitle() == "One-time code"
+        assert dialog.edit.echoMode() == QtWidgets.QLineEdit.EchoMode.Normal
+        dialog.edit.setText("123456")
+        dialog.accept()
+
+    answer_dialog(SecretDialog, type_code)
+    thread = threading.Thread(target=worker)
+    thread.start()
+    qtbot.waitUntil(lambda: len(answers) == 1, timeout=10000)
+
+    def cancel(dialog):
+        assert dialog.windowTitle() == "Password"
+        assert dialog.edit.echoMode() == QtWidgets.QLineEdit.EchoMode.Password
+        dialog.edit.setText("secret")
+        dialog.reject()
+
+    answer_dialog(SecretDialog, cancel)
+    qtbot.waitUntil(done.is_set, timeout=10000)
+    thread.join()
+    assert answers == ["123456", None]
+    assert not hasattr(bridge, "answer") and not bridge.__dict__.get("_last")
+
+
+def test_queue_filters_sort_and_explain(qtbot):
+    from gui.cluster.queue_table import QueueTable
+    from remote.slurm import parse_squeue
+
+    rows = "\n".join([
+        "17|ana|PENDING|batch|2|0:00|1:00:00|2026-01-01T10:00:00|N/A|(Priority)|train-a",
+        "9|ana|RUNNING|batch|1|12:03|30:00|2026-01-01T09:00:00|2026-01-01T09:01:00|node01|train-b",
+        "120|bob|COMPLETED|gpu|4|1:02:03|2:00:00|2026-01-01T08:00:00|2026-01-01T08:00:05|node[02-05]|big",
+    ])
+    table = QueueTable()
+    qtbot.addWidget(table)
+    table.set_user("ana")
+    table.set_entries(parse_squeue(rows))
+    assert sorted(table.visible_job_ids(), key=int) == ["9", "17"]  # "my jobs"
+    assert table.cell_text("17", 7) == "Other jobs with a higher priority are ahead of this one in the queue."
+    assert table.cell_text("9", 6) == "12:03 / 30:00"
+    table.scope_combo.setCurrentIndex(1)  # all jobs
+    assert len(table.visible_job_ids()) == 3
+    table.state_combo.setCurrentText("finished")
+    assert table.visible_job_ids() == ["120"]
+    table.state_combo.setCurrentText("all states")
+    table.view.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
+    assert table.visible_job_ids() == ["9", "17", "120"]  # numeric, not text order
+    table.view.sortByColumn(6, QtCore.Qt.SortOrder.DescendingOrder)
+    assert table.visible_job_ids()[0] == "120"  # longest elapsed first
+    assert table.select_job("120") and not table.cancel_button.isEnabled()  # finished: nothing to cancel
+    assert table.select_job("9") and table.cancel_button.isEnabled()
+    assert "last updated" in table.updated_label.text()
