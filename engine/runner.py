@@ -220,6 +220,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
         trainer = Trainer(spec, comm=comm)
     except SpecError as exc:
         problem = str(exc)
+        if exc.field and not exc.field.startswith("dataset"):
+            problem += f" (in {spec_path})"  # a data error already names its file
     # Data errors are the same on every rank (same files), but agree anyway.
     failed = np.array([1.0 if problem else 0.0])
     comm.allreduce_sum(failed)

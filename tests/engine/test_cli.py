@@ -194,3 +194,10 @@ def test_bench_grid_case_runs():
     for line in lines:
         assert " engine " in line and " ms" in line
         assert ("scikit-learn" in line) and ("PyTorch" in line)  # a time or "not installed"
+
+
+def test_weights_that_do_not_fit_name_the_field_and_spec(tmp_path):
+    spec = json.loads(json.dumps(SPEC))
+    spec["weights"] = [{"W": [[1.0, 2.0]], "b": [0.0, 0.0]}]
+    path = write_spec(tmp_path, spec)
+    assert_one_line_error(engine("train", path, "--out", tmp_path / "run"), "weights", str(path))
