@@ -208,6 +208,7 @@ class Monitor:
         for w in warnings:
             self.warnings.append(w)
             events.append(MonitorEvent("warning", self.profile, message=w))
+        del self.warnings[:-100]  # keep the latest few for a status line, not a growing log
         return events
 
     def _tail(self, job: StoredJob) -> list[MonitorEvent]:

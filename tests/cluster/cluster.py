@@ -117,8 +117,21 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _tool(name: str) -> str:
+    """Absolute path of a system tool (sbin folders are not on every PATH)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
+        if os.path.exists(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    raise ClusterError(f"{name} is not installed (scripts/system-packages.sh test installs what the cluster needs)")
+
+
 def _run(argv: list[str], env: dict | None = None, timeout_s: float = 60, check: bool = True,
          user: str | None = None) -> subprocess.CompletedProcess:
+    if not argv[0].startswith("/"):
+        argv = [_tool(argv[0]), *argv[1:]]
     kwargs = {}
     if user is not None:
         pw = pwd.getpwnam(user)
@@ -249,9 +262,9 @@ class TestCluster:
         """Start everything (no-op when already up). Returns self."""
         if os.geteuid() != 0:
             raise ClusterError("the test cluster needs root (it creates a user and runs slurmd)")
-        for tool in ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo"):
-            if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
-                raise ClusterError(f"{tool} is not installed (scripts/system-packages.sh test installs it)")
+        for tool in ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "useradd",
+                     "ssh-keygen"):
+            _tool(tool)
         if not Path("/usr/sbin/sshd").exists():
             raise ClusterError("/usr/sbin/sshd is not installed (package openssh-server)")
         self.root.mkdir(parents=True, exist_ok=True)
