@@ -161,7 +161,7 @@ def test_cancel(test_cluster, tmp_path):
             assert [r["epoch"] for r in records] == list(range(1, len(records) + 1))
         # the job.sh trap recorded how the script ended
         status = test_cluster.as_user(["cat", f"{job.job_dir}/exit_status"]).stdout.strip()
-        assert status in ("143", "0", "130", "15", "271"), status
+        assert status == "143", status  # the TERM trap: exit 143, recorded by the EXIT trap
     finally:
         backend.close()
 
