@@ -47,66 +47,30 @@ def rgb_to_pixmap(rgb: np.ndarray, size: int) -> QtGui.QPixmap:
                                                 QtCore.Qt.TransformationMode.FastTransformation)
 
 
-class RoundButtonItem(QtWidgets.QGraphicsEllipseItem):
-    """A small round ``+`` or ``-`` button drawn in the scene."""
-
-    def __init__(self, text: str, callback, tip: str, radius: float = 10.0):
-        super().__init__(-radius, -radius, 2 * radius, 2 * radius)
-        self.callback = callback
-        self.setPen(QtGui.QPen(QtGui.QColor("#BDBDBD"), 1))
-        self.setBrush(QtGui.QColor("white"))
-        self.setToolTip(tip)
-        self.setAcceptHoverEvents(True)
-        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
-        label = QtWidgets.QGraphicsSimpleTextItem(text, self)
-        f = label.font()
-        f.setPointSizeF(radius * 0.95)
-        f.setBold(True)
-        label.setFont(f)
-        br = label.boundingRect()
-        label.setPos(-br.width() / 2, -br.height() / 2)
-        self.enabled = True
-
-    def set_enabled(self, on: bool) -> None:
-        self.enabled = on
-        self.setOpacity(1.0 if on else 0.3)
-
-    def hoverEnterEvent(self, ev) -> None:  # Qt override
-        self.setBrush(QtGui.QColor("#E8EAED"))
-
-    def hoverLeaveEvent(self, ev) -> None:  # Qt override
-        self.setBrush(QtGui.QColor("white"))
-
-    def mousePressEvent(self, ev) -> None:  # Qt override
-        ev.accept()
-
-    def mouseReleaseEvent(self, ev) -> None:  # Qt override
-        if self.enabled and self.contains(ev.pos()):
-            # Deferred: the callback rebuilds the scene, which deletes this very item.
-            QtCore.QTimer.singleShot(0, self.callback)
+# Every scene item is a plain Qt item, never a Python subclass: for each virtual call
+# (paint, boundingRect, ...) on a Python-derived item the binding must take the GIL,
+# and while training runs in a worker thread each such call waits for the worker.
+# Hover and clicks are handled once, by the view (``_NetworkView``).
+ROLE = 0  # QGraphicsItem.data key holding what an item is: ("neuron", c, u), ("edge", key), ...
 
 
-class EdgeItem(QtWidgets.QGraphicsPathItem):
+class Edge:
     """One weight: a curve from neuron ``i`` of column ``layer`` to neuron ``j`` of the next."""
 
     def __init__(self, editor: "NetworkEditor", layer: int, i: int, j: int, p0: QtCore.QPointF,
                  p1: QtCore.QPointF):
-        super().__init__()
         self.editor, self.layer, self.i, self.j = editor, layer, i, j
         path = QtGui.QPainterPath(p0)
         dx = (p1.x() - p0.x()) * 0.5
         path.cubicTo(p0.x() + dx, p0.y(), p1.x() - dx, p1.y(), p1.x(), p1.y())
-        self.setPath(path)
-        stroker = QtGui.QPainterPathStroker()
-        stroker.setWidth(7)
-        self._shape = stroker.createStroke(path)
-        self.setAcceptHoverEvents(True)
-        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
-        self.setZValue(0)
+        self.item = QtWidgets.QGraphicsPathItem(path)
+        self.item.setData(ROLE, ("edge", layer, i, j))
+        self.item.setZValue(0)
+        # Points along the curve, for hit testing by distance (the item's own shape is the
+        # filled hull between the curve and its chord).
+        self.samples = np.array([[path.pointAtPercent(t).x(), path.pointAtPercent(t).y()]
+                                 for t in np.linspace(0, 1, 24)])
         self.value = 0.0
-
-    def shape(self) -> QtGui.QPainterPath:  # Qt override: hit the curve, not its filled hull
-        return self._shape
 
     def set_value(self, value: float, width_scale: float = 1.0) -> None:
         self.value = float(value)
@@ -114,64 +78,53 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         r, g, b = theme.diverging_color(self.value, 1.0)
         pen = QtGui.QPen(QtGui.QColor(r, g, b, 230), (0.4 + 1.6 * mag) * width_scale)
         pen.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)
-        self.setPen(pen)
+        self.item.setPen(pen)
+
+    def pen(self) -> QtGui.QPen:
+        return self.item.pen()
 
     def describe(self) -> str:
         return f"weight {self.editor.node_name(self.layer, self.i)} → {self.editor.node_name(self.layer + 1, self.j)}"\
                f" = {self.value:.4f}\nclick to type a new value"
 
-    def hoverEnterEvent(self, ev) -> None:  # Qt override
-        self.setZValue(5)
-        self.setToolTip(self.describe())
-        self.editor.set_hint(self.describe().replace("\n", " — "))
 
-    def hoverLeaveEvent(self, ev) -> None:  # Qt override
-        self.setZValue(0)
-        self.editor.set_hint("")
-
-    def mousePressEvent(self, ev) -> None:  # Qt override
-        ev.accept()
-
-    def mouseReleaseEvent(self, ev) -> None:  # Qt override
-        QtCore.QTimer.singleShot(0, lambda: self.editor.edit_weight(self.layer, self.i, self.j, self.value))
-
-
-class NeuronItem(QtWidgets.QGraphicsRectItem):
+class Neuron:
     """A neuron (or input feature): a framed thumbnail of its output over the plane."""
 
-    def __init__(self, editor: "NetworkEditor", column: int, unit: int, size: float, enabled: bool = True):
-        super().__init__(0, 0, size, size)
-        self.editor, self.column, self.unit = editor, column, unit
-        self.size = size
-        self.setPen(QtGui.QPen(QtGui.QColor("#202124" if enabled else "#BDBDBD"), 1.2))
-        self.setBrush(QtGui.QColor("#F1F3F4"))
-        self.pixmap_item = QtWidgets.QGraphicsPixmapItem(self)
+    def __init__(self, column: int, unit: int, size: float, enabled: bool = True):
+        self.column, self.unit, self.size, self.enabled = column, unit, size, enabled
+        self.item = QtWidgets.QGraphicsRectItem(0, 0, size, size)
+        self.item.setData(ROLE, ("neuron", column, unit))
+        self.item.setBrush(QtGui.QColor("#F1F3F4"))
+        self.item.setZValue(2)
+        self.item.setOpacity(1.0 if enabled else 0.35)
+        self.pixmap_item = QtWidgets.QGraphicsPixmapItem(self.item)
         self.pixmap_item.setPos(1, 1)
-        self.setAcceptHoverEvents(True)
-        self.setZValue(2)
-        self.setOpacity(1.0 if enabled else 0.35)
+        self.set_highlight(False)
+
+    def set_highlight(self, on: bool) -> None:
+        color = "#1A73E8" if on else ("#202124" if self.enabled else "#BDBDBD")
+        self.item.setPen(QtGui.QPen(QtGui.QColor(color), 2.5 if on else 1.2))
 
     def set_picture(self, rgb: np.ndarray) -> None:
         self.pixmap_item.setPixmap(rgb_to_pixmap(rgb, int(self.size) - 2))
 
-    def hoverEnterEvent(self, ev) -> None:  # Qt override
-        self.setPen(QtGui.QPen(QtGui.QColor("#1A73E8"), 2.5))
-        self.editor.neuron_hovered.emit(self.column, self.unit)
 
-    def hoverLeaveEvent(self, ev) -> None:  # Qt override
-        self.setPen(QtGui.QPen(QtGui.QColor("#202124"), 1.2))
-        self.editor.neuron_hovered.emit(-1, -1)
-
-    def mousePressEvent(self, ev) -> None:  # Qt override
-        if self.column == 0:
-            ev.accept()
-        else:
-            ev.ignore()
-
-    def mouseReleaseEvent(self, ev) -> None:  # Qt override: clicking an input toggles it
-        if self.column == 0:
-            name = self.editor.all_features[self.unit]
-            QtCore.QTimer.singleShot(0, lambda: self.editor.toggle_feature(name))
+def _round_button(text: str, radius: float, enabled: bool, tip: str, role: tuple) -> QtWidgets.QGraphicsEllipseItem:
+    item = QtWidgets.QGraphicsEllipseItem(-radius, -radius, 2 * radius, 2 * radius)
+    item.setPen(QtGui.QPen(QtGui.QColor("#BDBDBD"), 1))
+    item.setBrush(QtGui.QColor("white"))
+    item.setToolTip(tip)
+    item.setData(ROLE, role if enabled else ("disabled",))
+    item.setOpacity(1.0 if enabled else 0.3)
+    label = QtWidgets.QGraphicsSimpleTextItem(text, item)
+    f = label.font()
+    f.setPointSizeF(radius * 0.95)
+    f.setBold(True)
+    label.setFont(f)
+    br = label.boundingRect()
+    label.setPos(-br.width() / 2, -br.height() / 2)
+    return item
 
 
 class NetworkEditor(QtWidgets.QWidget):
@@ -196,8 +149,8 @@ class NetworkEditor(QtWidgets.QWidget):
         self.output_labels: list[str] = []
         self.layers_allowed = True
         self.scale = 1.0
-        self.edges: list[list[EdgeItem]] = []
-        self.nodes: list[list[NeuronItem]] = []
+        self.edges: list[list[Edge]] = []
+        self.nodes: list[list[Neuron]] = []
         self._feature_pictures: dict[str, np.ndarray] = {}
 
         self.add_layer_button = QtWidgets.QToolButton(text="+")
@@ -221,7 +174,7 @@ class NetworkEditor(QtWidgets.QWidget):
         head.addWidget(self.layers_label)
         head.addStretch(1)
         self.scene = QtWidgets.QGraphicsScene(self)
-        self.view = _FittingView(self.scene)
+        self.view = _NetworkView(self)
         self.view.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.view.setBackgroundBrush(QtGui.QColor(theme.BACKGROUND))
@@ -322,6 +275,7 @@ class NetworkEditor(QtWidgets.QWidget):
     def rebuild(self) -> None:
         """Lay out every node and edge for the current architecture."""
         self.scene.clear()
+        self.view.forget()
         self.edges, self.nodes = [], []
         s = self.scale
         node = round(34 * s)
@@ -347,11 +301,11 @@ class NetworkEditor(QtWidgets.QWidget):
         inputs = []
         for k, name in enumerate(self.all_features):
             on = name in self.features
-            item = NeuronItem(self, 0, k, node, enabled=on)
-            item.setPos(positions[0][k])
-            item.setToolTip(FEATURE_TIPS.get(name, name) + ("" if on else "\n(off: click to use it)")
-                            + ("\n(on: click to turn it off)" if on else ""))
-            self.scene.addItem(item)
+            item = Neuron(0, k, node, enabled=on)
+            item.item.setPos(positions[0][k])
+            item.item.setToolTip(FEATURE_TIPS.get(name, name) + ("" if on else "\n(off: click to use it)")
+                                 + ("\n(on: click to turn it off)" if on else ""))
+            self.scene.addItem(item.item)
             if name in self._feature_pictures:
                 item.set_picture(self._feature_pictures[name])
             label = QtWidgets.QGraphicsSimpleTextItem(FEATURE_LABELS.get(name, name))
@@ -366,29 +320,30 @@ class NetworkEditor(QtWidgets.QWidget):
         for c in range(1, len(heights)):
             col = []
             for k in range(heights[c]):
-                item = NeuronItem(self, c, k, node)
-                item.setPos(positions[c][k])
-                item.setToolTip(f"{self.node_name(c, k)}: its output over the input plane "
-                                "(blue positive, orange negative). Hover to see it large.")
-                self.scene.addItem(item)
+                item = Neuron(c, k, node)
+                item.item.setPos(positions[c][k])
+                item.item.setToolTip(f"{self.node_name(c, k)}: its output over the input plane "
+                                     "(blue positive, orange negative). Hover to see it large.")
+                self.scene.addItem(item.item)
                 col.append(item)
             self.nodes.append(col)
         # captions and +/- per hidden layer
         for h in range(n_hidden):
             c = h + 1
             x = positions[c][0].x() + node / 2
-            plus = RoundButtonItem("+", lambda h=h: self.change_neurons(h, +1),
-                                   "Add a neuron to this layer: more neurons, more lines to combine.", 9 * s)
-            minus = RoundButtonItem("−", lambda h=h: self.change_neurons(h, -1),
-                                    "Remove a neuron from this layer.", 9 * s)
+            plus = _round_button("+", 9 * s, self.hidden[h] < MAX_NEURONS,
+                                 "Add a neuron to this layer: more neurons, more lines to combine.",
+                                 ("neurons", h, +1))
+            minus = _round_button("−", 9 * s, self.hidden[h] > 1, "Remove a neuron from this layer.",
+                                  ("neurons", h, -1))
             plus.setPos(x - 12 * s, 10 * s)
             minus.setPos(x + 12 * s, 10 * s)
-            plus.set_enabled(self.hidden[h] < MAX_NEURONS)
-            minus.set_enabled(self.hidden[h] > 1)
             self.scene.addItem(plus)
             self.scene.addItem(minus)
-            caption = _CaptionItem(self, h, f"{self.hidden[h]} neuron{'s' if self.hidden[h] != 1 else ''}\n"
-                                            f"{self.activations[h]} ▾")
+            caption = QtWidgets.QGraphicsSimpleTextItem(
+                f"{self.hidden[h]} neuron{'s' if self.hidden[h] != 1 else ''}\n{self.activations[h]} ▾")
+            caption.setData(ROLE, ("caption", h))
+            caption.setToolTip("Click to choose this layer's activation function (the bend each neuron applies).")
             caption.setFont(font)
             br = caption.boundingRect()
             caption.setPos(x - br.width() / 2, positions[c][0].y() - br.height() - 4 * s)
@@ -405,14 +360,15 @@ class NetworkEditor(QtWidgets.QWidget):
             row = []
             for i, a in enumerate(src):
                 for j, b in enumerate(dst):
-                    p0 = a.pos() + QtCore.QPointF(node, node / 2)
-                    p1 = b.pos() + QtCore.QPointF(0, node / 2)
-                    e = EdgeItem(self, layer, i, j, p0, p1)
+                    p0 = a.item.pos() + QtCore.QPointF(node, node / 2)
+                    p1 = b.item.pos() + QtCore.QPointF(0, node / 2)
+                    e = Edge(self, layer, i, j, p0, p1)
                     e.set_value(0.0, s)
-                    self.scene.addItem(e)
+                    self.scene.addItem(e.item)
                     row.append(e)
             self.edges.append(row)
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
+        self.view.set_edges([e for row in self.edges for e in row])
         self.view.fit()
 
     def show_weights(self, weights: list[dict]) -> None:
@@ -434,44 +390,33 @@ class NetworkEditor(QtWidgets.QWidget):
                 if k < len(pictures):
                     item.set_picture(pictures[k])
 
-    def edge(self, layer: int, i: int, j: int) -> EdgeItem:
+    def edge(self, layer: int, i: int, j: int) -> Edge:
         for e in self.edges[layer]:
             if e.i == i and e.j == j:
                 return e
         raise KeyError((layer, i, j))
 
 
-class _CaptionItem(QtWidgets.QGraphicsSimpleTextItem):
-    """A hidden layer's caption; clicking it opens a menu of activations for that layer."""
+class _NetworkView(QtWidgets.QGraphicsView):
+    """Shows the whole network (shrunk to fit, never enlarged) and handles hover and clicks."""
 
-    def __init__(self, editor: NetworkEditor, layer: int, text: str):
-        super().__init__(text)
-        self.editor, self.layer = editor, layer
-        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Click to choose this layer's activation function (the bend each neuron applies).")
-
-    def mousePressEvent(self, ev) -> None:  # Qt override
-        ev.accept()
-
-    def mouseReleaseEvent(self, ev) -> None:  # Qt override
-        menu = QtWidgets.QMenu(self.editor)
-        for name in self.editor.activation_names:
-            act = menu.addAction(name)
-            act.setCheckable(True)
-            act.setChecked(name == self.editor.activations[self.layer])
-            act.setToolTip(ACTIVATION_TIPS.get(name, name))
-            act.triggered.connect(lambda _=False, n=name: self.editor.set_layer_activation(self.layer, n))
-        menu.popup(ev.screenPos())
-        self.editor._menu = menu  # keep it alive while it is open
-
-
-class _FittingView(QtWidgets.QGraphicsView):
-    """Shows the whole network: shrinks the drawing when the widget is too small (never enlarges)."""
-
-    def __init__(self, scene):
-        super().__init__(scene)
+    def __init__(self, editor: NetworkEditor):
+        super().__init__(editor.scene)
+        self.editor = editor
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._edges: list[Edge] = []
+        self._samples = np.zeros((0, 24, 2))
+        self._hover: tuple | None = None
+        self._pressed: tuple | None = None
+
+    def forget(self) -> None:
+        """The scene is being rebuilt: drop references to its items."""
+        self._edges, self._samples, self._hover, self._pressed = [], np.zeros((0, 24, 2)), None, None
+
+    def set_edges(self, edges: list[Edge]) -> None:
+        self._edges = edges
+        self._samples = np.array([e.samples for e in edges]) if edges else np.zeros((0, 24, 2))
 
     def fit(self) -> None:
         rect = self.sceneRect()
@@ -485,3 +430,96 @@ class _FittingView(QtWidgets.QGraphicsView):
     def resizeEvent(self, ev) -> None:  # Qt override
         super().resizeEvent(ev)
         self.fit()
+
+    # ------------------------------------------------------------------ hit testing
+    def target_at(self, pos: QtCore.QPoint) -> tuple | None:
+        """What is under viewport position ``pos``: a neuron, button, caption or edge."""
+        scene_pos = self.mapToScene(pos)
+        for item in self.scene().items(scene_pos):
+            while item.parentItem() is not None:
+                item = item.parentItem()
+            role = item.data(ROLE)
+            if role and role[0] in ("neuron", "neurons", "caption"):
+                return tuple(role)
+        if len(self._samples):
+            d = np.hypot(self._samples[:, :, 0] - scene_pos.x(), self._samples[:, :, 1] - scene_pos.y()).min(axis=1)
+            k = int(np.argmin(d))
+            tolerance = 5.0 / max(self.transform().m11(), 1e-6)
+            if d[k] <= tolerance:
+                e = self._edges[k]
+                return ("edge", e.layer, e.i, e.j)
+        return None
+
+    def _set_hover(self, target: tuple | None, global_pos: QtCore.QPoint | None = None) -> None:
+        if target == self._hover:
+            return
+        old, self._hover = self._hover, target
+        ed = self.editor
+        if old is not None and old[0] == "neuron":
+            self._neuron(old).set_highlight(False)
+            ed.neuron_hovered.emit(-1, -1)
+        if old is not None and old[0] == "edge":
+            ed.edge(*old[1:]).item.setZValue(0)
+            ed.set_hint("")
+        if target is not None and target[0] == "neuron":
+            self._neuron(target).set_highlight(True)
+            ed.neuron_hovered.emit(target[1], target[2])
+        if target is not None and target[0] == "edge":
+            e = ed.edge(*target[1:])
+            e.item.setZValue(5)
+            ed.set_hint(e.describe().replace("\n", " — "))
+            if global_pos is not None:
+                QtWidgets.QToolTip.showText(global_pos, e.describe(), self)
+        clickable = target is not None and (target[0] != "neuron" or target[1] == 0)
+        self.viewport().setCursor(QtCore.Qt.CursorShape.PointingHandCursor if clickable
+                                  else QtCore.Qt.CursorShape.ArrowCursor)
+
+    def _neuron(self, target: tuple) -> Neuron:
+        return self.editor.nodes[target[1]][target[2]]
+
+    def mouseMoveEvent(self, ev) -> None:  # Qt override
+        self._set_hover(self.target_at(ev.position().toPoint()), ev.globalPosition().toPoint())
+        super().mouseMoveEvent(ev)
+
+    def leaveEvent(self, ev) -> None:  # Qt override
+        self._set_hover(None)
+        super().leaveEvent(ev)
+
+    def mousePressEvent(self, ev) -> None:  # Qt override
+        self._pressed = self.target_at(ev.position().toPoint())
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:  # Qt override
+        target = self.target_at(ev.position().toPoint())
+        pressed, self._pressed = self._pressed, None
+        if target is None or target != pressed or ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        self.activate(target, ev.globalPosition().toPoint())
+
+    def activate(self, target: tuple, global_pos: QtCore.QPoint | None = None) -> None:
+        """Do what a click on ``target`` does (deferred: it may rebuild the scene)."""
+        ed = self.editor
+        kind = target[0]
+        if kind == "neurons":
+            QtCore.QTimer.singleShot(0, lambda: ed.change_neurons(target[1], target[2]))
+        elif kind == "neuron" and target[1] == 0:
+            name = ed.all_features[target[2]]
+            QtCore.QTimer.singleShot(0, lambda: ed.toggle_feature(name))
+        elif kind == "edge":
+            e = ed.edge(*target[1:])
+            QtCore.QTimer.singleShot(0, lambda: ed.edit_weight(e.layer, e.i, e.j, e.value))
+        elif kind == "caption":
+            self._activation_menu(target[1], global_pos or QtGui.QCursor.pos())
+
+    def _activation_menu(self, layer: int, global_pos: QtCore.QPoint) -> None:
+        ed = self.editor
+        menu = QtWidgets.QMenu(self)
+        menu.setToolTipsVisible(True)
+        for name in ed.activation_names:
+            act = menu.addAction(name)
+            act.setCheckable(True)
+            act.setChecked(name == ed.activations[layer])
+            act.setToolTip(ACTIVATION_TIPS.get(name, name))
+            act.triggered.connect(lambda _=False, n=name: ed.set_layer_activation(layer, n))
+        self._menu = menu  # keep it alive while it is open
+        menu.popup(global_pos)

@@ -629,6 +629,7 @@ class PlaygroundView(QtWidgets.QWidget):
                 return
         self.status_label.setText("")
         self._sync_network_shape(self.session.trainer.model)
+        self._drawn = None  # the network drawing may have been rebuilt: draw the frame again
         self._on_frame()
         self._update_play_button()
 

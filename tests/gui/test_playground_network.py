@@ -1,0 +1,79 @@
+"""The network editor driven with the mouse: hover and click edges, neurons, buttons, captions."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+def _viewport_pos(view, scene_point: QtCore.QPointF) -> QtCore.QPoint:
+    return view.mapFromScene(scene_point)
+
+
+def _edge_midpoint(edge) -> QtCore.QPointF:
+    return edge.item.path().pointAtPercent(0.2)  # the middle is where crossing edges meet
+
+
+def test_hover_an_edge_shows_its_weight_and_a_click_edits_it(qtbot, playground, monkeypatch):
+    net = playground.network
+    view = net.view
+    # before any training the edges already show the random initial weights
+    W = playground.session.trainer.model.layers[0].W
+    assert [e.value for e in net.edges[0]] == [float(W[e.i, e.j]) for e in net.edges[0]]
+    assert len({round(e.pen().widthF(), 3) for e in net.edges[0]}) > 3
+    edge = net.edge(1, 2, 3)
+    pos = _viewport_pos(view, _edge_midpoint(edge))
+    assert view.target_at(pos) == ("edge", 1, 2, 3)
+    qtbot.mouseMove(view.viewport(), pos)
+    qtbot.waitUntil(lambda: "neuron 1.3 → neuron 2.4" in net.hint_label.text(), timeout=2000)
+    w = playground.session.trainer.model.layers[1].W[2, 3]
+    assert f"{w:.4f}" in net.hint_label.text()
+
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getDouble", staticmethod(lambda *a, **k: (-1.75, True)))
+    qtbot.mouseClick(view.viewport(), LEFT, pos=pos)
+    qtbot.waitUntil(lambda: playground.session.trainer.model.layers[1].W[2, 3] == -1.75, timeout=2000)
+    playground._on_frame()
+    assert net.edge(1, 2, 3).value == -1.75
+    assert net.edge(1, 2, 3).pen().color().red() > net.edge(1, 2, 3).pen().color().blue()  # negative: orange
+
+
+def test_hover_a_neuron_shows_it_large(qtbot, playground):
+    net = playground.network
+    view = net.view
+    neuron = net.nodes[2][1]
+    pos = _viewport_pos(view, neuron.item.sceneBoundingRect().center())
+    qtbot.mouseMove(view.viewport(), pos)
+    qtbot.waitUntil(lambda: playground.data_plot._preview_active, timeout=2000)
+    assert "neuron 2.2" in playground.data_plot.caption.textItem.toPlainText()
+    shown = playground.data_plot.image.image
+    assert shown.shape[:2] == (100, 100)
+    qtbot.mouseMove(view.viewport(), QtCore.QPoint(2, 2))
+    qtbot.waitUntil(lambda: not playground.data_plot._preview_active, timeout=2000)
+    assert playground.data_plot.image.image.shape[:2] == (200, 200)
+
+
+def test_neuron_buttons_inputs_and_layer_activation_menu(qtbot, playground):
+    net = playground.network
+    view = net.view
+    before = list(net.hidden)
+    minus = next(i for i in net.scene.items() if i.data(0) == ("neurons", 0, -1))
+    pos = _viewport_pos(view, minus.sceneBoundingRect().center())
+    qtbot.mouseClick(view.viewport(), LEFT, pos=pos)
+    qtbot.waitUntil(lambda: net.hidden[0] == before[0] - 1, timeout=2000)
+    assert playground.session.trainer.model.layers[0].W.shape[1] == before[0] - 1
+
+    x1sq = net.nodes[0][net.all_features.index("x1^2")]
+    assert "x1^2" not in net.features
+    qtbot.mouseClick(view.viewport(), LEFT, pos=_viewport_pos(view, x1sq.item.sceneBoundingRect().center()))
+    qtbot.waitUntil(lambda: "x1^2" in net.features, timeout=2000)
+    assert playground.session.trainer.model.n_inputs == len(net.features)
+
+    caption = next(i for i in net.scene.items() if i.data(0) == ("caption", 1))
+    qtbot.mouseClick(view.viewport(), LEFT, pos=_viewport_pos(view, caption.sceneBoundingRect().center()))
+    menu = view._menu
+    relu = next(a for a in menu.actions() if a.text() == "relu")
+    relu.trigger()
+    menu.close()
+    assert net.activations[1] == "relu"
+    assert playground.current_spec().model.activation == ("tanh", "relu")
