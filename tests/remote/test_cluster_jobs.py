@@ -459,3 +459,31 @@ def test_trust_through_an_unknown_jump_host(test_cluster, tmp_path):
     assert len(kh.read_text().splitlines()) == 1  # jump and target are the same server here
     out = _cli(test_cluster, tmp_path, "queue", "--profile", "testcluster", config=config)
     assert out.returncode == 0, out.stderr
+
+
+def test_ssh_agent_login_and_one_connection_for_commands_and_sftp(test_cluster, tmp_path, monkeypatch):
+    agent_sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(agent_sock)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if agent_sock.exists():
+                break
+            time.sleep(0.05)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(agent_sock)}
+        subprocess.run(["ssh-add", "-q", str(test_cluster.client_key)], env=env, check=True, capture_output=True)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(agent_sock))
+        monkeypatch.setenv("HOME", str(tmp_path))  # no default keys in ~/.ssh: only the agent can log in
+        profile = Profile(**{**test_cluster.profile.__dict__, "key_file": ""})
+        backend = SshBackend(profile).connect()
+        try:
+            transport = backend.connection.transport()
+            assert backend.run(["whoami"]).stdout.strip() == test_cluster.user
+            assert backend.exists("~/.ssh/authorized_keys")
+            assert backend.run(["true"]).ok
+            assert backend.connection.connects == 1 and backend.connection.transport() is transport
+        finally:
+            backend.close()
+    finally:
+        agent.terminate()
+        agent.wait()
