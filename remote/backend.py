@@ -74,6 +74,10 @@ class Backend:
     def state(self) -> ConnectionState:
         return ConnectionState("connected")
 
+    def connect(self) -> "Backend":
+        """Make sure the machine is reachable now (SSH: log in); returns self."""
+        return self
+
     def close(self) -> None:
         pass
 
