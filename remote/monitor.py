@@ -212,18 +212,22 @@ class Monitor:
         return events
 
     def _tail(self, job: StoredJob) -> list[MonitorEvent]:
-        current = self.store.get(self.profile, job.job_id) or job
-        offset = current.metrics_offset
-        try:
-            data = self.backend.read_bytes(current.metrics_path, offset, MAX_READ_BYTES)
-        except FileNotFoundError:
-            data = b""
-        lines, used = complete_lines(data)
-        if used:
+        while True:
+            current = self.store.get(self.profile, job.job_id) or job
+            offset = current.metrics_offset
             try:
-                self.store.append_records(self.profile, job.job_id, lines, offset, offset + used)
-            except StoreError:
-                pass  # another watcher stored these lines first; they are in the store
+                data = self.backend.read_bytes(current.metrics_path, offset, MAX_READ_BYTES)
+            except FileNotFoundError:
+                data = b""
+            lines, used = complete_lines(data)
+            if used:
+                try:
+                    self.store.append_records(self.profile, job.job_id, lines, offset, offset + used)
+                except StoreError:
+                    pass  # another watcher stored these lines first; they are in the store
+            # A full chunk means there may be more: read on, so a finished job is read to its end.
+            if len(data) < MAX_READ_BYTES or not used:
+                break
         start = self._emitted.get(job.job_id, 0)
         new_lines = self.store.record_lines(self.profile, job.job_id, start)
         if not new_lines:

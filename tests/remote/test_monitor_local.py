@@ -116,3 +116,18 @@ def test_failed_and_lost_jobs(setup):
     (job_dir / "gone" / "local.pid").write_text("999999999 1\n")
     ev = [e for e in monitor.poll_once() if e.kind == "finished"]
     assert [(e.job_id, e.state) for e in ev] == [("L2", "FAILED")]
+
+
+def test_a_big_metrics_file_is_read_to_its_end_in_chunks(setup, monkeypatch):
+    import remote.monitor as monitor_module
+
+    job_dir, store, backend, proc = setup
+    monkeypatch.setattr(monitor_module, "MAX_READ_BYTES", 100)
+    lines = [json.dumps({"epoch": i, "pad": "x" * 20}) for i in range(1, 41)]
+    (job_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    (job_dir / "exit_status").write_text("0\n")
+    proc.kill()
+    proc.wait()
+    events = Monitor(backend, store).poll_once()
+    assert _epochs(events) == list(range(1, 41))
+    assert [e.state for e in events if e.kind == "finished"] == ["COMPLETED"]
