@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from engine.spec import SpecError
 

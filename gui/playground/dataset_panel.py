@@ -13,7 +13,7 @@ import os
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.data import DataError, Dataset, load_dataset, make_preset, read_csv, write_csv
+from engine.data import DataError, Dataset, load_dataset, make_preset, write_csv
 from engine.spec import CLASSIFICATION_PRESETS, REGRESSION_PRESETS, DatasetSpec, RunSpec, SpecError
 from gui import theme
 from gui.playground.painter import TOOL_TIPS, TOOLS, ReplaceStoreCommand, remove_class_state

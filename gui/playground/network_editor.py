@@ -290,7 +290,7 @@ class NetworkEditor(QtWidgets.QWidget):
 
         heights = [len(self.all_features)] + self.hidden + [self.n_outputs]
         tallest = max(heights) * (node + gap)
-        top = round(46 * s)
+        top = round(66 * s)  # room for the +/- buttons and the two-line captions above the tallest layer
         positions: list[list[QtCore.QPointF]] = []
         for c, count in enumerate(heights):
             x = c * col_gap

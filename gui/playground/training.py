@@ -11,7 +11,6 @@ edits made meanwhile (painted points, a typed weight, a new learning rate) are q
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field, replace
