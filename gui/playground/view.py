@@ -754,6 +754,7 @@ class PlaygroundView(QtWidgets.QWidget):
         trainer = self.session.trainer
         ds = self.dataset_panel.dataset()
         self.data_plot.value_scale = self._value_scale()
+        self._update_box()  # imported data may lie outside the default square
         if trainer is None or ds.task != trainer.dataset.task or ds.n_classes != trainer.dataset.n_classes \
                 or ds.n_train < 1:
             self._rebuild_network()

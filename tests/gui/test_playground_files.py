@@ -120,13 +120,22 @@ def test_csv_export_and_import(qtbot, playground, tmp_path):
     view.dataset_panel.import_csv(path)
     assert len(view.store) == 500
     assert sorted(view.store.class_names) == ["class 0", "class 1"]
+    # data far outside the default square widens the plot (and the regions) to fit it
+    wide = tmp_path / "wide.csv"
+    wide.write_text("x1,x2,label\n" + "".join(f"{20 * np.cos(t):.3f},{10 * np.sin(t):.3f},{int(t > 3)}\n"
+                                              for t in np.linspace(0, 6, 60)))
+    view.dataset_panel.import_csv(str(wide))
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    x0, x1, y0, y1 = view.data_plot.box
+    assert x0 < -19 and x1 > 19 and y0 < -9 and y1 > 9
+    assert view.session.options.box == view.data_plot.box
     errors = []
     view.dataset_panel.error_raised.connect(errors.append)
     broken = tmp_path / "broken.csv"
     broken.write_text("x1,x2,label\n1,2,a\n3,oops,b\n")
     view.dataset_panel.import_csv(str(broken))
     assert errors and "broken.csv" in errors[0] and "line 3" in errors[0]
-    assert len(view.store) == 500
+    assert len(view.store) == 60
 
 
 def test_curves_export_and_hover(qtbot, playground, tmp_path):
