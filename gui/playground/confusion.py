@@ -37,7 +37,9 @@ class ConfusionPanel(QtWidgets.QWidget):
         lay.addWidget(self.matrix, 3)
         lay.addWidget(self.scores, 2)
         lay.addWidget(self.summary)
+        lay.addStretch(0)  # takes the room of the tables when they are hidden (regression)
         self.report: dict | None = None
+        self.scores_hidden = False  # presentation mode hides the score table
 
     def clear(self) -> None:
         self.report = None
@@ -52,6 +54,8 @@ class ConfusionPanel(QtWidgets.QWidget):
     def show_report(self, report: dict, class_names: list[str]) -> None:
         """Fill both tables from ``engine.metrics.classification_report`` output."""
         self.report = report
+        self.matrix.setVisible(True)
+        self.scores.setVisible(not self.scores_hidden)
         cm = np.asarray(report["confusion"])
         c = cm.shape[0]
         names = list(class_names)[:c] + [str(i) for i in range(len(class_names), c)]
@@ -94,4 +98,8 @@ class ConfusionPanel(QtWidgets.QWidget):
 
     def show_regression(self, mse: float, r2: float, n: int) -> None:
         self.clear()
-        self.summary.setText(f"test MSE {mse:.4g}   R² {r2:.3f}   ({n} points)")
+        self.matrix.setVisible(False)
+        self.scores.setVisible(False)
+        self.summary.setText(f"MSE {mse:.4g}   R² {r2:.3f}   ({n} points)")
+        self.summary.setToolTip("Mean squared error of the predicted values, and R²: the share of the values' "
+                                "variance the network explains (1 is perfect, 0 is no better than the mean).")

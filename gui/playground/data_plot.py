@@ -194,6 +194,8 @@ class DataPlot(pg.PlotWidget):
         self._value_brushes = np.array([pg.mkBrush(int(r), int(g), int(b)) for r, g, b, _ in lut] + [None],
                                        dtype=object)[:-1]
         self._train_pen = pg.mkPen("#FFFFFF", width=1.2)
+        # Regression values near zero are white: a grey rim keeps those points visible.
+        self._value_train_pen = pg.mkPen("#9AA0A6", width=1.0)
         self._test_pen = pg.mkPen("#202124", width=1.6)
 
     def _brushes_for(self, y: np.ndarray) -> np.ndarray:
@@ -208,8 +210,9 @@ class DataPlot(pg.PlotWidget):
     def _on_store_changed(self) -> None:
         s = self.store
         tr = ~s.test
+        train_pen = self._train_pen if s.task == "classification" else self._value_train_pen
         self.train_scatter.setData(
-            s.X[tr, 0], s.X[tr, 1], brush=list(self._brushes_for(s.y[tr])), pen=self._train_pen,
+            s.X[tr, 0], s.X[tr, 1], brush=list(self._brushes_for(s.y[tr])), pen=train_pen,
             size=self.point_size, symbol="o",
         )
         te = s.test if self.show_test else np.zeros(len(s), dtype=bool)

@@ -917,9 +917,11 @@ class PlaygroundView(QtWidgets.QWidget):
         self.network.set_scale(1.2 if on else 1.0)
         self.dataset_panel.set_thumbnail_size(56 if on else 46)
         self.dataset_panel.set_compact_tools(on)
-        for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls, self.confusion.scores,
+        for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls,
                   self.status_label, self.cluster_button, self.dataset_panel.delete_button, self.plot_png_button):
             w.setVisible(not on)
+        self.confusion.scores_hidden = on
+        self.confusion.scores.setVisible(not on and not self.confusion.matrix.isHidden())
         self.confusion.setMaximumHeight(230 if on else 300)
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
