@@ -78,13 +78,24 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
 def _kill_pidfile(path: Path, timeout_s: float = 5.0, with_children: bool = False) -> None:
     pid = _read_pid(path)
     if pid is None or not _pid_alive(pid):
         with contextlib.suppress(OSError):
             path.unlink()
         return
-    victims = [pid] + (_children(pid) if with_children else [])
+    # sshd's per-connection processes (and their privilege-separated children, which hold
+    # the sockets) are descendants of the listener: all must go for a real outage.
+    victims = [pid] + (_descendants(pid) if with_children else [])
     for p in victims:
         with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGTERM)
@@ -272,6 +283,12 @@ class TestCluster:
         with self._lock():
             if self.is_up():
                 return self
+            st = self.status()
+            if st["munged"] and st["slurmctld"] and st["slurmd"] and not st["sshd"] and self.config_path.exists():
+                # Only sshd is down (a test stops it on purpose): start it, keep SLURM's jobs.
+                self.start_sshd()
+                if self.is_up():
+                    return self
             t0 = time.monotonic()
             self.stop_daemons()
             self._ensure_testenv(log)
@@ -449,6 +466,9 @@ class TestCluster:
 
     def start_sshd(self) -> None:
         """Start the sshd (again); waits until its port accepts connections."""
+        pid = _read_pid(self.ssh_dir / "sshd.pid")
+        if pid is not None and _pid_alive(pid) and _port_open(SSH_PORT):
+            return  # already running (another test session may have started it)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         _run(["/usr/sbin/sshd", "-f", str(self.ssh_dir / "sshd_config"), "-E", str(self.ssh_dir / "sshd.log")])
         _wait_for("sshd", lambda: _port_open(SSH_PORT), 10, self.ssh_dir / "sshd.log")
