@@ -136,6 +136,7 @@ class DataPlot(pg.PlotWidget):
         self.addItem(self.caption, ignoreBounds=True)
 
         self._image_rect_set = False
+        self._image_shape: tuple[int, ...] = ()
         self._preview_active = False
         self._last_boundary: np.ndarray | None = None
         self._make_brushes()
@@ -182,11 +183,13 @@ class DataPlot(pg.PlotWidget):
             self._image_rect_set = False
             return
         self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
-        if not self._image_rect_set:
-            # setRect only sticks after the first setImage.
+        # setRect only sticks after a setImage, and it scales by the image's size in pixels:
+        # set it again whenever that size changes (the regions and a neuron preview differ).
+        if not self._image_rect_set or rgb.shape[:2] != self._image_shape:
             x0, x1, y0, y1 = self.box
             self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
             self._image_rect_set = True
+            self._image_shape = rgb.shape[:2]
 
     def _make_brushes(self) -> None:
         self._class_brushes = np.array([pg.mkBrush(c) for c in theme.CLASS_COLORS] + [None], dtype=object)[:-1]
@@ -383,6 +386,11 @@ class DataPlot(pg.PlotWidget):
         exporter.export(path)
 
     # ------------------------------------------------------------------ helpers for tests and tools
+    def image_extent(self) -> tuple[float, float, float, float]:
+        """Where the shown image lies in data coordinates: ``(x_min, x_max, y_min, y_max)``."""
+        r = self.image.mapRectToParent(self.image.boundingRect())
+        return r.left(), r.right(), r.top(), r.bottom()
+
     def scene_pos_of(self, x: float, y: float) -> QtCore.QPointF:
         """Scene position of data point ``(x, y)``."""
         return self._vb.mapViewToScene(QtCore.QPointF(x, y))

@@ -246,3 +246,15 @@ def test_changing_the_network_while_training_starts_a_new_one_and_goes_on(qtbot,
     assert view.session.trainer.spec.train.learning_rate == 0.01
     epochs = view.curves.buffer.column("epoch")
     assert np.all(np.diff(epochs) > 0)
+
+
+def test_space_plays_and_pauses(qtbot, playground):
+    view = playground
+    view.play_button.setFocus()
+    view.data_plot.setFocus()
+    qtbot.keyClick(view.data_plot, QtCore.Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: view.session.running, timeout=2000)
+    assert view.play_button.text() == "❚❚"
+    qtbot.keyClick(view.data_plot, QtCore.Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
+    assert view.play_button.text() == "▶"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
@@ -48,9 +49,11 @@ def test_hover_a_neuron_shows_it_large(qtbot, playground):
     assert "neuron 2.2" in playground.data_plot.caption.textItem.toPlainText()
     shown = playground.data_plot.image.image
     assert shown.shape[:2] == (100, 100)
+    assert np.allclose(playground.data_plot.image_extent(), playground.data_plot.box)  # fills the plot
     qtbot.mouseMove(view.viewport(), QtCore.QPoint(2, 2))
     qtbot.waitUntil(lambda: not playground.data_plot._preview_active, timeout=2000)
     assert playground.data_plot.image.image.shape[:2] == (200, 200)
+    assert np.allclose(playground.data_plot.image_extent(), playground.data_plot.box)
 
 
 def test_neuron_buttons_inputs_and_layer_activation_menu(qtbot, playground):
