@@ -282,7 +282,8 @@ class NetworkEditor(QtWidgets.QWidget):
         gap = round(12 * s)
         col_gap = round(110 * s)
         font = QtGui.QFont()
-        font.setPointSizeF(9 * s)
+        # Labels grow faster than the drawing: on a projector the words matter most.
+        font.setPointSizeF(9 * s * (1.3 if s > 1 else 1.0))
         n_hidden = len(self.hidden)
         self.layers_label.setText(f"{n_hidden} HIDDEN LAYER{'S' if n_hidden != 1 else ''}")
         self.add_layer_button.setEnabled(self.layers_allowed and n_hidden < MAX_LAYERS)

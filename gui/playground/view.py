@@ -725,7 +725,6 @@ class PlaygroundView(QtWidgets.QWidget):
         self._hover = (column, unit)
         caption = self.network.node_name(column, unit)
         if self.session.running:
-            self.session.options.preview = None
             self.session.set_render_options(preview=(column, unit))
         else:
             pic = self.session.preview_picture(column, unit)
@@ -910,6 +909,9 @@ class PlaygroundView(QtWidgets.QWidget):
                 f.setPointSizeF(9 * scale)
                 ax.setStyle(tickFont=f)
             plot.getPlotItem().setTitle(plot.getPlotItem().titleLabel.text, size=f"{round(10 * scale)}pt")
+            plot.legend.setLabelTextSize(f"{round(9 * scale)}pt")
+            for _sample, label in plot.legend.items:
+                label.setText(label.text)  # the new size applies when the text is set again
         for name in ("left", "bottom"):
             f = QtGui.QFont()
             f.setPointSizeF(9 * scale)
