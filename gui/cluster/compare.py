@@ -117,6 +117,7 @@ class CompareView(QtWidgets.QWidget):
             item.setCheckState(QtCore.Qt.CheckState.Unchecked)
             self.list.addItem(item)
         item.setText(f"{run.label}  ({sum(r.get('epoch') is not None for r in run.records)} epochs)")
+        item.setToolTip(f"{run.label}\n{run.source}" if run.source else run.label)
         if checked is not None:
             item.setCheckState(QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked)
         self.list.blockSignals(False)

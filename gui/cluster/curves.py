@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 
@@ -42,19 +42,34 @@ class MetricPlot(pg.PlotWidget):
 
     def __init__(self, metric: str, title: str, parent: QtWidgets.QWidget | None = None, legend: bool = False):
         super().__init__(parent=parent, background=theme.BACKGROUND)
-        self.metric = metric
+        # Not "metric": that name would shadow the virtual QWidget.metric() and crash Qt.
+        self.metric_name = metric
         self.setMenuEnabled(False)
         pi = self.getPlotItem()
         pi.setTitle(title, color=theme.FOREGROUND, size="10pt")
         pi.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
         for name in ("left", "bottom"):
             pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
+            pi.getAxis(name).enableAutoSIPrefix(False)  # seconds stay seconds, no "(x0.001)"
         self.legend = pi.addLegend(offset=(-10, 10), labelTextColor=theme.FOREGROUND) if legend else None
         if self.legend is not None:
             self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self.x_axis = "epoch"
         self.set_x_axis("epoch")
+
+    def set_presentation(self, on: bool) -> None:
+        """Thick lines and large tick labels for a projector."""
+        self.pen_scale = 2.2 if on else 1.0
+        font = QtGui.QFont()
+        font.setPointSizeF(9 * (theme.PRESENTATION_SCALE if on else 1.0))
+        for name in ("left", "bottom"):
+            self.getPlotItem().getAxis(name).setStyle(tickFont=font)
+        for train, test in self.curves.values():
+            for curve, base in ((train, 1.5), (test, 2.0)):
+                pen = QtGui.QPen(curve.opts["pen"])
+                pen.setWidthF(base * self.pen_scale)
+                curve.setPen(pen)
 
     def set_x_axis(self, axis: str) -> None:
         self.x_axis = axis
@@ -65,8 +80,10 @@ class MetricPlot(pg.PlotWidget):
         """The (train, test) curves of run ``key``, created on first use."""
         if key not in self.curves:
             pi = self.getPlotItem()
-            train = pi.plot(pen=pg.mkPen(train_color or color, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
-            test = pi.plot(pen=pg.mkPen(color, width=2.0), name=label if self.legend is not None else None)
+            scale = getattr(self, "pen_scale", 1.0)
+            train = pi.plot(pen=pg.mkPen(train_color or color, width=1.5 * scale,
+                                         style=QtCore.Qt.PenStyle.DashLine))
+            test = pi.plot(pen=pg.mkPen(color, width=2.0 * scale), name=label if self.legend is not None else None)
             for c in (train, test):
                 c.setClipToView(True)
             self.curves[key] = (train, test)
@@ -88,10 +105,10 @@ class MetricPlot(pg.PlotWidget):
     def show_series(self, key: str, label: str, color: str, records: list[dict],
                     train_color: str | None = None) -> None:
         """Draw run ``key``'s train and test values of this metric from ``records``."""
-        cols = records_to_columns(records, (self.x_axis, f"train_{self.metric}", f"test_{self.metric}"))
+        cols = records_to_columns(records, (self.x_axis, f"train_{self.metric_name}", f"test_{self.metric_name}"))
         x = cols[self.x_axis]
         train_curve, test_curve = self.ensure_series(key, label, color, train_color)
-        for curve, name in ((train_curve, f"train_{self.metric}"), (test_curve, f"test_{self.metric}")):
+        for curve, name in ((train_curve, f"train_{self.metric_name}"), (test_curve, f"test_{self.metric_name}")):
             y = cols[name]
             ok = np.isfinite(x) & np.isfinite(y)
             curve.setData(x[ok], y[ok])

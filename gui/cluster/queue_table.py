@@ -15,7 +15,7 @@ from gui import theme
 from remote.slurm import FINISHED_STATES, QueueEntry, explain_reason, time_to_seconds
 
 COLUMNS = ("ID", "Name", "User", "State", "Partition", "Nodes", "Elapsed / limit", "Reason / nodes")
-STATE_FILTERS = ("all states", "pending", "running", "finished")
+STATE_FILTERS = ("all states", "queued or running", "pending", "running", "finished")
 STATE_COLORS = {
     "PENDING": "#8A6D00",
     "RUNNING": theme.CLASS_COLORS[2],
@@ -135,6 +135,8 @@ class QueueFilter(QtCore.QSortFilterProxyModel):
         e: QueueEntry = self.sourceModel().entries[row]
         if self.user and e.user != self.user:
             return False
+        if self.state_filter == "queued or running":
+            return e.state not in FINISHED_STATES
         if self.state_filter == "pending":
             return e.state == "PENDING"
         if self.state_filter == "running":

@@ -220,6 +220,7 @@ class ClusterView(QtWidgets.QWidget):
         self._resumed = False
 
         self._build()
+        self.setStyleSheet(theme.stylesheet())
         self.connections.state_changed.connect(self._on_connection_state_changed)
         self.reload_profiles()
         self._refresh_job_list()
@@ -251,7 +252,11 @@ class ClusterView(QtWidgets.QWidget):
         self.job_list.setHeaderLabels(["Job", "State", "Profile"])
         self.job_list.setRootIsDecorated(False)
         self.job_list.setUniformRowHeights(True)
-        self.job_list.setColumnWidth(0, 170)
+        header = self.job_list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.job_list.itemSelectionChanged.connect(self._on_job_list_selection)
         self.watch_button = QtWidgets.QPushButton("Watch a job…")
         self.watch_button.setToolTip("Follow a job by id, also one submitted outside ScaleLab.")
@@ -349,7 +354,7 @@ class ClusterView(QtWidgets.QWidget):
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 5)
-        split.setSizes([300, 1200])
+        split.setSizes([360, 1200])
         self.status = QtWidgets.QLabel()
         self.status.setProperty("role", "hint")
         self.status.setWordWrap(True)
@@ -1001,6 +1006,12 @@ class ClusterView(QtWidgets.QWidget):
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet(f"color: {theme.ERROR_COLOR};" if error else "")
+
+    def set_presentation(self, on: bool) -> None:
+        """Large fonts and thick curves for a projector (the main window's View menu)."""
+        self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        for plot in (self.job_view.loss_plot, self.job_view.acc_plot, self.compare.loss_plot, self.compare.acc_plot):
+            plot.set_presentation(on)
 
     def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)

@@ -346,3 +346,17 @@ def test_queue_filters_sort_and_explain(qtbot):
     assert table.select_job("120") and not table.cancel_button.isEnabled()  # finished: nothing to cancel
     assert table.select_job("9") and table.cancel_button.isEnabled()
     assert "last updated" in table.updated_label.text()
+
+
+def test_presentation_mode_thickens_curves(view, qtbot):
+    view.store.add_job("local", "L1", name="r", job_dir="/nonexistent", ntasks=1)
+    view.store.append_records("local", "L1", ['{"epoch": 1, "train_loss": 1.0, "test_loss": 1.1}',
+                                              '{"epoch": 2, "train_loss": 0.5, "test_loss": 0.6}'], 0, 10)
+    view.show_job("local", "L1")
+    test_curve = view.job_view.loss_plot.curves["job"][1]
+    before = test_curve.opts["pen"].widthF()
+    view.set_presentation(True)
+    assert test_curve.opts["pen"].widthF() > 2 * before
+    assert "font-size: 16pt" in view.styleSheet()
+    view.set_presentation(False)
+    assert test_curve.opts["pen"].widthF() == before
