@@ -33,7 +33,7 @@ SHORT = {"dataset": {"kind": "spiral", "n_samples": 300, "seed": 2}, "model": {"
          "train": {"epochs": 8, "batch_size": 20, "seed": 1}}
 # About 3-8 s of training on two ranks: long enough to stop sshd in the middle of it.
 LONG = {"dataset": {"kind": "spiral", "n_samples": 40000, "seed": 2}, "model": {"kind": "mlp", "hidden": [64, 64]},
-        "train": {"epochs": 40, "batch_size": 64, "seed": 1}}
+        "train": {"epochs": 60, "batch_size": 64, "seed": 1}}
 N_LONG = LONG["train"]["epochs"]
 ENDLESS = {**LONG, "train": {**LONG["train"], "epochs": 1_000_000}}
 PWNED = "/tmp/pwned"
@@ -264,7 +264,8 @@ def test_sshd_stopped_during_watch_every_record_once(test_cluster, tmp_path):
     try:
         with JobStore(tmp_path / "jobs.sqlite") as store:
             job = submit_job(backend, _spec(tmp_path, LONG), JobOptions(ntasks=2), store=store)
-            monitor = Monitor(backend, store, min_delay_s=0.5, max_delay_s=2.0)
+            # Poll often, so the first records are seen while most of the run is still ahead.
+            monitor = Monitor(backend, store, min_delay_s=0.3, max_delay_s=0.3)
             epochs, kinds, n_at_stop = [], [], None
             stopper = None
             for event in monitor.watch(job.job_id, max_wait_s=150):
