@@ -95,12 +95,19 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.open_spec(path)
 
-    def open_spec(self, path: str) -> bool:
-        """Open a playground file in the Playground; errors are shown, never raised."""
+    def open_spec(self, path: str, show_errors: bool = True) -> bool:
+        """Open a playground file in the Playground.
+
+        A bad file is reported in a message box (or, with ``show_errors`` false, only
+        returned through ``last_error``), never raised.
+        """
+        self.last_error = ""
         try:
             self.views["playground"].open(path)
         except SpecError as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot open file", str(exc))
+            self.last_error = str(exc)
+            if show_errors:
+                QtWidgets.QMessageBox.warning(self, "Cannot open file", self.last_error)
             return False
         self.show_view("playground")
         self.setWindowTitle(f"ScaleLab — {path}")
@@ -168,8 +175,11 @@ def run_app(args) -> int:
         print(f"scalelab: {exc.args[0]}", file=sys.stderr)
         return 2
     if getattr(args, "spec", None):
-        if not window.open_spec(args.spec) and args.screenshot:
-            return 1
+        # Offscreen (--screenshot) nobody could close a message box: report on stderr.
+        if not window.open_spec(args.spec, show_errors=not args.screenshot):
+            if args.screenshot:
+                print(f"scalelab: {window.last_error}", file=sys.stderr)
+                return 1
     if getattr(args, "presentation", False):
         window.set_presentation(True)
     if args.screenshot:

@@ -173,3 +173,14 @@ def test_screenshot_command_line(tmp_path):
     assert proc.returncode == 0, proc.stderr
     img = QtGui.QImage(str(out))
     assert (img.width(), img.height()) == (1200, 800)
+
+
+def test_screenshot_of_a_broken_file_fails_with_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"train": {"learning_rate": -1}}')
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "main.py", str(bad), "--screenshot", str(tmp_path / "x.png")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 1
+    assert "train.learning_rate" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.png").exists()
