@@ -133,9 +133,14 @@ def test_view_registry_skips_only_a_missing_view_module(monkeypatch):
     from gui import main_window
 
     assert main_window._load_view_class("gui.no_such_view_module:Thing") is None
+
+    def broken_import(name):
+        # the view module exists, but something it imports is missing: a real error
+        raise ModuleNotFoundError("No module named 'paramiko'", name="paramiko")
+
+    monkeypatch.setattr(main_window.importlib, "import_module", broken_import)
     with pytest.raises(ModuleNotFoundError):
-        # a view module that exists but imports something missing is a real error
-        main_window._load_view_class("tests.gui.broken_view_module:Thing")
+        main_window._load_view_class("gui.cluster.view:ClusterView")
 
 
 def test_speed_limit_and_early_stopping(qtbot, playground):
