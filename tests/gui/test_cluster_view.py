@@ -63,25 +63,33 @@ def find_dialog(cls):
 
 
 def answer_dialog(cls, action, timeout_ms: int = 20000):
-    """Run ``action(dialog)`` as soon as a visible ``cls`` dialog shows up (from a modal exec())."""
+    """Run ``action(dialog)`` as soon as a visible ``cls`` dialog shows up (from a modal exec()).
+
+    The polling timer belongs to the application, so it lives until it has answered; if no
+    answer came within ``timeout_ms`` a dialog that is still open is rejected, so a failing
+    test ends instead of waiting in a modal loop forever.
+    """
     seen = {}
-    timer = QtCore.QTimer()
+    timer = QtCore.QTimer(QtWidgets.QApplication.instance())
     timer.setInterval(30)
     elapsed = QtCore.QElapsedTimer()
     elapsed.start()
 
     def poll():
         dialog = find_dialog(cls)
-        if dialog is not None:
-            timer.stop()
+        if dialog is not None and "dialog" not in seen:
             seen["dialog"] = dialog
+            timer.stop()
+            timer.deleteLater()
             action(dialog)
         elif elapsed.elapsed() > timeout_ms:
             timer.stop()
+            timer.deleteLater()
+            if dialog is not None:
+                dialog.reject()
 
     timer.timeout.connect(poll)
     timer.start()
-    seen["timer"] = timer
     return seen
 
 
@@ -294,26 +302,41 @@ def test_password_prompt_from_a_worker_thread_is_answered_and_forgotten(qtbot):
         answers.append(bridge("Password for a@b: ", True))
         done.set()
 
-    def type_code(dialog):
-        assert dialog.windowTitle() == "One-time code"
-        assert dialog.edit.echoMode() == QtWidgets.QLineEdit.EchoMode.Normal
-        dialog.edit.setText("123456")
-        dialog.accept()
+    titles = []
 
-    answer_dialog(SecretDialog, type_code)
-    thread = threading.Thread(target=worker)
-    thread.start()
-    qtbot.waitUntil(lambda: len(answers) == 1, timeout=10000)
+    def answer(dialog):
+        # Both prompts may come while the test waits, so one answerer handles them in turn.
+        titles.append(dialog.windowTitle())
+        if dialog.windowTitle() == "One-time code":
+            assert dialog.edit.echoMode() == QtWidgets.QLineEdit.EchoMode.Normal
+            dialog.edit.setText("123456")
+            dialog.accept()
+        else:
+            assert dialog.edit.echoMode() == QtWidgets.QLineEdit.EchoMode.Password
+            dialog.edit.setText("secret")
+            dialog.reject()
 
-    def cancel(dialog):
-        assert dialog.windowTitle() == "Password"
-        assert dialog.edit.echoMode() == QtWidgets.QLineEdit.EchoMode.Password
-        dialog.edit.setText("secret")
-        dialog.reject()
+    handled = set()
 
-    answer_dialog(SecretDialog, cancel)
-    qtbot.waitUntil(done.is_set, timeout=10000)
-    thread.join()
+    def poll():
+        dialog = find_dialog(SecretDialog)
+        if dialog is not None and dialog.windowTitle() not in handled:
+            handled.add(dialog.windowTitle())
+            answer(dialog)
+
+    timer = QtCore.QTimer(QtWidgets.QApplication.instance())
+    timer.setInterval(30)
+    timer.timeout.connect(poll)
+    timer.start()
+    thread = threading.Thread(target=worker, daemon=True)
+    try:
+        thread.start()
+        qtbot.waitUntil(done.is_set, timeout=20000)
+        thread.join()
+    finally:
+        timer.stop()
+        timer.deleteLater()
+    assert titles == ["One-time code", "Password"]
     assert answers == ["123456", None]
     assert not hasattr(bridge, "answer") and not bridge.__dict__.get("_last")
 
