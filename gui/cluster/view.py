@@ -218,6 +218,7 @@ class ClusterView(QtWidgets.QWidget):
         self.last_submit_error = ""
         self._closed = False
         self._resumed = False
+        self._compare_counts: dict[str, int] = {}
 
         self._build()
         self.setStyleSheet(theme.stylesheet())
@@ -729,7 +730,8 @@ class ClusterView(QtWidgets.QWidget):
             if selected == (job.profile, job.job_id):
                 item.setSelected(True)
         self.job_list.blockSignals(False)
-        self._sync_compare_runs()
+        if self.tabs.currentWidget() is self.compare:
+            self._sync_compare_runs()
 
     def _on_job_list_selection(self) -> None:
         items = self.job_list.selectedItems()
@@ -821,6 +823,7 @@ class ClusterView(QtWidgets.QWidget):
                    "itself and its files are not touched.", "Forget"):
             self.store.forget(profile, job_id)
             self.compare.remove_run(f"{profile}/{job_id}")
+            self._compare_counts.pop(f"{profile}/{job_id}", None)
             self.shown_job = None
             self.job_view.show_job(None)
             self._refresh_job_list()
@@ -926,7 +929,8 @@ class ClusterView(QtWidgets.QWidget):
                 data = backend.read_bytes(job.output_path, start, 1024 * 1024)
             except FileNotFoundError:
                 return None, start
-            end = data.rfind(b"\n") + 1 if start is not None else len(data)
+            # Whole lines while the job runs; once it has ended, its unfinished last line too.
+            end = len(data) if job.finished else data.rfind(b"\n") + 1
             return data[:end], start + end
 
         def done(value):
@@ -985,15 +989,16 @@ class ClusterView(QtWidgets.QWidget):
     # ================================================================== compare
 
     def _sync_compare_runs(self) -> None:
+        """Offer every job with records in Compare; reload only those that got new records."""
         for job in self.store.jobs():
             if not job.n_records:
                 continue
             key = f"{job.profile}/{job.job_id}"
-            run = Run(key=key, label=run_label(job.job_id, job.name, job.profile, job.ntasks),
-                      records=self.job_records(job), source=job.job_dir)
-            existing = self.compare.runs.get(key)
-            if existing is None or len(existing.records) != len(run.records):
-                self.compare.set_run(run)
+            if self._compare_counts.get(key) == job.n_records:
+                continue
+            self._compare_counts[key] = job.n_records
+            self.compare.set_run(Run(key=key, label=run_label(job.job_id, job.name, job.profile, job.ntasks),
+                                     records=self.job_records(job), source=job.job_dir))
 
     def _on_tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.compare:
@@ -1053,7 +1058,12 @@ class ClusterView(QtWidgets.QWidget):
         from remote.monitor import Monitor
 
         scratch = tempfile.mkdtemp(prefix="scalelab-shot-")
+        # The picture uses its own store: nothing of the user's jobs shows or changes.
+        for poller in self.pollers.values():
+            poller.stop()
+        self.pollers.clear()
         self.store = JobStore(os.path.join(scratch, "jobs.sqlite"))
+        self._compare_counts.clear()
         self.fetch_root = os.path.join(scratch, "fetched")
         profile = replace(local_profile(), workdir=os.path.join(scratch, "jobs"), python=sys.executable)
         self.profiles[LOCAL_PROFILE] = profile
@@ -1095,6 +1105,7 @@ class ClusterView(QtWidgets.QWidget):
         except OSError:
             pass
         self.job_view.note_output_empty()
+        self._sync_compare_runs()
         for job_id in job_ids:
             self.compare.set_checked(f"{LOCAL_PROFILE}/{job_id}", True)
         self.compare.set_axis("elapsed_s")
