@@ -19,7 +19,6 @@ chunks, as a file being tailed delivers it, and gives the same result.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os

@@ -8,8 +8,6 @@ profile is always there and cannot be deleted.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
@@ -327,7 +325,3 @@ class ProfileBar(QtWidgets.QWidget):
         self.connect_button.setVisible(not is_local and state in ("disconnected", "error"))
         self.edit_button.setEnabled(not is_local)
         self.delete_button.setEnabled(not is_local)
-
-
-def with_partition(profile: Profile, partition: str) -> Profile:
-    return replace(profile, partition=partition)

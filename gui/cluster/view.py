@@ -32,8 +32,8 @@ from gui.cluster.profiles import DoctorDialog, ProfileBar, ProfileEditor
 from gui.cluster.queue_table import QueueTable
 from gui.cluster.script_preview import ScriptPreview, sbatch_option
 from gui.cluster.templates import TemplateError, list_templates, save_template
-from remote.backend import Backend, BackendError
-from remote.bundle import BundleError, build_bundle, job_folder_name, upload_bundle
+from remote.backend import Backend
+from remote.bundle import build_bundle, job_folder_name, upload_bundle
 from remote.config import LOCAL_PROFILE, ConfigError, Profile, load_profiles, local_profile, save_profiles
 from remote.jobs import (
     METRICS_NAME,
@@ -41,7 +41,6 @@ from remote.jobs import (
     FetchError,
     JobError,
     JobOptions,
-    SubmitError,
     cancel_job,
     check_job_id,
     describe_job,
@@ -1119,5 +1118,5 @@ class ClusterView(QtWidgets.QWidget):
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-__all__ = ["ClusterView", "description_for", "render_preview", "script_output_name", "spec_summary",
-           "WatchJobDialog", "BackendError", "BundleError", "SubmitError"]
+__all__ = ["ClusterView", "WatchJobDialog", "description_for", "render_preview", "script_output_name",
+           "spec_summary"]
