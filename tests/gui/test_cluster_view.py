@@ -383,3 +383,30 @@ def test_presentation_mode_thickens_curves(view, qtbot):
     assert "font-size: 16pt" in view.styleSheet()
     view.set_presentation(False)
     assert test_curve.opts["pen"].widthF() == before
+
+
+def test_compare_metrics_files_from_disk(view, tmp_path):
+    samples = os.path.join(os.path.dirname(os.path.dirname(__file__)), "remote", "data", "keras-logs")
+    run = view.compare.add_file(os.path.join(samples, "keras2-acc-lr.out"))
+    assert run is not None and view.compare.is_checked(run.key)
+    x, train = view.compare.curve_data(run.key, "loss", "train")
+    _, test = view.compare.curve_data(run.key, "loss", "test")
+    assert list(x) == [1, 2, 3]
+    assert np.allclose(train, [0.2118, 0.0696, 0.0461]) and np.allclose(test, [0.0951, 0.0608, 0.0484])
+    csv_path = tmp_path / "training.log"
+    csv_path.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,0.9,0.55,0.8\n1,0.7,0.6,0.72,0.5\n")
+    csv_run = view.compare.add_file(str(csv_path))
+    view.compare.set_axis("elapsed_s")
+    # Keras printed epoch times (62 s, 49 s, 48 s): the wall-time axis is their running sum.
+    ex, _ = view.compare.curve_data(run.key, "loss", "test")
+    assert list(ex) == [62.0, 111.0, 159.0]
+    # A CSVLogger file has no times: it has nothing to draw on a wall-time axis.
+    assert len(view.compare.curve_data(csv_run.key, "loss", "test")[0]) == 0
+    view.compare.set_axis("epoch")
+    assert np.allclose(view.compare.curve_data(csv_run.key, "accuracy", "test")[1], [0.55, 0.72])
+    legend_labels = [item[1].text for item in view.compare.loss_plot.legend.items]
+    assert any("keras2-acc-lr.out" in label for label in legend_labels)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("nothing to see\n")
+    assert view.compare.add_file(str(bad)) is None
+    assert "no epoch records" in view.compare.error_label.text()
