@@ -203,6 +203,10 @@ class ClusterView(QtWidgets.QWidget):
         self.store = store
         self.profiles: dict[str, Profile] = {}
         self.config_error = ""
+        # Network operations mostly wait; on a 2-core laptop the shared pool has 2 threads, and a
+        # slow login must never keep the Playground's training worker from starting.
+        pool = QtCore.QThreadPool.globalInstance()
+        pool.setMaxThreadCount(max(pool.maxThreadCount(), 8))
         self.connections = ConnectionManager(self)
         self.pollers: dict[str, ProfilePoller] = {}
         self.workdirs: dict[str, str] = {}
@@ -798,10 +802,15 @@ class ClusterView(QtWidgets.QWidget):
         if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
         job_id, output, metrics = dialog.values()
-        self.watch_job(name, job_id, output, metrics)
+        try:
+            self.watch_job(name, job_id, output, metrics)
+        except JobError as exc:
+            self._set_status(str(exc), error=True)
 
     def watch_job(self, profile: str, job_id: str, output_path: str = "", metrics_path: str = "") -> StoredJob:
         """Follow a job not submitted here; its output file doubles as metrics when no metrics file is given."""
+        if profile in self.profiles and self.profiles[profile].is_local:
+            raise JobError("jobs are followed by id on a SLURM cluster; the local profile only knows its own jobs")
         job = self.store.watch_external(profile, check_job_id(job_id), output_path=output_path,
                                         metrics_path=metrics_path or output_path)
         self._refresh_job_list()
