@@ -447,8 +447,11 @@ class ClusterView(QtWidgets.QWidget):
         dialog.show()
         self._doctor = dialog
 
+        lock = self.connections.op_lock(name)
+
         def checks(backend: Backend):
-            yield from _doctor_checks(backend, profile)
+            with lock:  # one operation at a time on the profile's connection
+                yield from _doctor_checks(backend, profile)
 
         def start(_):
             worker = workers.start_generator(
