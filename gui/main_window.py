@@ -55,6 +55,9 @@ class MainWindow(QtWidgets.QMainWindow):
         playground = self.views.get("playground")
         if playground is not None and hasattr(playground, "run_on_cluster_requested"):
             playground.run_on_cluster_requested.connect(self._on_run_on_cluster)
+        cluster = self.views.get("cluster")
+        if cluster is not None and hasattr(cluster, "open_model_requested"):
+            cluster.open_model_requested.connect(self._on_open_model)
 
     # ------------------------------------------------------------------ menus
     def _build_menus(self) -> None:
@@ -138,6 +141,19 @@ class MainWindow(QtWidgets.QMainWindow):
                                                         "PNG image (*.png)")
         if path and not self.grab().save(path):
             QtWidgets.QMessageBox.warning(self, "Export failed", f"Could not write {path}")
+
+    def _on_open_model(self, path: str) -> None:
+        """A fetched ``model.npz`` from the Cluster view: show it in the Playground."""
+        playground = self.views.get("playground")
+        if playground is None:
+            QtWidgets.QMessageBox.information(self, "Open model", "The Playground view is not available.")
+            return
+        try:
+            playground.open_model(path)
+        except SpecError as exc:
+            QtWidgets.QMessageBox.warning(self, "Open model", f"Cannot open {path}:\n{exc}")
+            return
+        self.show_view("playground")
 
     def _on_run_on_cluster(self, spec) -> None:
         cluster = self.views.get("cluster")

@@ -205,7 +205,6 @@ def doctor_checks(backend: Backend, profile: Profile):
         yield "workdir writable", False, f"{profile.workdir}: {exc}; choose a writable workdir"
 
 
-_doctor_checks = doctor_checks  # the name the GUI's Cluster view imported first
 
 
 def cmd_doctor(args, profile: Profile, backend: Backend) -> int:

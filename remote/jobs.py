@@ -22,7 +22,7 @@ from remote.bundle import SCRIPT_NAME, Bundle, build_bundle, job_folder_name, re
 from remote.config import Profile
 from remote.slurm import (
     AccountingEntry, JobDescription, QueueEntry, accounting_from_scontrol, parse_sacct, parse_sbatch,
-    parse_scontrol_job, parse_squeue, render_job_script, sacct_command, squeue_command,
+    parse_scontrol_job, parse_squeue, render_job_script, sacct_command, script_output_name, squeue_command,
 )
 
 METRICS_NAME = "metrics.jsonl"
@@ -410,21 +410,33 @@ def submit_job(backend: Backend, spec: RunSpec | str | os.PathLike, options: Job
     SpecError, SlurmInputError, BundleError, SshError
         Bad input or no connection.
     """
-    profile = backend.profile
-    workdir = backend.expand_path(profile.workdir)
-    prepared = prepare_job(profile, spec, options, workdir)
-    upload_bundle(backend, prepared.job_dir, prepared.bundle(script))
+    workdir = backend.expand_path(backend.profile.workdir)
+    prepared = prepare_job(backend.profile, spec, options, workdir)
+    return submit_bundle(backend, prepared.description, prepared.bundle(script), store=store)
+
+
+def submit_bundle(backend: Backend, description: JobDescription, bundle: Bundle, *, store=None) -> SubmittedJob:
+    """Upload ``bundle`` into ``description.job_dir`` and submit its ``job.sh``.
+
+    This is the one place a job is submitted: :func:`submit_job` (the CLI) and the GUI's job
+    form both end here. The bundle's ``job.sh`` may have been edited by the user; its
+    ``#SBATCH --output`` line decides where the job's output file is looked for.
+    """
+    description.validate()
+    script = bundle.files[SCRIPT_NAME].decode("utf-8")
+    job_dir = description.job_dir
+    upload_bundle(backend, job_dir, bundle)
     scheduler = scheduler_for(backend)
-    job_id = scheduler.submit(prepared.job_dir)
-    output_path = scheduler.output_path(prepared.job_dir, prepared.description.output, job_id)
-    metrics_path = f"{prepared.job_dir}/{METRICS_NAME}"
+    job_id = scheduler.submit(job_dir)
+    output_path = scheduler.output_path(job_dir, script_output_name(script, description.output), job_id)
+    metrics_path = f"{job_dir}/{METRICS_NAME}"
     if store is not None:
-        store.add_job(profile.name, job_id, name=prepared.description.job_name, job_dir=prepared.job_dir,
-                      output_path=output_path, metrics_path=metrics_path, ntasks=prepared.description.ntasks,
+        store.add_job(backend.profile.name, job_id, name=description.job_name, job_dir=job_dir,
+                      output_path=output_path, metrics_path=metrics_path, ntasks=description.ntasks,
                       submitted_at=time.time(), replace=True)
-    return SubmittedJob(profile=profile.name, job_id=job_id, job_dir=prepared.job_dir,
-                        name=prepared.description.job_name, output_path=output_path, metrics_path=metrics_path,
-                        script=script or prepared.script)
+    return SubmittedJob(profile=backend.profile.name, job_id=job_id, job_dir=job_dir,
+                        name=description.job_name, output_path=output_path, metrics_path=metrics_path,
+                        script=script)
 
 
 def cancel_job(backend: Backend, job_id: str, store=None) -> None:
@@ -488,5 +500,5 @@ def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output
 __all__ = [
     "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob", "Scheduler", "SlurmScheduler",
     "SubmitError", "SubmittedJob", "cancel_job", "check_job_id", "describe_job", "fetch_job", "prepare_job",
-    "scheduler_for", "submit_job", "SpecError",
+    "scheduler_for", "submit_bundle", "submit_job", "SpecError",
 ]

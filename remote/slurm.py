@@ -287,6 +287,26 @@ def time_to_seconds(text: str) -> int | None:
     return ((days * 24 + h) * 60 + m) * 60 + s
 
 
+_SBATCH_LINE_RE = re.compile(r"^\s*#SBATCH\s+(--?[A-Za-z][\w-]*)(?:[= ]\s*(.*))?$")
+
+
+def sbatch_option(line: str) -> tuple[str, str] | None:
+    """``("--ntasks-per-node", "2")`` for ``#SBATCH --ntasks-per-node=2``; ``None`` otherwise."""
+    m = _SBATCH_LINE_RE.match(line)
+    if m is None:
+        return None
+    return m.group(1), (m.group(2) or "").strip()
+
+
+def script_output_name(script: str, default: str) -> str:
+    """The ``#SBATCH --output`` file of a (possibly hand-edited) job script, else ``default``."""
+    for line in script.splitlines():
+        parsed = sbatch_option(line)
+        if parsed and parsed[0] in ("--output", "-o"):
+            return parsed[1].split(" #", 1)[0].strip() or default
+    return default
+
+
 def shell_word(text: str) -> str:
     """Quote ``text`` for bash, keeping a leading ``~/`` meaning the home folder."""
     if text == "~":
@@ -622,5 +642,5 @@ __all__ = [
     "QueueEntry", "SACCT_FIELDS", "SQUEUE_FORMAT", "SlurmInputError", "SlurmOutputError",
     "accounting_from_scontrol", "explain_reason", "launch_line", "parse_sacct", "parse_sbatch",
     "parse_scontrol_job", "parse_squeue", "render_job_script", "sacct_command", "sbatch_directives",
-    "shell_word", "squeue_command", "time_to_seconds", "valid_time",
+    "sbatch_option", "script_output_name", "shell_word", "squeue_command", "time_to_seconds", "valid_time",
 ]

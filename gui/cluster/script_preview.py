@@ -7,23 +7,12 @@ throws their edits away. Hovering an ``#SBATCH`` line shows what that option mea
 
 from __future__ import annotations
 
-import re
 from typing import Callable, Mapping
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
-
-_SBATCH_RE = re.compile(r"^\s*#SBATCH\s+(--?[A-Za-z][\w-]*)(?:[= ]\s*(.*))?$")
-
-
-def sbatch_option(line: str) -> tuple[str, str] | None:
-    """``("--ntasks-per-node", "2")`` for ``#SBATCH --ntasks-per-node=2``; ``None`` otherwise."""
-    m = _SBATCH_RE.match(line)
-    if m is None:
-        return None
-    return m.group(1), (m.group(2) or "").strip()
-
+from remote.slurm import sbatch_option
 
 def explain_line(line: str, directive_help: Mapping[str, str]) -> str | None:
     """The explanation of an ``#SBATCH`` line from ``directive_help``, or ``None``.

@@ -30,13 +30,12 @@ from gui.cluster.job_view import JobView
 from gui.cluster.polling import ProfilePoller
 from gui.cluster.profiles import DoctorDialog, ProfileBar, ProfileEditor
 from gui.cluster.queue_table import QueueTable
-from gui.cluster.script_preview import ScriptPreview, sbatch_option
+from gui.cluster.script_preview import ScriptPreview
 from gui.cluster.templates import TemplateError, list_templates, save_template
 from remote.backend import Backend
-from remote.bundle import build_bundle, job_folder_name, upload_bundle
+from remote.bundle import build_bundle, job_folder_name
 from remote.config import LOCAL_PROFILE, ConfigError, Profile, load_profiles, local_profile, save_profiles
 from remote.jobs import (
-    METRICS_NAME,
     MODEL_NAME,
     FetchError,
     JobError,
@@ -45,10 +44,10 @@ from remote.jobs import (
     check_job_id,
     describe_job,
     fetch_job,
-    scheduler_for,
+    submit_bundle,
 )
 from remote.logparse import parse_metrics_file
-from remote.slurm import DIRECTIVE_HELP, JobDescription, SlurmInputError, render_job_script, shell_word
+from remote.slurm import DIRECTIVE_HELP, JobDescription, SlurmInputError, render_job_script
 from remote.store import JobStore, StoreError, StoredJob
 
 # SLURM-only form fields: the local profile runs ``bash job.sh`` and ignores them.
@@ -75,28 +74,6 @@ def description_for(profile: Profile, job_dir: str, values: dict, spec_name: str
         desc = replace(desc, ntasks_per_node=values.get("ntasks_per_node"), mail_user=values.get("mail_user", ""),
                        mail_type=values.get("mail_type", ""))
     return desc
-
-
-def render_preview(desc: JobDescription) -> str:
-    """``render_job_script``, also for a job folder under ``~`` (before the home folder is known).
-
-    The script is rendered for a stand-in absolute folder and its ``JOB_DIR=`` line is then
-    written as ``"$HOME"/...``, which bash resolves on the cluster.
-    """
-    if desc.job_dir.startswith("~"):
-        stand_in = "/__home__" + desc.job_dir[1:]
-        text = render_job_script(replace(desc, job_dir=stand_in))
-        return text.replace(f"JOB_DIR={shell_word(stand_in)}", f"JOB_DIR={shell_word(desc.job_dir)}")
-    return render_job_script(desc)
-
-
-def script_output_name(script: str, default: str) -> str:
-    """The ``#SBATCH --output`` of a (possibly edited) script, else ``default``."""
-    for line in script.splitlines():
-        parsed = sbatch_option(line)
-        if parsed and parsed[0] in ("--output", "-o"):
-            return parsed[1].split(" #", 1)[0].strip() or default
-    return default
 
 
 def spec_summary(spec: RunSpec | None, source: str) -> str:
@@ -437,7 +414,7 @@ class ClusterView(QtWidgets.QWidget):
             self._on_profile_selected(self.profile_bar.current())
 
     def _on_check_profile(self, name: str) -> None:
-        from remote.cli import _doctor_checks
+        from remote.cli import doctor_checks
 
         profile = self.profiles.get(name)
         if profile is None:
@@ -451,7 +428,7 @@ class ClusterView(QtWidgets.QWidget):
 
         def checks(backend: Backend):
             with lock:  # one operation at a time on the profile's connection
-                yield from _doctor_checks(backend, profile)
+                yield from doctor_checks(backend, profile)
 
         def start(_):
             worker = workers.start_generator(
@@ -646,7 +623,7 @@ class ClusterView(QtWidgets.QWidget):
         values = self.form.values()
         try:
             desc = description_for(self.profile, self._planned_job_dir(), values, self.spec_source or "job")
-            text = render_preview(desc)
+            text = render_job_script(desc)
         except SlurmInputError as exc:
             self.preview.set_error(f"Fix the form to see the script: {exc.message}")
             self.submit_button.setEnabled(False)
@@ -681,17 +658,10 @@ class ClusterView(QtWidgets.QWidget):
 
         def do_submit(backend: Backend):
             workdir = backend.expand_path(profile.workdir).rstrip("/")
-            job_dir = f"{workdir}/{folder}"
-            desc = description_for(profile, job_dir, values, spec_name)
+            desc = description_for(profile, f"{workdir}/{folder}", values, spec_name)
             script = script_text if edited else render_job_script(desc)
-            bundle = build_bundle(spec, script)
-            upload_bundle(backend, job_dir, bundle)
-            scheduler = scheduler_for(backend)
-            job_id = scheduler.submit(job_dir)
-            output_path = scheduler.output_path(job_dir, script_output_name(script, desc.output), job_id)
-            store.add_job(profile.name, job_id, name=desc.job_name, job_dir=job_dir, output_path=output_path,
-                          metrics_path=f"{job_dir}/{METRICS_NAME}", ntasks=desc.ntasks, submitted_at=time.time())
-            return job_id, workdir
+            job = submit_bundle(backend, desc, build_bundle(spec, script), store=store)
+            return job.job_id, workdir
 
         def done(value):
             job_id, workdir = value
@@ -894,19 +864,8 @@ class ClusterView(QtWidgets.QWidget):
         self.connections.run(profile, do_fetch, on_result=done, on_error=failed)
 
     def _on_open_model(self, path: str) -> None:
+        # MainWindow opens it in the Playground and switches tabs.
         self.open_model_requested.emit(path)
-        window = self.window()
-        views = getattr(window, "views", None)
-        meta = QtCore.QMetaMethod.fromSignal(self.open_model_requested)
-        if not self.isSignalConnected(meta) and isinstance(views, dict) and "playground" in views:
-            opener = getattr(views["playground"], "open_model", None)
-            if opener is not None:
-                try:
-                    opener(path)
-                except SpecError as exc:
-                    self.job_view.set_message(f"Cannot open {path}: {exc}", error=True)
-                    return
-                window.show_view("playground")
 
     # ================================================================== output tail
 
@@ -1094,12 +1053,7 @@ class ClusterView(QtWidgets.QWidget):
             job_dir = f"{profile.workdir}/{folder}"
             desc = description_for(profile, job_dir, {**self.form.values(), "ntasks": ranks,
                                                       "job_name": f"spiral-{ranks}rank"})
-            upload_bundle(backend, job_dir, build_bundle(spec, render_job_script(desc)))
-            scheduler = scheduler_for(backend)
-            job_id = scheduler.submit(job_dir)
-            self.store.add_job(LOCAL_PROFILE, job_id, name=desc.job_name, job_dir=job_dir,
-                               output_path=scheduler.output_path(job_dir, desc.output, job_id),
-                               metrics_path=f"{job_dir}/{METRICS_NAME}", ntasks=ranks, submitted_at=time.time())
+            job_id = submit_bundle(backend, desc, build_bundle(spec, render_job_script(desc)), store=self.store).job_id
             job_ids.append(job_id)
         deadline = time.monotonic() + 120
         while self.store.jobs(LOCAL_PROFILE, active_only=True) and time.monotonic() < deadline:
@@ -1130,5 +1084,5 @@ class ClusterView(QtWidgets.QWidget):
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-__all__ = ["ClusterView", "WatchJobDialog", "description_for", "render_preview", "script_output_name",
+__all__ = ["ClusterView", "WatchJobDialog", "description_for",
            "spec_summary"]

@@ -18,8 +18,8 @@ from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec, save_spec
 from gui.cluster.dialogs import HostKeyChangedDialog, HostKeyDialog, SecretDialog
 from gui.cluster.job_form import description_errors
 from gui.cluster.script_preview import explain_line
-from gui.cluster.view import ClusterView, render_preview, script_output_name
-from remote.slurm import DIRECTIVE_HELP, JobDescription
+from gui.cluster.view import ClusterView
+from remote.slurm import DIRECTIVE_HELP, JobDescription, render_job_script, script_output_name
 from remote.store import JobStore
 
 
@@ -103,7 +103,7 @@ def test_form_marks_every_bad_field_and_explains_sbatch_lines(view, qtbot):
     assert set(errors) == {"job_name", "time", "mem"}
     assert "1:99" in errors["time"]
 
-    text = render_preview(JobDescription(job_name="demo", nodes=2, ntasks=8, ntasks_per_node=4,
+    text = render_job_script(JobDescription(job_name="demo", nodes=2, ntasks=8, ntasks_per_node=4,
                                          job_dir="~/scalelab/demo-1"))
     assert 'JOB_DIR="$HOME"/scalelab/demo-1' in text
     line = next(ln for ln in text.splitlines() if ln.startswith("#SBATCH --ntasks-per-node"))

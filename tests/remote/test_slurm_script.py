@@ -14,7 +14,8 @@ import subprocess
 import pytest
 
 from remote.slurm import (
-    DIRECTIVE_HELP, JobDescription, SlurmInputError, explain_reason, render_job_script, time_to_seconds, valid_time,
+    DIRECTIVE_HELP, JobDescription, SlurmInputError, explain_reason, render_job_script, sbatch_option,
+    script_output_name, time_to_seconds, valid_time,
 )
 from tests.conftest import require
 
@@ -167,3 +168,26 @@ def test_directive_help_sentences_are_short():
     for option, text in DIRECTIVE_HELP.items():
         assert re.match(r"^--[a-z-]+$", option)
         assert 10 < len(text) < 120 and text.count(". ") == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("#SBATCH --ntasks-per-node=2", ("--ntasks-per-node", "2")),
+        ("  #SBATCH -N 4", ("-N", "4")),
+        ("#SBATCH --exclusive", ("--exclusive", "")),
+        ("# SBATCH --ntasks=2", None),
+        ("srun python3 -m engine", None),
+    ],
+)
+def test_sbatch_option_reads_directive_lines(line, expected):
+    assert sbatch_option(line) == expected
+
+
+def test_script_output_name_follows_an_edited_script():
+    desc = JobDescription(job_name="demo", ntasks=2, time="00:05:00", job_dir="/w/demo-1")
+    rendered = render_job_script(desc)
+    assert script_output_name(rendered, "fallback") == desc.output
+    edited = rendered.replace(f"--output={desc.output}", "--output=run-%j.log")
+    assert script_output_name(edited, "fallback") == "run-%j.log"
+    assert script_output_name("#!/bin/bash\nsrun true\n", "slurm-%j.out") == "slurm-%j.out"

@@ -1,0 +1,63 @@
+"""The main window's wiring between the Playground and the Cluster view."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from engine.runner import load_model, save_model
+from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec
+from engine.trainer import Trainer
+
+
+def _window(qtbot):
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    return window
+
+
+def _shutdown(window):
+    for view in window.views.values():
+        if hasattr(view, "shutdown"):
+            view.shutdown()
+
+
+def test_a_fetched_model_opens_in_the_playground(qtbot, tmp_path):
+    spec = RunSpec(dataset=DatasetSpec(kind="xor", n_samples=120, seed=4),
+                   model=ModelSpec(kind="mlp", hidden=(5,), activation="tanh"),
+                   train=TrainSpec(epochs=3, batch_size=10, seed=2))
+    trainer = Trainer(spec)
+    for _ in range(3):
+        trainer.train_epoch()
+    path = str(tmp_path / "model.npz")
+    save_model(path, spec, trainer.preprocess, trainer.model, trainer.dataset.class_names)
+
+    window = _window(qtbot)
+    try:
+        cluster, playground = window.views["cluster"], window.views["playground"]
+        window.show_view("cluster")
+        cluster.open_model_requested.emit(path)
+        assert window.tabs.currentWidget() is playground
+        _spec, _pre, network = load_model(path)
+        shown = playground.current_spec()
+        assert shown.dataset.kind == "xor" and shown.model.hidden == (5,)
+        assert np.allclose(np.array(shown.weights[0]["W"]), network.layers[0].W, atol=1e-6)
+    finally:
+        _shutdown(window)
+
+
+def test_a_broken_model_file_is_reported_not_raised(qtbot, tmp_path, monkeypatch):
+    bad = tmp_path / "model.npz"
+    bad.write_bytes(b"not a zip file")
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", staticmethod(lambda *a, **k: shown.append(a[2])))
+    window = _window(qtbot)
+    try:
+        window.show_view("cluster")
+        window.views["cluster"].open_model_requested.emit(str(bad))
+        assert shown and str(bad) in shown[0]
+        assert window.tabs.currentWidget() is window.views["cluster"]
+    finally:
+        _shutdown(window)
