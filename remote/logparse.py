@@ -31,6 +31,7 @@ __all__ = [
     "parse_keras_evaluations",
     "parse_csv_log",
     "parse_jsonl",
+    "decode_json_lines",
     "parse_metrics_file",
     "detect_log_format",
     "keras_name_to_ours",
@@ -419,8 +420,13 @@ def parse_jsonl(text: str) -> list[dict]:
     A last line that does not parse is a write in progress and is ignored; so is any
     other line that is not a JSON object (a file cut or concatenated by hand).
     """
+    return decode_json_lines(text.split("\n"))
+
+
+def decode_json_lines(lines: Iterable[str]) -> list[dict]:
+    """The JSON objects among ``lines``; blank lines, broken JSON and non-objects are skipped."""
     records: list[dict] = []
-    for line in text.split("\n"):
+    for line in lines:
         line = line.strip()
         if not line:
             continue

@@ -16,13 +16,13 @@ record arrives exactly once.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from remote.backend import Backend
 from remote.jobs import scheduler_for
+from remote.logparse import decode_json_lines
 from remote.slurm import FINISHED_STATES
 from remote.ssh import ConnectionLostError
 from remote.store import JobStore, StoreError, StoredJob
@@ -65,18 +65,6 @@ def complete_lines(data: bytes) -> tuple[list[str], int]:
     chunk = data[: end + 1]
     lines = [ln.decode("utf-8", "replace").rstrip("\r") for ln in chunk.split(b"\n")[:-1]]
     return [ln for ln in lines if ln.strip()], end + 1
-
-
-def decode_records(lines: list[str]) -> list[dict]:
-    out = []
-    for line in lines:
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            out.append(value)
-    return out
 
 
 @dataclass
@@ -233,7 +221,7 @@ class Monitor:
         if not new_lines:
             return []
         self._emitted[job.job_id] = start + len(new_lines)
-        return [MonitorEvent("records", self.profile, job.job_id, records=tuple(decode_records(new_lines)),
+        return [MonitorEvent("records", self.profile, job.job_id, records=tuple(decode_json_lines(new_lines)),
                              lines=tuple(new_lines))]
 
     # -- blocking use (CLI)
@@ -266,4 +254,4 @@ class Monitor:
             sleep(delay)
 
 
-__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines", "decode_records"]
+__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines"]

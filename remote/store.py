@@ -9,7 +9,6 @@ twice. The file lives in ``$SCALELAB_DATA_DIR`` when set, else in the platform's
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -19,6 +18,7 @@ from typing import Any, Iterable
 
 import platformdirs
 
+from remote.logparse import decode_json_lines
 from remote.slurm import FINISHED_STATES
 
 _SCHEMA = """
@@ -265,15 +265,7 @@ class JobStore:
 
     def records(self, profile: str, job_id: str, start: int = 0) -> list[dict]:
         """The stored metrics records (decoded JSON objects) from number ``start`` on."""
-        out = []
-        for line in self.record_lines(profile, job_id, start):
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                out.append(value)
-        return out
+        return decode_json_lines(self.record_lines(profile, job_id, start))
 
 
 def _job(row) -> StoredJob:
