@@ -250,10 +250,12 @@ def cmd_queue(args, profile: Profile, backend: Backend, store: JobStore) -> int:
                    for e in scheduler.queue({i: j.job_dir for i, j in stored.items()}, warnings)]
     else:
         entries = scheduler.user_queue(warnings)
-    print(f"{'JOBID':>10s}  {'NAME':24s} {'STATE':12s} {'TIME':>10s} {'NODES':>5s}  REASON / NODES")
+    id_width = max([10] + [len(e.job_id) for e in entries])  # local ids are longer than SLURM's
+    print(f"{'JOBID':>{id_width}s}  {'NAME':24s} {'STATE':12s} {'TIME':>10s} {'NODES':>5s}  REASON / NODES")
     for e in entries:
         why = f"{e.reason}: {explain_reason(e.reason)}" if e.reason and e.reason != "None" else e.nodelist
-        print(f"{e.job_id:>10s}  {e.name[:24]:24s} {e.state:12s} {e.elapsed:>10s} {str(e.nodes or ''):>5s}  {why}")
+        print(f"{e.job_id:>{id_width}s}  {e.name[:24]:24s} {e.state:12s} {e.elapsed:>10s} "
+              f"{str(e.nodes or ''):>5s}  {why}")
     for w in warnings:
         _info(f"warning: {w}")
     return 0
