@@ -12,7 +12,11 @@ test_pkgs=(openssh-server slurm-wlm munge openmpi-bin libopenmpi-dev xvfb procps
 pkgs=("${app_pkgs[@]}")
 # Debian's own python3 needs python3-venv for `python3 -m venv`.
 "${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null || pkgs+=(python3-venv)
-[ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+if [ "$what" = test ]; then
+    pkgs+=("${test_pkgs[@]}")
+    # The test cluster's jobs run on the system Python in a venv (readable by its test user).
+    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ensurepip" 2>/dev/null || pkgs+=(python3 python3-venv)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
