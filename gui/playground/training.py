@@ -174,6 +174,8 @@ class TrainingSession(QtCore.QObject):
         self._worker = None
         self._stop_after: int | None = None
         self.frames_rendered = 0
+        #: the worker's records not yet sent in a frame (read by the GUI once the worker is gone)
+        self._unsent: tuple[int, list[dict]] = (0, [])
 
     # ------------------------------------------------------------------ state
     @property
@@ -328,6 +330,7 @@ class TrainingSession(QtCore.QObject):
         """Runs in the worker thread. Yields a Snapshot per frame, or None as a heartbeat."""
         frame_s = 1.0 / FRAME_RATE_HZ
         records: list[dict] = []
+        self._unsent = (self.generation, records)
         last_frame = 0.0
         last_report = 0.0
         done = 0
@@ -341,6 +344,7 @@ class TrainingSession(QtCore.QObject):
                 self.epoch_offset, self.elapsed_offset_s = 0, 0.0
                 offset, elapsed_offset = 0, 0.0
                 records = []
+                self._unsent = (generation, records)
             if spec is not None:
                 trainer = self._rebuilt(trainer, spec)
                 self.trainer, self.spec = trainer, spec
@@ -368,12 +372,15 @@ class TrainingSession(QtCore.QObject):
                     last_report = now
                 last_frame = now
                 snap = render_snapshot(trainer, self.options, records, with_report, offset, generation)
+                # A pause aborts at this yield: these records travel with the frame, not as unsent.
+                self._unsent = (generation, [])
                 yield snap
                 # Hold still (without the GIL) while the GUI draws the frame: the GUI thread
                 # re-enters Python for every pyqtgraph paint, and each re-entry would
                 # otherwise wait for this thread to give up the GIL.
                 snap.drawn.wait(DRAW_WAIT_S)
                 records = []
+                self._unsent = (generation, records)
             if finished:
                 return
             speed = self.speed
@@ -415,6 +422,14 @@ class TrainingSession(QtCore.QObject):
 
     def _on_finished(self) -> None:
         self._worker = None
+        # A pause stops the worker between frames: show the epochs trained since the last
+        # frame, and the scores and pictures of the weights it stopped at, not older ones.
+        (generation, unsent), self._unsent = self._unsent, (self.generation, [])
+        if generation != self.generation:
+            unsent = []  # records of a network replaced since
+        if self.trainer is not None:
+            self._accept(render_snapshot(self.trainer, self.options, unsent, True, self.epoch_offset,
+                                         self.generation))
         status = self.trainer.status if self.trainer is not None else "idle"
         self._set_state({"running": "paused", "completed": "completed", "diverged": "diverged",
                          "stopped": "paused"}.get(status, "paused"))
