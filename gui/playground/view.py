@@ -602,6 +602,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.error_banner.setVisible(False)
         self.curves.clear()
         self.confusion.clear()
+        # A new network has no losses yet: the old run's numbers must not stay on screen.
+        self._show_losses({})
+        self.epoch_label.setText(f"{0:07,d}")
         self._drawn = None
         self._drawn_report = None
         spec = self._session_spec()
