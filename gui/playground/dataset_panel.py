@@ -493,15 +493,18 @@ class DatasetPanel(QtWidgets.QWidget):
             self.preset_buttons[self.kind].setChecked(True)
         else:
             self.kind = ds_spec.kind
-            self.preset_group.setExclusive(False)
-            for b in self.preset_buttons.values():
-                b.setChecked(False)
-            self.preset_group.setExclusive(True)
+            self._uncheck_presets()
         self._update_labels()
         self._layout_presets()
         order = np.asarray(ds_spec.points, dtype=np.float64) if ds_spec.kind == "points" else None
         self._replace_with_dataset(ds, "open", order)
         self._pristine_revision = self.store.revision if ds_spec.is_preset else -1
+
+    def _uncheck_presets(self) -> None:
+        self.preset_group.setExclusive(False)
+        for b in self.preset_buttons.values():
+            b.setChecked(False)
+        self.preset_group.setExclusive(True)
 
     # ------------------------------------------------------------------ CSV
     def import_csv(self, path: str) -> None:
@@ -517,6 +520,7 @@ class DatasetPanel(QtWidgets.QWidget):
             return
         self.task = ds.task
         self.kind = "points"
+        self._uncheck_presets()  # the points are the file's now, not any preset's
         self._layout_presets()
         self._replace_with_dataset(ds, "import CSV")
         self._pristine_revision = -1

@@ -1,0 +1,81 @@
+"""What a teacher sees after pausing, resetting or importing: the numbers on screen are the run's."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore
+
+from engine.metrics import classification_report, mean_squared_error
+from gui.playground.view import _set_combo_data
+
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+def _train_then_pause(qtbot, view, epochs: int = 30) -> None:
+    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.waitUntil(lambda: view.session.epoch >= epochs, timeout=20_000)
+    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
+    qtbot.wait(50)
+
+
+def test_pause_shows_the_epoch_curves_and_scores_it_stopped_at(qtbot, playground):
+    view = playground
+    # 100 epochs/s: several epochs between two frames, so a pause lands between frames.
+    view.speed_slider.setValue(4)
+    for _ in range(3):
+        _train_then_pause(qtbot, view, view.session.epoch + 15)
+        trainer = view.session.trainer
+        epoch = view.session.epoch
+        assert view.epoch_label.text() == f"{epoch:07,d}"
+        epochs = view.curves.buffer.column("epoch")
+        assert epochs[-1] == epoch and np.array_equal(epochs, np.arange(1, epoch + 1))
+        # the test panel scores the weights training stopped at
+        ds = trainer.dataset
+        pred = trainer.model.predict(trainer.preprocess(ds.X_test))
+        want = classification_report(ds.y_test, pred, ds.n_classes)
+        got = view.session.latest.report
+        assert np.array_equal(got["confusion"], want["confusion"])
+        assert np.asarray(got["confusion"]).sum() == ds.n_test
+        acc = float(np.mean(pred == ds.y_test))
+        assert f"accuracy {acc:.0%}" in view.test_loss_label.text()
+        assert view.confusion.summary.text().startswith(f"accuracy {100 * acc:.1f}%")
+
+
+def test_regression_test_panel_matches_the_paused_network(qtbot, playground):
+    view = playground
+    _set_combo_data(view.problem_combo, "regression")
+    qtbot.waitUntil(lambda: view.session.trainer is not None
+                    and view.session.trainer.dataset.task == "regression", timeout=3000)
+    _train_then_pause(qtbot, view, 40)
+    trainer = view.session.trainer
+    ds = trainer.dataset
+    mse = mean_squared_error(ds.y_test, trainer.model.predict(trainer.preprocess(ds.X_test)))
+    assert view.session.latest.report["mse"] == mse
+    assert view.test_loss_label.text() == f"Test loss {mse:.3f}"
+
+
+def test_reset_and_open_clear_the_old_runs_numbers(qtbot, playground, tmp_path):
+    view = playground
+    _train_then_pause(qtbot, view, 10)
+    assert "—" not in view.test_loss_label.text()
+    qtbot.mouseClick(view.reset_button, LEFT)
+    assert view.epoch_label.text() == "000,000"
+    assert view.test_loss_label.text() == "Test loss —"
+    assert view.train_loss_label.text() == "Training loss —"
+    _train_then_pause(qtbot, view, 10)
+    path = str(tmp_path / "pg.json")
+    view.save(path)
+    view.open(path)
+    assert view.epoch_label.text() == "000,000" and view.test_loss_label.text() == "Test loss —"
+
+
+def test_imported_csv_unselects_the_preset(qtbot, playground, tmp_path):
+    view = playground
+    panel = view.dataset_panel
+    assert panel.preset_buttons["spiral"].isChecked()
+    path = tmp_path / "pts.csv"
+    path.write_text("x1,x2,label\n" + "".join(f"{i % 5},{i % 7},{'ab'[i % 2]}\n" for i in range(40)))
+    panel.import_csv(str(path))
+    assert len(view.store) == 40
+    assert not any(b.isChecked() for b in panel.preset_buttons.values())
