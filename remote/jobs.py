@@ -160,9 +160,12 @@ class SlurmScheduler(Scheduler):
         return out
 
     def cancel(self, job_id: str) -> None:
-        result = self.backend.run(["scancel", check_job_id(job_id)], timeout_s=60)
-        if not result.ok:
-            raise JobError(f"scancel {job_id}: {result.text}")
+        # scancel exits 0 for an unknown or already finished job; only --verbose prints why
+        # nothing was cancelled, as "scancel: error: ..." lines.
+        result = self.backend.run(["scancel", "--verbose", check_job_id(job_id)], timeout_s=60)
+        errors = [ln.strip() for ln in (result.stdout + "\n" + result.stderr).splitlines() if "error:" in ln]
+        if not result.ok or errors:
+            raise JobError(f"scancel {job_id}: {'; '.join(errors) or result.text}")
 
 
 def _job_sort_key(job_id: str):

@@ -21,7 +21,7 @@ import pytest
 
 from remote.backend import SshBackend, open_backend
 from remote.config import Profile, save_profiles
-from remote.jobs import JobOptions, SubmitError, cancel_job, fetch_job, submit_job
+from remote.jobs import JobError, JobOptions, SubmitError, cancel_job, fetch_job, submit_job
 from remote.monitor import Monitor
 from remote.ssh import HostKeyChangedError, HostKeyUnknownError, fingerprint_sha256
 from remote.store import JobStore
@@ -157,6 +157,11 @@ def test_cancel(test_cluster, tmp_path):
             monitor = Monitor(backend, store, min_delay_s=0.3, max_delay_s=1.0)
             events = list(monitor.watch(job.job_id, max_wait_s=60))
             assert events[-1].kind == "finished" and events[-1].state == "CANCELLED"
+        # Cancelling it again is refused in one line: SLURM says it has already ended.
+        again = _cli(test_cluster, tmp_path, "cancel", "--profile", "testcluster", job.job_id)
+        assert again.returncode == 2 and "already completing or completed" in again.stderr, again.stderr
+        assert again.stderr.count("\n") == 1 and "Traceback" not in again.stderr
+        with JobStore(tmp_path / "jobs.sqlite") as store:
             records = store.records("testcluster", job.job_id)
             assert [r["epoch"] for r in records] == list(range(1, len(records) + 1))
         # the job.sh trap recorded how the script ended
@@ -349,6 +354,9 @@ def test_cancel_refuses_garbage_and_unknown(test_cluster, tmp_path):
     try:
         with pytest.raises(Exception, match="not a job id"):
             cancel_job(backend, "1 2")
+        # scancel itself exits 0 here; the user must still learn that nothing was cancelled.
+        with pytest.raises(JobError, match="Invalid job id specified"):
+            cancel_job(backend, "987654")
         with pytest.raises(SubmitError, match="Invalid generic resource"):
             submit_job(backend, _spec(tmp_path, SHORT), JobOptions(ntasks=1, gpus=1))  # the node has no GPUs
     finally:
