@@ -23,10 +23,10 @@ from remote.backend import Backend, BackendError, SshBackend, open_backend
 from remote.bundle import BundleError
 from remote.config import ConfigError, Profile, get_profile, load_profiles
 from remote.jobs import (
-    JobError, JobOptions, METRICS_NAME, cancel_job, check_job_id, fetch_job, prepare_job, scheduler_for, submit_job,
+    JobError, JobOptions, METRICS_NAME, SlurmScheduler, cancel_job, check_job_id, fetch_job, prepare_job, scheduler_for, submit_job,
 )
 from remote.monitor import Monitor, complete_lines
-from remote.slurm import FINISHED_STATES, SlurmInputError, explain_reason, parse_scontrol_job, shell_word
+from remote.slurm import FINISHED_STATES, SlurmInputError, explain_reason, shell_word
 from remote.ssh import (
     HostKeyChangedError, HostKeyUnknownError, SshConnection, SshError, check_host_key, fingerprint_sha256,
     trust_host_key,
@@ -269,16 +269,15 @@ def _known_job(profile: Profile, backend: Backend, store: JobStore, job_id: str)
         return job
     if profile.is_local:
         raise CliError(f"local job {job_id} is not in the job store")
-    r = backend.run(["scontrol", "show", "job", job_id], timeout_s=30)
-    info = parse_scontrol_job(r.stdout) if r.ok else {}
-    if not info:
-        raise CliError(f"job {job_id} is not tracked here and SLURM does not know it ({r.text or 'no such job'})")
-    workdir = info.get("WorkDir", "")
+    try:
+        found = SlurmScheduler(backend).look_up(job_id)
+    except JobError as exc:
+        raise CliError(f"job {job_id} is not tracked here: {exc}") from None
     # A ScaleLab run writes metrics.jsonl in its working folder; tailing a missing file is harmless.
-    metrics = f"{workdir}/{METRICS_NAME}" if workdir else ""
-    job = store.watch_external(profile.name, job_id, output_path=info.get("StdOut", ""), metrics_path=metrics)
-    if workdir:
-        store.update(profile.name, job_id, job_dir=workdir, name=info.get("JobName", ""))
+    metrics = f"{found.work_dir}/{METRICS_NAME}" if found.work_dir else ""
+    store.watch_external(profile.name, job_id, output_path=found.output_path, metrics_path=metrics)
+    if found.work_dir:
+        store.update(profile.name, job_id, job_dir=found.work_dir, name=found.name)
     return store.get(profile.name, job_id)
 
 

@@ -167,6 +167,31 @@ class SlurmScheduler(Scheduler):
         if not result.ok or errors:
             raise JobError(f"scancel {job_id}: {'; '.join(errors) or result.text}")
 
+    def look_up(self, job_id: str) -> "ExternalJob":
+        """SLURM's facts about any job of this cluster (``scontrol show job``).
+
+        Raises :class:`JobError` when SLURM does not know the job: a wrong id, or a job that
+        ended longer ago than the cluster remembers (``MinJobAge``).
+        """
+        job_id = check_job_id(job_id)
+        result = self.backend.run(["scontrol", "show", "job", job_id], timeout_s=30)
+        info = parse_scontrol_job(result.stdout) if result.ok else {}
+        if not info:
+            raise JobError(f"SLURM does not know job {job_id} ({result.text.strip() or 'no such job'})")
+        return ExternalJob(job_id=job_id, name=info.get("JobName", ""), state=info.get("JobState", ""),
+                           output_path=info.get("StdOut", ""), work_dir=info.get("WorkDir", ""))
+
+
+@dataclass(frozen=True)
+class ExternalJob:
+    """What SLURM says about a job submitted anywhere: its name, state, output file and folder."""
+
+    job_id: str
+    name: str
+    state: str
+    output_path: str
+    work_dir: str
+
 
 def _job_sort_key(job_id: str):
     digits = re.sub(r"\D", "", job_id)
@@ -501,7 +526,7 @@ def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output
 
 
 __all__ = [
-    "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob", "Scheduler", "SlurmScheduler",
+    "ExternalJob", "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob", "Scheduler", "SlurmScheduler",
     "SubmitError", "SubmittedJob", "cancel_job", "check_job_id", "describe_job", "fetch_job", "prepare_job",
     "scheduler_for", "submit_bundle", "submit_job", "SpecError",
 ]

@@ -40,6 +40,7 @@ from remote.jobs import (
     FetchError,
     JobError,
     JobOptions,
+    SlurmScheduler,
     cancel_job,
     check_job_id,
     describe_job,
@@ -780,21 +781,46 @@ class ClusterView(QtWidgets.QWidget):
         except JobError as exc:
             self._set_status(str(exc), error=True)
 
-    def watch_job(self, profile: str, job_id: str, output_path: str = "", metrics_path: str = "") -> StoredJob:
-        """Follow a job not submitted here; its output file doubles as metrics when no metrics file is given."""
+    def watch_job(self, profile: str, job_id: str, output_path: str = "", metrics_path: str = "") -> None:
+        """Follow a job not submitted here (asks SLURM about it in a worker first).
+
+        SLURM's ``scontrol show job`` supplies its name, folder and output file when the user
+        named none; the output file doubles as the metrics source (Keras lines, JSON lines)
+        when no metrics file is given. A job SLURM does not know is refused with its words,
+        unless a file to follow was named (a job that ended long ago still has its files).
+        """
         if profile in self.profiles and self.profiles[profile].is_local:
             raise JobError("jobs are followed by id on a SLURM cluster; the local profile only knows its own jobs")
-        job = self.store.watch_external(profile, check_job_id(job_id), output_path=output_path,
-                                        metrics_path=metrics_path or output_path)
-        self._refresh_job_list()
-        self.show_job(profile, job.job_id)
-        poller = self._ensure_poller(profile) if (self.profiles.get(profile) and (
-            self.profiles[profile].is_local or self.connections.state(profile)[0] == "connected")) else None
-        if poller is not None:
-            poller.refresh()
-        elif profile in self.profiles:
-            self.connect_profile(profile)
-        return job
+        job_id = check_job_id(job_id)
+
+        def look_up(backend: Backend):
+            try:
+                return SlurmScheduler(backend).look_up(job_id), ""
+            except JobError as exc:
+                if output_path or metrics_path:
+                    return None, str(exc)
+                raise
+
+        def done(value):
+            found, note = value
+            output = output_path or (found.output_path if found else "")
+            job = self.store.watch_external(profile, job_id, output_path=output,
+                                            metrics_path=metrics_path or output)
+            if found is not None:
+                self.store.update(profile, job_id, name=job.name or found.name,
+                                  job_dir=job.job_dir or found.work_dir)
+            self._refresh_job_list()
+            self.show_job(profile, job_id)
+            poller = self._ensure_poller(profile)
+            if poller is not None:
+                poller.refresh()
+            self._set_status(f"Following job {job_id} on {profile}" + (f" ({note})." if note else "."))
+
+        def failed(message: str):
+            self._set_status(f"Cannot follow job {job_id} on {profile}: {message}", error=True)
+
+        self._set_status(f"Looking up job {job_id} on {profile}…")
+        self.connections.run(profile, look_up, on_result=done, on_error=failed)
 
     def _on_forget_job(self) -> None:
         if self.shown_job is None:
@@ -949,8 +975,8 @@ class ClusterView(QtWidgets.QWidget):
     def _on_queue_job_activated(self, job_id: str) -> None:
         name = self.profile_bar.current()
         if self.store.get(name, job_id) is None:
-            if not confirm(self, "Watch job", f"Job {job_id} was not submitted from here. Follow it (its state; "
-                           "curves if you name its output or metrics file later)?", "Follow"):
+            if not confirm(self, "Watch job", f"Job {job_id} was not submitted from here. Follow it (its state, "
+                           "its output file, and curves when that prints Keras progress lines)?", "Follow"):
                 return
             self.watch_job(name, job_id)
         else:

@@ -143,8 +143,10 @@ def test_follow_a_job_submitted_outside_with_keras_output(remote_view, qtbot, te
                                 "--wrap", f"cat {sample}"])
     assert out.returncode == 0, out.stderr
     job_id = out.stdout.strip().split(";")[0]
-    view.watch_job(name, job_id, output_path=f"{test_cluster.home}/keras-{job_id}.out")
+    # Only the id is given: SLURM (scontrol) names the output file the curves come from.
+    view.watch_job(name, job_id)
     qtbot.waitUntil(lambda: len(view.job_view.curve_data("loss", "train")[0]) == 2, timeout=60000)
+    assert view.store.get(name, job_id).output_path == f"{test_cluster.home}/keras-{job_id}.out"
     x, train = view.job_view.curve_data("loss", "train")
     _, test = view.job_view.curve_data("loss", "test")
     assert list(x) == [1, 2]
@@ -153,6 +155,11 @@ def test_follow_a_job_submitted_outside_with_keras_output(remote_view, qtbot, te
     assert np.allclose(acc, [1.0, 1.0])
     wait_state(qtbot, view, name, job_id, {"COMPLETED"})
     assert "UserWarning" in view.job_view.output_text() or view.job_view.output_text() == ""
+    # An id SLURM does not know is refused in SLURM's words, and nothing is tracked.
+    view.watch_job(name, "987654")
+    qtbot.waitUntil(lambda: "Cannot follow job 987654" in view.status.text(), timeout=30000)
+    assert "Invalid job id specified" in view.status.text()
+    assert view.store.get(name, "987654") is None
 
 
 def _fingerprint_of_pub(path) -> str:
