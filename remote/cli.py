@@ -357,8 +357,15 @@ def cmd_log(args, profile: Profile, backend: Backend, store: JobStore) -> int:
 # ----------------------------------------------------------------------------- entry point
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one ``error:`` line (exit 2), like every other error."""
+
+    def error(self, message: str):  # argparse override
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m remote", description="Run ScaleLab specs on SLURM clusters.")
+    parser = _OneLineParser(prog="python -m remote", description="Run ScaleLab specs on SLURM clusters.")
     parser.add_argument("--config", help="profile file (default: $SCALELAB_CONFIG or the platform config folder)")
     parser.add_argument("--store", help="job store file (default: $SCALELAB_DATA_DIR/jobs.sqlite or the platform "
                                         "data folder)")

@@ -66,6 +66,9 @@ def test_dry_run_prints_job_sh_and_connects_to_nothing(env):
     (["submit", "--profile", "nope", "SPEC", "--dry-run"], "no such profile"),
     (["queue", "--profile", "hpc"], "cannot reach 127.0.0.1"),
     (["cancel", "--profile", "hpc", "1;rm -rf ~"], "not a job id"),
+    (["submit", "--profile", "hpc", "SPEC", "--ntasks", "two", "--dry-run"], "invalid int value: 'two'"),
+    (["watch", "--profile", "hpc"], "required: job_id"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
 def test_errors_are_one_line_with_exit_2(env, args, words):
     _, spec, _ = env
