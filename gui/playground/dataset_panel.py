@@ -320,6 +320,12 @@ class DatasetPanel(QtWidgets.QWidget):
         self._layout_presets()
         self.choose_preset(self.kind)
 
+    def show_task(self, task: str) -> None:
+        """Show the presets and paint controls of ``task`` for data that is already there."""
+        if task != self.task:
+            self.task = task
+            self._layout_presets()
+
     def choose_preset(self, kind: str) -> None:
         self.kind = kind
         self.preset_buttons[kind].setChecked(True)

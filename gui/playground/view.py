@@ -696,6 +696,19 @@ class PlaygroundView(QtWidgets.QWidget):
         self.undo_stack.clear()
         self._rebuild_network()
 
+    def _show_task(self, task: str) -> None:
+        """Make the controls fit data of ``task`` that arrived without the problem combo."""
+        with QtCore.QSignalBlocker(self.problem_combo):
+            _set_combo_data(self.problem_combo, task)
+        if task == "regression" and self.model_combo.currentData() != "mlp":
+            with QtCore.QSignalBlocker(self.model_combo):
+                _set_combo_data(self.model_combo, "mlp")  # classifiers only classify
+            self.network.set_architecture(self.network.features, [4, 2], ["tanh", "tanh"], 1, ["value"])
+        self.dataset_panel.show_task(task)
+        self.curves.set_task(task)
+        self._update_legend()
+        self._update_enabled()
+
     def _update_enabled(self) -> None:
         mlp = self.model_combo.currentData() == "mlp"
         self.optimizer_combo.setEnabled(self.model_combo.currentData() != "perceptron")
@@ -755,6 +768,8 @@ class PlaygroundView(QtWidgets.QWidget):
         """The painted data changed: train on it (same network) or rebuild when it must."""
         trainer = self.session.trainer
         ds = self.dataset_panel.dataset()
+        if self.problem_combo.currentData() != ds.task:
+            self._show_task(ds.task)  # an imported file (or undoing one) changed the problem type
         self.data_plot.value_scale = self._value_scale()
         self._update_box()  # imported data may lie outside the default square
         if trainer is None or ds.task != trainer.dataset.task or ds.n_classes != trainer.dataset.n_classes \

@@ -79,3 +79,26 @@ def test_imported_csv_unselects_the_preset(qtbot, playground, tmp_path):
     panel.import_csv(str(path))
     assert len(view.store) == 40
     assert not any(b.isChecked() for b in panel.preset_buttons.values())
+
+
+def test_importing_regression_data_switches_the_problem_type_and_undo_switches_back(qtbot, playground, tmp_path):
+    view = playground
+    panel = view.dataset_panel
+    _set_combo_data(view.model_combo, "logistic")
+    path = tmp_path / "values.csv"
+    path.write_text("x1,x2,y\n" + "".join(f"{i % 9 - 4},{i % 7 - 3},{0.1 * i}\n" for i in range(60)))
+    panel.import_csv(str(path))
+    qtbot.waitUntil(lambda: view.session.trainer is not None and view.session.trainer.dataset.task == "regression",
+                    timeout=3000)
+    assert view.problem_combo.currentData() == "regression"
+    assert view.model_combo.currentData() == "mlp"  # classifiers only classify
+    assert view.curves.acc_plot.isHidden() and not panel.value_spin.isHidden() and panel.class_list.isHidden()
+    assert [b.isVisible() for k, b in panel.preset_buttons.items() if k in ("plane", "multigauss")] == [True, True]
+    view.undo_stack.undo()
+    qtbot.waitUntil(lambda: view.session.trainer is not None
+                    and view.session.trainer.dataset.task == "classification", timeout=3000)
+    assert view.problem_combo.currentData() == "classification"
+    assert not view.curves.acc_plot.isHidden() and not panel.class_list.isHidden()
+    # the combo works again: choosing regression now really switches
+    _set_combo_data(view.problem_combo, "regression")
+    qtbot.waitUntil(lambda: view.session.trainer.dataset.task == "regression", timeout=3000)
