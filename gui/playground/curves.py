@@ -73,7 +73,7 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
 class CurvePlot(pg.PlotWidget):
     """One metric (train and test) against epochs or seconds, with a hover readout."""
 
-    def __init__(self, title: str, parent=None):
+    def __init__(self, title: str, legend_at_bottom: bool = False, parent=None):
         super().__init__(parent=parent, background=theme.BACKGROUND)
         self.setMenuEnabled(False)
         self.hideButtons()
@@ -84,7 +84,10 @@ class CurvePlot(pg.PlotWidget):
         # whole plot, so every curve update would repaint (and re-lay out) the axes too.
         for name in ("left", "bottom"):
             pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
-        self.legend = pi.addLegend(offset=(-8, 4), labelTextColor=theme.FOREGROUND)
+        # One row, so that it still fits a short plot on a small screen; in the corner the
+        # curves leave free (a loss falls to the bottom, an accuracy rises to the top).
+        self.legend = pi.addLegend(offset=(-8, -4 if legend_at_bottom else 4), labelTextColor=theme.FOREGROUND,
+                                   colCount=2)
         self.train_curve = pi.plot(pen=pg.mkPen("#5F6368", width=1.5), name="train", connect="finite")
         self.test_curve = pi.plot(pen=pg.mkPen(theme.CLASS_COLORS[5], width=1.5), name="test", connect="finite")
         for c in (self.train_curve, self.test_curve):
@@ -189,7 +192,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._dirty = False
         self._task = "classification"
         self.loss_plot = CurvePlot("Loss")
-        self.acc_plot = CurvePlot("Accuracy")
+        self.acc_plot = CurvePlot("Accuracy", legend_at_bottom=True)
         self.acc_plot._fmt = "{:.1%}"
 
         self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)

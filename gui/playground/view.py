@@ -228,6 +228,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.cluster_button = QtWidgets.QPushButton("Run on cluster…")
         self.cluster_button.setToolTip(TIPS["cluster"])
 
+        #: hidden in presentation mode with the finer settings, so that the large top row
+        #: still fits a 1280-pixel-wide projector
+        self.regularization_boxes: list[QtWidgets.QWidget] = []
         self.top_bar = QtWidgets.QFrame()
         self.top_bar.setObjectName("topBar")
         self.top_bar.setStyleSheet("#topBar { background: #F8F9FA; border-bottom: 1px solid #DADCE0; }")
@@ -241,7 +244,10 @@ class PlaygroundView(QtWidgets.QWidget):
         for title, w in (("Learning rate", self.lr_combo), ("Activation", self.activation_combo),
                          ("Regularization", self.reg_combo), ("Regularization rate", self.reg_rate_combo),
                          ("Problem type", self.problem_combo), ("Model", self.model_combo)):
-            row1.addWidget(_labeled(title, w))
+            box = _labeled(title, w)
+            row1.addWidget(box)
+            if w in (self.reg_combo, self.reg_rate_combo):
+                self.regularization_boxes.append(box)
         row1.addStretch(1)
         row1.addWidget(self.cluster_button)
         self.settings_row = QtWidgets.QWidget()
@@ -318,7 +324,8 @@ class PlaygroundView(QtWidgets.QWidget):
         out_heading = QtWidgets.QLabel("OUTPUT")
         out_heading.setProperty("role", "heading")
         rl.addWidget(out_heading)
-        losses = QtWidgets.QHBoxLayout()
+        # Side by side, or one under the other in presentation mode (a 1280-pixel projector).
+        losses = self.losses_row = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight)
         losses.addWidget(self.test_loss_label)
         losses.addSpacing(16)
         losses.addWidget(self.train_loss_label)
@@ -903,10 +910,12 @@ class PlaygroundView(QtWidgets.QWidget):
         return {name: thumbnail_rgb(F[:, k].reshape(28, 28)) for k, name in enumerate(FEATURES)}
 
     def _update_legend(self) -> None:
-        pm = QtGui.QPixmap(160, 16)
+        # Narrower in presentation mode, where the large check boxes beside it need the room.
+        width = 72 if self.presentation else 160
+        pm = QtGui.QPixmap(width, 16)
         p = QtGui.QPainter(pm)
-        lut = theme.diverging_lut(160)
-        for x in range(160):
+        lut = theme.diverging_lut(width)
+        for x in range(width):
             p.setPen(QtGui.QColor(int(lut[x, 0]), int(lut[x, 1]), int(lut[x, 2])))
             p.drawLine(x, 0, x, 16)
         p.end()
@@ -938,8 +947,12 @@ class PlaygroundView(QtWidgets.QWidget):
         self.dataset_panel.set_thumbnail_size(56 if on else 46)
         self.dataset_panel.set_compact_tools(on)
         for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls,
-                  self.status_label, self.cluster_button, self.dataset_panel.delete_button, self.plot_png_button):
+                  self.status_label, self.cluster_button, self.dataset_panel.delete_button, self.plot_png_button,
+                  *self.regularization_boxes):
             w.setVisible(not on)
+        self.losses_row.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if on
+                                     else QtWidgets.QBoxLayout.Direction.LeftToRight)
+        self._update_legend()
         self.confusion.scores_hidden = on
         self.confusion.scores.setVisible(not on and not self.confusion.matrix.isHidden())
         self.confusion.setMaximumHeight(230 if on else 300)

@@ -102,3 +102,14 @@ def test_importing_regression_data_switches_the_problem_type_and_undo_switches_b
     # the combo works again: choosing regression now really switches
     _set_combo_data(view.problem_combo, "regression")
     qtbot.waitUntil(lambda: view.session.trainer.dataset.task == "regression", timeout=3000)
+
+
+def test_presentation_mode_fits_a_1280_pixel_projector(qtbot, playground):
+    view = playground
+    view.set_presentation(True)
+    assert view.minimumSizeHint().width() <= 1260  # the main window's frame and tabs need the rest
+    assert all(box.isHidden() for box in view.regularization_boxes)
+    assert not view.lr_combo.isHidden() and not view.activation_combo.isHidden()
+    view.set_presentation(False)
+    assert not any(box.isHidden() for box in view.regularization_boxes)
+    assert view.minimumSizeHint().width() <= 1260
