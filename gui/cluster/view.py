@@ -760,7 +760,11 @@ class ClusterView(QtWidgets.QWidget):
                 job = self.store.get(*key)
                 if job is None:
                     continue
-                if event.kind == "records" and job.kind == "tracked":
+                # The poll stored these records before this event reached the GUI thread, so a
+                # reload in between (an earlier event of the batch, the user picking the job)
+                # already shows them: append only when the plot is exactly one batch behind.
+                if (event.kind == "records" and job.kind == "tracked"
+                        and len(self.job_view.records) + len(event.records) == job.n_records):
                     self.job_view.update_job(job)
                     self.job_view.add_records(list(event.records))
                 else:

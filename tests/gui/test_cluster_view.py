@@ -254,6 +254,30 @@ def test_tracked_jobs_survive_a_restart(qtbot, cluster_env):
         store.close()
 
 
+def test_records_already_shown_are_not_plotted_twice(view, cluster_env):
+    """A poll stores records before its events reach the GUI thread; a reload in between shows them."""
+    from remote.monitor import MonitorEvent
+
+    store = view.store
+    store.add_job("local", "L77", name="race", job_dir=str(cluster_env / "gone"), ntasks=2)
+    view.show_job("local", "L77")
+    lines = [json.dumps({"epoch": e, "train_loss": 1.0 / e, "test_loss": 1.5 / e}) for e in (1, 2, 3)]
+    store.append_records("local", "L77", lines, 0, 60)
+    store.update("local", "L77", state="RUNNING")
+    records = tuple(json.loads(line) for line in lines)
+    # The first poll after a job starts: its state change, then its records, in one batch.
+    view._on_events([MonitorEvent("state", "local", "L77", state="RUNNING"),
+                     MonitorEvent("records", "local", "L77", records=records, lines=tuple(lines))])
+    x, _ = view.job_view.curve_data("loss", "test")
+    assert list(x) == [1, 2, 3]
+    # The next batch appends just its own records.
+    more = [json.dumps({"epoch": 4, "train_loss": 0.2, "test_loss": 0.3})]
+    store.append_records("local", "L77", more, 60, 80)
+    view._on_events([MonitorEvent("records", "local", "L77", records=(json.loads(more[0]),), lines=tuple(more))])
+    x, y = view.job_view.curve_data("loss", "test")
+    assert list(x) == [1, 2, 3, 4] and np.allclose(y, [1.5, 0.75, 0.5, 0.3])
+
+
 # ----------------------------------------------------------------------------- profiles, prompts, queue
 
 
