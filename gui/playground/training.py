@@ -35,6 +35,10 @@ THUMB_SHAPE = (28, 28)
 PREVIEW_SHAPE = (100, 100)
 #: epochs per second for each speed setting; None is as fast as the computer goes
 SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
+#: how far a speed-limited run may fall behind its schedule before it stops catching up
+MAX_CATCH_UP_S = 0.25
+#: the longest a speed-limited run that is catching up delays a frame, in frame times
+MAX_FRAME_DELAY_FRAMES = 4
 
 
 @dataclass
@@ -334,6 +338,7 @@ class TrainingSession(QtCore.QObject):
         last_frame = 0.0
         last_report = 0.0
         done = 0
+        pace_speed, pace_t0, pace_n = None, 0.0, 0
         offset, elapsed_offset = self.epoch_offset, self.elapsed_offset_s
         generation = self.generation
         while True:
@@ -365,8 +370,24 @@ class TrainingSession(QtCore.QObject):
                 records.append(rec)
             done += 1
             finished = trainer.status != "running" or (max_epochs is not None and done >= max_epochs)
+            speed = self.speed
+            wake = None
+            if speed is not None:
+                # Keep to a schedule of ``speed`` epochs a second since the speed was set, not
+                # to a slot per epoch: at high speeds a frame takes longer than a slot, and the
+                # epochs it delayed are then trained back to back until the run is on time.
+                if speed != pace_speed:
+                    pace_speed, pace_t0, pace_n = speed, t0, 0
+                pace_n += 1
+                wake = pace_t0 + pace_n / speed
+                if time.perf_counter() - wake > MAX_CATCH_UP_S:
+                    # Far behind (the computer is slower than asked): no burst, a new schedule.
+                    pace_t0, pace_n = time.perf_counter(), 0
+                    wake = pace_t0
             now = time.perf_counter()
-            if finished or now - last_frame >= frame_s:
+            # While catching up, a frame waits (up to a few frame times) for the run to be on time.
+            behind = wake is not None and now >= wake and now - last_frame < MAX_FRAME_DELAY_FRAMES * frame_s
+            if finished or (now - last_frame >= frame_s and not behind):
                 with_report = finished or now - last_report >= REPORT_INTERVAL_S
                 if with_report:
                     last_report = now
@@ -383,11 +404,9 @@ class TrainingSession(QtCore.QObject):
                 self._unsent = (generation, records)
             if finished:
                 return
-            speed = self.speed
-            if speed is not None:
-                # Sleep off the rest of this epoch's time slot, a frame at a time so that a
-                # pause request (checked at each yield) is answered quickly.
-                wake = t0 + 1.0 / speed
+            if wake is not None:
+                # Sleep until the next epoch is due, a frame at a time so that a pause request
+                # (checked at each yield) is answered quickly.
                 while True:
                     left = wake - time.perf_counter()
                     if left <= 0:

@@ -113,3 +113,31 @@ def test_presentation_mode_fits_a_1280_pixel_projector(qtbot, playground):
     view.set_presentation(False)
     assert not any(box.isHidden() for box in view.regularization_boxes)
     assert view.minimumSizeHint().width() <= 1260
+
+
+def test_speed_limit_keeps_its_pace_when_frames_are_slow(qtbot, playground, monkeypatch):
+    """At 100 epochs/s a frame (here made to take 30 ms) is longer than an epoch's slot: the
+    epochs it delays are trained afterwards, so the run still goes at about 100 a second."""
+    import time
+
+    from gui.playground import training
+
+    real = training.render_snapshot
+
+    def slow_render(*args, **kwargs):
+        time.sleep(0.03)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "render_snapshot", slow_render)
+    view = playground
+    view.speed_slider.setValue(training.SPEEDS.index(100.0))
+    assert view.speed_label.text() == "100 epochs/s"
+    e0 = view.session.epoch
+    qtbot.mouseClick(view.play_button, LEFT)
+    t0 = time.perf_counter()
+    qtbot.wait(1500)
+    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
+    rate = (view.session.epoch - e0) / (time.perf_counter() - t0)
+    # a slot per epoch gave one frame per epoch here: about 30 epochs a second
+    assert 60 <= rate <= 110
