@@ -118,6 +118,19 @@ class ConnectionManager(QtCore.QObject):
         self._states[name] = (state, message)
         self.state_changed.emit(name, state, message)
 
+    def note_state(self, name: str, state: str, message: str = "") -> None:
+        """What a poll learnt about profile ``name``'s connection: ``connected`` or ``reconnecting``.
+
+        A lost connection does not hide an earlier ``error`` (a changed host key, a refused
+        login stays on show); a poll that got through clears any trouble.
+        """
+        profile = self.profiles.get(name)
+        if self.closed or profile is None or profile.is_local:
+            return
+        if state != "connected" and self.state(name)[0] == "error":
+            return
+        self._set_state(name, state, message)
+
     def backend(self, name: str) -> Backend:
         """The backend of profile ``name`` (created on first use; safe from any thread)."""
         with self._lock:

@@ -55,11 +55,16 @@ class ProfilePoller(QtCore.QObject):
         Queue rows (``QueueEntry`` list) and the time they were read.
     failed(str)
         A poll failed (connection, squeue); the poller keeps going.
+    connection_changed(str, str)
+        After each poll of an SSH profile: ``("connected", "")`` when it reached the machine,
+        ``("reconnecting", message)`` when the connection was lost. The poller is the one
+        part that keeps trying after an outage, so it is what notices the recovery.
     """
 
     events_arrived = QtCore.Signal(object)
     queue_arrived = QtCore.Signal(object, float)
     failed = QtCore.Signal(str)
+    connection_changed = QtCore.Signal(str, str)
 
     def __init__(self, backend: Backend, store: JobStore, min_delay_s: float = 2.0, max_delay_s: float = 60.0,
                  lock=None):
@@ -109,12 +114,15 @@ class ProfilePoller(QtCore.QObject):
             return
         self._in_flight = True
         workers.start_function(self._poll_once, self.mine_only, on_returned=self._on_polled,
-                               on_errored=lambda exc: self._on_polled(([], None, time.time(), str(exc))),
+                               on_errored=lambda exc: self._on_polled(([], None, time.time(), str(exc), "")),
                                _ignore_errors=True)
 
     def _poll_once(self, mine_only: bool):
-        """One poll, in a worker thread: monitor events, then the queue table's rows."""
-        events, queue, error = [], None, ""
+        """One poll, in a worker thread: monitor events, then the queue table's rows.
+
+        Returns ``(events, queue rows or None, time, error, connection lost message)``.
+        """
+        events, queue, error, lost = [], None, "", ""
         try:
             with self.lock:
                 events = self.monitor.poll_once()
@@ -122,14 +130,21 @@ class ProfilePoller(QtCore.QObject):
                     queue = queue_snapshot(self.backend, self.store, mine_only)
         except (SshError, JobError, OSError) as exc:
             error = str(exc) or type(exc).__name__
-        return events, queue, time.time(), error
+            if isinstance(exc, SshError):
+                lost = error
+        if not lost:
+            lost = next((e.message or "connection lost" for e in events
+                         if e.kind == "connection" and e.state != "connected"), "")
+        return events, queue, time.time(), error, lost
 
     def _on_polled(self, result) -> None:
         self._in_flight = False
         self.polls += 1
-        events, queue, at, error = result
+        events, queue, at, error, lost = result
         if self._stopped:
             return
+        if not self.backend.profile.is_local:
+            self.connection_changed.emit("reconnecting" if lost else "connected", lost)
         if events:
             self.events_arrived.emit(events)
         if queue is not None:

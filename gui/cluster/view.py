@@ -486,6 +486,7 @@ class ClusterView(QtWidgets.QWidget):
         poller.events_arrived.connect(self._on_events)
         poller.queue_arrived.connect(lambda entries, at, n=name: self._on_queue(n, entries, at))
         poller.failed.connect(lambda msg, n=name: self._on_poll_failed(n, msg))
+        poller.connection_changed.connect(lambda state, msg, n=name: self.connections.note_state(n, state, msg))
         self.pollers[name] = poller
         poller.start()
         return poller
@@ -749,9 +750,7 @@ class ClusterView(QtWidgets.QWidget):
         changed = False
         for event in events:
             if event.kind == "connection":
-                self.profile_bar.set_state(event.profile, "connected" if event.state == "connected" else
-                                           "reconnecting", event.message)
-                continue
+                continue  # the poller's connection_changed keeps the connection state
             if event.kind == "warning":
                 continue
             changed = True

@@ -235,3 +235,21 @@ def test_refusal_text_and_doctor(remote_view, qtbot, test_cluster):
     assert results["log in"] and results["sbatch found"] and results["partitions"]
     assert results["numpy"] and results["workdir writable"]
     view._doctor.close()
+
+
+def test_the_view_says_when_the_connection_is_lost_and_recovers(remote_view, qtbot, test_cluster):
+    view = remote_view
+    name = test_cluster.profile.name
+    qtbot.waitUntil(lambda: name in view.pollers, timeout=30000)
+    poller = view.pollers[name]
+    test_cluster.stop_sshd()
+    try:
+        poller.refresh()
+        qtbot.waitUntil(lambda: view.connections.state(name)[0] == "reconnecting", timeout=30000)
+        assert "reconnecting" in view.profile_bar.state_label.text()
+        assert "127.0.0.1" in view.connections.state(name)[1]  # the reason, as a tooltip
+    finally:
+        test_cluster.start_sshd()
+    poller.refresh()
+    qtbot.waitUntil(lambda: view.connections.state(name)[0] == "connected", timeout=40000)
+    assert "connected" in view.profile_bar.state_label.text()
