@@ -113,9 +113,17 @@ class Profile:
         return out
 
 
+def data_dir() -> str:
+    """ScaleLab's data folder: ``$SCALELAB_DATA_DIR`` when set, else the platform's data folder.
+
+    The job store, fetched results and the ``local`` profile's job folders all live here.
+    """
+    return os.path.expanduser(os.environ.get("SCALELAB_DATA_DIR") or platformdirs.user_data_dir(APP_NAME))
+
+
 def local_profile() -> Profile:
-    """The built-in profile that runs job bundles on this computer."""
-    workdir = os.path.join(platformdirs.user_data_dir(APP_NAME), "jobs")
+    """The built-in profile that runs job bundles on this computer (job folders in ``data_dir()/jobs``)."""
+    workdir = os.path.join(data_dir(), "jobs")
     return Profile(
         name=LOCAL_PROFILE, kind="local", host="localhost", workdir=workdir,
         python=sys.executable or "python3", launcher="mpirun",

@@ -16,8 +16,7 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any, Iterable
 
-import platformdirs
-
+from remote.config import data_dir
 from remote.logparse import decode_json_lines
 from remote.slurm import FINISHED_STATES
 
@@ -96,8 +95,7 @@ _COLUMNS = [f.name for f in fields(StoredJob)]
 
 def default_store_path() -> str:
     """``$SCALELAB_DATA_DIR/jobs.sqlite``, else the platform data folder's ``jobs.sqlite``."""
-    folder = os.environ.get("SCALELAB_DATA_DIR") or platformdirs.user_data_dir("scalelab")
-    return os.path.join(os.path.expanduser(folder), "jobs.sqlite")
+    return os.path.join(data_dir(), "jobs.sqlite")
 
 
 class JobStore:

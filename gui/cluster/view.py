@@ -17,7 +17,6 @@ import tempfile
 import time
 from dataclasses import replace
 
-import platformdirs
 from PySide6 import QtCore, QtWidgets
 
 from engine.spec import RunSpec, SpecError, load_spec
@@ -34,7 +33,9 @@ from gui.cluster.script_preview import ScriptPreview
 from gui.cluster.templates import TemplateError, list_templates, save_template
 from remote.backend import Backend
 from remote.bundle import build_bundle, job_folder_name
-from remote.config import LOCAL_PROFILE, ConfigError, Profile, load_profiles, local_profile, save_profiles
+from remote.config import (
+    LOCAL_PROFILE, ConfigError, Profile, data_dir, load_profiles, local_profile, save_profiles,
+)
 from remote.jobs import (
     MODEL_NAME,
     FetchError,
@@ -88,8 +89,7 @@ def spec_summary(spec: RunSpec | None, source: str) -> str:
 
 
 def default_fetch_dir() -> str:
-    folder = os.environ.get("SCALELAB_DATA_DIR") or platformdirs.user_data_dir("scalelab")
-    return os.path.join(os.path.expanduser(folder), "fetched")
+    return os.path.join(data_dir(), "fetched")
 
 
 def _safe_name(text: str) -> str:

@@ -7,7 +7,9 @@ import stat
 
 import pytest
 
-from remote.config import ConfigError, Profile, default_config_path, get_profile, load_profiles, save_profiles
+from remote.config import (
+    ConfigError, Profile, default_config_path, get_profile, load_profiles, local_profile, save_profiles,
+)
 from remote.ssh import resolve_target
 
 GOOD = """
@@ -83,6 +85,18 @@ def test_config_path_precedence(tmp_path, monkeypatch):
     assert set(load_profiles()) == {"local"}  # a missing default file is no error
     with pytest.raises(ConfigError, match="known: local"):
         get_profile("nope")
+
+
+def test_data_dir_holds_store_and_local_job_folders(tmp_path, monkeypatch):
+    from remote.store import default_store_path
+
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    # One scratch folder keeps everything of a session: the job store and the local jobs.
+    assert default_store_path() == str(tmp_path / "data" / "jobs.sqlite")
+    assert local_profile().workdir == str(tmp_path / "data" / "jobs")
+    monkeypatch.delenv("SCALELAB_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert local_profile().workdir.startswith(str(tmp_path / "xdg"))
 
 
 def test_save_profiles_round_trips_atomically(tmp_path):
