@@ -74,6 +74,8 @@ class DatasetPanel(QtWidgets.QWidget):
 
     tool_changed = QtCore.Signal(str)
     error_raised = QtCore.Signal(str)
+    #: another data set was chosen (a preset or a file), not the same one edited
+    data_replaced = QtCore.Signal()
 
     def __init__(self, store: PointStore, undo_stack: QtGui.QUndoStack, parent=None):
         super().__init__(parent)
@@ -330,7 +332,10 @@ class DatasetPanel(QtWidgets.QWidget):
         self.kind = kind
         self.preset_buttons[kind].setChecked(True)
         self._update_classes_row()
+        revision = self.store.revision
         self._generate(undo_text=f"preset {kind}")
+        if self.store.revision != revision:
+            self.data_replaced.emit()
 
     def regenerate(self) -> None:
         """A new sample of the current preset (new seed)."""
@@ -530,6 +535,7 @@ class DatasetPanel(QtWidgets.QWidget):
         self._layout_presets()
         self._replace_with_dataset(ds, "import CSV")
         self._pristine_revision = -1
+        self.data_replaced.emit()
 
     def export_csv(self, path: str) -> None:
         s = self.store

@@ -139,6 +139,8 @@ class PlaygroundView(QtWidgets.QWidget):
         self._drawn_report = None
         self._hover: tuple[int, int] | None = None
         self._building = True
+        #: the next data change is another data set: start a new run on it
+        self._new_data = False
 
         self.store = PointStore(self)
         self.undo_stack = QtGui.QUndoStack(self)
@@ -389,6 +391,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.data_plot.selection_changed.connect(lambda n: self.dataset_panel.delete_button.setEnabled(n > 0))
         self.discretize_check.toggled.connect(self._on_discretize_toggled)
         self.store.changed.connect(self._on_store_changed)
+        self.dataset_panel.data_replaced.connect(self._on_data_replaced)
         for keys, slot in (("Space", self.toggle_play), (QtGui.QKeySequence.StandardKey.Undo, self.undo_stack.undo),
                            (QtGui.QKeySequence.StandardKey.Redo, self.undo_stack.redo)):
             sc = QtGui.QShortcut(QtGui.QKeySequence(keys), self)
@@ -606,6 +609,7 @@ class PlaygroundView(QtWidgets.QWidget):
     def _rebuild_network(self, weights=None) -> None:
         if self._building:
             return
+        self._new_data = False  # this run starts on the data there is now
         self.error_banner.setVisible(False)
         self.curves.clear()
         self.confusion.clear()
@@ -771,16 +775,25 @@ class PlaygroundView(QtWidgets.QWidget):
         if not self._building:
             self.data_timer.start()
 
+    def _on_data_replaced(self) -> None:
+        if not self._building:
+            self._new_data = True
+
     def _on_data_settled(self) -> None:
-        """The painted data changed: train on it (same network) or rebuild when it must."""
+        """The painted data changed: train on it (same network) or rebuild when it must.
+
+        Another data set (a preset, a CSV file) starts a new run: a network trained on the old
+        one, its epoch count and its curves would only confuse.
+        """
+        new_data, self._new_data = self._new_data, False
         trainer = self.session.trainer
         ds = self.dataset_panel.dataset()
         if self.problem_combo.currentData() != ds.task:
             self._show_task(ds.task)  # an imported file (or undoing one) changed the problem type
         self.data_plot.value_scale = self._value_scale()
         self._update_box()  # imported data may lie outside the default square
-        if trainer is None or ds.task != trainer.dataset.task or ds.n_classes != trainer.dataset.n_classes \
-                or ds.n_train < 1:
+        if new_data or trainer is None or ds.task != trainer.dataset.task \
+                or ds.n_classes != trainer.dataset.n_classes or ds.n_train < 1:
             self._rebuild_network()
             return
         self.session.set_dataset(ds)

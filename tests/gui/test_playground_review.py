@@ -141,3 +141,26 @@ def test_speed_limit_keeps_its_pace_when_frames_are_slow(qtbot, playground, monk
     rate = (view.session.epoch - e0) / (time.perf_counter() - t0)
     # a slot per epoch gave one frame per epoch here: about 30 epochs a second
     assert 60 <= rate <= 110
+
+
+def test_choosing_another_preset_starts_a_new_run_but_painting_does_not(qtbot, playground):
+    view = playground
+    _train_then_pause(qtbot, view, 20)
+    old_weights = view.session.trainer.model.get_weights()
+    qtbot.mouseClick(view.dataset_panel.preset_buttons["circle"], LEFT)
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    assert view.session.epoch == 0 and view.epoch_label.text() == "000,000"
+    assert len(view.curves.buffer.column("epoch")) == 0
+    # the same seed: the run starts from the weights a fresh network gets, not the trained ones
+    new_weights = view.session.trainer.model.get_weights()
+    assert not np.allclose(new_weights[0]["W"], old_weights[0]["W"])
+    _train_then_pause(qtbot, view, 10)
+    epoch = view.session.epoch
+    view.data_plot.click_at(1.0, 1.0)
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    assert view.session.epoch == epoch and len(view.curves.buffer.column("epoch")) == epoch
+    # an undone preset choice goes back to the old data, with the network as it is
+    view.undo_stack.undo()
+    view.undo_stack.undo()
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    assert view.session.epoch == epoch
