@@ -424,7 +424,8 @@ class TrainingSession(QtCore.QObject):
         self.pending_records.extend(snap.records)
         if self.latest is not None:
             # Keep pictures that a frame computed less often than every frame.
-            if snap.report is None:
+            if snap.report is None and snap.status != "diverged":
+                # (a diverged network has no scores: the last finite ones were of other weights)
                 snap.report, snap.report_on = self.latest.report, self.latest.report_on
             if snap.last_record is None:
                 snap.last_record = self.latest.last_record

@@ -843,6 +843,8 @@ class PlaygroundView(QtWidgets.QWidget):
             self.error_banner.setToolTip(detail)
             self.error_banner.setVisible(True)
             self.status_label.setText(detail)
+            self.confusion.clear()  # the scores shown were of the weights before they blew up
+            self._drawn_report = None
         elif state == "completed" and self.session.trainer is not None:
             self.status_label.setText(self.session.trainer.message)
         elif state == "running":

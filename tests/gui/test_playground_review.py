@@ -164,3 +164,18 @@ def test_choosing_another_preset_starts_a_new_run_but_painting_does_not(qtbot, p
     view.undo_stack.undo()
     qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
     assert view.session.epoch == epoch
+
+
+def test_a_diverged_run_shows_no_scores_of_earlier_weights(qtbot, playground):
+    view = playground
+    _set_combo_data(view.problem_combo, "regression")
+    _set_combo_data(view.activation_combo, "linear")
+    _set_combo_data(view.optimizer_combo, "sgd")
+    _set_combo_data(view.lr_combo, 10.0)
+    assert view.confusion.summary.text().startswith("MSE")  # the untrained network's scores
+    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.waitUntil(lambda: view.session.state == "diverged", timeout=20_000)
+    qtbot.wait(50)
+    assert view.session.latest.report is None
+    assert view.confusion.summary.text() == ""
+    assert view.test_loss_label.text() == "Test loss —"
