@@ -102,6 +102,8 @@ class CurvePlot(pg.PlotWidget):
         pi.disableAutoRange()
         self.log_y = False
         self._x_range: tuple[float, float] | None = None
+        #: the narrowest x axis: one epoch, or a millisecond of training time
+        self.min_x_span = 1.0
         self._y_range: tuple[float, float] | None = None
         self._y_changed_at = 0.0
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -111,6 +113,11 @@ class CurvePlot(pg.PlotWidget):
     def set_pen_width(self, width: float) -> None:
         self.train_curve.setPen(pg.mkPen("#5F6368", width=width))
         self.test_curve.setPen(pg.mkPen(theme.CLASS_COLORS[5], width=width))
+
+    def set_x_unit(self, min_span: float) -> None:
+        """Another x quantity: fit the x axis to it from scratch (its range only grows otherwise)."""
+        self.min_x_span = min_span
+        self._x_range = None
 
     def set_log(self, log_y: bool) -> None:
         self.log_y = bool(log_y)
@@ -150,7 +157,7 @@ class CurvePlot(pg.PlotWidget):
         now = time.perf_counter()
         xr, yr = self._x_range, self._y_range
         if xr is None or x1 > xr[1] or x0 < xr[0]:
-            span = max(x1 - x0, 1.0)
+            span = max(x1 - x0, self.min_x_span)
             self._x_range = (x0, x0 + span * (1.25 if xr is not None else 1.0))
             self.setXRange(*self._x_range, padding=0.0)
         shrink = yr is not None and (y1 - y0) < 0.6 * (yr[1] - yr[0]) and now - self._y_changed_at > 1.0
@@ -208,8 +215,9 @@ class CurvesPanel(QtWidgets.QWidget):
         self.log_check.toggled.connect(self._on_log_toggled)
         self.axis_combo = QtWidgets.QComboBox()
         self.axis_combo.addItems(["epochs", "seconds"])
-        self.axis_combo.setToolTip("Plot against epochs (passes over the training data) or wall-clock seconds "
-                                   "(what a faster computer or more parallel ranks improve).")
+        self.axis_combo.setToolTip("Plot against epochs (passes over the training data) or seconds spent "
+                                   "training, without pauses (what a faster computer or more parallel ranks "
+                                   "improve).")
         self.axis_combo.currentIndexChanged.connect(self._on_axis_changed)
         self.csv_button = QtWidgets.QToolButton(text="CSV…")
         self.csv_button.setToolTip("Save the curves' numbers (one row per epoch) as a CSV file.")
@@ -281,6 +289,8 @@ class CurvesPanel(QtWidgets.QWidget):
 
     def _on_axis_changed(self, index: int) -> None:
         self.x_axis = "epoch" if index == 0 else "time"
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.set_x_unit(1.0 if self.x_axis == "epoch" else 1e-3)
         self.redraw(force=True)
 
     def export_csv(self, path: str) -> None:

@@ -179,3 +179,18 @@ def test_a_diverged_run_shows_no_scores_of_earlier_weights(qtbot, playground):
     assert view.session.latest.report is None
     assert view.confusion.summary.text() == ""
     assert view.test_loss_label.text() == "Test loss —"
+
+
+def test_seconds_axis_fits_the_training_time(qtbot, playground):
+    view = playground
+    _train_then_pause(qtbot, view, 20)
+    view.curves.axis_combo.setCurrentIndex(1)  # seconds
+    x, _y = view.curves.curve_data("test_loss")
+    elapsed = view.curves.buffer.column("elapsed_s")
+    assert np.allclose(x, elapsed) and x[-1] > 0
+    lo, hi = view.curves.loss_plot.getPlotItem().vb.viewRange()[0]
+    assert lo <= x[0] and hi >= x[-1]
+    assert hi - lo <= 1.3 * (x[-1] - x[0]) + 2e-3  # the curve fills the plot's width
+    view.curves.axis_combo.setCurrentIndex(0)  # back to epochs
+    lo, hi = view.curves.loss_plot.getPlotItem().vb.viewRange()[0]
+    assert lo <= 1 and 20 <= hi <= 1.3 * view.session.epoch
