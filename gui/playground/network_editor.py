@@ -16,6 +16,8 @@ from gui import theme
 
 MAX_LAYERS = 6
 MAX_NEURONS = 8
+#: the most the network drawing is enlarged to fill a large window
+MAX_ZOOM = 1.5
 FEATURE_LABELS = {
     "x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²", "x1*x2": "X₁X₂", "sin(x1)": "sin(X₁)",
     "sin(x2)": "sin(X₂)",
@@ -399,7 +401,7 @@ class NetworkEditor(QtWidgets.QWidget):
 
 
 class _NetworkView(QtWidgets.QGraphicsView):
-    """Shows the whole network (shrunk to fit, never enlarged) and handles hover and clicks."""
+    """Shows the whole network (shrunk to fit, enlarged up to ``MAX_ZOOM``) and handles hover and clicks."""
 
     def __init__(self, editor: NetworkEditor):
         super().__init__(editor.scene)
@@ -424,7 +426,8 @@ class _NetworkView(QtWidgets.QGraphicsView):
         if rect.isEmpty():
             return
         vp = self.viewport().size()
-        k = min(vp.width() / rect.width(), vp.height() / rect.height(), 1.0)
+        # Enlarged a little on a large screen (the pictures stay sharp enough); shrunk as needed.
+        k = min(vp.width() / rect.width(), vp.height() / rect.height(), MAX_ZOOM)
         self.setTransform(QtGui.QTransform.fromScale(k, k))
         self.centerOn(rect.center())
 

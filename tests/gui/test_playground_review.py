@@ -194,3 +194,16 @@ def test_seconds_axis_fits_the_training_time(qtbot, playground):
     view.curves.axis_combo.setCurrentIndex(0)  # back to epochs
     lo, hi = view.curves.loss_plot.getPlotItem().vb.viewRange()[0]
     assert lo <= 1 and 20 <= hi <= 1.3 * view.session.epoch
+
+
+def test_the_network_drawing_grows_to_fill_a_large_window(qtbot, playground):
+    from gui.playground.network_editor import MAX_ZOOM
+
+    view = playground
+    view.resize(1920, 1200)
+    qtbot.wait(50)
+    zoom = view.network.view.transform().m11()
+    assert 1.0 < zoom <= MAX_ZOOM
+    view.resize(1280, 800)
+    qtbot.wait(50)
+    assert view.network.view.transform().m11() < zoom
