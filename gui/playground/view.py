@@ -121,6 +121,20 @@ def _set_combo_data(combo: QtWidgets.QComboBox, value) -> None:
         combo.setCurrentIndex(combo.count() - 1)
 
 
+def _box_around(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float, float]:
+    """The default square when the points ``lo (2,)`` .. ``hi (2,)`` fill a good part of it,
+    else a rectangle fitted to them with a margin."""
+    d = DEFAULT_BOX
+    span = hi - lo
+    inside = lo[0] >= d[0] and hi[0] <= d[1] and lo[1] >= d[2] and hi[1] <= d[3]
+    if inside and span.max() >= (d[1] - d[0]) / 4:
+        return DEFAULT_BOX
+    # a single point (or a line of them) still gets an area around it
+    span = np.where(span > 0, span, np.maximum(np.abs(hi), 1.0))
+    pad = 0.08 * span
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+
+
 class PlaygroundView(QtWidgets.QWidget):
     """The classroom window; see the module docstring."""
 
@@ -539,7 +553,7 @@ class PlaygroundView(QtWidgets.QWidget):
             self.data_plot.value_scale = self._value_scale()
         finally:
             self._building = False
-        self._update_box()
+        self._update_box(refit=True)
         self.session.set_render_options(discretize=self.discretize_check.isChecked())
         self._rebuild_network(weights=spec.weights)
         # A new document: undoing past it would mix its network with older data.
@@ -702,6 +716,7 @@ class PlaygroundView(QtWidgets.QWidget):
             self._building = False
         self.curves.set_task(task)
         self.data_plot.value_scale = self._value_scale()
+        self._update_box(refit=True)  # a preset of the other kind replaced the data
         self._update_legend()
         self._update_enabled()
         self.undo_stack.clear()
@@ -791,7 +806,7 @@ class PlaygroundView(QtWidgets.QWidget):
         if self.problem_combo.currentData() != ds.task:
             self._show_task(ds.task)  # an imported file (or undoing one) changed the problem type
         self.data_plot.value_scale = self._value_scale()
-        self._update_box()  # imported data may lie outside the default square
+        self._update_box(refit=new_data)  # imported data may lie outside the default square
         if new_data or trainer is None or ds.task != trainer.dataset.task \
                 or ds.n_classes != trainer.dataset.n_classes or ds.n_train < 1:
             self._rebuild_network()
@@ -804,13 +819,22 @@ class PlaygroundView(QtWidgets.QWidget):
             return 1.0
         return float(np.abs(self.store.y).max()) or 1.0
 
-    def _update_box(self) -> None:
+    def _update_box(self, refit: bool = False) -> None:
+        """Choose the plotted rectangle for the data.
+
+        The default square holds the presets and painting. Data that leaves the shown
+        rectangle, and (when ``refit``: another data set arrived) data far smaller than the
+        square, get a rectangle fitted to them, so that a file's points fill the plot
+        whatever their units. Painting never shrinks the rectangle under the brush.
+        """
         X = self.store.X
-        box = DEFAULT_BOX
-        if len(X) and (np.abs(X).max() > 6.0):
+        box = DEFAULT_BOX if refit else self.data_plot.box
+        if len(X):
             lo, hi = X.min(axis=0), X.max(axis=0)
-            pad = 0.08 * (hi - lo) + 1e-9
-            box = (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+            x0, x1, y0, y1 = box
+            outside = lo[0] < x0 or hi[0] > x1 or lo[1] < y0 or hi[1] > y1
+            if refit or outside:
+                box = _box_around(lo, hi)
         if box != self.data_plot.box:
             self.data_plot.set_box(box)
             self.network.set_feature_pictures(self._feature_pictures(box))

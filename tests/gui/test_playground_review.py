@@ -207,3 +207,41 @@ def test_the_network_drawing_grows_to_fill_a_large_window(qtbot, playground):
     view.resize(1280, 800)
     qtbot.wait(50)
     assert view.network.view.transform().m11() < zoom
+
+
+def test_the_plot_fits_a_files_points_whatever_their_range(qtbot, playground, tmp_path):
+    view = playground
+    panel = view.dataset_panel
+    rng = np.random.default_rng(0)
+
+    def import_points(name, X):
+        path = tmp_path / name
+        path.write_text("x1,x2,label\n" + "".join(f"{a},{b},{'ab'[i % 2]}\n" for i, (a, b) in enumerate(X)))
+        panel.import_csv(str(path))
+        qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+
+    def assert_fills(X):
+        x0, x1, y0, y1 = view.data_plot.box
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        assert x0 < lo[0] and hi[0] < x1 and y0 < lo[1] and hi[1] < y1
+        assert (hi[0] - lo[0]) > 0.8 * (x1 - x0) and (hi[1] - lo[1]) > 0.8 * (y1 - y0)
+        assert view.session.options.box == view.data_plot.box  # the regions are drawn over the same area
+
+    small = rng.uniform(0.0, 0.01, (40, 2))  # e.g. measurements in metres of something small
+    import_points("small.csv", small)
+    assert_fills(small)
+    # painting inside a fitted plot keeps it (no jumping under the brush)
+    box = view.data_plot.box
+    view.data_plot.click_at(0.005, 0.005)
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    assert view.data_plot.box == box and len(view.store) == 41
+    large = rng.uniform(100.0, 400.0, (40, 2))
+    import_points("large.csv", large)
+    assert_fills(large)
+    # back to a preset: the usual square
+    qtbot.mouseClick(panel.preset_buttons["xor"], LEFT)
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    assert view.data_plot.box == (-6.0, 6.0, -6.0, 6.0)
+    import_points("large2.csv", large)
+    _set_combo_data(view.problem_combo, "regression")
+    assert view.data_plot.box == (-6.0, 6.0, -6.0, 6.0)
