@@ -18,6 +18,9 @@ from gui.cluster.curves import AXES, MetricPlot
 from remote.logparse import parse_metrics_file, to_metrics_records
 
 RUN_COLORS = theme.CLASS_COLORS[1:] + theme.CLASS_COLORS[:1]
+LOSS_TITLE = "Loss (solid: test, dashed: train)"
+LOSS_TITLE_EMPTY = "Loss: tick runs on the left to overlay them"
+LOSS_TITLE_NO_RUNS = "Loss: runs with records appear on the left; or add a metrics file"
 
 
 @dataclass
@@ -76,7 +79,7 @@ class CompareView(QtWidgets.QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(f"color: {theme.ERROR_COLOR};")
         self.error_label.setVisible(False)
-        self.loss_plot = MetricPlot("loss", "Loss (solid: test, dashed: train)", legend=True)
+        self.loss_plot = MetricPlot("loss", LOSS_TITLE_NO_RUNS, legend=True)
         self.acc_plot = MetricPlot("accuracy", "Accuracy", legend=False)
 
         left = QtWidgets.QVBoxLayout()
@@ -171,6 +174,10 @@ class CompareView(QtWidgets.QWidget):
                 plot.show_series(key, run.label, color, run.records)
         for plot in (self.loss_plot, self.acc_plot):
             plot.getPlotItem().enableAutoRange()
+        # An empty chart says how to fill it.
+        self.loss_plot.getPlotItem().setTitle(
+            LOSS_TITLE if checked else LOSS_TITLE_EMPTY if self.runs else LOSS_TITLE_NO_RUNS,
+            color=theme.FOREGROUND, size="10pt")
 
     def curve_data(self, key: str, metric: str = "loss", which: str = "test"):
         plot = self.loss_plot if metric == "loss" else self.acc_plot

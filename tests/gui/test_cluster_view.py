@@ -430,6 +430,10 @@ def test_compare_metrics_files_from_disk(view, tmp_path):
     assert np.allclose(view.compare.curve_data(csv_run.key, "accuracy", "test")[1], [0.55, 0.72])
     legend_labels = [item[1].text for item in view.compare.loss_plot.legend.items]
     assert any("keras2-acc-lr.out" in label for label in legend_labels)
+    # With nothing ticked the empty chart says what to do.
+    view.compare.set_checked(run.key, False)
+    view.compare.set_checked(csv_run.key, False)
+    assert "tick runs on the left" in view.compare.loss_plot.getPlotItem().titleLabel.text
     bad = tmp_path / "notes.txt"
     bad.write_text("nothing to see\n")
     assert view.compare.add_file(str(bad)) is None
