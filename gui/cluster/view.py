@@ -809,9 +809,9 @@ class ClusterView(QtWidgets.QWidget):
             output = output_path or (found.output_path if found else "")
             job = self.store.watch_external(profile, job_id, output_path=output,
                                             metrics_path=metrics_path or output)
-            if found is not None:
-                self.store.update(profile, job_id, name=job.name or found.name,
-                                  job_dir=job.job_dir or found.work_dir)
+            if found is not None and not job.name:
+                # Not its folder: "Fetch results" of a job not ours copies just the files it names.
+                self.store.update(profile, job_id, name=found.name)
             self._refresh_job_list()
             self.show_job(profile, job_id)
             poller = self._ensure_poller(profile)
