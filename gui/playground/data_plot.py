@@ -92,6 +92,7 @@ class DataPlot(pg.PlotWidget):
         self.tool = "put"
         self.current_class = 0
         self.paint_value = 1.0
+        #: in units of the default square; scaled with the plotted box (see ``brush_r``)
         self.brush_radius = 0.6
         self.airbrush_density = 6
         self.show_test = True
@@ -284,14 +285,14 @@ class DataPlot(pg.PlotWidget):
                     self.store, pts, np.full(len(pts), self._label()), self.store.draw_test_flags(len(pts)),
                     text="airbrush"))
         elif self.tool == "erase":
-            idx = self.store.indices_within((x, y), self.brush_radius)
+            idx = self.store.indices_within((x, y), self.brush_r)
             if len(idx):
                 self.undo_stack.push(RemovePointsCommand(self.store, indices=idx, text="erase"))
         elif self.tool == "select":
             self._set_selection(np.zeros(0, dtype=np.intp))
 
     def _spray(self, x: float, y: float, n: int) -> np.ndarray:
-        pts = airbrush_points((x, y), self.brush_radius, n, self._rng)
+        pts = airbrush_points((x, y), self.brush_r, n, self._rng)
         x0, x1, y0, y1 = self.box
         keep = (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
         return pts[keep]
@@ -304,6 +305,12 @@ class DataPlot(pg.PlotWidget):
             stroke["mode"] = "move" if near else "band"
             stroke["indices"] = sel.copy()
         self._stroke = stroke
+
+    @property
+    def brush_r(self) -> float:
+        """The brush radius in data units: the same size on screen for a fitted box as for the default."""
+        x0, x1, _, _ = self.box
+        return self.brush_radius * (x1 - x0) / (DEFAULT_BOX[1] - DEFAULT_BOX[0])
 
     def _grab_radius(self) -> float:
         # about 1.5 point diameters in data units
@@ -324,7 +331,7 @@ class DataPlot(pg.PlotWidget):
         elif tool == "put":
             pass
         elif tool == "erase":
-            idx = self.store.indices_within((x, y), self.brush_radius)
+            idx = self.store.indices_within((x, y), self.brush_r)
             if len(idx):
                 st["removed"].append(self.store.take(idx))
         elif tool == "select":
@@ -373,7 +380,7 @@ class DataPlot(pg.PlotWidget):
         if pos is None or self.tool not in ("airbrush", "erase"):
             self.brush_outline.setVisible(False)
             return
-        r = self.brush_radius
+        r = self.brush_r
         self.brush_outline.setRect(QtCore.QRectF(pos[0] - r, pos[1] - r, 2 * r, 2 * r))
         self.brush_outline.setVisible(True)
 

@@ -245,3 +245,20 @@ def test_the_plot_fits_a_files_points_whatever_their_range(qtbot, playground, tm
     import_points("large2.csv", large)
     _set_combo_data(view.problem_combo, "regression")
     assert view.data_plot.box == (-6.0, 6.0, -6.0, 6.0)
+
+
+def test_the_brush_scales_with_a_fitted_plot(qtbot, playground, tmp_path):
+    view = playground
+    path = tmp_path / "small.csv"
+    path.write_text("x1,x2,label\n" + "".join(f"{(i % 8) * 0.001},{(i // 8) * 0.001},{'ab'[i % 2]}\n"
+                                              for i in range(64)))
+    view.dataset_panel.import_csv(str(path))
+    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    x0, x1, _, _ = view.data_plot.box
+    assert view.data_plot.brush_r == view.data_plot.brush_radius * (x1 - x0) / 12.0
+    # an erase click with a large brush takes the few points around it, not all 64
+    view.dataset_panel.radius_slider.setValue(20)
+    assert view.data_plot.brush_radius == 2.0
+    view.dataset_panel.set_tool("erase")
+    view.data_plot.click_at(0.003, 0.003)
+    assert 0 < 64 - len(view.store) < 16
