@@ -70,7 +70,8 @@ TIPS = {
     "problem": "Classification predicts a class (a colour); regression predicts a number (blue positive, "
                "orange negative).",
     "model": "Neural network: hidden layers of neurons. Logistic regression: one straight boundary with "
-             "probabilities. Perceptron: Rosenblatt's rule, one straight boundary, no probabilities.",
+             "probabilities. Perceptron: Rosenblatt's rule, one straight boundary, no probabilities. (Straight "
+             "in the chosen features: with x1² or sin(x1) switched on it curves in the plane.)",
     "batch": "Batch size: how many training points are averaged for each weight update. Small batches are "
              "noisy but take more steps per epoch.",
     "optimizer": "How the gradient turns into a step: plain SGD, SGD with momentum (keeps rolling in a "
