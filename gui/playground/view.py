@@ -470,6 +470,8 @@ class PlaygroundView(QtWidgets.QWidget):
                 "regularization": self.reg_combo.currentData(),
                 "presentation": self.presentation,
                 "box": list(self.data_plot.box),
+                # how long the saved weights were trained, so that reopening shows the same count
+                "epoch": self.session.epoch,
             }
         }
 
@@ -557,6 +559,12 @@ class PlaygroundView(QtWidgets.QWidget):
         self._update_box(refit=True)
         self.session.set_render_options(discretize=self.discretize_check.isChecked())
         self._rebuild_network(weights=spec.weights)
+        epoch = meta.get("epoch")
+        if isinstance(epoch, int) and epoch > 0 and self.session.trainer is not None \
+                and self.session.spec.weights is not None:  # (not when the weights did not fit)
+            self.session.epoch_offset = epoch
+            self.session.refresh()
+            self._on_frame()
         # A new document: undoing past it would mix its network with older data.
         self.undo_stack.clear()
         if "presentation" in meta and bool(meta["presentation"]) != self.presentation:

@@ -66,8 +66,15 @@ def test_reset_and_open_clear_the_old_runs_numbers(qtbot, playground, tmp_path):
     _train_then_pause(qtbot, view, 10)
     path = str(tmp_path / "pg.json")
     view.save(path)
+    epoch = view.session.epoch
+    qtbot.mouseClick(view.reset_button, LEFT)
     view.open(path)
-    assert view.epoch_label.text() == "000,000" and view.test_loss_label.text() == "Test loss —"
+    # the trained weights come back with their epoch count; the losses are not in the file
+    assert view.session.epoch == epoch and view.epoch_label.text() == f"{epoch:07,d}"
+    assert view.test_loss_label.text() == "Test loss —"
+    _train_then_pause(qtbot, view, epoch + 3)
+    epochs = view.curves.buffer.column("epoch")
+    assert epochs[0] == epoch + 1 and epochs[-1] == view.session.epoch
 
 
 def test_imported_csv_unselects_the_preset(qtbot, playground, tmp_path):
