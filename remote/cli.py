@@ -241,6 +241,14 @@ def cmd_submit(args, profile: Profile, backend_factory, store_factory) -> int:
     return 0
 
 
+def queue_order(entries: list) -> list:
+    """Queued and running jobs first, then finished ones; newest (highest id) first in each."""
+    def key(entry):
+        digits = "".join(c if c.isdigit() else " " for c in entry.job_id).split()
+        return (entry.state in FINISHED_STATES, [-int(d) for d in digits], entry.job_id)
+    return sorted(entries, key=key)
+
+
 def cmd_queue(args, profile: Profile, backend: Backend, store: JobStore) -> int:
     scheduler = scheduler_for(backend)
     warnings: list[str] = []
@@ -250,6 +258,7 @@ def cmd_queue(args, profile: Profile, backend: Backend, store: JobStore) -> int:
                    for e in scheduler.queue({i: j.job_dir for i, j in stored.items()}, warnings)]
     else:
         entries = scheduler.user_queue(warnings)
+    entries = queue_order(entries)
     id_width = max([10] + [len(e.job_id) for e in entries])  # local ids are longer than SLURM's
     print(f"{'JOBID':>{id_width}s}  {'NAME':24s} {'STATE':12s} {'TIME':>10s} {'NODES':>5s}  REASON / NODES")
     for e in entries:
@@ -419,6 +428,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    code = _main(argv)
+    try:
+        sys.stdout.flush()  # here, not at interpreter exit, so a closed pipe is handled like above
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     backend: Backend | None = None
     store: JobStore | None = None
@@ -456,6 +475,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HostKeyChangedError as exc:
         _err(str(exc))
         return 2
+    except BrokenPipeError:
+        # The reader of our output went away (`... | head`); network errors never get here as
+        # BrokenPipeError (remote.ssh turns them into SshError). Stop quietly, as `yes | head`
+        # does, with stdout on /dev/null so the interpreter's last flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except CliError as exc:
         _err(str(exc))
         return 2
@@ -475,4 +500,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             store.close()
 
 
-__all__ = ["build_parser", "doctor_checks", "main", "terminal_prompt"]
+__all__ = ["build_parser", "doctor_checks", "main", "queue_order", "terminal_prompt"]

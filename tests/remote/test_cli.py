@@ -92,3 +92,32 @@ def test_bad_config_is_one_line(env):
     config.write_text("[profiles.hpc]\nport = 22\n")
     out = run(env, "profiles")
     assert out.returncode == 2 and "profiles.hpc.host" in out.stderr and str(config) in out.stderr
+
+
+def test_queue_lists_waiting_and_running_jobs_first_newest_first():
+    from remote.cli import queue_order
+    from remote.slurm import QueueEntry
+
+    def entry(job_id, state):
+        return QueueEntry(job_id=job_id, name="j", user="u", state=state, partition="p", nodes=1, elapsed="0:01",
+                          time_limit="10:00", reason="None", nodelist="", submit_time="", start_time="")
+
+    # squeue -t all lists them in its own order: finished jobs may come first.
+    shown = queue_order([entry("14", "CANCELLED"), entry("9", "COMPLETED"), entry("28", "RUNNING"),
+                         entry("29", "PENDING"), entry("100", "COMPLETED"), entry("30_2", "PENDING")])
+    assert [e.job_id for e in shown] == ["30_2", "29", "28", "100", "14", "9"]
+
+
+def test_a_reader_that_stops_early_is_no_error(env):
+    """`python -m remote ... | head -1`: the closed pipe ends the command quietly."""
+    config, spec, e = env
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is written
+    try:
+        out = subprocess.run([sys.executable, "-m", "remote", "--config", str(config), "submit", "--profile", "hpc",
+                              str(spec), "--dry-run"], stdout=write_end, stderr=subprocess.PIPE, text=True, env=e,
+                             cwd=ROOT, timeout=60)
+    finally:
+        os.close(write_end)
+    assert out.returncode == 141
+    assert "error" not in out.stderr and "Traceback" not in out.stderr, out.stderr
