@@ -57,6 +57,13 @@ def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
+def _with_config(message: str, args) -> str:
+    """A suggested ``python -m remote`` command in ``message``, with the ``--config`` in use."""
+    if getattr(args, "config", None):
+        return message.replace("python -m remote trust", f"python -m remote --config {shlex.quote(args.config)} trust")
+    return message
+
+
 def _info(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -210,7 +217,7 @@ def doctor_checks(backend: Backend, profile: Profile):
 def cmd_doctor(args, profile: Profile, backend: Backend) -> int:
     failed = 0
     for name, ok, detail in doctor_checks(backend, profile):
-        print(f"[{'ok' if ok else 'FAIL'}] {name}: {detail}", flush=True)
+        print(f"[{'ok' if ok else 'FAIL'}] {name}: {_with_config(detail, args)}", flush=True)
         failed += not ok
     print("all checks passed" if not failed else f"{failed} check(s) failed")
     return 0 if not failed else 1
@@ -485,7 +492,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         _err(str(exc))
         return 2
     except EXPECTED_ERRORS as exc:
-        message = str(exc)
+        message = _with_config(str(exc), args)
         if isinstance(exc, OSError) and not isinstance(exc, (BackendError,)) and exc.filename:
             message = f"{exc.filename}: {exc.strerror or exc}"
         _err(message)

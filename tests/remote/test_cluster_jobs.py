@@ -191,7 +191,9 @@ def test_unknown_host_key_is_refused_then_trusted(test_cluster, tmp_path):
 
     out = _cli(test_cluster, tmp_path, "queue", "--profile", "testcluster", config=config)
     assert out.returncode == 2
-    assert "unknown" in out.stderr and fp in out.stderr and "python -m remote trust --profile testcluster" in out.stderr
+    assert "unknown" in out.stderr and fp in out.stderr
+    # The command it suggests can be pasted as it is: it names the profile file in use.
+    assert f"python -m remote --config {config} trust --profile testcluster" in out.stderr
     assert not kh.exists()
     wrong = _cli(test_cluster, tmp_path, "trust", "--profile", "testcluster", "--fingerprint", "SHA256:AAAA",
                  config=config)
