@@ -28,8 +28,8 @@ from remote.jobs import (
 from remote.monitor import Monitor, complete_lines
 from remote.slurm import FINISHED_STATES, SlurmInputError, explain_reason, shell_word
 from remote.ssh import (
-    HostKeyChangedError, HostKeyUnknownError, SshConnection, SshError, check_host_key, fingerprint_sha256,
-    trust_host_key,
+    AuthenticationError, HostKeyChangedError, HostKeyUnknownError, SshConnection, SshError, check_host_key,
+    fingerprint_sha256, trust_host_key,
 )
 from remote.store import JobStore, StoreError
 
@@ -143,11 +143,14 @@ def doctor_checks(backend: Backend, profile: Profile):
         try:
             backend.connect()
             yield "log in", True, f"{backend.connection.target.user}@{backend.connection.target.host}"
-        except HostKeyUnknownError as exc:
-            yield "log in", False, str(exc)
+        except (HostKeyUnknownError, HostKeyChangedError) as exc:
+            yield "log in", False, str(exc)  # says what to do itself
+            return
+        except AuthenticationError as exc:
+            yield "log in", False, f"{exc} (check user and key_file, and that the key is in authorized_keys)"
             return
         except SshError as exc:
-            yield "log in", False, f"{exc} (check host, user, key_file and that the key is in authorized_keys)"
+            yield "log in", False, f"{exc} (check host and port, and that this computer can reach it: VPN?)"
             return
         for tool in ("sbatch", "squeue", "sinfo", "sacct", "scontrol"):
             r = backend.run(["sh", "-c", 'command -v "$1"', "sh", tool], timeout_s=30)

@@ -121,3 +121,11 @@ def test_a_reader_that_stops_early_is_no_error(env):
         os.close(write_end)
     assert out.returncode == 141
     assert "error" not in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_doctor_gives_the_hint_that_fits_the_failure(env):
+    out = run(env, "doctor", "--profile", "hpc")  # nothing listens on the profile's port
+    assert out.returncode == 1
+    line = out.stdout.splitlines()[0]
+    assert line.startswith("[FAIL] log in: cannot reach 127.0.0.1") and "check host and port" in line
+    assert "authorized_keys" not in line

@@ -218,6 +218,9 @@ def test_changed_host_key_is_refused(test_cluster, tmp_path):
         out = _cli(test_cluster, tmp_path, *args, config=config)
         assert out.returncode == 2
         assert "has CHANGED" in out.stderr and "refusing" in out.stderr
+    doctor = _cli(test_cluster, tmp_path, "doctor", "--profile", "testcluster", config=config)
+    assert doctor.returncode == 1 and "has CHANGED" in doctor.stdout
+    assert "authorized_keys" not in doctor.stdout  # a key problem of the server's, not of the login
     assert kh.read_text() == f"[127.0.0.1]:{test_cluster.ssh_port} {other[0]} {other[1]}\n"
 
 
