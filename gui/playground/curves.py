@@ -108,6 +108,8 @@ class CurvePlot(pg.PlotWidget):
         self._y_changed_at = 0.0
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._fmt = "{:.4f}"
+        self._raw: tuple[np.ndarray, np.ndarray] | None = None
+        self._x_unit = "epoch"
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def set_pen_width(self, width: float) -> None:
@@ -124,9 +126,16 @@ class CurvePlot(pg.PlotWidget):
         self._y_range = None
         self.getPlotItem().setLogMode(False, self.log_y)
 
-    def show_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray) -> None:
-        """Draw ``train`` and ``test`` (both ``(n,)``) against ``x`` ``(n,)``."""
+    def show_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray,
+                  raw: tuple[np.ndarray, np.ndarray] | None = None, x_unit: str = "epoch") -> None:
+        """Draw ``train`` and ``test`` (both ``(n,)``) against ``x`` ``(n,)``.
+
+        ``raw`` holds the unsmoothed ``(train, test)`` when the drawn curves are smoothed: the
+        hover readout gives those exact values too. ``x_unit`` is "epoch" or "s".
+        """
         self._data = (x, train, test)
+        self._raw = raw
+        self._x_unit = x_unit
         self.train_curve.setData(x, train)
         if np.isfinite(test).any():
             self.test_curve.setData(x, test)
@@ -179,9 +188,14 @@ class CurvePlot(pg.PlotWidget):
             i -= 1
         self.cursor.setPos(float(x[i]))
         self.cursor.setVisible(True)
-        text = f"x = {x[i]:g}\ntrain {self._fmt.format(train[i])}"
-        if math.isfinite(test[i]):
-            text += f"\ntest  {self._fmt.format(test[i])}"
+        text = f"epoch {x[i]:g}" if self._x_unit == "epoch" else f"{x[i]:.3g} s"
+        for name, drawn, k in (("train", train, 0), ("test ", test, 1)):
+            if not math.isfinite(drawn[i]) and name == "test ":
+                continue
+            if self._raw is None:
+                text += f"\n{name} {self._fmt.format(drawn[i])}"
+            else:  # the exact value, and the smoothed one the curve shows
+                text += f"\n{name} {self._fmt.format(self._raw[k][i])}  (smoothed {self._fmt.format(drawn[i])})"
         self.readout.setText(text)
         (x0, x1), (y0, y1) = vb.viewRange()
         self.readout.setPos(x0 + (x1 - x0) * (0.02 if px > (x0 + x1) / 2 else 0.6), y1)
@@ -266,9 +280,13 @@ class CurvesPanel(QtWidgets.QWidget):
         b = self.buffer
         x = b.column("epoch" if self.x_axis == "epoch" else "elapsed_s")
         w = self.smoothing
-        self.loss_plot.show_data(x, ema(b.column("train_loss"), w), ema(b.column("test_loss"), w))
+        unit = "epoch" if self.x_axis == "epoch" else "s"
+        plots = [(self.loss_plot, "train_loss", "test_loss")]
         if self._task == "classification":
-            self.acc_plot.show_data(x, ema(b.column("train_accuracy"), w), ema(b.column("test_accuracy"), w))
+            plots.append((self.acc_plot, "train_accuracy", "test_accuracy"))
+        for plot, train_key, test_key in plots:
+            train, test = b.column(train_key), b.column(test_key)
+            plot.show_data(x, ema(train, w), ema(test, w), raw=(train, test) if w > 0 else None, x_unit=unit)
         return True
 
     def curve_data(self, which: str = "test_loss") -> tuple[np.ndarray, np.ndarray]:

@@ -156,13 +156,17 @@ def test_curves_export_and_hover(qtbot, playground, tmp_path):
     scene_pos = vb.mapViewToScene(QtCore.QPointF(2.0, float(np.mean(vb.viewRange()[1]))))
     plot._on_mouse_moved(scene_pos)
     text = plot.readout.textItem.toPlainText()
-    assert plot.readout.isVisible() and "x = 2" in text
+    assert plot.readout.isVisible() and "epoch 2" in text
     assert f"{float(rows[1]['train_loss']):.4f}"[:5] in text
     # smoothing changes what is drawn, not the data
     view.curves.smoothing_slider.setValue(90)
     _, smoothed = view.curves.curve_data("train_loss")
     raw = view.curves.buffer.column("train_loss")
     assert np.isclose(smoothed[0], raw[0]) and not np.allclose(smoothed, raw)
+    # the readout still gives the exact value, with the smoothed one the curve shows
+    plot._on_mouse_moved(scene_pos)
+    text = plot.readout.textItem.toPlainText()
+    assert f"train {raw[1]:.4f}  (smoothed {smoothed[1]:.4f})" in text
 
 
 def test_screenshot_command_line(tmp_path):
