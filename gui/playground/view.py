@@ -994,8 +994,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.network.set_scale(1.2 if on else 1.0)
         self.dataset_panel.set_thumbnail_size(56 if on else 46)
         self.dataset_panel.set_compact_tools(on)
-        for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls,
-                  self.status_label, self.cluster_button, self.dataset_panel.delete_button, self.plot_png_button,
+        # (the status line stays: why training stopped, or why play does nothing, matters most
+        # when the class is watching)
+        for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls, self.cluster_button, self.dataset_panel.delete_button, self.plot_png_button,
                   *self.regularization_boxes):
             w.setVisible(not on)
         self.losses_row.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if on

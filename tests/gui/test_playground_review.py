@@ -269,3 +269,16 @@ def test_the_brush_scales_with_a_fitted_plot(qtbot, playground, tmp_path):
     view.dataset_panel.set_tool("erase")
     view.data_plot.click_at(0.003, 0.003)
     assert 0 < 64 - len(view.store) < 16
+
+
+def test_presentation_mode_says_why_play_does_nothing(qtbot, playground):
+    view = playground
+    view.set_presentation(True)
+    view.stop_epochs_check.setChecked(True)
+    view.stop_epochs_spin.setValue(3)
+    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.waitUntil(lambda: not view.session.running and view.session.state == "completed", timeout=10_000)
+    assert view.status_label.isVisible() and "completed" in view.status_label.text()
+    qtbot.mouseClick(view.play_button, LEFT)  # at the limit: nothing to do, and it says so
+    assert not view.session.running
+    assert view.status_label.isVisible() and "Reached the limit of 3 epochs" in view.status_label.text()
