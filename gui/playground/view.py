@@ -937,7 +937,9 @@ class PlaygroundView(QtWidgets.QWidget):
 
     def _show_losses(self, rec: dict) -> None:
         def fmt(v):
-            return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}"
+            # Three significant digits: a small loss (a perceptron's, a trained network's) must
+            # not read "0.000" beside an accuracy below 100%.
+            return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3g}"
 
         text = f"Test loss {fmt(rec.get('test_loss'))}"
         if rec.get("test_accuracy") is not None:

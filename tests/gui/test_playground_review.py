@@ -52,7 +52,7 @@ def test_regression_test_panel_matches_the_paused_network(qtbot, playground):
     ds = trainer.dataset
     mse = mean_squared_error(ds.y_test, trainer.model.predict(trainer.preprocess(ds.X_test)))
     assert view.session.latest.report["mse"] == mse
-    assert view.test_loss_label.text() == f"Test loss {mse:.3f}"
+    assert view.test_loss_label.text() == f"Test loss {mse:.3g}"
 
 
 def test_reset_and_open_clear_the_old_runs_numbers(qtbot, playground, tmp_path):
@@ -282,3 +282,10 @@ def test_presentation_mode_says_why_play_does_nothing(qtbot, playground):
     qtbot.mouseClick(view.play_button, LEFT)  # at the limit: nothing to do, and it says so
     assert not view.session.running
     assert view.status_label.isVisible() and "Reached the limit of 3 epochs" in view.status_label.text()
+
+
+def test_a_small_loss_is_not_shown_as_zero(playground):
+    view = playground
+    view._show_losses({"test_loss": 0.000412, "test_accuracy": 0.97, "train_loss": 0.0})
+    assert view.test_loss_label.text() == "Test loss 0.000412  ·  accuracy 97%"
+    assert view.train_loss_label.text() == "Training loss 0"
