@@ -415,10 +415,15 @@ def render_job_script(desc: JobDescription) -> str:
     if desc.setup:
         lines += ["", "# Environment setup (modules, virtual environments) from the profile."]
         lines += list(desc.setup)
+    ranks = f"{desc.ntasks} rank{'s' if desc.ntasks != 1 else ''}"
     lines += [
+        "",
+        "# A first line in the output file, so it shows at once where and when the job started.",
+        f'echo "ScaleLab job${{SLURM_JOB_ID:+ $SLURM_JOB_ID}} on $(hostname): {ranks}, started $(date \'+%F %T\')"',
         "",
         f"# {why}",
         launch,
+        'echo "Finished $(date \'+%F %T\'): metrics.jsonl, model.npz and result.json are in $JOB_DIR"',
         "",
     ]
     return "\n".join(lines)

@@ -77,6 +77,10 @@ def test_submit_two_ranks_watch_every_record_fetch_model(test_cluster, tmp_path)
     result = json.loads((out / "result.json").read_text())
     assert result["status"] == "completed" and result["ranks"] == 2
     assert _epochs((out / "metrics.jsonl").read_text().splitlines()) == list(range(1, 9))
+    # The output file says where and when it ran, and where the results are.
+    output = (out / f"slurm-{job_id}.out").read_text().splitlines()
+    assert output[0].startswith(f"ScaleLab job {job_id} on ") and ": 2 ranks, started 20" in output[0]
+    assert output[-1].startswith("Finished 20") and output[-1].endswith(f"are in {result['spec'][:-10]}")
     # the job folder on the cluster is private
     with JobStore(tmp_path / "data" / "jobs.sqlite") as store:
         job = store.get("testcluster", job_id)

@@ -74,7 +74,11 @@ def test_every_directive_is_explained_in_the_script_and_in_directive_help():
 def test_script_records_exit_status_and_launches_engine():
     text = render_job_script(CASES["srun_full"])
     assert "trap 'echo $? > \"$JOB_DIR/exit_status\"' EXIT" in text
-    assert text.rstrip().endswith("srun --mpi=pmix python3 -m engine train spec.json --out .")
+    last = text.rstrip().splitlines()
+    assert last[-2] == "srun --mpi=pmix python3 -m engine train spec.json --out ."
+    # The output file says where the job ran and, after a good run, where its results are.
+    assert last[-1].startswith('echo "Finished') and "result.json are in $JOB_DIR" in last[-1]
+    assert 'echo "ScaleLab job${SLURM_JOB_ID:+ $SLURM_JOB_ID} on $(hostname): 4 ranks, started' in text
     assert "module load GCC ParaStationMPI SciPy-Stack mpi4py" in text
     mp = render_job_script(CASES["mpirun_home"])
     assert "mpirun -n 2 \"$HOME\"/venv/bin/python -m engine train" in mp

@@ -25,5 +25,9 @@ export PYTHONPATH="$JOB_DIR${PYTHONPATH:+:$PYTHONPATH}"
 # One BLAS thread per core given to each rank, so ranks do not fight over cores.
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 
+# A first line in the output file, so it shows at once where and when the job started.
+echo "ScaleLab job${SLURM_JOB_ID:+ $SLURM_JOB_ID} on $(hostname): 1 rank, started $(date '+%F %T')"
+
 # One process trains the model (no MPI).
 /usr/bin/python3 -m engine train spec.json --out .
+echo "Finished $(date '+%F %T'): metrics.jsonl, model.npz and result.json are in $JOB_DIR"

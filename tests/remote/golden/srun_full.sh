@@ -40,5 +40,9 @@ export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 # Environment setup (modules, virtual environments) from the profile.
 module load GCC ParaStationMPI SciPy-Stack mpi4py
 
+# A first line in the output file, so it shows at once where and when the job started.
+echo "ScaleLab job${SLURM_JOB_ID:+ $SLURM_JOB_ID} on $(hostname): 4 ranks, started $(date '+%F %T')"
+
 # srun starts one copy of the program per task (--ntasks); --mpi=pmix lets the copies find each other as one MPI world.
 srun --mpi=pmix python3 -m engine train spec.json --out .
+echo "Finished $(date '+%F %T'): metrics.jsonl, model.npz and result.json are in $JOB_DIR"
