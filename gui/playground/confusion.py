@@ -8,6 +8,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from gui import theme
 
 
+#: the most height the panel takes from the network drawing above it for many classes
+MAX_FORCED_HEIGHT = 440
+
+
 class ConfusionPanel(QtWidgets.QWidget):
     """Counts of (true class, predicted class) on the test set, and the per-class scores."""
 
@@ -40,6 +44,8 @@ class ConfusionPanel(QtWidgets.QWidget):
         lay.addStretch(0)  # takes the room of the tables when they are hidden (regression)
         self.report: dict | None = None
         self.scores_hidden = False  # presentation mode hides the score table
+        #: the height the panel keeps to for a few classes; more classes get what their rows need
+        self.base_height = 300
 
     def clear(self) -> None:
         self.report = None
@@ -64,6 +70,7 @@ class ConfusionPanel(QtWidgets.QWidget):
             self.matrix.setColumnCount(c)
             self.matrix.setHorizontalHeaderLabels([f"→{n}" for n in names])
             self.matrix.setVerticalHeaderLabels(names)
+        self.fit_rows(c)
         row_sum = cm.sum(axis=1, keepdims=True)
         frac = np.divide(cm, np.maximum(row_sum, 1))
         for i in range(c):
@@ -95,6 +102,26 @@ class ConfusionPanel(QtWidgets.QWidget):
                     self.scores.setItem(i, j, item)
                 item.setText(v)
         self.summary.setText(f"accuracy {report['accuracy']:.1%}   macro F1 {report['macro_f1']:.2f}")
+
+    def set_base_height(self, height: int) -> None:
+        self.base_height = height
+        self.fit_rows(self.matrix.rowCount())
+
+    def fit_rows(self, n_rows: int) -> None:
+        """Make room for ``n_rows`` classes, so that 8 classes show without a scroll bar."""
+        row_h = self.matrix.fontMetrics().height() + 6
+        for t in (self.matrix, self.scores):
+            t.verticalHeader().setMinimumSectionSize(row_h)  # rows as low as the text allows
+        tables = 1 if self.scores_hidden else 2
+        header_h = self.matrix.horizontalHeader().sizeHint().height()
+        needed = (self.title.sizeHint().height() + self.summary.sizeHint().height() + 16
+                  + tables * (header_h + n_rows * row_h + 8))
+        crowded = needed > self.base_height
+        # Many rows: both tables need the same height; few: the matrix gets the larger share.
+        self.layout().setStretchFactor(self.matrix, 1 if crowded else 3)
+        self.layout().setStretchFactor(self.scores, 1 if crowded else 2)
+        self.setMaximumHeight(max(self.base_height, needed))
+        self.setMinimumHeight(min(needed, MAX_FORCED_HEIGHT) if crowded else 0)
 
     def show_regression(self, mse: float, r2: float, n: int) -> None:
         self.clear()

@@ -1006,7 +1006,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self._update_legend()
         self.confusion.scores_hidden = on
         self.confusion.scores.setVisible(not on and not self.confusion.matrix.isHidden())
-        self.confusion.setMaximumHeight(230 if on else 300)
+        self.confusion.set_base_height(230 if on else 300)
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
         self._drawn = None

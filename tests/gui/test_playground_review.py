@@ -289,3 +289,23 @@ def test_a_small_loss_is_not_shown_as_zero(playground):
     view._show_losses({"test_loss": 0.000412, "test_accuracy": 0.97, "train_loss": 0.0})
     assert view.test_loss_label.text() == "Test loss 0.000412  ·  accuracy 97%"
     assert view.train_loss_label.text() == "Training loss 0"
+
+
+def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):
+    view = playground
+    panel = view.dataset_panel
+    qtbot.mouseClick(panel.preset_buttons["blobs"], LEFT)
+    panel.classes_spin.setValue(8)
+    qtbot.waitUntil(lambda: view.session.trainer is not None and view.session.trainer.dataset.n_classes == 8,
+                    timeout=3000)
+    _train_then_pause(qtbot, view, 3)
+    qtbot.wait(50)
+    matrix = view.confusion.matrix
+    assert matrix.rowCount() == 8
+    assert matrix.verticalScrollBar().maximum() == 0 and view.confusion.scores.verticalScrollBar().maximum() == 0
+    cm = np.array([[int(matrix.item(i, j).text()) for j in range(8)] for i in range(8)])
+    assert cm.sum() == view.session.trainer.dataset.n_test
+    # back to two classes: the panel gives the room back to the network drawing
+    qtbot.mouseClick(panel.preset_buttons["xor"], LEFT)
+    qtbot.waitUntil(lambda: view.confusion.matrix.rowCount() == 2, timeout=3000)
+    assert view.confusion.minimumHeight() == 0
