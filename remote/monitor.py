@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 from remote.backend import Backend
 from remote.jobs import scheduler_for
 from remote.logparse import decode_json_lines
-from remote.slurm import FINISHED_STATES
+from remote.slurm import FINISHED_STATES, time_to_seconds
 from remote.ssh import ConnectionLostError
 from remote.store import JobStore, StoreError, StoredJob
 
@@ -82,6 +82,16 @@ class _Backoff:
 
     def grow(self) -> None:
         self.current_s = min(self.current_s * self.factor, self.max_s)
+
+
+def _end_time(job, final, entry, now: float) -> float:
+    """When a finished job ended: its start plus the run time SLURM reports, else ``now``."""
+    ran_s = time_to_seconds(final.elapsed) if final is not None and final.elapsed else None
+    if ran_s is None and entry is not None:
+        ran_s = entry.elapsed_s
+    if job is None or job.started_at is None or ran_s is None:
+        return now
+    return min(now, job.started_at + ran_s)
 
 
 class Monitor:
@@ -165,7 +175,9 @@ class Monitor:
                 changes.update(state=entry.state, reason=entry.reason)
                 events.append(MonitorEvent("state", self.profile, job_id, state=entry.state, reason=entry.reason))
             if entry.state not in ("PENDING",) and job.started_at is None and entry.state != "UNKNOWN":
-                changes["started_at"] = now
+                # It may have started long before this poll (polls back off to a minute): SLURM's
+                # elapsed time says when. Durations, unlike SLURM's clock times, need no time zone.
+                changes["started_at"] = max(job.submitted_at or 0.0, now - (entry.elapsed_s or 0))
             if job.kind == "external" and entry.name and not job.name:
                 changes["name"] = entry.name
             if changes:
@@ -190,8 +202,8 @@ class Monitor:
                     state, code = "UNKNOWN", None
                 else:
                     continue  # accounting still says running: look again next poll
-                self.store.update(self.profile, job.job_id, state=state, exit_code=code, ended_at=now, active=False,
-                                  reason="")
+                self.store.update(self.profile, job.job_id, state=state, exit_code=code, active=False, reason="",
+                                  ended_at=_end_time(self.store.get(self.profile, job.job_id), final, entry, now))
                 events.append(MonitorEvent("finished", self.profile, job.job_id, state=state, exit_code=code))
         for w in warnings:
             self.warnings.append(w)

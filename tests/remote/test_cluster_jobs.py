@@ -23,6 +23,7 @@ from remote.backend import SshBackend, open_backend
 from remote.config import Profile, save_profiles
 from remote.jobs import JobError, JobOptions, SubmitError, cancel_job, fetch_job, submit_job
 from remote.monitor import Monitor
+from remote.slurm import time_to_seconds
 from remote.ssh import HostKeyChangedError, HostKeyUnknownError, fingerprint_sha256
 from remote.store import JobStore
 from tests.conftest import ROOT
@@ -127,6 +128,32 @@ def test_one_squeue_per_poll_for_all_jobs(test_cluster, tmp_path):
                 assert [r["epoch"] for r in store.records("testcluster", job.job_id)] == list(range(1, 9))
             assert {r["ranks"] for r in store.records("testcluster", a.job_id)} == {2}
             assert {r["ranks"] for r in store.records("testcluster", b.job_id)} == {1}
+    finally:
+        backend.close()
+
+
+def test_a_job_first_seen_late_gets_slurms_run_time(test_cluster, tmp_path):
+    """Polls back off to a minute: the timeline must not say a job started when it was first seen."""
+    backend = open_backend(test_cluster.profile)
+    try:
+        with JobStore(tmp_path / "jobs.sqlite") as store:
+            # An edited job.sh that just runs for 2 seconds.
+            job = submit_job(backend, _spec(tmp_path, SHORT), JobOptions(ntasks=1), store=store,
+                             script="#!/bin/bash\n#SBATCH --ntasks=1\nsleep 2\n")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if "JobState=COMPLETED" in backend.run(["scontrol", "show", "job", job.job_id]).stdout:
+                    break
+                time.sleep(0.5)
+            time.sleep(2.5)  # the monitor's first poll comes well after the end
+            Monitor(backend, store).poll_once()
+            stored = store.get("testcluster", job.job_id)
+            assert stored.state == "COMPLETED"
+            elapsed = backend.run(["squeue", "--noheader", "--states=all", "--jobs", job.job_id,
+                                   "--format", "%M"]).stdout.strip()
+            assert time_to_seconds(elapsed) >= 2
+            assert abs((stored.ended_at - stored.started_at) - time_to_seconds(elapsed)) < 1.0
+            assert stored.submitted_at <= stored.started_at <= stored.ended_at <= time.time()
     finally:
         backend.close()
 
