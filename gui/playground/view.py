@@ -879,7 +879,13 @@ class PlaygroundView(QtWidgets.QWidget):
             self.confusion.clear()  # the scores shown were of the weights before they blew up
             self._drawn_report = None
         elif state == "completed" and self.session.trainer is not None:
-            self.status_label.setText(self.session.trainer.message)
+            trainer = self.session.trainer
+            message = trainer.message
+            if trainer.epoch >= trainer.spec.train.epochs:
+                # The engine counts this trainer's epochs, which restart when a setting changes
+                # during the run; the counter on screen counts the whole run.
+                message = f"completed {self.session.epoch:,} epochs"
+            self.status_label.setText(message)
         elif state == "running":
             self.status_label.setText("")
         self._on_frame()

@@ -309,3 +309,16 @@ def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):
     qtbot.mouseClick(panel.preset_buttons["xor"], LEFT)
     qtbot.waitUntil(lambda: view.confusion.matrix.rowCount() == 2, timeout=3000)
     assert view.confusion.minimumHeight() == 0
+
+
+def test_the_epoch_limit_message_counts_the_whole_run(qtbot, playground):
+    view = playground
+    _train_then_pause(qtbot, view, 10)
+    view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.01))  # a new setting: a new trainer, same run
+    view.stop_epochs_check.setChecked(True)
+    view.stop_epochs_spin.setValue(view.session.epoch + 5)
+    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.waitUntil(lambda: view.session.state == "completed", timeout=10_000)
+    epoch = view.session.epoch
+    assert epoch == view.stop_epochs_spin.value()
+    assert view.status_label.text() == f"completed {epoch:,} epochs"
