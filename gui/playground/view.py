@@ -1019,6 +1019,11 @@ class PlaygroundView(QtWidgets.QWidget):
         if self.session.latest is not None:
             self._on_frame()
 
+    def resizeEvent(self, ev) -> None:  # Qt override
+        super().resizeEvent(ev)
+        # the test panel's share of its column depends on the column's height
+        QtCore.QTimer.singleShot(0, lambda: self.confusion.fit_rows(self.confusion.matrix.rowCount()))
+
     # ================================================================== app protocol
     def prepare_screenshot(self, epochs: int = 150) -> None:
         """Train the opening demo for ``epochs`` epochs synchronously and draw it."""
