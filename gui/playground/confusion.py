@@ -121,9 +121,9 @@ class ConfusionPanel(QtWidgets.QWidget):
         self.layout().setStretchFactor(self.matrix, 1 if crowded else 3)
         self.layout().setStretchFactor(self.scores, 1 if crowded else 2)
         self.setMaximumHeight(max(self.base_height, needed))
-        # at most half of the column it shares with the network drawing
+        # at most 60 % of the column it shares with the network drawing
         column_h = self.parentWidget().height() if self.parentWidget() is not None else 2 * MAX_FORCED_HEIGHT
-        self.setMinimumHeight(min(needed, MAX_FORCED_HEIGHT, column_h // 2) if crowded else 0)
+        self.setMinimumHeight(min(needed, MAX_FORCED_HEIGHT, int(0.6 * column_h)) if crowded else 0)
 
     def show_regression(self, mse: float, r2: float, n: int) -> None:
         self.clear()

@@ -305,10 +305,10 @@ def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):
     assert matrix.verticalScrollBar().maximum() == 0 and view.confusion.scores.verticalScrollBar().maximum() == 0
     cm = np.array([[int(matrix.item(i, j).text()) for j in range(8)] for i in range(8)])
     assert cm.sum() == view.session.trainer.dataset.n_test
-    # on a small screen the network drawing keeps at least half of the column
+    # on a small screen the network drawing keeps at least 40 % of the column
     view.resize(1280, 800)
     qtbot.wait(50)
-    assert 0 < view.confusion.minimumHeight() <= view.confusion.parentWidget().height() // 2
+    assert 0 < view.confusion.minimumHeight() <= 0.6 * view.confusion.parentWidget().height()
     # back to two classes: the panel gives the room back to the network drawing
     qtbot.mouseClick(panel.preset_buttons["xor"], LEFT)
     qtbot.waitUntil(lambda: view.confusion.matrix.rowCount() == 2, timeout=3000)
