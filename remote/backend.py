@@ -81,6 +81,9 @@ class Backend:
     def close(self) -> None:
         pass
 
+    def stop_waiting(self) -> None:
+        """Let an operation that waits to reconnect (in another thread) give up now."""
+
     def __enter__(self):
         return self
 
@@ -245,6 +248,9 @@ class SshBackend(Backend):
         if not path.startswith("/"):
             return self.home().rstrip("/") + "/" + path
         return path
+
+    def stop_waiting(self) -> None:
+        self.connection.stop_waiting()
 
     def close(self) -> None:
         self.connection.close()

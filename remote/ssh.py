@@ -281,6 +281,8 @@ class SshConnection:
         self.prompt = prompt
         self.reconnect_delays_s = tuple(reconnect_delays_s)
         self._lock = threading.RLock()
+        # Set by stop_waiting(): a reconnect gives up instead of sleeping through its backoff.
+        self._stop_waiting = threading.Event()
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._jump: SshConnection | None = None
@@ -464,8 +466,10 @@ class SshConnection:
     def _reconnect(self) -> "SshConnection":
         last: SshError | None = None
         for attempt, delay_s in enumerate((0.0,) + self.reconnect_delays_s):
-            if delay_s:
-                time.sleep(delay_s)
+            if self._stop_waiting.wait(delay_s):
+                self._set_state("reconnecting", "stopped: the connection is being closed")
+                raise ConnectionLostError(f"connection to {_host_label(self.target.host, self.target.port)} lost "
+                                          f"and not retried: it is being closed ({last or 'dropped'})")
             self._set_state("reconnecting", str(last) if last else "connection dropped")
             try:
                 self._connect_once()
@@ -572,14 +576,26 @@ class SshConnection:
             self._transport.close()
         self._transport = None
 
+    def stop_waiting(self) -> None:
+        """Make a reconnect in progress (in another thread) give up now instead of after its backoff.
+
+        Safe from any thread, and does not wait for the connection's lock, which that reconnect
+        holds. Commands already talking to the server are left to finish. :meth:`close` undoes it.
+        """
+        self._stop_waiting.set()
+        if self._jump is not None:
+            self._jump.stop_waiting()
+
     def close(self) -> None:
         """Close the connection (and the jump host's); a later use connects again."""
+        self.stop_waiting()  # a reconnect holding the lock gives up, so closing does not wait for it
         with self._lock:
             self._drop()
             if self._jump is not None:
                 self._jump.close()
             self._set_state("disconnected", "")
             self._ever_connected = False
+            self._stop_waiting.clear()
 
 
 def fetch_host_key(profile: Profile) -> paramiko.PKey:

@@ -188,6 +188,8 @@ class ConnectionManager(QtCore.QObject):
 
         def job():
             with lock:
+                if self.closed:  # queued behind an operation while the window closed
+                    raise ConnectionLostError("not run: the window is closing")
                 backend = self.backend(name)
                 connect = getattr(backend, "connect", None)
                 if connect is not None:
@@ -272,9 +274,18 @@ class ConnectionManager(QtCore.QObject):
         if profile is not None and not profile.is_local:
             self._set_state(name, "disconnected", "")
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Close every connection and wait for running operations to end."""
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Let running operations end, then close every connection.
+
+        Operations that talk to a server finish (a submit is not cut off between ``sbatch``
+        and recording its job id); one that waits to reconnect gives up at once, and queued
+        ones do not start, so closing the window while a cluster is unreachable is quick.
+        """
         self.closed = True
+        with self._lock:
+            backends = list(self._backends.values())
+        for backend in backends:
+            backend.stop_waiting()
+        workers.wait_for_workers(timeout_ms)
         for name in list(self._backends):
             self._close_backend(name)
-        workers.wait_for_workers(timeout_ms)

@@ -1039,9 +1039,8 @@ class ClusterView(QtWidgets.QWidget):
         self._clock.stop()
         for poller in self.pollers.values():
             poller.stop()
-        # Let running operations finish before their connections close under them.
-        workers.wait_for_workers(10_000)
-        self.connections.shutdown()
+        # Running operations finish before their connections close under them (see shutdown()).
+        self.connections.shutdown(10_000)
         self.cleanup_screenshot()
 
     # ================================================================== screenshot

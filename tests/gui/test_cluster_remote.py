@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -253,3 +254,20 @@ def test_the_view_says_when_the_connection_is_lost_and_recovers(remote_view, qtb
     poller.refresh()
     qtbot.waitUntil(lambda: view.connections.state(name)[0] == "connected", timeout=40000)
     assert "connected" in view.profile_bar.state_label.text()
+
+
+def test_closing_while_the_cluster_is_unreachable_is_quick(remote_view, qtbot, test_cluster):
+    view = remote_view
+    name = test_cluster.profile.name
+    qtbot.waitUntil(lambda: name in view.pollers, timeout=30000)
+    test_cluster.stop_sshd()
+    try:
+        view.pollers[name].refresh()  # this poll now waits between reconnect attempts (0.5 + 1 + 2 s)
+        view.connect_profile(name)  # and this operation waits behind it
+        qtbot.wait(400)
+        started = time.monotonic()
+        view.shutdown()
+        took_s = time.monotonic() - started
+    finally:
+        test_cluster.start_sshd()
+    assert took_s < 2.0, f"closing took {took_s:.1f} s"
