@@ -1004,8 +1004,8 @@ class PlaygroundView(QtWidgets.QWidget):
         self.dataset_panel.set_compact_tools(on)
         # (the status line stays: why training stopped, or why play does nothing, matters most
         # when the class is watching)
-        for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls, self.cluster_button, self.dataset_panel.delete_button, self.plot_png_button,
-                  *self.regularization_boxes):
+        for w in (self.settings_row, self.dataset_panel.file_box, self.curves.controls, self.cluster_button,
+                  self.dataset_panel.delete_button, self.plot_png_button, *self.regularization_boxes):
             w.setVisible(not on)
         self.losses_row.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if on
                                      else QtWidgets.QBoxLayout.Direction.LeftToRight)
