@@ -43,12 +43,15 @@ class ConfusionPanel(QtWidgets.QWidget):
         lay.addWidget(self.summary)
         lay.addStretch(0)  # takes the room of the tables when they are hidden (regression)
         self.report: dict | None = None
+        self._names: list[str] = []
+        self._labels: tuple | None = None
         self.scores_hidden = False  # presentation mode hides the score table
         #: the height the panel keeps to for a few classes; more classes get what their rows need
         self.base_height = 300
 
     def clear(self) -> None:
         self.report = None
+        self._names, self._labels = [], None
         self.matrix.clear()
         self.matrix.setRowCount(0)
         self.matrix.setColumnCount(0)
@@ -68,8 +71,7 @@ class ConfusionPanel(QtWidgets.QWidget):
         if self.matrix.rowCount() != c:
             self.matrix.setRowCount(c)
             self.matrix.setColumnCount(c)
-            self.matrix.setHorizontalHeaderLabels([f"→{n}" for n in names])
-            self.matrix.setVerticalHeaderLabels(names)
+        self._names = names  # (set every time: a class may have been renamed)
         self.fit_rows(c)
         row_sum = cm.sum(axis=1, keepdims=True)
         frac = np.divide(cm, np.maximum(row_sum, 1))
@@ -90,7 +92,7 @@ class ConfusionPanel(QtWidgets.QWidget):
             self.scores.setRowCount(c)
             self.scores.setColumnCount(4)
             self.scores.setHorizontalHeaderLabels(["precision", "recall", "F1", "n"])
-            self.scores.setVerticalHeaderLabels(names)
+        self._set_headers()
         for i in range(c):
             values = [f"{report['precision'][i]:.2f}", f"{report['recall'][i]:.2f}", f"{report['f1'][i]:.2f}",
                       str(report["support"][i])]
@@ -106,6 +108,24 @@ class ConfusionPanel(QtWidgets.QWidget):
     def set_base_height(self, height: int) -> None:
         self.base_height = height
         self.fit_rows(self.matrix.rowCount())
+
+    def _set_headers(self) -> None:
+        """Class names on both tables; numbered columns when "→name" does not fit a column."""
+        names = self._names
+        c = len(names)
+        if not c or self.matrix.columnCount() != c:
+            return
+        col_w = self.matrix.viewport().width() / c
+        fm = self.matrix.horizontalHeader().fontMetrics()
+        if all(fm.horizontalAdvance(f"→{n}") + 10 <= col_w for n in names):
+            labels = (tuple(f"→{n}" for n in names), tuple(names))
+        else:  # crowded (many classes, large fonts): the rows say which number is which class
+            labels = (tuple(f"→{i}" for i in range(c)), tuple(f"{i} {n}" for i, n in enumerate(names)))
+        if labels != self._labels:
+            self._labels = labels
+            self.matrix.setHorizontalHeaderLabels(list(labels[0]))
+            self.matrix.setVerticalHeaderLabels(list(labels[1]))
+            self.scores.setVerticalHeaderLabels(list(labels[1]))
 
     def fit_rows(self, n_rows: int) -> None:
         """Make room for ``n_rows`` classes, so that 8 classes show without a scroll bar."""
@@ -124,6 +144,7 @@ class ConfusionPanel(QtWidgets.QWidget):
         # at most 60 % of the column it shares with the network drawing
         column_h = self.parentWidget().height() if self.parentWidget() is not None else 2 * MAX_FORCED_HEIGHT
         self.setMinimumHeight(min(needed, MAX_FORCED_HEIGHT, int(0.6 * column_h)) if crowded else 0)
+        self._set_headers()
 
     def show_regression(self, mse: float, r2: float, n: int) -> None:
         self.clear()

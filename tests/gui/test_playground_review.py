@@ -326,3 +326,24 @@ def test_the_epoch_limit_message_counts_the_whole_run(qtbot, playground):
     epoch = view.session.epoch
     assert epoch == view.stop_epochs_spin.value()
     assert view.status_label.text() == f"completed {epoch:,} epochs"
+
+
+def test_confusion_headers_follow_a_rename_and_number_crowded_columns(qtbot, playground):
+    view = playground
+    panel = view.dataset_panel
+    item = panel.class_list.item(1)
+    item.setText("plums")
+    qtbot.waitUntil(lambda: view.confusion.matrix.horizontalHeaderItem(1) is not None
+                    and view.confusion.matrix.horizontalHeaderItem(1).text() == "→plums", timeout=3000)
+    assert view.confusion.scores.verticalHeaderItem(1).text() == "plums"
+    qtbot.mouseClick(panel.preset_buttons["blobs"], LEFT)
+    panel.classes_spin.setValue(8)
+    view.set_presentation(True)
+    view.resize(1280, 800)
+    qtbot.waitUntil(lambda: view.confusion.matrix.columnCount() == 8, timeout=3000)
+    qtbot.wait(50)
+    matrix = view.confusion.matrix
+    fm = matrix.horizontalHeader().fontMetrics()
+    labels = [matrix.horizontalHeaderItem(j).text() for j in range(8)]
+    assert all(fm.horizontalAdvance(t) < matrix.columnWidth(j) for j, t in enumerate(labels))
+    assert labels[3] == "→3" and matrix.verticalHeaderItem(3).text() == "3 class 3"
