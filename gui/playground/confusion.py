@@ -121,6 +121,8 @@ class ConfusionPanel(QtWidgets.QWidget):
             labels = (tuple(f"→{n}" for n in names), tuple(names))
         else:  # crowded (many classes, large fonts): the rows say which number is which class
             labels = (tuple(f"→{i}" for i in range(c)), tuple(f"{i} {n}" for i, n in enumerate(names)))
+        # columns as narrow as their numbers, so that the matrix never scrolls sideways
+        self.matrix.horizontalHeader().setMinimumSectionSize(fm.horizontalAdvance(f"→{c - 1}") + 10)
         if labels != self._labels:
             self._labels = labels
             self.matrix.setHorizontalHeaderLabels(list(labels[0]))

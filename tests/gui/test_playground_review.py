@@ -347,3 +347,4 @@ def test_confusion_headers_follow_a_rename_and_number_crowded_columns(qtbot, pla
     labels = [matrix.horizontalHeaderItem(j).text() for j in range(8)]
     assert all(fm.horizontalAdvance(t) < matrix.columnWidth(j) for j, t in enumerate(labels))
     assert labels[3] == "→3" and matrix.verticalHeaderItem(3).text() == "3 class 3"
+    assert matrix.horizontalScrollBar().maximum() == 0
