@@ -177,7 +177,10 @@ class Monitor:
             if entry.state not in ("PENDING",) and job.started_at is None and entry.state != "UNKNOWN":
                 # It may have started long before this poll (polls back off to a minute): SLURM's
                 # elapsed time says when. Durations, unlike SLURM's clock times, need no time zone.
-                changes["started_at"] = max(job.submitted_at or 0.0, now - (entry.elapsed_s or 0))
+                started_s = now - (entry.elapsed_s or 0)
+                # A job of ours cannot start before we submitted it; a job we only watch may
+                # have been running long before we began to (its submitted_at is that moment).
+                changes["started_at"] = max(job.submitted_at or 0.0, started_s) if job.kind == "tracked" else started_s
             if job.kind == "external" and entry.name and not job.name:
                 changes["name"] = entry.name
             if changes:

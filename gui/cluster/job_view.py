@@ -41,10 +41,16 @@ def _duration(seconds: float | None) -> str:
 def timeline_text(job: StoredJob, now_s: float | None = None) -> list[tuple[str, str, bool]]:
     """The timeline's steps: ``(title, detail, reached)`` for submitted, started, ended."""
     now_s = time.time() if now_s is None else now_s
-    steps = [("Submitted", _clock(job.submitted_at), job.submitted_at is not None)]
+    # A job submitted elsewhere: we know when we began to follow it, not when it was submitted.
+    ours = job.kind == "tracked"
+    steps = [("Submitted" if ours else "Followed", _clock(job.submitted_at), job.submitted_at is not None)]
     if job.started_at:
         waited = job.started_at - job.submitted_at if job.submitted_at else None
-        steps.append(("Started", f"{_clock(job.started_at)} · waited {_duration(waited)}", True))
+        if ours:
+            steps.append(("Started", f"{_clock(job.started_at)} · waited {_duration(waited)}", True))
+        else:  # how long it queued is unknown here
+            early = waited is not None and waited < 0
+            steps.append(("Started", _clock(job.started_at) + (" · before it was followed" if early else ""), True))
     elif job.state == "PENDING":
         waiting = now_s - job.submitted_at if job.submitted_at else None
         steps.append(("Started", f"waiting for {_duration(waiting)}", False))

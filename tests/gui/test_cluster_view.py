@@ -438,3 +438,22 @@ def test_compare_metrics_files_from_disk(view, tmp_path):
     bad.write_text("nothing to see\n")
     assert view.compare.add_file(str(bad)) is None
     assert "no epoch records" in view.compare.error_label.text()
+
+
+def test_timeline_of_a_job_followed_from_elsewhere():
+    from gui.cluster.job_view import timeline_text
+    from remote.store import StoredJob
+
+    base = dict(profile="p", job_id="7", name="x", reason="", job_dir="", output_path="", metrics_path="",
+                metrics_offset=0, n_records=0, exit_code=0, ntasks=None, updated_at=0.0, active=False, message="")
+    ours = StoredJob(kind="tracked", state="COMPLETED", submitted_at=1000.0, started_at=1030.0, ended_at=1090.0,
+                     **base)
+    steps = timeline_text(ours, now_s=2000.0)
+    assert steps[0][0] == "Submitted" and "waited 30 s" in steps[1][1] and "ran 1 min 00 s" in steps[2][1]
+    # Followed at 1000 s, running since 400 s: no "waited" made up from when we began to follow it.
+    theirs = StoredJob(kind="external", state="COMPLETED", submitted_at=1000.0, started_at=400.0,
+                       ended_at=1090.0, **base)
+    steps = timeline_text(theirs, now_s=2000.0)
+    assert steps[0][0] == "Followed"
+    assert "waited" not in steps[1][1] and "before it was followed" in steps[1][1]
+    assert "ran 11 min 30 s" in steps[2][1]
