@@ -38,6 +38,9 @@ def _id_key(job_id: str) -> tuple[int, str]:
 def reason_text(entry: QueueEntry) -> str:
     """What the last column says: why a pending job waits (plain words), else its nodes."""
     if entry.state == "PENDING":
+        if not entry.reason or entry.reason == "None":
+            # squeue shows "(None)" until the scheduler's next pass has looked at a new job.
+            return "Just submitted: SLURM has not looked at it yet."
         return explain_reason(entry.reason)
     if entry.reason and entry.state not in ("RUNNING", "COMPLETING"):
         return explain_reason(entry.reason)

@@ -373,21 +373,24 @@ def test_queue_filters_sort_and_explain(qtbot):
         "17|ana|PENDING|batch|2|0:00|1:00:00|2026-01-01T10:00:00|N/A|(Priority)|train-a",
         "9|ana|RUNNING|batch|1|12:03|30:00|2026-01-01T09:00:00|2026-01-01T09:01:00|node01|train-b",
         "120|bob|COMPLETED|gpu|4|1:02:03|2:00:00|2026-01-01T08:00:00|2026-01-01T08:00:05|node[02-05]|big",
+        "18|ana|PENDING|batch|1|0:00|1:00:00|2026-01-01T10:01:00|N/A|(None)|train-c",
     ])
     table = QueueTable()
     qtbot.addWidget(table)
     table.set_user("ana")
     table.set_entries(parse_squeue(rows))
-    assert sorted(table.visible_job_ids(), key=int) == ["9", "17"]  # "my jobs"
+    assert sorted(table.visible_job_ids(), key=int) == ["9", "17", "18"]  # "my jobs"
     assert table.cell_text("17", 7) == "Other jobs with a higher priority are ahead of this one in the queue."
+    # Pending without a reason yet is not "not waiting for anything".
+    assert table.cell_text("18", 7) == "Just submitted: SLURM has not looked at it yet."
     assert table.cell_text("9", 6) == "12:03 / 30:00"
     table.scope_combo.setCurrentIndex(1)  # all jobs
-    assert len(table.visible_job_ids()) == 3
+    assert len(table.visible_job_ids()) == 4
     table.state_combo.setCurrentText("finished")
     assert table.visible_job_ids() == ["120"]
     table.state_combo.setCurrentText("all states")
     table.view.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
-    assert table.visible_job_ids() == ["9", "17", "120"]  # numeric, not text order
+    assert table.visible_job_ids() == ["9", "17", "18", "120"]  # numeric, not text order
     table.view.sortByColumn(6, QtCore.Qt.SortOrder.DescendingOrder)
     assert table.visible_job_ids()[0] == "120"  # longest elapsed first
     assert table.select_job("120") and not table.cancel_button.isEnabled()  # finished: nothing to cancel
