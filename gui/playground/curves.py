@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 
@@ -70,11 +70,35 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+class SparseAxis(pg.AxisItem):
+    """A value axis whose labels never crowd: on a short plot with large (presentation) fonts
+    pyqtgraph would put four labels in 50 pixels, one over the other."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # pyqtgraph override
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if not levels or span == 0 or not math.isfinite(span) or self.logMode:
+            return levels  # (a log axis labels whole decades by its own rules)
+        font = self.style.get("tickFont") or self.font()
+        text_h = QtGui.QFontMetrics(font).height()
+        most = max(size / (1.8 * text_h), 1.5)  # labels that fit with a gap between them
+        kept = [(spacing, offset) for spacing, offset in levels if span / spacing <= most + 1]
+        if kept:
+            return kept
+        # a 1-2-5 step wide enough for ``most`` labels
+        step = span / most
+        unit = 10 ** math.floor(math.log10(step))
+        for k in (1, 2, 5, 10):
+            if k * unit >= step:
+                return [(k * unit, 0)]
+        return [(10 * unit, 0)]
+
+
 class CurvePlot(pg.PlotWidget):
     """One metric (train and test) against epochs or seconds, with a hover readout."""
 
     def __init__(self, title: str, legend_at_bottom: bool = False, parent=None):
-        super().__init__(parent=parent, background=theme.BACKGROUND)
+        super().__init__(parent=parent, background=theme.BACKGROUND, axisItems={"left": SparseAxis("left")})
         self.setMenuEnabled(False)
         self.hideButtons()
         self.setMouseEnabled(False, False)

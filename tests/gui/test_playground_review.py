@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6 import QtCore
 
 from engine.metrics import classification_report, mean_squared_error
@@ -348,3 +349,19 @@ def test_confusion_headers_follow_a_rename_and_number_crowded_columns(qtbot, pla
     assert all(fm.horizontalAdvance(t) < matrix.columnWidth(j) for j, t in enumerate(labels))
     assert labels[3] == "→3" and matrix.verticalHeaderItem(3).text() == "3 class 3"
     assert matrix.horizontalScrollBar().maximum() == 0
+
+
+def test_curve_value_labels_do_not_crowd_a_short_presentation_plot(qtbot, playground):
+    from PySide6 import QtGui
+
+    view = playground
+    _train_then_pause(qtbot, view, 5)
+    view.set_presentation(True)
+    axis = view.curves.loss_plot.getPlotItem().getAxis("left")
+    text_h = QtGui.QFontMetrics(axis.style["tickFont"]).height()
+    for height_px in (49, 80, 200):
+        labelled = [v for _spacing, values in axis.tickValues(0.0, 0.7, height_px) for v in values]
+        assert 2 <= len(labelled) and (len(labelled) - 1) * 1.8 * text_h <= height_px + 1.8 * text_h
+    view.set_presentation(False)
+    # with small fonts and room, pyqtgraph's own choice stays
+    assert [v for _s, vals in axis.tickValues(0.0, 0.7, 100) for v in vals] == pytest.approx([0.0, 0.2, 0.4, 0.6])
