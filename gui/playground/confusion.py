@@ -68,9 +68,13 @@ class ConfusionPanel(QtWidgets.QWidget):
         cm = np.asarray(report["confusion"])
         c = cm.shape[0]
         names = list(class_names)[:c] + [str(i) for i in range(len(class_names), c)]
-        if self.matrix.rowCount() != c:
+        if self.matrix.rowCount() != c or self.scores.rowCount() != c:
             self.matrix.setRowCount(c)
             self.matrix.setColumnCount(c)
+            self.scores.setRowCount(c)
+            self.scores.setColumnCount(4)
+            self.scores.setHorizontalHeaderLabels(["precision", "recall", "F1", "n"])
+            self._labels = None  # new rows: label them again
         self._names = names  # (set every time: a class may have been renamed)
         self.fit_rows(c)
         row_sum = cm.sum(axis=1, keepdims=True)
@@ -88,11 +92,6 @@ class ConfusionPanel(QtWidgets.QWidget):
                 base.setAlpha(alpha)
                 item.setBackground(base)
                 item.setForeground(QtGui.QColor("white" if alpha > 120 else theme.FOREGROUND))
-        if self.scores.rowCount() != c:
-            self.scores.setRowCount(c)
-            self.scores.setColumnCount(4)
-            self.scores.setHorizontalHeaderLabels(["precision", "recall", "F1", "n"])
-        self._set_headers()
         for i in range(c):
             values = [f"{report['precision'][i]:.2f}", f"{report['recall'][i]:.2f}", f"{report['f1'][i]:.2f}",
                       str(report["support"][i])]

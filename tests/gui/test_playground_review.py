@@ -337,6 +337,7 @@ def test_confusion_headers_follow_a_rename_and_number_crowded_columns(qtbot, pla
     qtbot.waitUntil(lambda: view.confusion.matrix.horizontalHeaderItem(1) is not None
                     and view.confusion.matrix.horizontalHeaderItem(1).text() == "→plums", timeout=3000)
     assert view.confusion.scores.verticalHeaderItem(1).text() == "plums"
+    assert view.confusion.scores.verticalHeaderItem(0).text() == "class 0"
     qtbot.mouseClick(panel.preset_buttons["blobs"], LEFT)
     panel.classes_spin.setValue(8)
     view.set_presentation(True)
@@ -348,6 +349,7 @@ def test_confusion_headers_follow_a_rename_and_number_crowded_columns(qtbot, pla
     labels = [matrix.horizontalHeaderItem(j).text() for j in range(8)]
     assert all(fm.horizontalAdvance(t) < matrix.columnWidth(j) for j, t in enumerate(labels))
     assert labels[3] == "→3" and matrix.verticalHeaderItem(3).text() == "3 class 3"
+    assert view.confusion.scores.verticalHeaderItem(3).text() == "3 class 3"
     assert matrix.horizontalScrollBar().maximum() == 0
 
 
@@ -365,3 +367,11 @@ def test_curve_value_labels_do_not_crowd_a_short_presentation_plot(qtbot, playgr
     view.set_presentation(False)
     # with small fonts and room, pyqtgraph's own choice stays
     assert [v for _s, vals in axis.tickValues(0.0, 0.7, 100) for v in vals] == pytest.approx([0.0, 0.2, 0.4, 0.6])
+
+
+def test_the_score_table_names_its_classes_from_the_start(qtbot, playground):
+    view = playground
+    scores = view.confusion.scores
+    assert scores.rowCount() == 2
+    assert [scores.verticalHeaderItem(i).text() for i in range(2)] == ["class 0", "class 1"]
+    assert [view.confusion.matrix.horizontalHeaderItem(j).text() for j in range(2)] == ["→class 0", "→class 1"]
