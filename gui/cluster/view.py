@@ -10,6 +10,7 @@ app continues where it was.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -90,6 +91,33 @@ def spec_summary(spec: RunSpec | None, source: str) -> str:
 
 def default_fetch_dir() -> str:
     return os.path.join(data_dir(), "fetched")
+
+
+def _remembered_profile_file() -> str:
+    return os.path.join(data_dir(), "cluster-view.json")
+
+
+def read_remembered_profile() -> str:
+    """The profile picked when the Cluster view was last used ("" when none or unreadable)."""
+    try:
+        with open(_remembered_profile_file(), encoding="utf-8") as fh:
+            value = json.load(fh).get("profile", "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def remember_profile(name: str) -> None:
+    """Keep ``name`` as the profile to pick next time (a failure to write is no error)."""
+    path = _remembered_profile_file()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"profile": name}, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _safe_name(text: str) -> str:
@@ -200,11 +228,18 @@ class ClusterView(QtWidgets.QWidget):
         self._closed = False
         self._resumed = False
         self._compare_counts: dict[str, int] = {}
+        self._remember_profile = True
 
         self._build()
         self.setStyleSheet(theme.stylesheet())
         self.connections.state_changed.connect(self._on_connection_state_changed)
         self.reload_profiles()
+        remembered = read_remembered_profile()
+        if remembered in self.profiles:
+            # Someone who opens the app to keep an eye on a cluster finds it picked already.
+            self.profile_bar.blockSignals(True)
+            self.profile_bar.select(remembered)
+            self.profile_bar.blockSignals(False)
         self._refresh_job_list()
         self._on_profile_selected(self.profile_bar.current())
         self._tail_timer = QtCore.QTimer(self)
@@ -495,6 +530,8 @@ class ClusterView(QtWidgets.QWidget):
         profile = self.profiles.get(name)
         if profile is None:
             return
+        if self._remember_profile:
+            remember_profile(name)
         self.queue_table.set_entries([], updated_at=None)
         self.queue_table.updated_label.setText("not updated yet")
         self.queue_table.set_user(profile.user or None)
@@ -1056,6 +1093,8 @@ class ClusterView(QtWidgets.QWidget):
         from remote.monitor import Monitor
 
         scratch = tempfile.mkdtemp(prefix="scalelab-shot-")
+        self._remember_profile = False  # the picture's choice of profile is not the user's
+        self.select_profile(LOCAL_PROFILE)
         # The picture uses its own store: nothing of the user's jobs shows or changes.
         for poller in self.pollers.values():
             poller.stop()

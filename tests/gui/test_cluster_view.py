@@ -460,3 +460,21 @@ def test_timeline_of_a_job_followed_from_elsewhere():
     assert steps[0][0] == "Followed"
     assert "waited" not in steps[1][1] and "before it was followed" in steps[1][1]
     assert "ran 11 min 30 s" in steps[2][1]
+
+
+def test_the_profile_picked_last_time_is_picked_again(qtbot, cluster_env):
+    config = cluster_env / "config" / "profiles.toml"
+    config.write_text(config.read_text() + '\n[profiles.hpc]\nhost = "127.0.0.1"\nport = 9\nuser = "u"\n')
+    store = JobStore(str(cluster_env / "jobs.sqlite"))
+    try:
+        first = ClusterView(config_path=str(config), store=store)
+        qtbot.addWidget(first)
+        assert first.profile_bar.current() == "local"
+        first.select_profile("hpc")
+        first.shutdown()
+        again = ClusterView(config_path=str(config), store=store)
+        qtbot.addWidget(again)
+        assert again.profile_bar.current() == "hpc"
+        again.shutdown()
+    finally:
+        store.close()
