@@ -948,6 +948,10 @@ class ClusterView(QtWidgets.QWidget):
         job = self.store.get(*self.shown_job)
         if job is None or not job.output_path or job.profile not in self.profiles:
             return
+        if job.state in ("", "PENDING"):
+            # SLURM creates (or truncates) the output file when the job starts: a file of that
+            # name before then is an earlier job's.
+            return
         profile = self.profiles[job.profile]
         if not profile.is_local and self.connections.state(job.profile)[0] != "connected":
             return
@@ -956,10 +960,12 @@ class ClusterView(QtWidgets.QWidget):
 
         def read(backend: Backend):
             start = offset
-            if start is None:
-                size = backend.size(job.output_path)
-                if size is None:
-                    return None, 0
+            size = backend.size(job.output_path)
+            if size is None:
+                return None, 0 if start is None else start
+            if start is None or size < start:
+                # First look, or the file was replaced by a shorter one (a requeued job):
+                # start again from its last part.
                 start = max(0, size - OUTPUT_TAIL_BYTES)
             try:
                 data = backend.read_bytes(job.output_path, start, 1024 * 1024)

@@ -340,8 +340,16 @@ class TestCluster:
         # logins to a locked account; "*" means "no password" but not locked.
         _run(["usermod", "-p", "*", USER])
         pw = pwd.getpwnam(USER)
-        # A fresh start begins with an empty work folder (job ids restart at 1).
-        shutil.rmtree(home / "scalelab", ignore_errors=True)
+        # A fresh start begins with an empty home but for the login keys: job ids restart at 1,
+        # so an earlier run's job folders and output files would stand where new jobs write.
+        if home.exists():
+            for entry in home.iterdir():
+                if entry.name == ".ssh":
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
         for d, mode in ((home, 0o755), (home / ".ssh", 0o700), (home / "tmp", 0o700)):
             d.mkdir(parents=True, exist_ok=True)
             os.chown(d, pw.pw_uid, pw.pw_gid)
