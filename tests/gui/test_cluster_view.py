@@ -478,3 +478,23 @@ def test_the_profile_picked_last_time_is_picked_again(qtbot, cluster_env):
         again.shutdown()
     finally:
         store.close()
+
+
+def test_output_tail_waits_until_the_job_starts(view, qtbot, cluster_env):
+    # An earlier job's file already stands where this job's output will go.
+    output = cluster_env / "job.out"
+    output.write_text("an earlier job's output\n")
+    view.store.add_job("local", "L1-1", name="waiting", job_dir=str(cluster_env), output_path=str(output))
+    view.store.update("local", "L1-1", state="PENDING")
+    view.show_job("local", "L1-1")
+    view.tabs.setCurrentWidget(view.job_view)
+    view._tail_output()
+    qtbot.wait(300)
+    assert view.job_view.output_text() == ""
+
+    # The job starts: SLURM truncates the file and the job writes its own lines.
+    output.write_text("epoch 1 of this job\n")
+    view.store.update("local", "L1-1", state="RUNNING")
+    view._tail_output()
+    qtbot.waitUntil(lambda: "epoch 1 of this job" in view.job_view.output_text(), timeout=5000)
+    assert "earlier job" not in view.job_view.output_text()
