@@ -106,7 +106,8 @@ def test_submit_watch_and_cancel(remote_view, qtbot, test_cluster):
     x, y = view.job_view.curve_data("loss", "test")
     assert list(x) == list(range(1, epochs + 1))
     assert np.allclose(y, [r["test_loss"] for r in records])
-    assert "Completed" in view.job_view.timeline.text()
+    # The store is written in the poll's worker; the timeline follows when its event arrives.
+    qtbot.waitUntil(lambda: "Completed" in view.job_view.timeline.text(), timeout=10000)
 
     # A second, long job: cancel it from the queue table, answering the confirmation.
     view.compose_job(spec(1000, n_samples=40000, batch_size=8), "slow.json")
@@ -247,13 +248,13 @@ def test_the_view_says_when_the_connection_is_lost_and_recovers(remote_view, qtb
     try:
         poller.refresh()
         qtbot.waitUntil(lambda: view.connections.state(name)[0] == "reconnecting", timeout=30000)
-        assert "reconnecting" in view.profile_bar.state_label.text()
+        qtbot.waitUntil(lambda: "reconnecting" in view.profile_bar.state_label.text(), timeout=10000)
         assert "127.0.0.1" in view.connections.state(name)[1]  # the reason, as a tooltip
     finally:
         test_cluster.start_sshd()
     poller.refresh()
     qtbot.waitUntil(lambda: view.connections.state(name)[0] == "connected", timeout=40000)
-    assert "connected" in view.profile_bar.state_label.text()
+    qtbot.waitUntil(lambda: view.profile_bar.state_label.text().endswith("</span> connected"), timeout=10000)
 
 
 def test_closing_while_the_cluster_is_unreachable_is_quick(remote_view, qtbot, test_cluster):

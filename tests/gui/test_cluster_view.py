@@ -200,7 +200,8 @@ def test_local_job_records_reach_the_plot_and_compare(view, qtbot, cluster_env):
     stored = view.store.records("local", job.job_id)
     assert np.allclose(y, [r["test_loss"] for r in stored])
     qtbot.waitUntil(lambda: view.store.get("local", job.job_id).state == "COMPLETED", timeout=60000)
-    assert "Completed" in view.job_view.timeline.text()
+    # The store is written in the poll's worker; the timeline follows when its event arrives.
+    qtbot.waitUntil(lambda: "Completed" in view.job_view.timeline.text(), timeout=10000)
     # The local profile's queue table lists the job too.
     qtbot.waitUntil(lambda: view.queue_table.row_of(job.job_id) >= 0, timeout=30000)
     # Fetch the results and find the model.
