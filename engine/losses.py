@@ -110,18 +110,45 @@ class SoftmaxCrossEntropy(Loss):
 
     def plan(self, z, t, flat_idx, scale, stats, bufs):
         m = bufs["max"]
+        sc = np.array(scale, z.dtype)
+        if bufs["k"] == 2 and z.flags.c_contiguous:
+            return self._plan_two(z, t, flat_idx, sc, stats, bufs)
         if bufs["k"] == 2:
             ops = [partial(np.maximum, z[:, 0:1], z[:, 1:2], out=m)]
         else:
             ops = [partial(np.max, z, axis=1, keepdims=True, out=m)]
         # Constants as 0-d arrays of the right dtype: a Python float costs a conversion per call.
-        sc = np.array(scale, z.dtype)
         return ops + [
             partial(np.subtract, z, m, z),
             partial(z.take, flat_idx, None, stats[0]),
             partial(np.exp, z, z),
             partial(np.dot, z, bufs["ones"], stats[1]),
             partial(np.divide, z, stats[1], z),
+            partial(np.subtract, z, t, z),
+            partial(np.multiply, z, sc, z),
+        ]
+
+    @staticmethod
+    def _plan_two(z, t, flat_idx, sc, stats, bufs):
+        """The two-class plan: the same numbers as :meth:`batch`, in cheaper calls.
+
+        Broadcasting a column ``(n, 1)`` over ``(n, 2)`` costs a ufunc several times a
+        same-shape call on contiguous arrays, so the row maximum and the denominator are
+        spread over full-size buffers first: the maximum as ``max(z, z with its columns
+        swapped)``, the denominator by an ``np.copyto`` (which broadcasts cheaply).
+        """
+        swapped, wide = np.empty_like(z), np.empty_like(z)
+        denom = stats[1]
+        # np.maximum with out= as a keyword: positionally it runs a much slower path.
+        return [
+            partial(np.copyto, swapped, z[:, ::-1]),
+            partial(np.maximum, z, swapped, out=wide),
+            partial(np.subtract, z, wide, z),
+            partial(z.take, flat_idx, None, stats[0]),
+            partial(np.exp, z, z),
+            partial(np.dot, z, bufs["ones"], denom),
+            partial(np.copyto, wide, denom),
+            partial(np.divide, z, wide, z),
             partial(np.subtract, z, t, z),
             partial(np.multiply, z, sc, z),
         ]

@@ -26,7 +26,7 @@ import numpy as np
 from .data import Dataset, load_dataset
 from .features import Preprocessor
 from .model import Network
-from .optim import make_optimizer
+from .optim import SGD, make_optimizer
 from .parallel import SerialComm, batch_shares, split_range
 from .spec import RunSpec, SpecError
 
@@ -165,7 +165,11 @@ class Trainer:
             fi = self._flat[lo:hi] if self._uses_flat else None
             st = self._stats[:, lo:hi]
             plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws) if planned and ws is not None else None
-            views.append((x, t, fi, 1.0 / g, st, ws, g, plan))
+            # With plain SGD the update joins the plan (used on one rank without penalties,
+            # where nothing has to happen between the gradient and the update).
+            fused = plan + self.optimizer.step_plan() if plan is not None and type(self.optimizer) is SGD else None
+            self._fused_for = self.optimizer
+            views.append((x, t, fi, 1.0 / g, st, ws, g, plan, fused))
         self._views = views
 
     def set_dataset(self, dataset: Dataset) -> None:
@@ -224,6 +228,8 @@ class Trainer:
         reduce_buffer = net.reduce_buffer
         flag = reduce_buffer.size - 1
         penalty = net.l1 > 0 or net.l2 > 0
+        fuse = not parallel and not penalty and opt is self._fused_for
+        fused_steps = 0
         views = self._views
         comm_s = 0.0
         samples = 0
@@ -235,7 +241,14 @@ class Trainer:
                 if not parallel and stop is not None and _should_stop(stop):
                     completed = False
                     break
-                x, t, fi, scale, st, ws, g, plan = views[pos]
+                x, t, fi, scale, st, ws, g, plan, fused = views[pos]
+                if fuse and fused is not None:
+                    for op in fused:
+                        op()
+                    samples += g
+                    pos += 1
+                    fused_steps += 1
+                    continue
                 if plan is not None:
                     for op in plan:
                         op()
@@ -259,6 +272,7 @@ class Trainer:
                     completed = False
                     break
         dt = time.perf_counter() - t0
+        opt.t += fused_steps  # the fused plans' updates are not counted by SGD.step
         self.step += pos - self._pos
         self._pos = pos
         self._epoch_comm_s += comm_s
