@@ -22,7 +22,7 @@ from functools import partial
 
 import numpy as np
 
-from .layers import Dense, Linear, make_activation
+from .layers import Dense, Linear, make_activation, raw_copyto, raw_dot
 from .losses import Loss, PerceptronCriterion, SoftmaxCrossEntropy, make_loss
 from .spec import RunSpec, SpecError
 
@@ -378,7 +378,7 @@ class Network:
             # cheaply, and a same-shape add then takes NumPy's contiguous fast path, which
             # together cost about half of one broadcasting add (same numbers exactly).
             tile = np.empty_like(a)
-            ops += [partial(np.dot, h, layer.W, a), partial(np.copyto, tile, layer.b),
+            ops += [partial(raw_dot, h, layer.W, a), partial(raw_copyto, tile, layer.b),
                     partial(np.add, a, tile, a)]
             ops += layer.activation.plan_forward(a)
             h = a
@@ -388,10 +388,10 @@ class Network:
         for i in range(last, -1, -1):
             layer = layers[i]
             xin = x if i == 0 else acts[i - 1]
-            ops += [partial(np.dot, xin.T, dz, layer.gW), partial(np.dot, ws.ones, dz, layer.gb)]
+            ops += [partial(raw_dot, xin.T, dz, layer.gW), partial(raw_dot, ws.ones, dz, layer.gb)]
             if i > 0:
                 dx = ws.deltas[i - 1]
-                ops.append(partial(np.dot, dz, layer.W.T, dx))
+                ops.append(partial(raw_dot, dz, layer.W.T, dx))
                 ops += layers[i - 1].activation.plan_backward(acts[i - 1], dx, ws.tmps[i - 1])
                 dz = dx
         return ops
