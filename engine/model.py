@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
+from typing import Callable
 
 import numpy as np
 
@@ -28,6 +29,36 @@ from .spec import RunSpec, SpecError
 
 #: rows per chunk for inference: a 4096 x 64 float32 activation block is 1 MiB
 INFER_CHUNK = 4096
+
+
+def compile_plan(ops: list) -> "Callable[[], None]":
+    """One function that makes the calls of a step plan (a list of callables) in order.
+
+    Each ``functools.partial`` in ``ops`` becomes a direct call of its function with its
+    bound arguments written out in generated source, which saves the partial's own call
+    and the loop (about 20 ns per call, 0.7 us on a 35-call step). The source contains
+    only generated names; the objects are passed in its namespace, never as text.
+    """
+    namespace: dict = {}
+    lines = []
+    for i, op in enumerate(ops):
+        if isinstance(op, partial):
+            namespace[f"f{i}"] = op.func
+            args = []
+            for j, value in enumerate(op.args):
+                namespace[f"a{i}_{j}"] = value
+                args.append(f"a{i}_{j}")
+            for j, (key, value) in enumerate(op.keywords.items()):
+                if not key.isidentifier():
+                    raise ValueError(f"plan keyword {key!r} is not an identifier")
+                namespace[f"k{i}_{j}"] = value
+                args.append(f"{key}=k{i}_{j}")
+            lines.append(f"    f{i}({', '.join(args)})\n")
+        else:
+            namespace[f"f{i}"] = op
+            lines.append(f"    f{i}()\n")
+    exec("def run_plan():\n" + ("".join(lines) or "    pass\n"), namespace)  # noqa: S102
+    return namespace["run_plan"]
 
 
 class _Workspace:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .data import Dataset, load_dataset
 from .features import Preprocessor
-from .model import Network
+from .model import Network, compile_plan
 from .optim import SGD, make_optimizer
 from .parallel import SerialComm, batch_shares, split_range
 from .spec import RunSpec, SpecError
@@ -167,7 +167,9 @@ class Trainer:
             plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws) if planned and ws is not None else None
             # With plain SGD the update joins the plan (used on one rank without penalties,
             # where nothing has to happen between the gradient and the update).
-            fused = plan + self.optimizer.step_plan() if plan is not None and type(self.optimizer) is SGD else None
+            fused = None
+            if plan is not None and type(self.optimizer) is SGD:
+                fused = compile_plan(plan + self.optimizer.step_plan())
             self._fused_for = self.optimizer
             views.append((x, t, fi, 1.0 / g, st, ws, g, plan, fused))
         self._views = views
@@ -243,8 +245,7 @@ class Trainer:
                     break
                 x, t, fi, scale, st, ws, g, plan, fused = views[pos]
                 if fuse and fused is not None:
-                    for op in fused:
-                        op()
+                    fused()
                     samples += g
                     pos += 1
                     fused_steps += 1

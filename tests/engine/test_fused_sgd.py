@@ -65,3 +65,19 @@ def test_penalty_or_other_optimizers_fall_back_to_the_normal_path(optimizer, l2)
 
 def strip(rec):
     return {k: v for k, v in rec.items() if k not in {"elapsed_s", "samples_per_s", "compute_s", "comm_s"}}
+
+
+def test_compile_plan_makes_the_same_calls_in_order():
+    from functools import partial
+
+    from engine.model import compile_plan
+
+    calls = []
+    a = np.arange(4.0)
+    out = np.empty(4)
+    ops = [partial(calls.append, "first"), partial(np.add, a, 1.0, out=out), lambda: calls.append("bare"),
+           partial(np.multiply, out, out, out), partial(calls.append, "last")]
+    compile_plan(ops)()
+    assert calls == ["first", "bare", "last"]
+    np.testing.assert_array_equal(out, (a + 1.0) ** 2)
+    compile_plan([])()  # an empty plan is a no-op
