@@ -428,14 +428,28 @@ class Network:
             return None
         layers, acts = self.layers, ws.acts
         ops = []
+        # Each bias row is first copied into a full-size buffer: np.copyto broadcasts
+        # cheaply, and a same-shape add then takes NumPy's contiguous fast path, which
+        # together cost about half of one broadcasting add (same numbers exactly). Runs of
+        # layers of one width whose biases lie next to each other share one copy.
+        tiles = []
+        i = 0
+        while i < len(layers):
+            j = i + 1
+            w = layers[i].n_out
+            while (j < len(layers) and layers[j].n_out == w
+                   and layers[j].b.ctypes.data == layers[i].b.ctypes.data + (j - i) * layers[i].b.nbytes):
+                j += 1
+            b = layers[i].b
+            # The biases of layers i..j-1 as (j-i, 1, w) rows of the flat parameter vector.
+            rows = np.lib.stride_tricks.as_strided(b, (j - i, 1, w), (b.nbytes, 0, b.itemsize), writeable=False)
+            block = np.empty((j - i,) + acts[i].shape, acts[i].dtype)
+            ops.append(partial(raw_copyto, block, rows))
+            tiles += list(block)
+            i = j
         h = x
-        for layer, a in zip(layers, acts):
-            # The bias row is first copied into a full-size buffer: np.copyto broadcasts
-            # cheaply, and a same-shape add then takes NumPy's contiguous fast path, which
-            # together cost about half of one broadcasting add (same numbers exactly).
-            tile = np.empty_like(a)
-            ops += [partial(raw_dot, h, layer.W, a), partial(raw_copyto, tile, layer.b),
-                    partial(np.add, a, tile, a)]
+        for layer, a, tile in zip(layers, acts, tiles):
+            ops += [partial(raw_dot, h, layer.W, a), partial(np.add, a, tile, a)]
             ops += layer.activation.plan_forward(a)
             h = a
         last = len(layers) - 1
