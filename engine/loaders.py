@@ -15,6 +15,7 @@ import zipfile
 
 import numpy as np
 
+from .fileio import atomic_write
 from .spec import SpecError
 
 # A dense libsvm matrix larger than this (800 MB of float64) is refused with a message
@@ -323,10 +324,7 @@ def write_csv(
         writer.writerow(header)
     for row, label in zip(X.tolist(), labels):
         writer.writerow([repr(v) for v in row] + [label])
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(buffer.getvalue())
-    os.replace(tmp, path)
+    atomic_write(path, buffer.getvalue())
 
 
 # ----------------------------------------------------------------------------- libsvm

@@ -8,7 +8,29 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["accuracy", "confusion_matrix", "classification_report", "r2_score", "mean_squared_error"]
+__all__ = ["accuracy", "confusion_matrix", "classification_report", "r2_score", "mean_squared_error",
+           "format_metric", "MISSING"]
+
+#: What a metric that has no value (yet) reads as, wherever metrics are shown.
+MISSING = "—"
+
+
+def format_metric(value, metric: str = "loss") -> str:
+    """A metric value as text, the same way in the command line, the Playground and the Cluster view.
+
+    Accuracies (any ``metric`` name containing ``accuracy``) read as percentages with one
+    decimal; everything else with four significant digits, so a small loss never reads "0.000".
+    ``None``, NaN and infinities read as :data:`MISSING`: no value is shown for weights that
+    diverged (whoever shows the metric says that the run diverged, in words).
+    """
+    if value is None:
+        return MISSING
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return MISSING
+    if "accuracy" in metric:
+        return f"{value:.1%}"
+    return f"{value:.4g}"
 
 
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:

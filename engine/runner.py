@@ -29,6 +29,8 @@ import time
 import numpy as np
 
 from .features import Preprocessor
+from .fileio import atomic_write, atomic_write_with
+from .metrics import format_metric
 from .model import Network
 from .parallel import ParallelError, SerialComm, world_comm
 from .spec import RunSpec, SpecError, load_spec
@@ -60,16 +62,6 @@ def _json_safe(value):
     return value
 
 
-def _atomic_write(path: str, write) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def save_model(path: str, spec: RunSpec, preprocess: Preprocessor, network: Network, class_names=()) -> None:
     """Write ``model.npz`` atomically (plain arrays only; no pickled objects).
 
@@ -96,7 +88,7 @@ def save_model(path: str, spec: RunSpec, preprocess: Preprocessor, network: Netw
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
 
-    _atomic_write(path, write)
+    atomic_write_with(path, write)
 
 
 def load_model(path) -> tuple[RunSpec, Preprocessor, Network]:
@@ -155,9 +147,9 @@ class _Progress:
     def update(self, rec: dict) -> None:
         if not self.enabled:
             return
-        parts = [f"epoch {rec['epoch']}/{self.total}", f"loss {_fmt(rec['train_loss'])}"]
+        parts = [f"epoch {rec['epoch']}/{self.total}", f"loss {format_metric(rec['train_loss'])}"]
         if rec.get("test_loss") is not None:
-            parts.append(f"test loss {_fmt(rec['test_loss'])}")
+            parts.append(f"test loss {format_metric(rec['test_loss'])}")
         if rec.get("test_accuracy") is not None:
             parts.append(f"test acc {rec['test_accuracy']:.3f}")
         elif rec.get("train_accuracy") is not None:
@@ -171,10 +163,6 @@ class _Progress:
         if self.shown:
             sys.stderr.write("\n")
             sys.stderr.flush()
-
-
-def _fmt(x) -> str:
-    return "nan" if x is None or not math.isfinite(x) else f"{x:.4g}"
 
 
 def _existing_run(out_dir: str) -> str | None:
@@ -285,12 +273,7 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
                 "spec": os.path.abspath(spec_path),
             }
             text = json.dumps(_json_safe(result), indent=2) + "\n"
-
-            def write(tmp):
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-
-            _atomic_write(os.path.join(out_dir, "result.json"), write)
+            atomic_write(os.path.join(out_dir, "result.json"), text)
             if trainer.status != "completed":
                 sys.stderr.write(trainer.message + "\n")
     finally:

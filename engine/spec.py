@@ -18,6 +18,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
+from .fileio import atomic_write
+
 CLASSIFICATION_PRESETS = ("circle", "xor", "gauss", "spiral", "moons", "blobs", "linear")
 REGRESSION_PRESETS = ("plane", "multigauss")
 FILE_KINDS = ("csv", "libsvm", "npz")
@@ -472,9 +474,4 @@ def load_spec(path: str | os.PathLike) -> RunSpec:
 
 def save_spec(spec: RunSpec, path: str | os.PathLike) -> None:
     """Write ``spec`` as JSON, atomically (a crash never leaves half a file)."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(spec.to_json())
-        fh.write("\n")
-    os.replace(tmp, path)
+    atomic_write(path, spec.to_json() + "\n")

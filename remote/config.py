@@ -34,6 +34,8 @@ from typing import Any, Mapping
 
 import platformdirs
 
+from engine.fileio import atomic_write
+
 APP_NAME = "scalelab"
 LOCAL_PROFILE = "local"
 LAUNCHERS = ("srun", "mpirun")
@@ -309,20 +311,8 @@ def save_profiles(profiles: Mapping[str, Profile], config_path: str | os.PathLik
         # Round-trip each profile through the validator so nothing unreadable is written.
         profile_from_dict(name, profile.to_dict() | ({"kind": "local"} if profile.is_local else {}), path)
     text = dump_profiles(profiles)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    atomic_write(path, text, mode=0o600, fsync=True)
     return path
 
 

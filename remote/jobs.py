@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from engine.fileio import atomic_write
 from engine.spec import RunSpec, SpecError
 from remote.backend import Backend
 from remote.bundle import SCRIPT_NAME, Bundle, build_bundle, job_folder_name, read_spec, upload_bundle
@@ -517,10 +518,7 @@ def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output
     written = []
     for name, data in contents.items():
         local = os.path.join(out_dir, name)
-        tmp = f"{local}.part{os.getpid()}"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, local)
+        atomic_write(local, data)
         written.append(local)
     return written
 

@@ -7,7 +7,6 @@ view many, with a legend naming each run.
 
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
 import numpy as np
@@ -132,7 +131,3 @@ def finite_range(values: np.ndarray) -> tuple[float, float] | None:
     return float(values.min()), float(values.max())
 
 
-def format_metric(value: float, metric: str) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value:.1%}" if metric == "accuracy" else f"{value:.4g}"

@@ -11,7 +11,8 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
-from gui.cluster.curves import MetricPlot, format_metric
+from engine.metrics import format_metric
+from gui.cluster.curves import MetricPlot
 from remote.logparse import to_metrics_records
 from remote.slurm import FINISHED_STATES
 from remote.store import StoredJob

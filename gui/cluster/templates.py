@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import platformdirs
 
+from engine.fileio import atomic_write
 from gui.cluster.job_form import FIELD_NAMES
 
 BUILTIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -99,11 +100,7 @@ def save_template(name: str, values: dict, description: str = "") -> JobTemplate
     folder = user_template_dir()
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, re.sub(r"[^A-Za-z0-9_.+-]", "_", name) + ".json")
-    tmp = path + f".tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"name": name, "description": description, "values": values}, fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps({"name": name, "description": description, "values": values}, indent=2) + "\n")
     return JobTemplate(name=name, values=values, description=description, path=path)
 
 

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from PySide6 import QtCore, QtWidgets
 
+from engine.fileio import atomic_write
 from engine.spec import RunSpec, SpecError, load_spec
 from gui import theme, workers
 from gui.cluster.compare import CompareView, Run, run_label
@@ -111,11 +112,7 @@ def remember_profile(name: str) -> None:
     """Keep ``name`` as the profile to pick next time (a failure to write is no error)."""
     path = _remembered_profile_file()
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"profile": name}, fh)
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps({"profile": name}), make_dirs=True)
     except OSError:
         pass
 

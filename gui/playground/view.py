@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.features import expand_features
 from engine.grid import grid_points
+from engine.metrics import format_metric
 from engine.spec import (
     ACTIVATIONS,
     FEATURES,
@@ -942,11 +943,7 @@ class PlaygroundView(QtWidgets.QWidget):
         return bool(recs)
 
     def _show_losses(self, rec: dict) -> None:
-        def fmt(v):
-            # Three significant digits: a small loss (a perceptron's, a trained network's) must
-            # not read "0.000" beside an accuracy below 100%.
-            return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3g}"
-
+        fmt = format_metric
         text = f"Test loss {fmt(rec.get('test_loss'))}"
         if rec.get("test_accuracy") is not None:
             text += f"  ·  accuracy {rec['test_accuracy']:.0%}"

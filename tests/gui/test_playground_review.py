@@ -53,7 +53,7 @@ def test_regression_test_panel_matches_the_paused_network(qtbot, playground):
     ds = trainer.dataset
     mse = mean_squared_error(ds.y_test, trainer.model.predict(trainer.preprocess(ds.X_test)))
     assert view.session.latest.report["mse"] == mse
-    assert view.test_loss_label.text() == f"Test loss {mse:.3g}"
+    assert view.test_loss_label.text() == f"Test loss {mse:.4g}"
 
 
 def test_reset_and_open_clear_the_old_runs_numbers(qtbot, playground, tmp_path):
