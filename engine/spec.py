@@ -116,6 +116,85 @@ def _bool(d: Mapping, key: str, path: str, default: bool) -> bool:
     return value
 
 
+# ----------------------------------------------------------------------------- model rules
+
+
+@dataclass(frozen=True)
+class ModelRules:
+    """What one model kind allows; the validator and the GUI both read :data:`MODEL_RULES`.
+
+    Attributes
+    ----------
+    tasks : tuple of str
+        The problem types the model can learn (``classification``, ``regression``).
+    optimizers : tuple of str
+        The optimizers it trains with, the default first.
+    losses : dict
+        The loss it minimizes for each of its tasks (``engine.losses`` names).
+    hidden_layers : bool
+        Whether it has hidden layers (and with them activations and dropout).
+    """
+
+    tasks: tuple[str, ...]
+    optimizers: tuple[str, ...]
+    losses: Mapping[str, str]
+    hidden_layers: bool
+
+
+MODEL_RULES: dict[str, ModelRules] = {
+    "mlp": ModelRules(
+        tasks=("classification", "regression"), optimizers=OPTIMIZERS,
+        losses={"classification": "softmax_cross_entropy", "regression": "squared_error"}, hidden_layers=True),
+    # A single straight boundary with probabilities: a classifier only.
+    "logistic": ModelRules(
+        tasks=("classification",), optimizers=OPTIMIZERS,
+        losses={"classification": "softmax_cross_entropy"}, hidden_layers=False),
+    # Rosenblatt's rule is its own update: only the learning rate applies, through plain SGD.
+    "perceptron": ModelRules(
+        tasks=("classification",), optimizers=("sgd",),
+        losses={"classification": "perceptron"}, hidden_layers=False),
+}
+
+
+def model_allows_task(kind: str, task: str) -> bool:
+    """Whether model ``kind`` learns ``task`` (``auto``, undecided yet, is allowed)."""
+    return task == "auto" or task in MODEL_RULES[kind].tasks
+
+
+def models_for_task(task: str) -> tuple[str, ...]:
+    """The model kinds that learn ``task``, in :data:`MODEL_KINDS` order (``mlp`` first)."""
+    return tuple(k for k in MODEL_KINDS if model_allows_task(k, task))
+
+
+def check_model_for_task(kind: str, task: str, field: str = "model.kind") -> None:
+    """Raise :class:`SpecError` on ``field`` when model ``kind`` cannot learn ``task``."""
+    if not model_allows_task(kind, task):
+        needs = " or ".join(repr(k) for k in models_for_task(task))
+        raise SpecError(field, f"{kind!r} is a classifier; a {task} data set needs {needs}")
+
+
+def optimizers_for_model(kind: str) -> tuple[str, ...]:
+    """The optimizers model ``kind`` trains with (the perceptron: ``sgd`` only)."""
+    return MODEL_RULES[kind].optimizers
+
+
+def optimizer_for_model(kind: str, optimizer: str) -> str:
+    """``optimizer`` when model ``kind`` allows it, else the model's own (its first)."""
+    allowed = optimizers_for_model(kind)
+    return optimizer if optimizer in allowed else allowed[0]
+
+
+def loss_for_model(kind: str, task: str) -> str:
+    """The name of the loss model ``kind`` minimizes on ``task`` (:class:`SpecError` if it cannot)."""
+    check_model_for_task(kind, task)
+    return MODEL_RULES[kind].losses[task]
+
+
+def model_has_hidden_layers(kind: str) -> bool:
+    """Whether model ``kind`` has hidden layers (activations, dropout)."""
+    return MODEL_RULES[kind].hidden_layers
+
+
 # ----------------------------------------------------------------------------- dataset
 
 
@@ -269,13 +348,13 @@ class ModelSpec:
     def from_dict(cls, d: Mapping[str, Any], path: str = "model") -> "ModelSpec":
         _check_keys(d, {f.name for f in fields(cls)}, path)
         kind = _choice(d, "kind", path, cls.kind, MODEL_KINDS)
-        hidden = d.get("hidden", list(cls.hidden) if kind == "mlp" else [])
+        hidden = d.get("hidden", list(cls.hidden) if model_has_hidden_layers(kind) else [])
         if not isinstance(hidden, (list, tuple)):
             raise _fail(f"{path}.hidden", f"expected a list of layer widths, got {hidden!r}")
         for i, width in enumerate(hidden):
             if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 4096:
                 raise _fail(f"{path}.hidden[{i}]", f"expected a layer width from 1 to 4096, got {width!r}")
-        if kind != "mlp" and hidden:
+        if not model_has_hidden_layers(kind) and hidden:
             raise _fail(f"{path}.hidden", f"model {kind!r} has no hidden layers; use kind 'mlp'")
         if len(hidden) > 32:
             raise _fail(f"{path}.hidden", f"at most 32 hidden layers, got {len(hidden)}")
@@ -299,7 +378,7 @@ class ModelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
-        if self.kind == "mlp":
+        if model_has_hidden_layers(self.kind):
             out["hidden"] = list(self.hidden)
             out["activation"] = self.activation if isinstance(self.activation, str) else list(self.activation)
         return out
@@ -386,11 +465,10 @@ class RunSpec:
             raise _fail("features", f"a feature is listed twice: {list(features)!r}")
         model = ModelSpec.from_dict(d.get("model", {}))
         train = TrainSpec.from_dict(d.get("train", {}))
-        if model.kind == "perceptron" and train.optimizer != "sgd":
-            # Rosenblatt's rule is its own update; only the learning rate applies.
-            train = replace(train, optimizer="sgd")
-        if dataset.declared_task == "regression" and model.kind in ("logistic", "perceptron"):
-            raise _fail("model.kind", f"{model.kind!r} is a classifier; a regression data set needs 'mlp'")
+        optimizer = optimizer_for_model(model.kind, train.optimizer)
+        if optimizer != train.optimizer:
+            train = replace(train, optimizer=optimizer)
+        check_model_for_task(model.kind, dataset.declared_task)
         weights = d.get("weights")
         if weights is not None:
             weights = _validate_weights(weights)
