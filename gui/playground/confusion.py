@@ -104,6 +104,20 @@ class ConfusionPanel(QtWidgets.QWidget):
                 item.setText(v)
         self.summary.setText(f"accuracy {report['accuracy']:.1%}   macro F1 {report['macro_f1']:.2f}")
 
+    def set_scored_on(self, which: str) -> None:
+        """Say which points the scores are of: ``"test"`` or ``"training"`` (no test points)."""
+        self.title.setText("TEST SET" if which == "test" else "TRAINING SET (no test points)")
+
+    def refit(self) -> None:
+        """Fit the tables to the panel's height again (after the window was resized)."""
+        self.fit_rows(self.matrix.rowCount())
+
+    def set_presentation(self, on: bool) -> None:
+        """The matrix only (no per-class score table), in a shorter panel."""
+        self.scores_hidden = on
+        self.scores.setVisible(not on and not self.matrix.isHidden())
+        self.set_base_height(230 if on else 300)
+
     def set_base_height(self, height: int) -> None:
         self.base_height = height
         self.fit_rows(self.matrix.rowCount())

@@ -140,6 +140,20 @@ class CurvePlot(pg.PlotWidget):
         self.train_curve.setPen(pg.mkPen("#5F6368", width=width))
         self.test_curve.setPen(pg.mkPen(theme.CLASS_COLORS[5], width=width))
 
+    def set_presentation(self, on: bool) -> None:
+        """Thick curves and large axis, title and legend text for a projector."""
+        scale = theme.PRESENTATION_SCALE if on else 1.0
+        self.set_pen_width(3.5 if on else 1.5)
+        pi = self.getPlotItem()
+        for name in ("left", "bottom"):
+            f = QtGui.QFont()
+            f.setPointSizeF(9 * scale)
+            pi.getAxis(name).setStyle(tickFont=f)
+        pi.setTitle(pi.titleLabel.text, size=f"{round(10 * scale)}pt")
+        self.legend.setLabelTextSize(f"{round(9 * scale)}pt")
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # the new size applies when the text is set again
+
     def set_x_unit(self, min_span: float) -> None:
         """Another x quantity: fit the x axis to it from scratch (its range only grows otherwise)."""
         self.min_x_span = min_span
@@ -280,7 +294,25 @@ class CurvesPanel(QtWidgets.QWidget):
         lay.addWidget(self.acc_plot, 1)
         lay.addWidget(self.controls)
 
+    # ------------------------------------------------------------------ view settings
+    def view_settings(self) -> dict:
+        """Smoothing, log scale and x axis, as a saved playground keeps them."""
+        return {"smoothing": self.smoothing_slider.value(), "log_scale": self.log_check.isChecked(),
+                "x_axis": self.axis_combo.currentIndex()}
+
+    def apply_view_settings(self, meta) -> None:
+        """Show the :meth:`view_settings` of a saved playground (missing ones: the defaults)."""
+        self.smoothing_slider.setValue(int(meta.get("smoothing", 0)))
+        self.log_check.setChecked(bool(meta.get("log_scale", False)))
+        self.axis_combo.setCurrentIndex(int(meta.get("x_axis", 0)))
+
     # ------------------------------------------------------------------ data
+    def set_presentation(self, on: bool) -> None:
+        """Both plots large and thick; the smoothing, scale and export controls hidden."""
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.set_presentation(on)
+        self.controls.setVisible(not on)
+
     def set_task(self, task: str) -> None:
         self._task = task
         self.acc_plot.setVisible(task == "classification")

@@ -156,6 +156,34 @@ class DataPlot(pg.PlotWidget):
         self._image_rect_set = False
         self.caption.setPos(x0, y1)
 
+    @property
+    def preview_shown(self) -> bool:
+        """Whether a neuron's picture is shown in place of the decision regions."""
+        return self._preview_active
+
+    # ------------------------------------------------------------------ what a click does
+    def set_tool(self, tool: str) -> None:
+        """``put``, ``airbrush``, ``erase`` or ``select``."""
+        self.tool = tool
+        self.hover_at(None)
+
+    def set_paint_class(self, index: int) -> None:
+        self.current_class = max(int(index), 0)
+
+    def set_paint_value(self, value: float) -> None:
+        self.paint_value = float(value)
+
+    def set_brush_radius(self, radius: float) -> None:
+        self.brush_radius = float(radius)
+
+    def set_presentation(self, on: bool) -> None:
+        """Larger points and axis numbers for a projector."""
+        self.set_point_size(round(theme.BASE_POINT_SIZE * (1.4 if on else 1.0)))
+        for name in ("left", "bottom"):
+            f = QtGui.QFont()
+            f.setPointSizeF(9 * (theme.PRESENTATION_SCALE if on else 1.0))
+            self.getPlotItem().getAxis(name).setStyle(tickFont=f)
+
     def set_point_size(self, size: int) -> None:
         self.point_size = int(size)
         self._on_store_changed()

@@ -16,24 +16,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engine.data import DataError, Dataset, load_dataset, make_preset, write_csv
 from engine.spec import CLASSIFICATION_PRESETS, REGRESSION_PRESETS, DatasetSpec, RunSpec, SpecError
 from gui import theme
-from gui.playground.painter import TOOL_TIPS, TOOLS, ReplaceStoreCommand, remove_class_state
-from gui.playground.points import MAX_CLASSES, MIN_CLASSES, PointStore, split_mask
+from gui.playground.combo import slider
+from gui.playground.paint_panel import PaintPanel
+from gui.playground.painter import ReplaceStoreCommand
+from gui.playground.points import MAX_CLASSES, PointStore, split_mask
+from gui.playground.tips import PRESET_TIPS, PRESET_TITLES
 
-PRESET_TITLES = {
-    "circle": "Circle", "xor": "Exclusive or", "gauss": "Two Gaussians", "spiral": "Spiral", "moons": "Moons",
-    "blobs": "Blobs", "linear": "Linear", "plane": "Plane", "multigauss": "Multi-Gaussian",
-}
-PRESET_TIPS = {
-    "circle": "Circle: one class inside a ring of the other. No straight line separates them.",
-    "xor": "Exclusive or: opposite quadrants share a class. A classic that a single neuron cannot learn.",
-    "gauss": "Two Gaussians: two round clouds. A straight line separates them; noise makes them overlap.",
-    "spiral": "Spiral: two interleaved arms. Hard: it needs several layers or sin features.",
-    "moons": "Moons: two interleaved half circles.",
-    "blobs": "Blobs: several clouds, one class each (choose how many).",
-    "linear": "Linear: two classes split by a straight line. Even logistic regression learns it.",
-    "plane": "Plane (regression): the value grows steadily across the plane.",
-    "multigauss": "Multi-Gaussian (regression): bumps of positive and negative value.",
-}
 THUMB_SAMPLES = 240
 
 
@@ -61,18 +49,9 @@ def preset_thumbnail(kind: str, size: int) -> QtGui.QPixmap:
     return pm
 
 
-def _slider(lo: int, hi: int, value: int, tip: str) -> QtWidgets.QSlider:
-    s = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    return s
-
-
 class DatasetPanel(QtWidgets.QWidget):
     """Presets, painter tools, class list and file import/export for one :class:`PointStore`."""
 
-    tool_changed = QtCore.Signal(str)
     error_raised = QtCore.Signal(str)
     #: another data set was chosen (a preset or a file), not the same one edited
     data_replaced = QtCore.Signal()
@@ -109,12 +88,12 @@ class DatasetPanel(QtWidgets.QWidget):
             self.preset_buttons[kind] = b
         self._render_thumbnails()
 
-        self.ratio_slider = _slider(10, 90, 70, "Share of the points used for training; the rest is the test set. "
+        self.ratio_slider = slider(10, 90, 70, "Share of the points used for training; the rest is the test set. "
                                     "The test set is never trained on, so it shows how well the network "
                                     "generalizes to points it has not seen.")
-        self.noise_slider = _slider(0, 50, 0, "Noise blurs the classes into each other. Real data is noisy; "
+        self.noise_slider = slider(0, 50, 0, "Noise blurs the classes into each other. Real data is noisy; "
                                     "a network that fits the noise exactly is overfitting.")
-        self.points_slider = _slider(20, 2000, 500, "How many points the preset generates (train and test together).")
+        self.points_slider = slider(20, 2000, 500, "How many points the preset generates (train and test together).")
         self.points_slider.setSingleStep(10)
         self.points_slider.setPageStep(100)
         self.classes_spin = QtWidgets.QSpinBox()
@@ -135,59 +114,8 @@ class DatasetPanel(QtWidgets.QWidget):
         self.classes_spin.valueChanged.connect(lambda _v: self.regenerate_same_seed())
         self.regenerate_button.clicked.connect(self.regenerate)
 
-        # painter tools
-        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
-        tool_row = QtWidgets.QGridLayout()
-        tool_row.setSpacing(2)
-        self.tool_group = QtWidgets.QButtonGroup(self)
-        for tool, title in zip(TOOLS, ("Put", "Airbrush", "Erase", "Select")):
-            b = QtWidgets.QToolButton(text=title)
-            b.setCheckable(True)
-            b.setProperty("role", "tool")
-            b.setToolTip(TOOL_TIPS[tool])
-            b.clicked.connect(lambda _=False, t=tool: self.set_tool(t))
-            self.tool_group.addButton(b)
-            self.tool_buttons[tool] = b
-            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
-            tool_row.addWidget(b, 0, len(self.tool_buttons) - 1)
-        self.tool_buttons["put"].setChecked(True)
-        self.radius_slider = _slider(1, 30, 6, "Size of the airbrush and the eraser.")
-        self.undo_button = QtWidgets.QToolButton(text="Undo")
-        self.undo_button.setToolTip("Take back the last edit of the data (Ctrl+Z).")
-        self.redo_button = QtWidgets.QToolButton(text="Redo")
-        self.redo_button.setToolTip("Redo the edit just undone (Ctrl+Shift+Z).")
-        self.clear_button = QtWidgets.QToolButton(text="Clear")
-        self.clear_button.setToolTip("Remove every point, to paint a data set from scratch.")
-        self.delete_button = QtWidgets.QToolButton(text="Delete sel.")
-        self.delete_button.setToolTip("Delete the selected points (Delete key).")
-        self.delete_button.setEnabled(False)
-        self.undo_button.clicked.connect(undo_stack.undo)
-        self.redo_button.clicked.connect(undo_stack.redo)
-        undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
-        undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
-        self.undo_button.setEnabled(False)
-        self.redo_button.setEnabled(False)
-        self.clear_button.clicked.connect(self.clear_points)
-
-        # classes
-        self.class_list = QtWidgets.QListWidget()
-        self.class_list.setToolTip("The classes to paint with: pick one, then click in the plot. "
-                                   "Double-click a name to rename it. Colours are safe for colour-blind viewers.")
-        self.class_list.setMaximumHeight(130)
-        self.class_list.currentRowChanged.connect(self._on_class_selected)
-        self.class_list.itemChanged.connect(self._on_class_renamed)
-        self.add_class_button = QtWidgets.QToolButton(text="+")
-        self.add_class_button.setToolTip("Add a class to paint with (at most 8).")
-        self.remove_class_button = QtWidgets.QToolButton(text="−")
-        self.remove_class_button.setToolTip("Remove the selected class and its points (at least 2 stay).")
-        self.add_class_button.clicked.connect(self.add_class)
-        self.remove_class_button.clicked.connect(self.remove_current_class)
-        self.value_spin = QtWidgets.QDoubleSpinBox()
-        self.value_spin.setRange(-10.0, 10.0)
-        self.value_spin.setSingleStep(0.25)
-        self.value_spin.setValue(1.0)
-        self.value_spin.setToolTip("Regression: the target value that painted points get "
-                                   "(blue positive, orange negative).")
+        self.paint = PaintPanel(store, undo_stack)
+        self.paint.error_raised.connect(self.error_raised)
 
         self.import_button = QtWidgets.QToolButton(text="Import CSV…")
         self.import_button.setToolTip("Load points from a CSV file: two feature columns and a label column "
@@ -196,10 +124,6 @@ class DatasetPanel(QtWidgets.QWidget):
         self.export_button.setToolTip("Save the points (train and test) as a CSV file: x1, x2, label.")
         self.import_button.clicked.connect(self._on_import_clicked)
         self.export_button.clicked.connect(self._on_export_clicked)
-        self.show_test_check = QtWidgets.QCheckBox("Show test data")
-        self.show_test_check.setChecked(True)
-        self.show_test_check.setToolTip("Show the test points (dark rim). They are never trained on; "
-                                        "they check whether the network generalizes.")
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -215,45 +139,15 @@ class DatasetPanel(QtWidgets.QWidget):
         form.addRow(self.classes_row_label, self.classes_spin)
         lay.addLayout(form)
         lay.addWidget(self.regenerate_button)
-        self.paint_box = QtWidgets.QWidget()
-        pl = QtWidgets.QVBoxLayout(self.paint_box)
-        pl.setContentsMargins(0, 6, 0, 0)
-        pl.setSpacing(4)
-        paint_heading = QtWidgets.QLabel("PAINT")
-        paint_heading.setProperty("role", "heading")
-        pl.addWidget(paint_heading)
-        pl.addLayout(tool_row)
-        self.tool_grid = tool_row
-        rrow = QtWidgets.QHBoxLayout()
-        rrow.addWidget(QtWidgets.QLabel("Brush"))
-        rrow.addWidget(self.radius_slider)
-        pl.addLayout(rrow)
-        pl.addWidget(self.class_list)
-        crow = QtWidgets.QHBoxLayout()
-        crow.addWidget(self.add_class_button)
-        crow.addWidget(self.remove_class_button)
-        crow.addStretch(1)
-        self.value_label = QtWidgets.QLabel("Value")
-        crow.addWidget(self.value_label)
-        crow.addWidget(self.value_spin)
-        pl.addLayout(crow)
-        erow = QtWidgets.QGridLayout()
-        erow.setSpacing(2)
-        for k, b in enumerate((self.undo_button, self.redo_button, self.delete_button, self.clear_button)):
-            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
-            erow.addWidget(b, k // 2, k % 2)
-        pl.addLayout(erow)
-        lay.addWidget(self.paint_box)
+        lay.addWidget(self.paint)
         self.file_box = QtWidgets.QWidget()
         fl = QtWidgets.QHBoxLayout(self.file_box)
         fl.setContentsMargins(0, 0, 0, 0)
         fl.addWidget(self.import_button)
         fl.addWidget(self.export_button)
         lay.addWidget(self.file_box)
-        lay.addWidget(self.show_test_check)
         lay.addStretch(1)
 
-        store.classes_changed.connect(self._refresh_class_list)
         self._update_labels()
         self._layout_presets()
 
@@ -268,11 +162,11 @@ class DatasetPanel(QtWidgets.QWidget):
         self._thumb_size = size
         self._render_thumbnails()
 
-    def set_compact_tools(self, compact: bool) -> None:
-        """Two rows of two tool buttons (large fonts) or one row of four."""
-        for k, b in enumerate(self.tool_buttons.values()):
-            self.tool_grid.removeWidget(b)
-            self.tool_grid.addWidget(b, k // 2 if compact else 0, k % 2 if compact else k)
+    def set_presentation(self, on: bool) -> None:
+        """Larger thumbnails, the paint panel's presentation mode, no file buttons."""
+        self.set_thumbnail_size(56 if on else 46)
+        self.paint.set_presentation(on)
+        self.file_box.setVisible(not on)
 
     def _layout_presets(self) -> None:
         kinds = CLASSIFICATION_PRESETS if self.task == "classification" else REGRESSION_PRESETS
@@ -283,12 +177,7 @@ class DatasetPanel(QtWidgets.QWidget):
             b = self.preset_buttons[kind]
             self.preset_grid.addWidget(b, i // 4, i % 4)
             b.setVisible(True)
-        regression = self.task == "regression"
-        self.class_list.setVisible(not regression)
-        self.add_class_button.setVisible(not regression)
-        self.remove_class_button.setVisible(not regression)
-        self.value_label.setVisible(regression)
-        self.value_spin.setVisible(regression)
+        self.paint.show_task(self.task)
         self._update_classes_row()
 
     def _update_classes_row(self) -> None:
@@ -374,7 +263,7 @@ class DatasetPanel(QtWidgets.QWidget):
         self.store.test_fraction = self.test_fraction
         after = (X, y, test, ds.task, names)
         self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, undo_text))
-        self._refresh_class_list()
+        self.paint.refresh_classes()
 
     def _on_ratio_changed(self) -> None:
         self._update_labels()
@@ -391,76 +280,6 @@ class DatasetPanel(QtWidgets.QWidget):
         """True while the store holds exactly the current preset (nothing painted)."""
         return self.store.revision == self._pristine_revision and self.kind in (
             CLASSIFICATION_PRESETS + REGRESSION_PRESETS)
-
-    # ------------------------------------------------------------------ painter
-    def set_tool(self, tool: str) -> None:
-        self.tool_buttons[tool].setChecked(True)
-        self.tool_changed.emit(tool)
-
-    def clear_points(self) -> None:
-        before = self.store.state()
-        X, y, test, task, names = before
-        after = (np.zeros((0, 2)), np.zeros(0), np.zeros(0, bool), task, names)
-        self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, "clear"))
-
-    def current_class(self) -> int:
-        return max(self.class_list.currentRow(), 0)
-
-    def _refresh_class_list(self) -> None:
-        self.class_list.blockSignals(True)
-        row = self.class_list.currentRow()
-        self.class_list.clear()
-        for i, name in enumerate(self.store.class_names):
-            item = QtWidgets.QListWidgetItem(name)
-            pm = QtGui.QPixmap(14, 14)
-            pm.fill(QtGui.QColor(theme.CLASS_COLORS[i]))
-            icon = QtGui.QIcon(pm)
-            icon.addPixmap(pm, QtGui.QIcon.Mode.Selected)  # keep the true colour when selected
-            item.setIcon(icon)
-            item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
-            self.class_list.addItem(item)
-        n = self.class_list.count()
-        self.class_list.setCurrentRow(min(max(row, 0), n - 1) if n else -1)
-        self.class_list.blockSignals(False)
-        self.add_class_button.setEnabled(self.store.n_classes < MAX_CLASSES)
-        self.remove_class_button.setEnabled(self.store.n_classes > MIN_CLASSES)
-        self._on_class_selected(self.class_list.currentRow())
-
-    def _on_class_selected(self, row: int) -> None:
-        self.class_selected_row = max(row, 0)
-
-    def select_class(self, index: int) -> None:
-        self.class_list.setCurrentRow(index)
-
-    def add_class(self) -> None:
-        if self.store.n_classes >= MAX_CLASSES:
-            return
-        before = self.store.state()
-        used = set(self.store.class_names)
-        name = next(f"class {i}" for i in range(MAX_CLASSES * 2) if f"class {i}" not in used)
-        after = before[:4] + (before[4] + [name],)
-        self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, "add class"))
-        self.select_class(self.store.n_classes - 1)
-
-    def remove_current_class(self) -> None:
-        if self.store.n_classes <= MIN_CLASSES:
-            return
-        before = self.store.state()
-        after = remove_class_state(before, self.current_class())
-        self.undo_stack.push(ReplaceStoreCommand(self.store, before, after, "remove class"))
-
-    def _on_class_renamed(self, item: QtWidgets.QListWidgetItem) -> None:
-        row = self.class_list.row(item)
-        name = item.text().strip()
-        names = list(self.store.class_names)
-        if not name or name in names[:row] + names[row + 1:]:
-            self.error_raised.emit(f"Class names must be distinct and not empty: {name!r}")
-            self._refresh_class_list()
-            return
-        if names[row] != name:
-            before = self.store.state()
-            names[row] = name
-            self.undo_stack.push(ReplaceStoreCommand(self.store, before, before[:4] + (names,), "rename class"))
 
     # ------------------------------------------------------------------ the data as a spec / Dataset
     def dataset(self) -> Dataset:

@@ -13,31 +13,12 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
+from gui.playground.tips import ACTIVATION_TIPS, FEATURE_LABELS, FEATURE_TIPS
 
 MAX_LAYERS = 6
 MAX_NEURONS = 8
 #: the most the network drawing is enlarged to fill a large window
 MAX_ZOOM = 1.5
-FEATURE_LABELS = {
-    "x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²", "x1*x2": "X₁X₂", "sin(x1)": "sin(X₁)",
-    "sin(x2)": "sin(X₂)",
-}
-FEATURE_TIPS = {
-    "x1": "The horizontal coordinate of a point.",
-    "x2": "The vertical coordinate of a point.",
-    "x1^2": "x1 squared: lets even a network without hidden layers draw curved (parabola) boundaries.",
-    "x2^2": "x2 squared: with x1² a single layer can separate a circle from a ring.",
-    "x1*x2": "The product x1·x2: positive in two opposite quadrants, negative in the others (the XOR pattern).",
-    "sin(x1)": "sin(x1): a wave along x1, useful for repeating patterns such as the spiral.",
-    "sin(x2)": "sin(x2): a wave along x2.",
-}
-ACTIVATION_TIPS = {
-    "relu": "ReLU: max(0, z). Fast to train; a neuron is off on one side of its line and linear on the other.",
-    "tanh": "tanh: an S-curve from -1 to 1. Smooth and zero-centred, the classic choice for small networks.",
-    "sigmoid": "sigmoid: an S-curve from 0 to 1. Saturates easily, which slows learning in deep networks.",
-    "linear": "linear: no bend at all. A stack of linear layers can only draw straight boundaries.",
-    "leaky_relu": "leaky ReLU: like ReLU but with a small slope for negative z, so neurons never die completely.",
-}
 
 
 def rgb_to_pixmap(rgb: np.ndarray, size: int) -> QtGui.QPixmap:
@@ -201,6 +182,13 @@ class NetworkEditor(QtWidgets.QWidget):
         self.layers_allowed = layers_allowed
         self.rebuild()
 
+    def set_outputs(self, n_outputs: int, labels) -> None:
+        """The output neurons and their captions (they follow the data, not the user)."""
+        if n_outputs != self.n_outputs or list(labels) != self.output_labels:
+            self.n_outputs = int(n_outputs)
+            self.output_labels = list(labels)
+            self.rebuild()
+
     def _changed(self) -> None:
         self.rebuild()
         self.architecture_changed.emit()
@@ -262,6 +250,10 @@ class NetworkEditor(QtWidgets.QWidget):
         return f"neuron {column}.{unit + 1}"
 
     # ------------------------------------------------------------------ drawing
+    def set_presentation(self, on: bool) -> None:
+        """A larger drawing for a projector."""
+        self.set_scale(1.2 if on else 1.0)
+
     def set_scale(self, scale: float) -> None:
         self.scale = scale
         self.rebuild()
@@ -525,5 +517,5 @@ class _NetworkView(QtWidgets.QGraphicsView):
             act.setChecked(name == ed.activations[layer])
             act.setToolTip(ACTIVATION_TIPS.get(name, name))
             act.triggered.connect(lambda _=False, n=name: ed.set_layer_activation(layer, n))
-        self._menu = menu  # keep it alive while it is open
+        self.activation_menu = menu  # (kept alive while it is open)
         menu.popup(global_pos)

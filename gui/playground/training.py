@@ -1,76 +1,124 @@
 """Training off the GUI thread, handing finished pictures to the GUI.
 
-:class:`TrainingSession` owns one ``engine.trainer.Trainer``. While playing, a superqt
-generator worker trains epoch after epoch and, at most ``FRAME_RATE_HZ`` times a second,
-yields a :class:`Snapshot` with everything the GUI draws: copies of the weights, the
-decision regions as an RGB image, the neurons' pictures and the metrics records since
-the last snapshot. The GUI thread never touches the trainer while the worker runs;
-edits made meanwhile (painted points, a typed weight, a new learning rate) are queued in
-:class:`Controls` and applied by the worker between epochs.
+:class:`TrainingSession` trains one network at a time (a :class:`_Run`: the engine's
+``Trainer`` and the run's epoch count). While playing, a superqt generator worker trains
+epoch after epoch and, at most ``FRAME_RATE_HZ`` times a second, yields an immutable
+:class:`~gui.playground.frames.TrainingSnapshot` with everything the GUI draws.
+
+One writer at a time: while a worker runs, only the worker touches the run; edits made
+meanwhile (painted points, a typed weight, a new learning rate, a new network) are queued
+in :class:`Controls` and applied by the worker between epochs. While no worker runs, the
+session applies them at once on the GUI thread. The GUI reads the run only through
+snapshots.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 from PySide6 import QtCore
 
 from engine.data import Dataset
-from engine.grid import decision_grid, neuron_grids
-from engine.metrics import classification_report, mean_squared_error, r2_score
 from engine.spec import RunSpec, SpecError
 from engine.trainer import Trainer
 from gui import workers
-from gui.playground.render import boundary_rgb, neuron_pictures, value_rgb
+from gui.playground.frames import RenderOptions, TrainingSnapshot, preview_grid, render_snapshot
+from gui.playground.pacing import SPEEDS, Pacer
 
-FRAME_RATE_HZ = 40.0
+__all__ = ["SPEEDS", "Controls", "SessionState", "TrainingSession"]
+
 #: the longest the worker waits for the GUI to finish drawing a frame
 DRAW_WAIT_S = 0.1
-REPORT_INTERVAL_S = 0.5
-GRID_SHAPE = (200, 200)
-THUMB_SHAPE = (28, 28)
-PREVIEW_SHAPE = (100, 100)
-#: epochs per second for each speed setting; None is as fast as the computer goes
-SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
-#: how far a speed-limited run may fall behind its schedule before it stops catching up
-MAX_CATCH_UP_S = 0.25
-#: the longest a speed-limited run that is catching up delays a frame, in frame times
-MAX_FRAME_DELAY_FRAMES = 4
 
 
-@dataclass
-class RenderOptions:
-    """What the pictures should show; replaced as a whole (atomic for the worker)."""
+class SessionState(enum.StrEnum):
+    """Where a session is: no run started, training, or why it stopped."""
 
-    box: tuple[float, float, float, float] = (-6.0, 6.0, -6.0, 6.0)
-    discretize: bool = False
-    value_scale: float = 1.0
-    neurons: bool = True
-    preview: tuple[int, int] | None = None
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    DIVERGED = "diverged"
 
 
-@dataclass
-class Snapshot:
-    """Everything one frame draws, owned by the GUI once handed over."""
+class _Run:
+    """One network being trained and its counters; touched only by the thread that trains it.
 
-    epoch: int
-    status: str
-    message: str
-    weights: list[dict]
-    boundary: np.ndarray | None
-    neurons: list[np.ndarray] | None = None
-    preview: np.ndarray | None = None
-    preview_key: tuple[int, int] | None = None
-    records: list[dict] = field(default_factory=list)
-    report: dict | None = None
-    report_on: str = "test"
-    last_record: dict | None = None
-    generation: int = 0
-    #: set by the GUI once the frame is on screen; the worker waits for it (see _train_loop)
-    drawn: threading.Event = field(default_factory=threading.Event)
+    ``epoch`` counts the whole run: a settings change mid-run builds a new ``Trainer`` (which
+    counts from zero) on the same weights, and the run's count carries on.
+    """
+
+    def __init__(self, spec: RunSpec, dataset: Dataset, generation: int, epoch: int = 0):
+        self.spec = spec
+        self.generation = generation
+        self.epoch = epoch
+        self.elapsed_offset_s = 0.0
+        #: records trained since the last frame
+        self.unsent: list[dict] = []
+        self.trainer = Trainer(self._trainer_spec(spec, spec.weights), dataset)
+
+    def _trainer_spec(self, spec: RunSpec, weights) -> RunSpec:
+        # The spec's epoch limit counts the whole run; a trainer counts from zero.
+        left = max(1, spec.train.epochs - self.epoch)
+        return spec.with_(weights=weights, train=replace(spec.train, epochs=left))
+
+    def rebuild(self, spec: RunSpec) -> None:
+        """The same network (current weights) under new settings; the counters carry on."""
+        weights = tuple(self.trainer.model.get_weights())
+        self.elapsed_offset_s += self.trainer.elapsed_s
+        self.spec = spec
+        self.trainer = Trainer(self._trainer_spec(spec, weights), self.trainer.dataset)
+
+    def train_epoch(self) -> None:
+        rec = self.trainer.train_epoch()
+        if rec is None:
+            return
+        self.epoch += 1
+        rec = dict(rec)
+        rec["epoch"] = self.epoch
+        rec["elapsed_s"] += self.elapsed_offset_s
+        self.unsent.append(rec)
+
+    @property
+    def status(self) -> str:
+        return self.trainer.status
+
+    @property
+    def can_train(self) -> bool:
+        """Not diverged and short of the run's epoch limit."""
+        return self.status != "diverged" and self.epoch < self.spec.train.epochs
+
+    def message(self) -> str:
+        t = self.trainer
+        if t.status == "completed" and t.epoch >= t.spec.train.epochs:
+            # The trainer counts its own epochs; the counter on screen counts the whole run.
+            return f"completed {self.epoch:,} epochs"
+        return t.message
+
+    def snapshot(self, options: RenderOptions, with_report: bool) -> TrainingSnapshot:
+        """Draw the network with the records since the last frame (which it takes)."""
+        records, self.unsent = tuple(self.unsent), []
+        return render_snapshot(self.trainer, options, spec=self.spec, epoch=self.epoch, message=self.message(),
+                               records=records, with_report=with_report, generation=self.generation)
+
+    def apply(self, dataset: Dataset | None, spec: RunSpec | None, edits) -> None:
+        if spec is not None:
+            if self.status == "diverged":
+                self.spec = spec  # its weights are not finite: only a reset helps
+            else:
+                self.rebuild(spec)
+        if dataset is not None:
+            try:
+                self.trainer.set_dataset(dataset)
+            except SpecError:
+                pass  # the GUI resets the network instead when classes or columns change
+        for layer, i, j, value in edits:
+            self.trainer.model.set_weight(layer, i, j, value)
 
 
 class Controls:
@@ -78,127 +126,120 @@ class Controls:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.dataset: Dataset | None = None
-        self.spec: RunSpec | None = None
-        self.weight_edits: list[tuple[int, int, int, float]] = []
-        self.reset: tuple[RunSpec, Dataset, int] | None = None
+        self._reset: _Run | None = None
+        self._dataset: Dataset | None = None
+        self._spec: RunSpec | None = None
+        self._edits: list[tuple[int, int, int, float]] = []
 
     def take(self) -> tuple:
+        """``(new_run, dataset, spec, weight_edits)`` queued since the last call."""
         with self._lock:
-            out = (self.reset, self.dataset, self.spec, self.weight_edits)
-            self.reset, self.dataset, self.spec, self.weight_edits = None, None, None, []
+            out = (self._reset, self._dataset, self._spec, self._edits)
+            self._reset, self._dataset, self._spec, self._edits = None, None, None, []
         return out
 
     def put(self, dataset: Dataset | None = None, spec: RunSpec | None = None, edit=None, reset=None) -> None:
         with self._lock:
             if reset is not None:
                 # A new network: earlier queued edits belonged to the old one.
-                self.reset, self.dataset, self.spec, self.weight_edits = reset, None, None, []
+                self._reset, self._dataset, self._spec, self._edits = reset, None, None, []
                 return
             if dataset is not None:
-                self.dataset = dataset
+                self._dataset = dataset
             if spec is not None:
-                self.spec = spec
+                self._spec = spec
             if edit is not None:
-                self.weight_edits.append(edit)
-
-
-def weights_of(model) -> list[dict]:
-    """Copies of every layer's ``W (in, out)`` and ``b (out,)`` as arrays."""
-    return [{"W": layer.W.copy(), "b": layer.b.copy()} for layer in model.layers]
-
-
-def render_snapshot(trainer: Trainer, options: RenderOptions, records: list[dict], with_report: bool,
-                    epoch_offset: int = 0, generation: int = 0) -> Snapshot:
-    """Draw the trainer's current network (call only from the thread that trains it)."""
-    model, pre = trainer.model, trainer.preprocess
-    grid = decision_grid(model, pre, options.box, GRID_SHAPE)
-    finite = bool(np.isfinite(grid).all())
-    if not finite:
-        boundary = None
-    elif grid.ndim == 2:
-        boundary = value_rgb(grid, options.value_scale, options.discretize)
-    else:
-        boundary = boundary_rgb(grid, options.discretize)
-    neurons = None
-    if options.neurons and finite:
-        neurons = neuron_pictures(neuron_grids(model, pre, options.box, THUMB_SHAPE)[1:], model.n_outputs,
-                                  trainer.dataset.task)
-    preview = None
-    if options.preview is not None and finite:
-        c, u = options.preview
-        pics = neuron_grids(model, pre, options.box, PREVIEW_SHAPE)
-        if c < len(pics) and u < len(pics[c]):
-            preview = pics[c][u]
-    report, report_on = None, "test"
-    if with_report and finite:
-        report, report_on = score_report(trainer)
-    return Snapshot(
-        epoch=trainer.epoch + epoch_offset, status=trainer.status, message=trainer.message,
-        weights=weights_of(model), boundary=boundary, neurons=neurons, preview=preview,
-        preview_key=options.preview, records=records, report=report, report_on=report_on,
-        last_record=records[-1] if records else None, generation=generation)
-
-
-def score_report(trainer: Trainer) -> tuple[dict | None, str]:
-    """Test-set scores (training set when there is no test set): ``(report, which)``."""
-    ds = trainer.dataset
-    X, y, which = ds.X_test, ds.y_test, "test"
-    if len(y) == 0:
-        X, y, which = ds.X_train, ds.y_train, "training"
-    if len(y) == 0:
-        return None, which
-    pred = trainer.model.predict(trainer.preprocess(X))
-    if ds.task == "classification":
-        return classification_report(y, pred, ds.n_classes), which
-    return {"mse": mean_squared_error(y, pred), "r2": r2_score(y, pred), "n": int(len(y))}, which
+                self._edits.append(edit)
 
 
 class TrainingSession(QtCore.QObject):
-    """Play, pause, step and reset one run; the latest snapshot waits in ``latest``."""
+    """Start, pause, step and reset one run; the GUI reads it through :attr:`snapshot`.
+
+    Parameters
+    ----------
+    clock : callable
+        The pacing clock (seconds); tests pass a fake one.
+    """
 
     state_changed = QtCore.Signal(str)
     snapshot_arrived = QtCore.Signal()
     failed = QtCore.Signal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, clock: Callable[[], float] = time.perf_counter):
         super().__init__(parent)
-        self.trainer: Trainer | None = None
-        self.spec: RunSpec | None = None
-        self.options = RenderOptions()
-        self.controls = Controls()
+        self.clock = clock
+        #: epochs per second, None for as fast as possible (read by the worker at each epoch)
         self.speed: float | None = None
-        self.max_epochs: int | None = None
-        self.latest: Snapshot | None = None
-        self.pending_records: list[dict] = []
-        self.epoch_offset = 0
-        self.elapsed_offset_s = 0.0
-        self.state = "idle"
-        self.generation = 0
+        self._options = RenderOptions()
+        self._controls = Controls()
+        self._run: _Run | None = None
+        self._spec: RunSpec | None = None
+        self._dataset: Dataset | None = None
+        self._n_outputs = 0
+        self._snapshot: TrainingSnapshot | None = None
+        self._pending_records: list[dict] = []
+        self._state = SessionState.IDLE
+        self._generation = 0
         self._worker = None
-        self._stop_after: int | None = None
         self.frames_rendered = 0
-        #: the worker's records not yet sent in a frame (read by the GUI once the worker is gone)
-        self._unsent: tuple[int, list[dict]] = (0, [])
 
-    # ------------------------------------------------------------------ state
+    # ------------------------------------------------------------------ reading
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
     @property
     def running(self) -> bool:
         return self._worker is not None
 
     @property
-    def epoch(self) -> int:
-        return 0 if self.trainer is None else self.trainer.epoch + self.epoch_offset
+    def has_network(self) -> bool:
+        return self._run is not None
 
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.state_changed.emit(state)
+    @property
+    def snapshot(self) -> TrainingSnapshot | None:
+        """The latest frame of the current network (None right after a reset while playing)."""
+        return self._snapshot
+
+    @property
+    def epoch(self) -> int:
+        """Epochs the current run has trained, as far as the GUI has been told."""
+        return 0 if self._snapshot is None else self._snapshot.epoch
+
+    @property
+    def spec(self) -> RunSpec | None:
+        """The settings the run trains with from the next epoch on."""
+        return self._spec
+
+    @property
+    def dataset(self) -> Dataset | None:
+        """The data the run trains on from the next epoch on."""
+        return self._dataset
+
+    @property
+    def n_outputs(self) -> int | None:
+        """The current network's output units (None without a network)."""
+        return self._n_outputs if self._run is not None else None
+
+    @property
+    def render_options(self) -> RenderOptions:
+        return self._options
+
+    def take_records(self) -> list[dict]:
+        """The metrics records that arrived since the last call, oldest first."""
+        out, self._pending_records = self._pending_records, []
+        return out
+
+    def _set_state(self, state: SessionState) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(str(state))
 
     # ------------------------------------------------------------------ building
-    def reset(self, spec: RunSpec, dataset: Dataset) -> None:
+    def reset(self, spec: RunSpec, dataset: Dataset, epoch: int = 0) -> None:
         """A fresh network for ``spec`` (its ``weights`` when given) on ``dataset``.
 
+        ``epoch`` is how long those weights were trained already (a reopened file).
         While playing, the worker swaps the network between epochs and carries on; frames
         of the old network still in flight are dropped by their generation number.
 
@@ -207,33 +248,27 @@ class TrainingSession(QtCore.QObject):
         SpecError
             The spec does not fit the data (checked here, on the caller's thread).
         """
-        trainer = Trainer(spec, dataset)
-        self.generation += 1
-        self.spec = spec
-        self.pending_records = []
-        self.latest = None
-        # The new trainer is visible at once (read-only while the worker runs: its shape,
-        # its data); the worker starts training it between two epochs.
-        self.trainer = trainer
-        self.epoch_offset = 0
-        self.elapsed_offset_s = 0.0
+        run = _Run(spec, dataset, self._generation + 1, epoch)
+        # (read here, before the worker may own the run: the shape never changes)
+        self._n_outputs = run.trainer.model.n_outputs
+        self._generation = run.generation
+        self._run, self._spec, self._dataset = run, spec, dataset
+        self._pending_records = []
+        self._snapshot = None
         if self.running:
-            self.controls.put(reset=(trainer, spec, self.generation))
+            # The worker adopts the run between two epochs; the GUI does not touch it.
+            self._controls.put(reset=run)
             return
-        if self.state != "idle":
-            self._set_state("idle")
+        self._set_state(SessionState.IDLE)
         self.refresh()
 
-    def _rebuilt(self, trainer: Trainer, spec: RunSpec) -> Trainer:
-        """The same network (current weights) under new settings; the counters carry on."""
-        weights = trainer.model.get_weights()
-        offset = self.epoch_offset + trainer.epoch
-        # The spec's epoch limit counts the whole run; the new trainer counts from zero.
-        left = max(1, spec.train.epochs - offset)
-        new = Trainer(spec.with_(weights=tuple(weights), train=replace(spec.train, epochs=left)), trainer.dataset)
-        self.epoch_offset = offset
-        self.elapsed_offset_s += trainer.elapsed_s
-        return new
+    def clear(self) -> None:
+        """No network at all (nothing to train on)."""
+        self.stop()
+        self._generation += 1
+        self._run = self._snapshot = self._spec = self._dataset = None
+        self._pending_records = []
+        self._set_state(SessionState.IDLE)
 
     def _require_idle(self) -> None:
         if self.running:
@@ -242,84 +277,104 @@ class TrainingSession(QtCore.QObject):
     # ------------------------------------------------------------------ edits
     def set_dataset(self, dataset: Dataset) -> None:
         """Train on new data from the next epoch on (painting while training)."""
-        if self.trainer is None:
+        if self._run is None:
             return
+        self._dataset = dataset
         if self.running:
-            self.controls.put(dataset=dataset)
+            self._controls.put(dataset=dataset)
             return
-        self.trainer.set_dataset(dataset)
+        self._run.apply(dataset, None, ())
         self.refresh()
 
     def set_weight(self, layer: int, i: int, j: int, value: float) -> None:
-        if self.trainer is None:
+        """Set one weight of the current network (weight ``(i, j)`` of dense layer ``layer``)."""
+        if self._run is None:
             return
         if self.running:
-            self.controls.put(edit=(layer, i, j, value))
+            self._controls.put(edit=(layer, i, j, value))
             return
-        self.trainer.model.set_weight(layer, i, j, value)
+        self._run.apply(None, None, [(layer, i, j, value)])
         self.refresh()
 
-    def update_settings(self, spec: RunSpec) -> None:
-        """New training settings (learning rate, batch, optimizer, regularization) for the same network."""
-        if self.trainer is None:
+    def set_spec(self, spec: RunSpec) -> None:
+        """New training settings (learning rate, batch, optimizer, ...) for the same network."""
+        if self._run is None:
             return
+        self._spec = spec
         if self.running:
-            self.controls.put(spec=spec)
+            self._controls.put(spec=spec)
             return
-        self.spec = spec
-        if self.trainer.status == "diverged":
-            return  # its weights are not finite: only a reset helps, and it will use ``spec``
-        self.trainer = self._rebuilt(self.trainer, spec)
+        self._run.apply(None, spec, ())
+        self.refresh(with_report=False)
 
     def set_render_options(self, **changes) -> None:
-        self.options = replace(self.options, **changes)
-        if not self.running and self.trainer is not None:
+        """Change what the pictures show (``box``, ``discretize``, ``value_scale``, ``preview``)."""
+        self._options = replace(self._options, **changes)
+        if not self.running and self._run is not None:
             self.refresh(with_report=False)
 
     # ------------------------------------------------------------------ drawing while idle
     def refresh(self, with_report: bool = True) -> None:
         """Render the current network on this thread (only while no worker runs)."""
-        if self.trainer is None or self.running:
+        if self._run is None or self.running:
             return
-        self._accept(render_snapshot(self.trainer, self.options, [], with_report, self.epoch_offset, self.generation))
+        self._accept(self._run.snapshot(self._options, with_report))
 
     def preview_picture(self, column: int, unit: int) -> np.ndarray | None:
         """One neuron's picture at preview size, computed now (idle only)."""
-        if self.trainer is None or self.running:
+        if self._run is None or self.running:
             return None
-        pics = neuron_grids(self.trainer.model, self.trainer.preprocess, self.options.box, PREVIEW_SHAPE)
-        if column < len(pics) and unit < len(pics[column]):
-            return pics[column][unit]
-        return None
+        return preview_grid(self._run.trainer, self._options.box, column, unit)
 
-    # ------------------------------------------------------------------ play / pause / step
-    def play(self, max_epochs: int | None = None) -> bool:
-        """Start training in the worker; ``max_epochs`` = 1 is a single step."""
-        if self.trainer is None or self.running:
+    def train_now(self, epochs: int) -> None:
+        """Train up to ``epochs`` epochs on this thread and show the result (idle only: screenshots)."""
+        self._require_idle()
+        run = self._run
+        if run is None:
+            return
+        for _ in range(epochs):
+            run.train_epoch()
+            if run.status != "running":
+                break
+        self.refresh()
+        if run.status != "running":
+            self._set_state(self._stopped_state(run))
+
+    # ------------------------------------------------------------------ start / pause / step
+    def start(self, max_epochs: int | None = None) -> bool:
+        """Start training in the worker; ``max_epochs`` = 1 is a single step.
+
+        Returns False when there is nothing to train: no network, already running, diverged,
+        or at the run's epoch limit.
+        """
+        run = self._run
+        if run is None or self.running:
             return False
-        if self.trainer.status != "running":
-            if self.trainer.status == "diverged":
+        if run.status != "running":
+            if not run.can_train:
                 return False
-            if self.epoch >= self.spec.train.epochs:
-                return False
-            # Stopped early (patience): continue under the current settings.
-            self.trainer = self._rebuilt(self.trainer, self.spec)
-        self._stop_after = max_epochs
+            run.rebuild(run.spec)  # stopped early (patience): continue under the current settings
         self._worker = workers.start_generator(
-            self._train_loop, self.trainer, max_epochs,
+            self._train_loop, run, max_epochs,
             on_yielded=self._on_yielded, on_errored=self._on_errored, on_finished=self._on_finished)
-        self._set_state("running")
+        self._set_state(SessionState.RUNNING)
         return True
 
+    def resume(self) -> bool:
+        """Carry on after a pause (the same as :meth:`start`)."""
+        return self.start()
+
+    def step(self) -> bool:
+        """Train exactly one epoch in the worker."""
+        return self.start(max_epochs=1)
+
     def pause(self) -> None:
+        """Ask the worker to stop at its next frame; ``state_changed`` follows."""
         if self._worker is not None:
             self._worker.quit()
 
-    def step(self) -> bool:
-        return self.play(max_epochs=1)
-
-    def wait_idle(self, timeout_s: float = 10.0) -> bool:
-        """Stop the worker and wait for it (shutdown, tests)."""
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Stop the worker and wait for it (shutdown, loading a file, tests)."""
         if self._worker is None:
             return True
         self._worker.quit()
@@ -330,126 +385,80 @@ class TrainingSession(QtCore.QObject):
         return self._worker is None
 
     # ------------------------------------------------------------------ the worker
-    def _train_loop(self, trainer: Trainer, max_epochs: int | None):
-        """Runs in the worker thread. Yields a Snapshot per frame, or None as a heartbeat."""
-        frame_s = 1.0 / FRAME_RATE_HZ
-        records: list[dict] = []
-        self._unsent = (self.generation, records)
-        last_frame = 0.0
-        last_report = 0.0
+    def _train_loop(self, run: _Run, max_epochs: int | None):
+        """Runs in the worker thread. Yields a snapshot per frame, or None as a heartbeat."""
+        pacer = Pacer(self.clock)
         done = 0
-        pace_speed, pace_t0, pace_n = None, 0.0, 0
-        offset, elapsed_offset = self.epoch_offset, self.elapsed_offset_s
-        generation = self.generation
         while True:
-            reset, dataset, spec, edits = self.controls.take()
-            if reset is not None:
-                trainer, _spec, generation = reset
-                self.trainer = trainer
-                self.epoch_offset, self.elapsed_offset_s = 0, 0.0
-                offset, elapsed_offset = 0, 0.0
-                records = []
-                self._unsent = (generation, records)
-            if spec is not None:
-                trainer = self._rebuilt(trainer, spec)
-                self.trainer, self.spec = trainer, spec
-                offset, elapsed_offset = self.epoch_offset, self.elapsed_offset_s
-            if dataset is not None:
-                try:
-                    trainer.set_dataset(dataset)
-                except SpecError:
-                    pass  # the GUI resets the network instead when classes or columns change
-            for layer, i, j, value in edits:
-                trainer.model.set_weight(layer, i, j, value)
-            t0 = time.perf_counter()
-            rec = trainer.train_epoch()
-            if rec is not None:
-                rec = dict(rec)
-                rec["epoch"] += offset
-                rec["elapsed_s"] += elapsed_offset
-                records.append(rec)
+            new_run, dataset, spec, edits = self._controls.take()
+            if new_run is not None:
+                run = new_run
+            run.apply(dataset, spec, edits)
+            started = pacer.clock()
+            run.train_epoch()
             done += 1
-            finished = trainer.status != "running" or (max_epochs is not None and done >= max_epochs)
-            speed = self.speed
-            wake = None
-            if speed is not None:
-                # Keep to a schedule of ``speed`` epochs a second since the speed was set, not
-                # to a slot per epoch: at high speeds a frame takes longer than a slot, and the
-                # epochs it delayed are then trained back to back until the run is on time.
-                if speed != pace_speed:
-                    pace_speed, pace_t0, pace_n = speed, t0, 0
-                pace_n += 1
-                wake = pace_t0 + pace_n / speed
-                if time.perf_counter() - wake > MAX_CATCH_UP_S:
-                    # Far behind (the computer is slower than asked): no burst, a new schedule.
-                    pace_t0, pace_n = time.perf_counter(), 0
-                    wake = pace_t0
-            now = time.perf_counter()
-            # While catching up, a frame waits (up to a few frame times) for the run to be on time.
-            behind = wake is not None and now >= wake and now - last_frame < MAX_FRAME_DELAY_FRAMES * frame_s
-            if finished or (now - last_frame >= frame_s and not behind):
-                with_report = finished or now - last_report >= REPORT_INTERVAL_S
-                if with_report:
-                    last_report = now
-                last_frame = now
-                snap = render_snapshot(trainer, self.options, records, with_report, offset, generation)
-                # A pause aborts at this yield: these records travel with the frame, not as unsent.
-                self._unsent = (generation, [])
+            finished = run.status != "running" or (max_epochs is not None and done >= max_epochs)
+            wake = pacer.epoch_done(self.speed, started)
+            if pacer.frame_due(wake, finished):
+                snap = run.snapshot(self._options, pacer.take_frame(finished))
+                # A pause aborts at this yield: the records travel with the frame.
                 yield snap
                 # Hold still (without the GIL) while the GUI draws the frame: the GUI thread
                 # re-enters Python for every pyqtgraph paint, and each re-entry would
                 # otherwise wait for this thread to give up the GIL.
                 snap.drawn.wait(DRAW_WAIT_S)
-                records = []
-                self._unsent = (generation, records)
             if finished:
                 return
             if wake is not None:
                 # Sleep until the next epoch is due, a frame at a time so that a pause request
                 # (checked at each yield) is answered quickly.
                 while True:
-                    left = wake - time.perf_counter()
+                    left = wake - pacer.clock()
                     if left <= 0:
                         break
-                    time.sleep(min(left, frame_s))
+                    time.sleep(min(left, pacer.frame_s))
                     yield None
 
     def _on_yielded(self, snap) -> None:
         if snap is not None:
             self._accept(snap)
 
-    def _accept(self, snap: Snapshot) -> None:
-        if snap.generation != self.generation:
+    def _accept(self, snap: TrainingSnapshot) -> None:
+        if snap.generation != self._generation:
             return  # a frame of a network that has been replaced since
-        self.pending_records.extend(snap.records)
-        if self.latest is not None:
-            # Keep pictures that a frame computed less often than every frame.
+        self._pending_records.extend(snap.records)
+        prev = self._snapshot
+        if prev is not None:
+            # Keep what a frame computed less often than every frame.
+            keep = {}
             if snap.report is None and snap.status != "diverged":
                 # (a diverged network has no scores: the last finite ones were of other weights)
-                snap.report, snap.report_on = self.latest.report, self.latest.report_on
+                keep.update(report=prev.report, report_on=prev.report_on)
             if snap.last_record is None:
-                snap.last_record = self.latest.last_record
-        self.latest = snap
+                keep["last_record"] = prev.last_record
+            if keep:
+                snap = replace(snap, **keep, drawn=snap.drawn)
+        self._snapshot = snap
         self.frames_rendered += 1
         self.snapshot_arrived.emit()
-
-    def take_records(self) -> list[dict]:
-        out, self.pending_records = self.pending_records, []
-        return out
 
     def _on_errored(self, exc: BaseException) -> None:
         self.failed.emit(f"training stopped: {exc}")
 
+    @staticmethod
+    def _stopped_state(run: _Run | None) -> SessionState:
+        status = run.status if run is not None else "stopped"
+        return {"completed": SessionState.COMPLETED, "diverged": SessionState.DIVERGED}.get(
+            status, SessionState.PAUSED)
+
     def _on_finished(self) -> None:
         self._worker = None
-        # A pause stops the worker between frames: show the epochs trained since the last
-        # frame, and the scores and pictures of the weights it stopped at, not older ones.
-        (generation, unsent), self._unsent = self._unsent, (self.generation, [])
-        if generation != self.generation:
-            unsent = []  # records of a network replaced since
-        if self.trainer is not None:
-            self._accept(render_snapshot(self.trainer, self.options, unsent, True, self.epoch_offset,
-                                         self.generation))
-        status = self.trainer.status if self.trainer is not None else "idle"
-        self._set_state({"running": "paused", "completed": "completed", "diverged": "diverged",
-                         "stopped": "paused"}.get(status, "paused"))
+        run = self._run
+        if run is not None:
+            # The worker is gone: edits it did not get to are applied here, and the frame
+            # shows the epochs trained since the last frame and the scores and pictures of
+            # the weights it stopped at, not older ones.
+            _new_run, dataset, spec, edits = self._controls.take()
+            run.apply(dataset, spec, edits)
+            self.refresh()
+        self._set_state(self._stopped_state(run))

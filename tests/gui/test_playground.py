@@ -14,15 +14,15 @@ CLASS1 = [(3.5, 3.0), (4.0, 4.2), (3.0, 4.0), (4.6, 3.4), (3.4, 4.8), (2.8, 3.6)
 
 
 def _paint_two_classes(qtbot, view) -> None:
-    qtbot.mouseClick(view.dataset_panel.clear_button, LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.clear_button, LEFT)
     assert len(view.store) == 0
     for cls, pts in ((0, CLASS0), (1, CLASS1)):
-        view.dataset_panel.select_class(cls)
+        view.dataset_panel.paint.select_class(cls)
         for x, y in pts:
             click_data(qtbot, view, x, y)
     n = len(CLASS0) + len(CLASS1)
-    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.trainer is not None
-                    and view.session.trainer.dataset.n_train + view.session.trainer.dataset.n_test == n,
+    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.has_network
+                    and view.session.dataset.n_train + view.session.dataset.n_test == n,
                     timeout=3000)
 
 
@@ -40,9 +40,9 @@ def test_paint_add_layer_train_and_look(qtbot, playground):
     layers = len(view.network.hidden)
     qtbot.mouseClick(view.network.add_layer_button, LEFT)
     assert len(view.network.hidden) == layers + 1
-    assert len(view.session.trainer.model.layers) == layers + 2
+    assert len(view.session.snapshot.weights) == layers + 2
 
-    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.mouseClick(view.controls.play_button, LEFT)
     assert view.session.running
 
     def learned():
@@ -50,9 +50,9 @@ def test_paint_add_layer_train_and_look(qtbot, playground):
         return len(loss) >= 5 and loss[-1] < 0.5 * loss[0]
 
     qtbot.waitUntil(learned, timeout=20_000)
-    qtbot.mouseClick(view.play_button, LEFT)  # pause
+    qtbot.mouseClick(view.controls.play_button, LEFT)  # pause
     qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
-    view._on_frame()
+    view.draw_frame()
 
     img = view.data_plot.image.image
     assert img is not None and img.shape == (200, 200, 3)
@@ -66,18 +66,18 @@ def test_paint_add_layer_train_and_look(qtbot, playground):
     x, y = view.curves.curve_data("train_loss")
     assert len(x) >= 5 and len(x) == len(y)
     assert y[-1] < y[0]
-    assert int(view.epoch_label.text().replace(",", "")) == view.session.epoch >= len(x)
+    assert int(view.controls.epoch_label.text().replace(",", "")) == view.session.epoch >= len(x)
 
 
 def test_undo_and_redo_a_paint(qtbot, playground):
     view = playground
-    qtbot.mouseClick(view.dataset_panel.clear_button, LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.clear_button, LEFT)
     for x, y in [(0, 0), (1, 1), (2, 2)]:
         click_data(qtbot, view, x, y)
     assert len(view.store) == 3
-    qtbot.mouseClick(view.dataset_panel.undo_button, LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.undo_button, LEFT)
     assert len(view.store) == 2
-    qtbot.mouseClick(view.dataset_panel.redo_button, LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.redo_button, LEFT)
     assert len(view.store) == 3
     assert np.allclose(view.store.X[-1], (2, 2), atol=0.1)
     # a click on top of an existing point (painting fast, in one spot) adds another
@@ -94,8 +94,8 @@ def test_undo_and_redo_a_paint(qtbot, playground):
 
 def test_airbrush_erase_and_move_selection(qtbot, playground):
     view = playground
-    qtbot.mouseClick(view.dataset_panel.clear_button, LEFT)
-    qtbot.mouseClick(view.dataset_panel.tool_buttons["airbrush"], LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.clear_button, LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.tool_buttons["airbrush"], LEFT)
     drag_data(qtbot, view, [(-3 + 0.5 * k, 0.0) for k in range(8)])
     sprayed = len(view.store)
     assert sprayed > 10
@@ -105,7 +105,7 @@ def test_airbrush_erase_and_move_selection(qtbot, playground):
     view.undo_stack.redo()
     assert len(view.store) == sprayed
 
-    qtbot.mouseClick(view.dataset_panel.tool_buttons["select"], LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.tool_buttons["select"], LEFT)
     drag_data(qtbot, view, [(-4.0, -1.0), (-2.0, 0.0), (-1.0, 1.0)])
     selected = view.data_plot.selection.copy()
     assert len(selected) > 0
@@ -117,7 +117,7 @@ def test_airbrush_erase_and_move_selection(qtbot, playground):
     view.undo_stack.undo()
     assert np.allclose(view.store.X[selected], before)
 
-    qtbot.mouseClick(view.dataset_panel.tool_buttons["erase"], LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.tool_buttons["erase"], LEFT)
     n = len(view.store)
     drag_data(qtbot, view, [(-3.0, 0.0), (-2.0, 0.0), (-1.0, 0.0)])
     assert len(view.store) < n
@@ -129,17 +129,17 @@ def test_classes_add_remove_rename(qtbot, playground):
     view = playground
     panel = view.dataset_panel
     assert view.store.n_classes == 2
-    qtbot.mouseClick(panel.add_class_button, LEFT)
+    qtbot.mouseClick(panel.paint.add_class_button, LEFT)
     assert view.store.n_classes == 3
     click_data(qtbot, view, 0.5, 0.5)
     assert view.store.y[-1] == 2.0
-    qtbot.waitUntil(lambda: view.session.trainer is not None and view.session.trainer.dataset.n_classes == 3,
+    qtbot.waitUntil(lambda: view.session.has_network and view.session.dataset.n_classes == 3,
                     timeout=3000)
     assert view.network.n_outputs == 3
-    panel.class_list.item(2).setText("cats")
+    panel.paint.class_list.item(2).setText("cats")
     assert view.store.class_names[2] == "cats"
-    panel.select_class(2)
-    qtbot.mouseClick(panel.remove_class_button, LEFT)
+    panel.paint.select_class(2)
+    qtbot.mouseClick(panel.paint.remove_class_button, LEFT)
     assert view.store.n_classes == 2 and "cats" not in view.store.class_names
     view.undo_stack.undo()
     assert view.store.class_names[2] == "cats"
@@ -147,15 +147,15 @@ def test_classes_add_remove_rename(qtbot, playground):
 
 def test_diverging_learning_rate_shows_the_message(qtbot, playground):
     view = playground
-    view.problem_combo.setCurrentIndex(view.problem_combo.findData("regression"))
-    view.activation_combo.setCurrentIndex(view.activation_combo.findData("linear"))
-    view.optimizer_combo.setCurrentIndex(view.optimizer_combo.findData("sgd"))
-    view.lr_combo.setCurrentIndex(view.lr_combo.findData(10.0))
+    view.settings_bar.problem_combo.setCurrentIndex(view.settings_bar.problem_combo.findData("regression"))
+    view.settings_bar.activation_combo.setCurrentIndex(view.settings_bar.activation_combo.findData("linear"))
+    view.settings_bar.optimizer_combo.setCurrentIndex(view.settings_bar.optimizer_combo.findData("sgd"))
+    view.settings_bar.lr_combo.setCurrentIndex(view.settings_bar.lr_combo.findData(10.0))
     good = view.data_plot.image.image.copy()
-    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.mouseClick(view.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: view.session.state == "diverged", timeout=20_000)
-    assert view.error_banner.isVisible()
-    assert view.error_banner.text() == "diverged: try a smaller learning rate"
+    assert view.output.error_banner.isVisible()
+    assert view.output.error_banner.text() == "diverged: try a smaller learning rate"
     assert not view.session.running
     img = view.data_plot.image.image
     assert img is not None and np.isfinite(img).all()
@@ -163,52 +163,52 @@ def test_diverging_learning_rate_shows_the_message(qtbot, playground):
     # play refuses to go on from a diverged network; reset starts over
     view.play()
     assert not view.session.running
-    view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.001))
-    qtbot.mouseClick(view.reset_button, LEFT)
-    assert not view.error_banner.isVisible()
-    assert view.session.trainer.status == "running"
+    view.settings_bar.lr_combo.setCurrentIndex(view.settings_bar.lr_combo.findData(0.001))
+    qtbot.mouseClick(view.controls.reset_button, LEFT)
+    assert not view.output.error_banner.isVisible()
+    assert view.session.snapshot.status == "running"
 
 
 def test_weight_edit_and_neuron_hover(qtbot, playground):
     view = playground
     edge = view.network.edge(0, 1, 2)
     view.network.weight_edited.emit(0, 1, 2, 2.5)
-    assert view.session.trainer.model.layers[0].W[1, 2] == 2.5
-    view._on_frame()
+    assert view.session.snapshot.weights[0]["W"][1, 2] == 2.5
+    view.draw_frame()
     assert edge.value == 2.5
     assert "2.5000" in edge.describe()
     assert edge.pen().widthF() > view.network.edge(0, 0, 0).pen().widthF() or abs(
         view.network.edge(0, 0, 0).value) >= 2.5
     view.network.neuron_hovered.emit(1, 0)
-    assert view.data_plot._preview_active
+    assert view.data_plot.preview_shown
     assert "neuron 1.1" in view.data_plot.caption.textItem.toPlainText()
     view.network.neuron_hovered.emit(-1, -1)
-    assert not view.data_plot._preview_active
+    assert not view.data_plot.preview_shown
 
 
 def test_step_trains_one_epoch_and_feature_toggle_rebuilds(qtbot, playground):
     view = playground
-    qtbot.mouseClick(view.step_button, LEFT)
+    qtbot.mouseClick(view.controls.step_button, LEFT)
     qtbot.waitUntil(lambda: view.session.state == "paused", timeout=5000)
     assert view.session.epoch == 1
-    view._on_frame()
-    assert view.epoch_label.text() == "000,001"
-    n_in = view.session.trainer.model.n_inputs
+    view.draw_frame()
+    assert view.controls.epoch_label.text() == "000,001"
+    n_in = view.session.snapshot.weights[0]["W"].shape[0]
     view.network.toggle_feature("x1^2")
-    assert view.session.trainer.model.n_inputs == n_in + 1
+    assert view.session.snapshot.weights[0]["W"].shape[0] == n_in + 1
     assert view.session.epoch == 0
 
 
 def test_presentation_mode_enlarges_and_hides(qtbot, playground):
     view = playground
-    normal = view.epoch_label.fontInfo().pointSizeF()
+    normal = view.controls.epoch_label.fontInfo().pointSizeF()
     view.set_presentation(True)
-    assert view.epoch_label.fontInfo().pointSizeF() > normal * 1.3
-    assert not view.settings_row.isVisible()
+    assert view.controls.epoch_label.fontInfo().pointSizeF() > normal * 1.3
+    assert not view.settings_bar.settings_row.isVisible()
     assert not view.dataset_panel.file_box.isVisible()
     assert view.curves.loss_plot.train_curve.opts["pen"].widthF() >= 3
     view.set_presentation(False)
-    assert view.settings_row.isVisible()
+    assert view.settings_bar.settings_row.isVisible()
 
 
 def test_every_control_has_a_tooltip(playground):
@@ -229,32 +229,34 @@ def test_changing_the_network_while_training_starts_a_new_one_and_goes_on(qtbot,
     view = playground
     view.play()
     qtbot.waitUntil(lambda: view.session.epoch >= 20, timeout=20_000)
-    layers = len(view.session.trainer.model.layers)
+    layers = len(view.session.snapshot.weights)
     qtbot.mouseClick(view.network.add_layer_button, LEFT)
-    assert len(view.session.trainer.model.layers) == layers + 1
+    assert view.session.epoch == 0  # the old network's frames are dropped at once
+    qtbot.waitUntil(lambda: view.session.snapshot is not None, timeout=5000)
+    assert len(view.session.snapshot.weights) == layers + 1
     assert view.session.running
     qtbot.waitUntil(lambda: view.curves.buffer.n >= 3, timeout=20_000)
     epochs = view.curves.buffer.column("epoch")
     assert epochs[0] == 1 and np.all(np.diff(epochs) > 0)  # the old network's curve is gone
     # a new learning rate while training keeps the network and the epoch count going
     before = view.session.epoch
-    view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.01))
+    view.settings_bar.lr_combo.setCurrentIndex(view.settings_bar.lr_combo.findData(0.01))
     qtbot.waitUntil(lambda: view.session.epoch > before + 5, timeout=20_000)
     assert view.session.spec.train.learning_rate == 0.01
     view.pause()
     qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
-    assert view.session.trainer.spec.train.learning_rate == 0.01
+    assert view.session.snapshot.spec.train.learning_rate == 0.01
     epochs = view.curves.buffer.column("epoch")
     assert np.all(np.diff(epochs) > 0)
 
 
 def test_space_plays_and_pauses(qtbot, playground):
     view = playground
-    view.play_button.setFocus()
+    view.controls.play_button.setFocus()
     view.data_plot.setFocus()
     qtbot.keyClick(view.data_plot, QtCore.Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: view.session.running, timeout=2000)
-    assert view.play_button.text() == "❚❚"
+    assert view.controls.play_button.text() == "❚❚"
     qtbot.keyClick(view.data_plot, QtCore.Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
-    assert view.play_button.text() == "▶"
+    assert view.controls.play_button.text() == "▶"

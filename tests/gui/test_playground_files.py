@@ -22,7 +22,7 @@ def _train_a_little(qtbot, view, epochs: int = 3) -> None:
     for _ in range(epochs):
         view.step()
         qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
-    view._on_frame()
+    view.draw_frame()
 
 
 def _engine_train(spec_path: str, out_dir: str) -> subprocess.CompletedProcess:
@@ -34,14 +34,14 @@ def test_save_and_reopen_round_trip_and_engine_trains_it(qtbot, playground, tmp_
     view = playground
     # a painted data set, a per-layer activation, regularization and a stop rule
     click_data(qtbot, view, 1.0, 1.0)
-    qtbot.waitUntil(lambda: view.session.trainer.dataset.n_train + view.session.trainer.dataset.n_test == 501,
+    qtbot.waitUntil(lambda: view.session.dataset.n_train + view.session.dataset.n_test == 501,
                     timeout=3000)
     view.network.set_layer_activation(1, "relu")
-    view.reg_combo.setCurrentIndex(view.reg_combo.findData("l2"))
-    view.reg_rate_combo.setCurrentIndex(view.reg_rate_combo.findData(0.001))
-    view.stop_epochs_check.setChecked(True)
-    view.stop_epochs_spin.setValue(4)
-    view.discretize_check.setChecked(True)
+    view.settings_bar.reg_combo.setCurrentIndex(view.settings_bar.reg_combo.findData("l2"))
+    view.settings_bar.reg_rate_combo.setCurrentIndex(view.settings_bar.reg_rate_combo.findData(0.001))
+    view.settings_bar.stop_epochs_check.setChecked(True)
+    view.settings_bar.stop_epochs_spin.setValue(4)
+    view.plot_box.discretize_check.setChecked(True)
     _train_a_little(qtbot, view)
     path = str(tmp_path / "class.json")
     view.save(path)
@@ -52,7 +52,7 @@ def test_save_and_reopen_round_trip_and_engine_trains_it(qtbot, playground, tmp_
     assert spec.model.activation == ("tanh", "relu")
     assert spec.train.l2 == 0.001 and spec.train.epochs == 4
     W0 = np.asarray(spec.weights[0]["W"])
-    assert np.allclose(W0, view.session.trainer.model.layers[0].W, atol=1e-6)
+    assert np.allclose(W0, view.session.snapshot.weights[0]["W"], atol=1e-6)
     assert spec.meta["playground"]["discretize"] is True
 
     from gui.playground.view import PlaygroundView
@@ -62,8 +62,8 @@ def test_save_and_reopen_round_trip_and_engine_trains_it(qtbot, playground, tmp_
     try:
         other.open(path)
         assert other.current_spec() == spec
-        assert other.discretize_check.isChecked()
-        assert np.allclose(other.session.trainer.model.layers[0].W, W0, atol=1e-6)
+        assert other.plot_box.discretize_check.isChecked()
+        assert np.allclose(other.session.snapshot.weights[0]["W"], W0, atol=1e-6)
         assert len(other.store) == 501
     finally:
         other.shutdown()
@@ -80,7 +80,7 @@ def test_save_and_reopen_round_trip_and_engine_trains_it(qtbot, playground, tmp_
     from engine.runner import load_model
 
     _spec, _pre, net = load_model(str(out / "model.npz"))
-    assert np.allclose(view.session.trainer.model.layers[0].W, net.layers[0].W)
+    assert np.allclose(view.session.snapshot.weights[0]["W"], net.layers[0].W)
     assert len(view.store) == 501
 
 
@@ -116,7 +116,7 @@ def test_csv_export_and_import(qtbot, playground, tmp_path):
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["x1", "x2", "label"] and len(rows) == 501
-    qtbot.mouseClick(view.dataset_panel.clear_button, LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.clear_button, LEFT)
     view.dataset_panel.import_csv(path)
     assert len(view.store) == 500
     assert sorted(view.store.class_names) == ["class 0", "class 1"]
@@ -128,7 +128,7 @@ def test_csv_export_and_import(qtbot, playground, tmp_path):
     qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
     x0, x1, y0, y1 = view.data_plot.box
     assert x0 < -19 and x1 > 19 and y0 < -9 and y1 > 9
-    assert view.session.options.box == view.data_plot.box
+    assert view.session.render_options.box == view.data_plot.box
     errors = []
     view.dataset_panel.error_raised.connect(errors.append)
     broken = tmp_path / "broken.csv"
@@ -154,7 +154,7 @@ def test_curves_export_and_hover(qtbot, playground, tmp_path):
     plot = view.curves.loss_plot
     vb = plot.getPlotItem().vb
     scene_pos = vb.mapViewToScene(QtCore.QPointF(2.0, float(np.mean(vb.viewRange()[1]))))
-    plot._on_mouse_moved(scene_pos)
+    plot.scene().sigMouseMoved.emit(scene_pos)
     text = plot.readout.textItem.toPlainText()
     assert plot.readout.isVisible() and "epoch 2" in text
     assert f"{float(rows[1]['train_loss']):.4f}"[:5] in text
@@ -164,7 +164,7 @@ def test_curves_export_and_hover(qtbot, playground, tmp_path):
     raw = view.curves.buffer.column("train_loss")
     assert np.isclose(smoothed[0], raw[0]) and not np.allclose(smoothed, raw)
     # the readout still gives the exact value, with the smoothed one the curve shows
-    plot._on_mouse_moved(scene_pos)
+    plot.scene().sigMouseMoved.emit(scene_pos)
     text = plot.readout.textItem.toPlainText()
     assert f"train {raw[1]:.4f}  (smoothed {smoothed[1]:.4f})" in text
 

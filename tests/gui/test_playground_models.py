@@ -12,45 +12,45 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 
 
 def _train_epochs(qtbot, view, n: int) -> None:
-    view.stop_epochs_check.setChecked(True)
-    view.stop_epochs_spin.setValue(view.session.epoch + n)
+    view.settings_bar.stop_epochs_check.setChecked(True)
+    view.settings_bar.stop_epochs_spin.setValue(view.session.epoch + n)
     view.play()
     qtbot.waitUntil(lambda: not view.session.running, timeout=20_000)
-    view._on_frame()
+    view.draw_frame()
 
 
 def test_logistic_and_perceptron_draw_straight_boundaries(qtbot, playground):
     view = playground
     view.dataset_panel.choose_preset("linear")
     for kind in ("logistic", "perceptron"):
-        view.model_combo.setCurrentIndex(view.model_combo.findData(kind))
+        view.settings_bar.model_combo.setCurrentIndex(view.settings_bar.model_combo.findData(kind))
         assert view.network.hidden == [] and not view.network.add_layer_button.isEnabled()
-        assert view.session.trainer.model.kind == kind
+        assert view.session.snapshot.spec.model.kind == kind
         _train_epochs(qtbot, view, 15)
         acc = view.curves.buffer.column("test_accuracy")
         assert acc[-1] > 0.9, (kind, acc[-5:])
         img = view.data_plot.image.image
         assert img.reshape(-1, 3).std(axis=0).max() > 10
     assert view.current_spec().train.optimizer == "sgd"  # the perceptron's own rule
-    view.model_combo.setCurrentIndex(view.model_combo.findData("mlp"))
+    view.settings_bar.model_combo.setCurrentIndex(view.settings_bar.model_combo.findData("mlp"))
     assert view.network.hidden and view.network.add_layer_button.isEnabled()
 
 
 def test_regression_paint_values_and_train(qtbot, playground):
     view = playground
-    view.problem_combo.setCurrentIndex(view.problem_combo.findData("regression"))
+    view.settings_bar.problem_combo.setCurrentIndex(view.settings_bar.problem_combo.findData("regression"))
     assert view.store.task == "regression" and view.dataset_panel.kind == "plane"
-    assert not view.dataset_panel.class_list.isVisible() and view.dataset_panel.value_spin.isVisible()
+    assert not view.dataset_panel.paint.class_list.isVisible() and view.dataset_panel.paint.value_spin.isVisible()
     assert view.network.n_outputs == 1
-    qtbot.mouseClick(view.dataset_panel.clear_button, LEFT)
+    qtbot.mouseClick(view.dataset_panel.paint.clear_button, LEFT)
     rng = np.random.default_rng(0)
     for value, xs in ((-2.0, -4.0), (2.0, 4.0)):
-        view.dataset_panel.value_spin.setValue(value)
+        view.dataset_panel.paint.value_spin.setValue(value)
         for _ in range(6):
             click_data(qtbot, view, xs + rng.uniform(-1, 1), rng.uniform(-4, 4))
     assert sorted(set(view.store.y)) == [-2.0, 2.0]
-    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.trainer is not None
-                    and view.session.trainer.dataset.n_train + view.session.trainer.dataset.n_test == 12,
+    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.has_network
+                    and view.session.dataset.n_train + view.session.dataset.n_test == 12,
                     timeout=3000)
     _train_epochs(qtbot, view, 60)
     loss = view.curves.buffer.column("train_loss")
@@ -64,22 +64,22 @@ def test_regression_paint_values_and_train(qtbot, playground):
 
 def test_painting_while_training_changes_the_data_trained_on(qtbot, playground):
     view = playground
-    n_train = view.session.trainer.dataset.n_train
+    n_train = view.session.dataset.n_train
     view.play()
     for k in range(12):
         click_data(qtbot, view, -5.5 + 0.3 * k, 5.5)
     assert len(view.store) == 512, len(view.store)
-    qtbot.waitUntil(lambda: view.session.trainer.dataset.n_train + view.session.trainer.dataset.n_test
+    qtbot.waitUntil(lambda: view.session.dataset.n_train + view.session.dataset.n_test
                     == 512, timeout=10_000)
     assert view.session.running
     view.pause()
     qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
-    assert view.session.trainer.dataset.n_train >= n_train
+    assert view.session.dataset.n_train >= n_train
 
 
 def test_run_on_cluster_emits_the_spec(qtbot, playground):
     with qtbot.waitSignal(playground.run_on_cluster_requested, timeout=2000) as blocker:
-        qtbot.mouseClick(playground.cluster_button, LEFT)
+        qtbot.mouseClick(playground.settings_bar.cluster_button, LEFT)
     spec = blocker.args[0]
     assert isinstance(spec, RunSpec)
     assert spec == playground.current_spec()
@@ -118,7 +118,7 @@ def test_main_window_menus(qtbot, tmp_path):
         assert not view.undo_stack.canUndo()  # an opened file starts a fresh history
         cluster = window.views.get("cluster")
         if cluster is not None and hasattr(cluster, "compose_job"):
-            qtbot.mouseClick(view.cluster_button, LEFT)
+            qtbot.mouseClick(view.settings_bar.cluster_button, LEFT)
             assert window.tabs.currentWidget() is cluster
             assert cluster.spec == view.current_spec()
     finally:
@@ -147,8 +147,8 @@ def test_speed_limit_and_early_stopping(qtbot, playground):
     import time
 
     view = playground
-    view.speed_slider.setValue(2)  # 10 epochs per second
-    assert view.speed_label.text() == "10 epochs/s"
+    view.settings_bar.speed_slider.setValue(2)  # 10 epochs per second
+    assert view.settings_bar.speed_label.text() == "10 epochs/s"
     t0 = time.perf_counter()
     view.play()
     qtbot.wait(600)
@@ -157,15 +157,15 @@ def test_speed_limit_and_early_stopping(qtbot, playground):
     elapsed = time.perf_counter() - t0
     assert 1 <= view.session.epoch <= 10 * elapsed + 2
 
-    view.speed_slider.setValue(view.speed_slider.maximum())
+    view.settings_bar.speed_slider.setValue(view.settings_bar.speed_slider.maximum())
     view.dataset_panel.choose_preset("gauss")
     qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)  # the new data reached the run
-    view.stop_patience_check.setChecked(True)
-    view.patience_spin.setValue(3)
-    view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.1))
+    view.settings_bar.stop_patience_check.setChecked(True)
+    view.settings_bar.patience_spin.setValue(3)
+    view.settings_bar.lr_combo.setCurrentIndex(view.settings_bar.lr_combo.findData(0.1))
     view.play()
     qtbot.waitUntil(lambda: view.session.state == "completed", timeout=30_000)
-    assert "stopped early" in view.status_label.text()
+    assert "stopped early" in view.output.status_label.text()
     assert view.current_spec().train.patience == 3
 
 
@@ -177,13 +177,13 @@ def test_show_test_points_and_delete_selection_and_plot_picture(qtbot, playgroun
     view = playground
     n_test = int(view.store.test.sum())
     assert len(view.data_plot.test_scatter.data) == n_test
-    view.dataset_panel.show_test_check.setChecked(False)
+    view.plot_box.show_test_check.setChecked(False)
     assert len(view.data_plot.test_scatter.data) == 0
-    view.dataset_panel.show_test_check.setChecked(True)
-    qtbot.mouseClick(view.dataset_panel.tool_buttons["select"], LEFT)
+    view.plot_box.show_test_check.setChecked(True)
+    qtbot.mouseClick(view.dataset_panel.paint.tool_buttons["select"], LEFT)
     drag_data(qtbot, view, [(-6.0, -6.0), (-3.0, -3.0), (0.0, 0.0)])
     selected = len(view.data_plot.selection)
-    assert selected > 0 and view.dataset_panel.delete_button.isEnabled()
+    assert selected > 0 and view.dataset_panel.paint.delete_button.isEnabled()
     qtbot.keyClick(view.data_plot, QtCore.Qt.Key.Key_Delete)
     assert len(view.store) == 500 - selected
     view.undo_stack.undo()

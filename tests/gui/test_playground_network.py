@@ -20,7 +20,7 @@ def test_hover_an_edge_shows_its_weight_and_a_click_edits_it(qtbot, playground, 
     net = playground.network
     view = net.view
     # before any training the edges already show the random initial weights
-    W = playground.session.trainer.model.layers[0].W
+    W = playground.session.snapshot.weights[0]["W"]
     assert [e.value for e in net.edges[0]] == [float(W[e.i, e.j]) for e in net.edges[0]]
     assert len({round(e.pen().widthF(), 3) for e in net.edges[0]}) > 3
     edge = net.edge(1, 2, 3)
@@ -28,13 +28,13 @@ def test_hover_an_edge_shows_its_weight_and_a_click_edits_it(qtbot, playground, 
     assert view.target_at(pos) == ("edge", 1, 2, 3)
     qtbot.mouseMove(view.viewport(), pos)
     qtbot.waitUntil(lambda: "neuron 1.3 → neuron 2.4" in net.hint_label.text(), timeout=2000)
-    w = playground.session.trainer.model.layers[1].W[2, 3]
+    w = playground.session.snapshot.weights[1]["W"][2, 3]
     assert f"{w:.4f}" in net.hint_label.text()
 
     monkeypatch.setattr(QtWidgets.QInputDialog, "getDouble", staticmethod(lambda *a, **k: (-1.75, True)))
     qtbot.mouseClick(view.viewport(), LEFT, pos=pos)
-    qtbot.waitUntil(lambda: playground.session.trainer.model.layers[1].W[2, 3] == -1.75, timeout=2000)
-    playground._on_frame()
+    qtbot.waitUntil(lambda: playground.session.snapshot.weights[1]["W"][2, 3] == -1.75, timeout=2000)
+    playground.draw_frame()
     assert net.edge(1, 2, 3).value == -1.75
     assert net.edge(1, 2, 3).pen().color().red() > net.edge(1, 2, 3).pen().color().blue()  # negative: orange
 
@@ -45,13 +45,13 @@ def test_hover_a_neuron_shows_it_large(qtbot, playground):
     neuron = net.nodes[2][1]
     pos = _viewport_pos(view, neuron.item.sceneBoundingRect().center())
     qtbot.mouseMove(view.viewport(), pos)
-    qtbot.waitUntil(lambda: playground.data_plot._preview_active, timeout=2000)
+    qtbot.waitUntil(lambda: playground.data_plot.preview_shown, timeout=2000)
     assert "neuron 2.2" in playground.data_plot.caption.textItem.toPlainText()
     shown = playground.data_plot.image.image
     assert shown.shape[:2] == (100, 100)
     assert np.allclose(playground.data_plot.image_extent(), playground.data_plot.box)  # fills the plot
     qtbot.mouseMove(view.viewport(), QtCore.QPoint(2, 2))
-    qtbot.waitUntil(lambda: not playground.data_plot._preview_active, timeout=2000)
+    qtbot.waitUntil(lambda: not playground.data_plot.preview_shown, timeout=2000)
     assert playground.data_plot.image.image.shape[:2] == (200, 200)
     assert np.allclose(playground.data_plot.image_extent(), playground.data_plot.box)
 
@@ -64,17 +64,17 @@ def test_neuron_buttons_inputs_and_layer_activation_menu(qtbot, playground):
     pos = _viewport_pos(view, minus.sceneBoundingRect().center())
     qtbot.mouseClick(view.viewport(), LEFT, pos=pos)
     qtbot.waitUntil(lambda: net.hidden[0] == before[0] - 1, timeout=2000)
-    assert playground.session.trainer.model.layers[0].W.shape[1] == before[0] - 1
+    assert playground.session.snapshot.weights[0]["W"].shape[1] == before[0] - 1
 
     x1sq = net.nodes[0][net.all_features.index("x1^2")]
     assert "x1^2" not in net.features
     qtbot.mouseClick(view.viewport(), LEFT, pos=_viewport_pos(view, x1sq.item.sceneBoundingRect().center()))
     qtbot.waitUntil(lambda: "x1^2" in net.features, timeout=2000)
-    assert playground.session.trainer.model.n_inputs == len(net.features)
+    assert playground.session.snapshot.weights[0]["W"].shape[0] == len(net.features)
 
     caption = next(i for i in net.scene.items() if i.data(0) == ("caption", 1))
     qtbot.mouseClick(view.viewport(), LEFT, pos=_viewport_pos(view, caption.sceneBoundingRect().center()))
-    menu = view._menu
+    menu = view.activation_menu
     relu = next(a for a in menu.actions() if a.text() == "relu")
     relu.trigger()
     menu.close()

@@ -7,15 +7,31 @@ import pytest
 from PySide6 import QtCore
 
 from engine.metrics import classification_report, mean_squared_error
-from gui.playground.view import _set_combo_data
+from engine.trainer import Trainer
+from gui.playground.combo import set_combo_data
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 
 
+class _Predictor:
+    """The snapshot's network, rebuilt by the engine from its weights (independent of the GUI)."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.trainer.model.predict(self.trainer.preprocess(X))
+
+
+def _network_of(snap) -> _Predictor:
+    weights = tuple({"W": w["W"].tolist(), "b": w["b"].tolist()} for w in snap.weights)
+    return _Predictor(Trainer(snap.spec.with_(weights=weights), snap.dataset))
+
+
 def _train_then_pause(qtbot, view, epochs: int = 30) -> None:
-    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.mouseClick(view.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: view.session.epoch >= epochs, timeout=20_000)
-    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.mouseClick(view.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
     qtbot.wait(50)
 
@@ -23,56 +39,56 @@ def _train_then_pause(qtbot, view, epochs: int = 30) -> None:
 def test_pause_shows_the_epoch_curves_and_scores_it_stopped_at(qtbot, playground):
     view = playground
     # 100 epochs/s: several epochs between two frames, so a pause lands between frames.
-    view.speed_slider.setValue(4)
+    view.settings_bar.speed_slider.setValue(4)
     for _ in range(3):
         _train_then_pause(qtbot, view, view.session.epoch + 15)
-        trainer = view.session.trainer
+        snap = view.session.snapshot
         epoch = view.session.epoch
-        assert view.epoch_label.text() == f"{epoch:07,d}"
+        assert view.controls.epoch_label.text() == f"{epoch:07,d}"
         epochs = view.curves.buffer.column("epoch")
         assert epochs[-1] == epoch and np.array_equal(epochs, np.arange(1, epoch + 1))
         # the test panel scores the weights training stopped at
-        ds = trainer.dataset
-        pred = trainer.model.predict(trainer.preprocess(ds.X_test))
+        ds = snap.dataset
+        pred = _network_of(snap).predict(ds.X_test)
         want = classification_report(ds.y_test, pred, ds.n_classes)
-        got = view.session.latest.report
+        got = view.session.snapshot.report
         assert np.array_equal(got["confusion"], want["confusion"])
         assert np.asarray(got["confusion"]).sum() == ds.n_test
         acc = float(np.mean(pred == ds.y_test))
-        assert f"accuracy {acc:.0%}" in view.test_loss_label.text()
+        assert f"accuracy {acc:.0%}" in view.output.test_loss_label.text()
         assert view.confusion.summary.text().startswith(f"accuracy {100 * acc:.1f}%")
 
 
 def test_regression_test_panel_matches_the_paused_network(qtbot, playground):
     view = playground
-    _set_combo_data(view.problem_combo, "regression")
-    qtbot.waitUntil(lambda: view.session.trainer is not None
-                    and view.session.trainer.dataset.task == "regression", timeout=3000)
+    set_combo_data(view.settings_bar.problem_combo, "regression")
+    qtbot.waitUntil(lambda: view.session.has_network
+                    and view.session.dataset.task == "regression", timeout=3000)
     _train_then_pause(qtbot, view, 40)
-    trainer = view.session.trainer
-    ds = trainer.dataset
-    mse = mean_squared_error(ds.y_test, trainer.model.predict(trainer.preprocess(ds.X_test)))
-    assert view.session.latest.report["mse"] == mse
-    assert view.test_loss_label.text() == f"Test loss {mse:.4g}"
+    snap = view.session.snapshot
+    ds = snap.dataset
+    mse = mean_squared_error(ds.y_test, _network_of(snap).predict(ds.X_test))
+    assert view.session.snapshot.report["mse"] == mse
+    assert view.output.test_loss_label.text() == f"Test loss {mse:.4g}"
 
 
 def test_reset_and_open_clear_the_old_runs_numbers(qtbot, playground, tmp_path):
     view = playground
     _train_then_pause(qtbot, view, 10)
-    assert "—" not in view.test_loss_label.text()
-    qtbot.mouseClick(view.reset_button, LEFT)
-    assert view.epoch_label.text() == "000,000"
-    assert view.test_loss_label.text() == "Test loss —"
-    assert view.train_loss_label.text() == "Training loss —"
+    assert "—" not in view.output.test_loss_label.text()
+    qtbot.mouseClick(view.controls.reset_button, LEFT)
+    assert view.controls.epoch_label.text() == "000,000"
+    assert view.output.test_loss_label.text() == "Test loss —"
+    assert view.output.train_loss_label.text() == "Training loss —"
     _train_then_pause(qtbot, view, 10)
     path = str(tmp_path / "pg.json")
     view.save(path)
     epoch = view.session.epoch
-    qtbot.mouseClick(view.reset_button, LEFT)
+    qtbot.mouseClick(view.controls.reset_button, LEFT)
     view.open(path)
     # the trained weights come back with their epoch count; the losses are not in the file
-    assert view.session.epoch == epoch and view.epoch_label.text() == f"{epoch:07,d}"
-    assert view.test_loss_label.text() == "Test loss —"
+    assert view.session.epoch == epoch and view.controls.epoch_label.text() == f"{epoch:07,d}"
+    assert view.output.test_loss_label.text() == "Test loss —"
     _train_then_pause(qtbot, view, epoch + 3)
     epochs = view.curves.buffer.column("epoch")
     assert epochs[0] == epoch + 1 and epochs[-1] == view.session.epoch
@@ -92,75 +108,124 @@ def test_imported_csv_unselects_the_preset(qtbot, playground, tmp_path):
 def test_importing_regression_data_switches_the_problem_type_and_undo_switches_back(qtbot, playground, tmp_path):
     view = playground
     panel = view.dataset_panel
-    _set_combo_data(view.model_combo, "logistic")
+    set_combo_data(view.settings_bar.model_combo, "logistic")
     path = tmp_path / "values.csv"
     path.write_text("x1,x2,y\n" + "".join(f"{i % 9 - 4},{i % 7 - 3},{0.1 * i}\n" for i in range(60)))
     panel.import_csv(str(path))
-    qtbot.waitUntil(lambda: view.session.trainer is not None and view.session.trainer.dataset.task == "regression",
+    qtbot.waitUntil(lambda: view.session.has_network and view.session.dataset.task == "regression",
                     timeout=3000)
-    assert view.problem_combo.currentData() == "regression"
-    assert view.model_combo.currentData() == "mlp"  # classifiers only classify
-    assert view.curves.acc_plot.isHidden() and not panel.value_spin.isHidden() and panel.class_list.isHidden()
+    assert view.settings_bar.problem_combo.currentData() == "regression"
+    assert view.settings_bar.model_combo.currentData() == "mlp"  # classifiers only classify
+    assert view.curves.acc_plot.isHidden() and not panel.paint.value_spin.isHidden() and panel.paint.class_list.isHidden()
     assert [b.isVisible() for k, b in panel.preset_buttons.items() if k in ("plane", "multigauss")] == [True, True]
     view.undo_stack.undo()
-    qtbot.waitUntil(lambda: view.session.trainer is not None
-                    and view.session.trainer.dataset.task == "classification", timeout=3000)
-    assert view.problem_combo.currentData() == "classification"
-    assert not view.curves.acc_plot.isHidden() and not panel.class_list.isHidden()
+    qtbot.waitUntil(lambda: view.session.has_network
+                    and view.session.dataset.task == "classification", timeout=3000)
+    assert view.settings_bar.problem_combo.currentData() == "classification"
+    assert not view.curves.acc_plot.isHidden() and not panel.paint.class_list.isHidden()
     # the combo works again: choosing regression now really switches
-    _set_combo_data(view.problem_combo, "regression")
-    qtbot.waitUntil(lambda: view.session.trainer.dataset.task == "regression", timeout=3000)
+    set_combo_data(view.settings_bar.problem_combo, "regression")
+    qtbot.waitUntil(lambda: view.session.dataset.task == "regression", timeout=3000)
 
 
 def test_presentation_mode_fits_a_1280_pixel_projector(qtbot, playground):
     view = playground
     view.set_presentation(True)
     assert view.minimumSizeHint().width() <= 1260  # the main window's frame and tabs need the rest
-    assert all(box.isHidden() for box in view.regularization_boxes)
-    assert not view.lr_combo.isHidden() and not view.activation_combo.isHidden()
+    assert all(box.isHidden() for box in view.settings_bar.regularization_boxes)
+    assert not view.settings_bar.lr_combo.isHidden() and not view.settings_bar.activation_combo.isHidden()
     view.set_presentation(False)
-    assert not any(box.isHidden() for box in view.regularization_boxes)
+    assert not any(box.isHidden() for box in view.settings_bar.regularization_boxes)
     assert view.minimumSizeHint().width() <= 1260
 
 
-def test_speed_limit_keeps_its_pace_when_frames_are_slow(qtbot, playground, monkeypatch):
-    """At 100 epochs/s a frame (here made to take 30 ms) is longer than an epoch's slot: the
-    epochs it delays are trained afterwards, so the run still goes at about 100 a second."""
-    import time
+def test_speed_limit_keeps_its_pace_when_frames_are_slow():
+    """At 100 epochs/s a frame (here 30 ms on a fake clock) is longer than an epoch's slot: the
+    epochs it delays are trained afterwards, so the run still goes at 100 a second."""
+    from gui.playground.pacing import FRAME_RATE_HZ, Pacer
 
-    from gui.playground import training
-
-    real = training.render_snapshot
-
-    def slow_render(*args, **kwargs):
-        time.sleep(0.03)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(training, "render_snapshot", slow_render)
-    view = playground
-    view.speed_slider.setValue(training.SPEEDS.index(100.0))
-    assert view.speed_label.text() == "100 epochs/s"
-    e0 = view.session.epoch
-    qtbot.mouseClick(view.play_button, LEFT)
-    t0 = time.perf_counter()
-    qtbot.wait(1500)
-    qtbot.mouseClick(view.play_button, LEFT)
-    qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
-    rate = (view.session.epoch - e0) / (time.perf_counter() - t0)
+    clock = _FakeClock()
+    pacer = Pacer(clock)
+    epochs = frames = 0
+    while clock.now < 3.0:
+        started = clock()
+        clock.now += 0.001  # an epoch
+        epochs += 1
+        wake = pacer.epoch_done(100.0, started)
+        if pacer.frame_due(wake, finished=False):
+            pacer.take_frame(finished=False)
+            frames += 1
+            clock.now += 0.030  # drawing the frame
+        if wake is not None and wake > clock.now:
+            clock.now = wake  # the worker sleeps until the next epoch is due
+    rate = epochs / clock.now
     # a slot per epoch gave one frame per epoch here: about 30 epochs a second
-    assert 60 <= rate <= 110
+    assert 98 <= rate <= 101
+    assert frames / clock.now <= FRAME_RATE_HZ
+
+
+def test_a_slow_computer_is_not_made_to_catch_up_in_a_burst():
+    """Epochs that take 20 ms cannot go at 100 a second; once they are fast again the run
+    goes on at 100 a second from there, not in a burst to make up for the lost time."""
+    from gui.playground.pacing import MAX_CATCH_UP_S, Pacer
+
+    clock = _FakeClock()
+    pacer = Pacer(clock)
+    done_at = []
+    while clock.now < 4.0:
+        started = clock()
+        clock.now += 0.020 if clock.now < 2.0 else 0.0005
+        done_at.append(clock.now)
+        wake = pacer.epoch_done(100.0, started)
+        if wake is not None and wake > clock.now:
+            clock.now = wake
+    done_at = np.asarray(done_at)
+    slow = np.sum(done_at < 2.0) / 2.0
+    assert 49 <= slow <= 51
+    after = done_at[(done_at >= 2.0) & (done_at < 2.0 + MAX_CATCH_UP_S + 0.5)]
+    # at most the allowed catch-up above the schedule
+    assert len(after) <= 100 * (MAX_CATCH_UP_S + 0.5) + 100 * MAX_CATCH_UP_S + 1
+    fast = np.sum(done_at >= 3.0) / (clock.now - 3.0)
+    assert 98 <= fast <= 102
+
+
+def test_full_speed_sends_frames_at_the_frame_rate():
+    from gui.playground.pacing import FRAME_RATE_HZ, REPORT_INTERVAL_S, Pacer
+
+    clock = _FakeClock()
+    pacer = Pacer(clock)
+    frames = reports = 0
+    while clock.now < 2.0:
+        started = clock()
+        clock.now += 0.002
+        assert pacer.epoch_done(None, started) is None
+        if pacer.frame_due(None, finished=False):
+            reports += pacer.take_frame(finished=False)
+            frames += 1
+    # at most the frame rate; a little less, as a frame waits for the epoch that ends after its time
+    assert 0.9 * 2.0 * FRAME_RATE_HZ <= frames <= 2.0 * FRAME_RATE_HZ + 1
+    assert abs(reports - 2.0 / REPORT_INTERVAL_S) <= 1
+    assert pacer.frame_due(None, finished=True) and pacer.take_frame(finished=True)
+
+
+class _FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_choosing_another_preset_starts_a_new_run_but_painting_does_not(qtbot, playground):
     view = playground
     _train_then_pause(qtbot, view, 20)
-    old_weights = view.session.trainer.model.get_weights()
+    old_weights = view.session.snapshot.weights
     qtbot.mouseClick(view.dataset_panel.preset_buttons["circle"], LEFT)
     qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
-    assert view.session.epoch == 0 and view.epoch_label.text() == "000,000"
+    assert view.session.epoch == 0 and view.controls.epoch_label.text() == "000,000"
     assert len(view.curves.buffer.column("epoch")) == 0
     # the same seed: the run starts from the weights a fresh network gets, not the trained ones
-    new_weights = view.session.trainer.model.get_weights()
+    new_weights = view.session.snapshot.weights
     assert not np.allclose(new_weights[0]["W"], old_weights[0]["W"])
     _train_then_pause(qtbot, view, 10)
     epoch = view.session.epoch
@@ -176,17 +241,17 @@ def test_choosing_another_preset_starts_a_new_run_but_painting_does_not(qtbot, p
 
 def test_a_diverged_run_shows_no_scores_of_earlier_weights(qtbot, playground):
     view = playground
-    _set_combo_data(view.problem_combo, "regression")
-    _set_combo_data(view.activation_combo, "linear")
-    _set_combo_data(view.optimizer_combo, "sgd")
-    _set_combo_data(view.lr_combo, 10.0)
+    set_combo_data(view.settings_bar.problem_combo, "regression")
+    set_combo_data(view.settings_bar.activation_combo, "linear")
+    set_combo_data(view.settings_bar.optimizer_combo, "sgd")
+    set_combo_data(view.settings_bar.lr_combo, 10.0)
     assert view.confusion.summary.text().startswith("MSE")  # the untrained network's scores
-    qtbot.mouseClick(view.play_button, LEFT)
+    qtbot.mouseClick(view.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: view.session.state == "diverged", timeout=20_000)
     qtbot.wait(50)
-    assert view.session.latest.report is None
+    assert view.session.snapshot.report is None
     assert view.confusion.summary.text() == ""
-    assert view.test_loss_label.text() == "Test loss —"
+    assert view.output.test_loss_label.text() == "Test loss —"
 
 
 def test_seconds_axis_fits_the_training_time(qtbot, playground):
@@ -233,7 +298,7 @@ def test_the_plot_fits_a_files_points_whatever_their_range(qtbot, playground, tm
         lo, hi = X.min(axis=0), X.max(axis=0)
         assert x0 < lo[0] and hi[0] < x1 and y0 < lo[1] and hi[1] < y1
         assert (hi[0] - lo[0]) > 0.8 * (x1 - x0) and (hi[1] - lo[1]) > 0.8 * (y1 - y0)
-        assert view.session.options.box == view.data_plot.box  # the regions are drawn over the same area
+        assert view.session.render_options.box == view.data_plot.box  # the regions are drawn over the same area
 
     small = rng.uniform(0.0, 0.01, (40, 2))  # e.g. measurements in metres of something small
     import_points("small.csv", small)
@@ -251,7 +316,7 @@ def test_the_plot_fits_a_files_points_whatever_their_range(qtbot, playground, tm
     qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
     assert view.data_plot.box == (-6.0, 6.0, -6.0, 6.0)
     import_points("large2.csv", large)
-    _set_combo_data(view.problem_combo, "regression")
+    set_combo_data(view.settings_bar.problem_combo, "regression")
     assert view.data_plot.box == (-6.0, 6.0, -6.0, 6.0)
 
 
@@ -265,9 +330,9 @@ def test_the_brush_scales_with_a_fitted_plot(qtbot, playground, tmp_path):
     x0, x1, _, _ = view.data_plot.box
     assert view.data_plot.brush_r == view.data_plot.brush_radius * (x1 - x0) / 12.0
     # an erase click with a large brush takes the few points around it, not all 64
-    view.dataset_panel.radius_slider.setValue(20)
+    view.dataset_panel.paint.radius_slider.setValue(20)
     assert view.data_plot.brush_radius == 2.0
-    view.dataset_panel.set_tool("erase")
+    view.dataset_panel.paint.set_tool("erase")
     view.data_plot.click_at(0.003, 0.003)
     assert 0 < 64 - len(view.store) < 16
 
@@ -275,21 +340,21 @@ def test_the_brush_scales_with_a_fitted_plot(qtbot, playground, tmp_path):
 def test_presentation_mode_says_why_play_does_nothing(qtbot, playground):
     view = playground
     view.set_presentation(True)
-    view.stop_epochs_check.setChecked(True)
-    view.stop_epochs_spin.setValue(3)
-    qtbot.mouseClick(view.play_button, LEFT)
+    view.settings_bar.stop_epochs_check.setChecked(True)
+    view.settings_bar.stop_epochs_spin.setValue(3)
+    qtbot.mouseClick(view.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: not view.session.running and view.session.state == "completed", timeout=10_000)
-    assert view.status_label.isVisible() and "completed" in view.status_label.text()
-    qtbot.mouseClick(view.play_button, LEFT)  # at the limit: nothing to do, and it says so
+    assert view.output.status_label.isVisible() and "completed" in view.output.status_label.text()
+    qtbot.mouseClick(view.controls.play_button, LEFT)  # at the limit: nothing to do, and it says so
     assert not view.session.running
-    assert view.status_label.isVisible() and "Reached the limit of 3 epochs" in view.status_label.text()
+    assert view.output.status_label.isVisible() and "Reached the limit of 3 epochs" in view.output.status_label.text()
 
 
 def test_a_small_loss_is_not_shown_as_zero(playground):
     view = playground
-    view._show_losses({"test_loss": 0.000412, "test_accuracy": 0.97, "train_loss": 0.0})
-    assert view.test_loss_label.text() == "Test loss 0.000412  ·  accuracy 97%"
-    assert view.train_loss_label.text() == "Training loss 0"
+    view.output.show_losses({"test_loss": 0.000412, "test_accuracy": 0.97, "train_loss": 0.0})
+    assert view.output.test_loss_label.text() == "Test loss 0.000412  ·  accuracy 97%"
+    assert view.output.train_loss_label.text() == "Training loss 0"
 
 
 def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):
@@ -297,7 +362,7 @@ def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):
     panel = view.dataset_panel
     qtbot.mouseClick(panel.preset_buttons["blobs"], LEFT)
     panel.classes_spin.setValue(8)
-    qtbot.waitUntil(lambda: view.session.trainer is not None and view.session.trainer.dataset.n_classes == 8,
+    qtbot.waitUntil(lambda: view.session.has_network and view.session.dataset.n_classes == 8,
                     timeout=3000)
     _train_then_pause(qtbot, view, 3)
     qtbot.wait(50)
@@ -305,7 +370,7 @@ def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):
     assert matrix.rowCount() == 8
     assert matrix.verticalScrollBar().maximum() == 0 and view.confusion.scores.verticalScrollBar().maximum() == 0
     cm = np.array([[int(matrix.item(i, j).text()) for j in range(8)] for i in range(8)])
-    assert cm.sum() == view.session.trainer.dataset.n_test
+    assert cm.sum() == view.session.dataset.n_test
     # on a small screen the network drawing keeps at least 40 % of the column
     view.resize(1280, 800)
     qtbot.wait(50)
@@ -319,20 +384,20 @@ def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):
 def test_the_epoch_limit_message_counts_the_whole_run(qtbot, playground):
     view = playground
     _train_then_pause(qtbot, view, 10)
-    view.lr_combo.setCurrentIndex(view.lr_combo.findData(0.01))  # a new setting: a new trainer, same run
-    view.stop_epochs_check.setChecked(True)
-    view.stop_epochs_spin.setValue(view.session.epoch + 5)
-    qtbot.mouseClick(view.play_button, LEFT)
+    view.settings_bar.lr_combo.setCurrentIndex(view.settings_bar.lr_combo.findData(0.01))  # a new setting: a new trainer, same run
+    view.settings_bar.stop_epochs_check.setChecked(True)
+    view.settings_bar.stop_epochs_spin.setValue(view.session.epoch + 5)
+    qtbot.mouseClick(view.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: view.session.state == "completed", timeout=10_000)
     epoch = view.session.epoch
-    assert epoch == view.stop_epochs_spin.value()
-    assert view.status_label.text() == f"completed {epoch:,} epochs"
+    assert epoch == view.settings_bar.stop_epochs_spin.value()
+    assert view.output.status_label.text() == f"completed {epoch:,} epochs"
 
 
 def test_confusion_headers_follow_a_rename_and_number_crowded_columns(qtbot, playground):
     view = playground
     panel = view.dataset_panel
-    item = panel.class_list.item(1)
+    item = panel.paint.class_list.item(1)
     item.setText("plums")
     qtbot.waitUntil(lambda: view.confusion.matrix.horizontalHeaderItem(1) is not None
                     and view.confusion.matrix.horizontalHeaderItem(1).text() == "→plums", timeout=3000)

@@ -1,0 +1,97 @@
+"""Put the session's latest snapshot on screen: regions, counter, losses, network, scores.
+
+Frames are drawn as they arrive (the worker sends at most ``FRAME_RATE_HZ`` of them) and
+by the view's frame timer, which catches curves' records that arrived without a new
+picture. Each snapshot is drawn once; the network drawing, the most expensive part, at
+most every ``NETWORK_INTERVAL_S`` while training.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from PySide6 import QtCore
+
+from gui.playground.confusion import ConfusionPanel
+from gui.playground.network_editor import NetworkEditor
+from gui.playground.output_panel import OutputPanel
+from gui.playground.render import thumbnail_rgb
+from gui.playground.training import TrainingSession
+from gui.playground.training_controls import TrainingControls
+
+NETWORK_INTERVAL_S = 0.2
+
+
+class FrameDrawer:
+    """Draws :attr:`TrainingSession.snapshot` onto the Playground's widgets."""
+
+    def __init__(self, session: TrainingSession, controls: TrainingControls, output: OutputPanel,
+                 network: NetworkEditor, confusion: ConfusionPanel, class_names: Callable[[], list[str]]):
+        self.session = session
+        self.controls = controls
+        self.output = output
+        self.network = network
+        self.confusion = confusion
+        self.class_names = class_names
+        self.data_plot = output.plot_box.data_plot
+        self.curves = output.curves
+        #: frames put on screen (with new curves or a new snapshot), and those with new regions
+        self.frames_drawn = 0
+        self.boundary_frames = 0
+        #: the neuron whose picture is shown large: ``(column, unit)`` or None
+        self.hover: tuple[int, int] | None = None
+        self._drawn = None
+        self._drawn_report = None
+        self._network_drawn_at = 0.0
+
+    def forget(self, report: bool = True) -> None:
+        """Draw the next snapshot even if it was drawn (the widgets were rebuilt or cleared)."""
+        self._drawn = None
+        if report:
+            self._drawn_report = None
+
+    def draw(self) -> None:
+        """Draw what is new since the last frame."""
+        drew = self.curves.redraw() if self._add_records() else False
+        snap = self.session.snapshot
+        if snap is None or snap is self._drawn:
+            if drew:
+                self.frames_drawn += 1
+            return
+        self._drawn = snap
+        if snap.boundary is not None:
+            self.data_plot.set_boundary(snap.boundary)
+            self.boundary_frames += 1
+        self.controls.show_epoch(snap.epoch)
+        if snap.last_record is not None:
+            self.output.show_losses(snap.last_record)
+        now = time.perf_counter()
+        if now - self._network_drawn_at >= NETWORK_INTERVAL_S or not self.session.running:
+            self._network_drawn_at = now
+            self.network.show_weights(snap.weights)
+            if snap.neurons is not None:
+                self.network.show_neuron_pictures(snap.neurons)
+        if self.hover is not None and snap.preview is not None and snap.preview_key == self.hover:
+            self.data_plot.set_preview(thumbnail_rgb(snap.preview), self.network.node_name(*self.hover))
+        if snap.report is not None and snap.report is not self._drawn_report:
+            self._drawn_report = snap.report
+            self._show_report(snap.report, snap.report_on)
+        self.frames_drawn += 1
+        # Tell the worker once the frame is painted. pyqtgraph asks for the repaint through
+        # posted events that post the paint request in turn, so wait two event-loop passes.
+        QtCore.QTimer.singleShot(0, lambda: QtCore.QTimer.singleShot(0, snap.drawn.set))
+
+    def _add_records(self) -> bool:
+        recs = self.session.take_records()
+        if recs:
+            self.curves.add_records(recs)
+            self.output.show_losses(recs[-1])
+        return bool(recs)
+
+    def _show_report(self, report: dict, which: str) -> None:
+        self.confusion.set_scored_on(which)
+        if "confusion" in report:
+            self.confusion.show_report(report, self.class_names())
+        else:
+            self.confusion.show_regression(report["mse"], report["r2"], report["n"])

@@ -1,0 +1,81 @@
+"""The output column: the test and training losses, errors, the plot box, the curves and why training stopped."""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from engine.metrics import format_metric
+from gui.playground.curves import CurvesPanel
+from gui.playground.plot_box import PlotBox
+from gui.playground.tips import TIPS
+
+
+class OutputPanel(QtWidgets.QWidget):
+    """What the network does: numbers on top, the picture in the middle, the curves below."""
+
+    def __init__(self, plot_box: PlotBox, curves: CurvesPanel, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.plot_box = plot_box
+        self.curves = curves
+        self.test_loss_label = QtWidgets.QLabel()
+        self.test_loss_label.setProperty("role", "metric")
+        self.test_loss_label.setToolTip(TIPS["test_loss"])
+        self.train_loss_label = QtWidgets.QLabel()
+        self.train_loss_label.setProperty("role", "hint")
+        self.train_loss_label.setToolTip(TIPS["train_loss"])
+        self.status_label = QtWidgets.QLabel("")
+        self.status_label.setProperty("role", "hint")
+        self.status_label.setWordWrap(True)
+        self.error_banner = QtWidgets.QLabel("")
+        self.error_banner.setProperty("role", "error")
+        self.error_banner.setWordWrap(True)
+        self.error_banner.setVisible(False)
+
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        heading = QtWidgets.QLabel("OUTPUT")
+        heading.setProperty("role", "heading")
+        lay.addWidget(heading)
+        # Side by side, or one under the other in presentation mode (a 1280-pixel projector).
+        self.losses_row = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight)
+        self.losses_row.addWidget(self.test_loss_label)
+        self.losses_row.addSpacing(16)
+        self.losses_row.addWidget(self.train_loss_label)
+        self.losses_row.addStretch(1)
+        lay.addLayout(self.losses_row)
+        lay.addWidget(self.error_banner)
+        lay.addWidget(plot_box, 5)
+        lay.addWidget(curves, 4)
+        # (the status line stays in presentation mode: why training stopped, or why play does
+        # nothing, matters most when the class is watching)
+        lay.addWidget(self.status_label)
+
+    def show_losses(self, rec: dict) -> None:
+        """The test loss (and accuracy) and the training loss of a metrics record; dashes for ``{}``."""
+        text = f"Test loss {format_metric(rec.get('test_loss'))}"
+        if rec.get("test_accuracy") is not None:
+            text += f"  ·  accuracy {rec['test_accuracy']:.0%}"
+        self.test_loss_label.setText(text)
+        self.train_loss_label.setText(f"Training loss {format_metric(rec.get('train_loss'))}")
+
+    def show_error(self, text: str, detail: str | None = None) -> None:
+        self.error_banner.setText(text)
+        self.error_banner.setToolTip(detail if detail is not None else text)
+        self.error_banner.setVisible(True)
+
+    def hide_error(self) -> None:
+        self.error_banner.setVisible(False)
+
+    def set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def status(self) -> str:
+        return self.status_label.text()
+
+    def set_presentation(self, on: bool) -> None:
+        """The two losses one under the other; the plot box and curves in their presentation mode."""
+        self.losses_row.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if on
+                                     else QtWidgets.QBoxLayout.Direction.LeftToRight)
+        self.plot_box.set_presentation(on)
+        self.curves.set_presentation(on)

@@ -1,0 +1,290 @@
+"""The Playground's settings: the single source of truth for the spec being edited (no Qt).
+
+:class:`PlaygroundSettings` holds every choice the top bar and the network editor show
+(problem type, model, network shape, learning rate, ...) plus the view settings kept in
+the spec's ``meta``. Widgets never keep their own copy: they call :meth:`~PlaygroundSettings.set`
+and subscribe to its :class:`Event` s (one per field, handlers named ``_on_<field>_changed``,
+and ``changed`` with the set of names that changed at once).
+
+The model rules (which problem each model learns, which optimizer it trains with, whether
+it has hidden layers) are ``engine.spec``'s; ``set`` applies them, so the settings always
+describe a spec the validator accepts.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping
+
+from engine.spec import (
+    ACTIVATIONS,
+    FEATURES,
+    MODEL_KINDS,
+    ModelSpec,
+    RunSpec,
+    DatasetSpec,
+    TrainSpec,
+    model_allows_task,
+    model_has_hidden_layers,
+    models_for_task,
+    optimizer_for_model,
+    optimizers_for_model,
+)
+from gui.playground.pacing import SPEEDS
+
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REGULARIZATIONS = ("none", "l1", "l2")
+PROBLEMS = ("classification", "regression")
+#: the epoch limit of a run with "stop at" unticked
+UNLIMITED_EPOCHS = 10_000_000
+#: the hidden layers a model switch (or a switch to regression) starts the network with
+STARTER_HIDDEN = (4, 2)
+MAX_EPOCHS = 1_000_000
+MAX_PATIENCE = 100_000
+MAX_BATCH = 1024
+MAX_DROPOUT = 0.9
+META_VERSION = 1
+
+#: fields whose change gives a new network (the others keep the weights)
+NETWORK_FIELDS = frozenset({"model_kind", "features", "hidden", "activations", "activation"})
+#: training settings the running network adopts between two epochs
+TRAINING_FIELDS = frozenset({"learning_rate", "regularization", "reg_rate", "batch_size", "optimizer", "dropout",
+                             "epochs", "stop_after_epochs", "patience", "stop_when_stalled"})
+FIELDS = ("problem", "model_kind", "features", "hidden", "activations", "activation", "learning_rate",
+          "regularization", "reg_rate", "batch_size", "optimizer", "dropout", "epochs", "stop_after_epochs",
+          "patience", "stop_when_stalled", "speed_index", "discretize", "show_test")
+
+
+class Event:
+    """Callbacks called with one value; the plain-Python counterpart of a Qt signal."""
+
+    def __init__(self):
+        self._callbacks: list[Callable[[Any], None]] = []
+
+    def connect(self, callback: Callable[[Any], None]) -> None:
+        self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callable[[Any], None]) -> None:
+        self._callbacks.remove(callback)
+
+    def emit(self, value: Any) -> None:
+        for callback in list(self._callbacks):
+            callback(value)
+
+
+class SettingsEvents:
+    """One :class:`Event` per field of :class:`PlaygroundSettings`, plus ``changed``."""
+
+    def __init__(self):
+        for name in FIELDS:
+            setattr(self, name, Event())
+        #: emitted last with the frozenset of the names that changed together
+        self.changed = Event()
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
+    return a == b
+
+
+class PlaygroundSettings:
+    """Every setting of the Playground but the data; see the module docstring."""
+
+    def __init__(self):
+        self.problem = "classification"
+        self.model_kind = "mlp"
+        self.features: tuple[str, ...] = ("x1", "x2")
+        self.hidden: tuple[int, ...] = STARTER_HIDDEN
+        self.activations: tuple[str, ...] = ("tanh",) * len(STARTER_HIDDEN)
+        #: the top bar's activation: every layer's, and the spec's for models without layers
+        self.activation = "tanh"
+        self.learning_rate = 0.03
+        self.regularization = "none"
+        self.reg_rate = 0.0
+        self.batch_size = 16
+        self.optimizer = "adam"
+        self.dropout = 0.0
+        self.epochs = 500
+        self.stop_after_epochs = False
+        self.patience = 20
+        self.stop_when_stalled = False
+        self.speed_index = len(SPEEDS) - 1
+        self.discretize = False
+        self.show_test = True
+        #: the weights' seed; a reset takes the next one
+        self.seed = 0
+        self.events = SettingsEvents()
+
+    # ------------------------------------------------------------------ the rules
+    @property
+    def optimizer_choices(self) -> tuple[str, ...]:
+        """The optimizers the current model trains with."""
+        return optimizers_for_model(self.model_kind)
+
+    @property
+    def effective_optimizer(self) -> str:
+        """The optimizer training uses: the chosen one where the model allows a choice."""
+        return optimizer_for_model(self.model_kind, self.optimizer)
+
+    @property
+    def has_layers(self) -> bool:
+        """Whether the model has hidden layers (and with them dropout)."""
+        return model_has_hidden_layers(self.model_kind)
+
+    @property
+    def speed(self) -> float | None:
+        """Epochs per second; None for as fast as possible."""
+        return SPEEDS[self.speed_index]
+
+    def model_choices(self) -> tuple[str, ...]:
+        """The models that learn the current problem."""
+        return models_for_task(self.problem)
+
+    # ------------------------------------------------------------------ changing
+    def set(self, **changes: Any) -> frozenset[str]:
+        """Change settings, apply the model rules and tell the subscribers.
+
+        Returns
+        -------
+        frozenset of str
+            The names of the fields that changed (the requested ones and those the rules
+            changed with them).
+        """
+        before = {name: getattr(self, name) for name in FIELDS}
+        for name, value in changes.items():
+            if name not in FIELDS:
+                raise AttributeError(f"no setting {name!r}")
+            setattr(self, name, self._checked(name, value))
+        if "activation" in changes:
+            self.activations = (self.activation,) * len(self.hidden)
+        if "model_kind" in changes and changes["model_kind"] != before["model_kind"]:
+            self._on_model_switched()
+        if "problem" in changes and not model_allows_task(self.model_kind, self.problem):
+            # classifiers only classify: the problem wins, with a small network
+            self.model_kind = models_for_task(self.problem)[0]
+            self.hidden, self.activations = STARTER_HIDDEN, ("tanh",) * len(STARTER_HIDDEN)
+        elif not model_allows_task(self.model_kind, self.problem):
+            # the model was chosen: the problem follows it
+            self.problem = next(t for t in PROBLEMS if model_allows_task(self.model_kind, t))
+        if len(self.activations) != len(self.hidden):
+            self.activations = (self.activation,) * len(self.hidden)
+        changed = frozenset(n for n in FIELDS if not _same(getattr(self, n), before[n]))
+        for name in FIELDS:
+            if name in changed:
+                getattr(self.events, name).emit(getattr(self, name))
+        if changed:
+            self.events.changed.emit(changed)
+        return changed
+
+    def _on_model_switched(self) -> None:
+        if self.has_layers:
+            self.hidden = STARTER_HIDDEN
+            self.activations = (self.activation,) * len(STARTER_HIDDEN)
+        else:
+            self.hidden, self.activations = (), ()
+
+    @staticmethod
+    def _checked(name: str, value: Any) -> Any:
+        choices = {"problem": PROBLEMS, "model_kind": MODEL_KINDS, "activation": ACTIVATIONS,
+                   "regularization": REGULARIZATIONS}
+        if name in choices and value not in choices[name]:
+            raise ValueError(f"{name}: {value!r} is not one of {', '.join(choices[name])}")
+        if name == "features":
+            value = tuple(f for f in FEATURES if f in value)
+            if not value:
+                raise ValueError("features: at least one input feature must stay on")
+        elif name == "hidden":
+            value = tuple(int(w) for w in value)
+        elif name == "activations":
+            value = tuple(value)
+            if any(a not in ACTIVATIONS for a in value):
+                raise ValueError(f"activations: {value!r} has a name not in {', '.join(ACTIVATIONS)}")
+        elif name in ("learning_rate", "reg_rate", "dropout"):
+            value = float(value)
+        elif name in ("batch_size", "epochs", "patience", "speed_index"):
+            value = int(value)
+        elif name in ("stop_after_epochs", "stop_when_stalled", "discretize", "show_test"):
+            value = bool(value)
+        if name == "speed_index" and not 0 <= value < len(SPEEDS):
+            raise ValueError(f"speed_index: {value} is not from 0 to {len(SPEEDS) - 1}")
+        return value
+
+    # ------------------------------------------------------------------ settings -> spec
+    def model_spec(self) -> ModelSpec:
+        if not self.has_layers:
+            return ModelSpec(kind=self.model_kind, hidden=(), activation=self.activation)
+        acts = self.activations
+        if not acts:
+            return ModelSpec(kind=self.model_kind, hidden=(), activation=self.activation)
+        activation = acts[0] if all(a == acts[0] for a in acts) else acts
+        return ModelSpec(kind=self.model_kind, hidden=self.hidden, activation=activation)
+
+    def train_spec(self, for_session: bool = False) -> TrainSpec:
+        """The training settings; ``for_session``: the live run's limit (unlimited unless "stop at")."""
+        rate = self.reg_rate
+        epochs = self.epochs
+        if for_session and not self.stop_after_epochs:
+            epochs = UNLIMITED_EPOCHS
+        return TrainSpec(
+            epochs=epochs, batch_size=self.batch_size, optimizer=self.effective_optimizer,
+            learning_rate=self.learning_rate, l1=rate if self.regularization == "l1" else 0.0,
+            l2=rate if self.regularization == "l2" else 0.0, dropout=round(self.dropout, 4), seed=self.seed,
+            patience=self.patience if self.stop_when_stalled else 0)
+
+    def run_spec(self, dataset: DatasetSpec, for_session: bool = False, meta: dict | None = None) -> RunSpec:
+        """The whole run on ``dataset`` (validated as a file would be when not ``for_session``)."""
+        spec = RunSpec(dataset=dataset, features=self.features, model=self.model_spec(),
+                       train=self.train_spec(for_session), meta=meta)
+        return spec
+
+    def view_meta(self) -> dict:
+        """The view settings a spec keeps in ``meta["playground"]`` (the GUI adds its own)."""
+        return {
+            "version": META_VERSION,
+            "discretize": self.discretize,
+            "show_test": self.show_test,
+            "stop_after_epochs": self.stop_after_epochs,
+            "patience": self.patience,
+            "stop_when_stalled": self.stop_when_stalled,
+            "speed": self.speed_index,
+            "regularization": self.regularization,
+        }
+
+    # ------------------------------------------------------------------ spec -> settings
+    def apply_spec(self, spec: RunSpec, task: str) -> frozenset[str]:
+        """Show ``spec`` (whose data turned out to be ``task``) and its ``meta["playground"]``."""
+        meta = playground_meta(spec)
+        t = spec.train
+        reg = "l1" if t.l1 > 0 else "l2" if t.l2 > 0 else meta.get("regularization", "none")
+        if reg not in REGULARIZATIONS:
+            reg = "none"
+        acts = spec.model.activations
+        activation = acts[0] if acts else spec.model.activation if isinstance(spec.model.activation, str) \
+            else self.activation
+        speed = meta.get("speed", len(SPEEDS) - 1)
+        if not isinstance(speed, int) or not 0 <= speed < len(SPEEDS):
+            speed = len(SPEEDS) - 1
+        patience = meta.get("patience", 20)
+        changed = self.set(
+            problem=task, model_kind=spec.model.kind, features=spec.features, learning_rate=t.learning_rate,
+            optimizer=t.optimizer, regularization=reg, reg_rate=float(t.l1 or t.l2 or 0.0),
+            batch_size=min(t.batch_size, MAX_BATCH), dropout=min(t.dropout, MAX_DROPOUT),
+            epochs=min(t.epochs, MAX_EPOCHS), stop_after_epochs=bool(meta.get("stop_after_epochs", False)),
+            stop_when_stalled=t.patience > 0 or bool(meta.get("stop_when_stalled", False)),
+            patience=t.patience if t.patience > 0 else (patience if isinstance(patience, int) and patience > 0
+                                                         else 20),
+            discretize=bool(meta.get("discretize", False)), show_test=bool(meta.get("show_test", True)),
+            speed_index=speed, activation=activation)
+        # the network last: a model switch above starts from the starter network
+        changed |= self.set(hidden=spec.model.hidden if self.has_layers else (),
+                            activations=acts if self.has_layers else ())
+        self.seed = t.seed
+        return changed
+
+
+def playground_meta(spec: RunSpec) -> Mapping[str, Any]:
+    """The spec's ``meta["playground"]`` (empty when absent or not an object)."""
+    meta = spec.meta.get("playground", {}) if isinstance(spec.meta, dict) else {}
+    return meta if isinstance(meta, dict) else {}

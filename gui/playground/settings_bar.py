@@ -1,0 +1,208 @@
+"""The top bar: the run's settings as widgets over a :class:`PlaygroundSettings`.
+
+Every widget writes through :meth:`PlaygroundSettings.set` and shows what the settings
+say in its ``_on_<field>_changed`` handler, under a signal blocker: the settings are the
+only copy, so loading a file, a model rule (the perceptron trains with SGD) or a problem
+switch shows up here without the bar knowing why.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from engine.spec import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
+from gui.playground.combo import combo, labeled, set_combo_data
+from gui.playground.settings import (
+    LEARNING_RATES,
+    MAX_BATCH,
+    MAX_DROPOUT,
+    MAX_EPOCHS,
+    MAX_PATIENCE,
+    REG_RATES,
+    PlaygroundSettings,
+)
+from gui.playground.pacing import SPEEDS
+from gui.playground.tips import ACTIVATION_TIPS, MODEL_TITLES, TIPS
+from gui.playground.training_controls import TrainingControls
+
+
+class SettingsBar(QtWidgets.QFrame):
+    """Two rows: the training controls and main settings, then the finer settings (hidden when presenting)."""
+
+    cluster_requested = QtCore.Signal()
+
+    def __init__(self, settings: PlaygroundSettings, controls: TrainingControls,
+                 parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.controls = controls
+        self._build_widgets()
+        self._build_layout()
+        self._connect()
+        for name in ("problem", "model_kind", "activation", "learning_rate", "regularization", "reg_rate",
+                     "batch_size", "optimizer", "dropout", "epochs", "stop_after_epochs", "patience",
+                     "stop_when_stalled", "speed_index"):
+            handler = getattr(self, f"_on_{name}_changed")
+            getattr(settings.events, name).connect(handler)
+            handler(getattr(settings, name))
+
+    # ------------------------------------------------------------------ construction
+    def _build_widgets(self) -> None:
+        self.lr_combo = combo([(f"{v:g}", v) for v in LEARNING_RATES], TIPS["lr"])
+        self.activation_combo = combo([(a, a) for a in ACTIVATIONS], TIPS["activation"])
+        for i, a in enumerate(ACTIVATIONS):
+            self.activation_combo.setItemData(i, ACTIVATION_TIPS.get(a, a), QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.reg_combo = combo([("None", "none"), ("L1", "l1"), ("L2", "l2")], TIPS["reg"])
+        self.reg_rate_combo = combo([(f"{v:g}", v) for v in REG_RATES], TIPS["reg_rate"])
+        self.problem_combo = combo([("Classification", "classification"), ("Regression", "regression")],
+                                   TIPS["problem"])
+        self.model_combo = combo([(MODEL_TITLES[k], k) for k in MODEL_KINDS], TIPS["model"])
+        self.batch_spin = QtWidgets.QSpinBox()
+        self.batch_spin.setRange(1, MAX_BATCH)
+        self.batch_spin.setToolTip(TIPS["batch"])
+        self.optimizer_combo = combo([(o, o) for o in OPTIMIZERS], TIPS["optimizer"])
+        self.dropout_spin = QtWidgets.QDoubleSpinBox()
+        self.dropout_spin.setRange(0.0, MAX_DROPOUT)
+        self.dropout_spin.setSingleStep(0.05)
+        self.dropout_spin.setToolTip(TIPS["dropout"])
+        self.stop_epochs_check = QtWidgets.QCheckBox("stop at")
+        self.stop_epochs_check.setToolTip(TIPS["stop_epochs"])
+        self.stop_epochs_spin = QtWidgets.QSpinBox()
+        self.stop_epochs_spin.setRange(1, MAX_EPOCHS)
+        self.stop_epochs_spin.setSingleStep(50)
+        self.stop_epochs_spin.setSuffix(" epochs")
+        self.stop_epochs_spin.setToolTip(TIPS["stop_epochs"])
+        self.stop_patience_check = QtWidgets.QCheckBox("early stop")
+        self.stop_patience_check.setToolTip(TIPS["stop_patience"])
+        self.patience_spin = QtWidgets.QSpinBox()
+        self.patience_spin.setRange(1, MAX_PATIENCE)
+        self.patience_spin.setSuffix(" epochs")
+        self.patience_spin.setToolTip(TIPS["stop_patience"])
+        self.speed_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.speed_slider.setRange(0, len(SPEEDS) - 1)
+        self.speed_slider.setValue(len(SPEEDS) - 1)
+        self.speed_slider.setToolTip(TIPS["speed"])
+        self.speed_slider.setMaximumWidth(110)
+        self.speed_label = QtWidgets.QLabel()
+        self.speed_label.setProperty("role", "hint")
+        self.cluster_button = QtWidgets.QPushButton("Run on cluster…")
+        self.cluster_button.setToolTip(TIPS["cluster"])
+
+    def _build_layout(self) -> None:
+        #: hidden in presentation mode with the finer settings, so that the large top row
+        #: still fits a 1280-pixel-wide projector
+        self.regularization_boxes: list[QtWidgets.QWidget] = []
+        self.setObjectName("topBar")
+        self.setStyleSheet("#topBar { background: #F8F9FA; border-bottom: 1px solid #DADCE0; }")
+        row1 = QtWidgets.QHBoxLayout()
+        row1.setSpacing(14)
+        row1.addWidget(self.controls)
+        for title, w in (("Learning rate", self.lr_combo), ("Activation", self.activation_combo),
+                         ("Regularization", self.reg_combo), ("Regularization rate", self.reg_rate_combo),
+                         ("Problem type", self.problem_combo), ("Model", self.model_combo)):
+            box = labeled(title, w)
+            row1.addWidget(box)
+            if w in (self.reg_combo, self.reg_rate_combo):
+                self.regularization_boxes.append(box)
+        row1.addStretch(1)
+        row1.addWidget(self.cluster_button)
+        self.settings_row = QtWidgets.QWidget()
+        row2 = QtWidgets.QHBoxLayout(self.settings_row)
+        row2.setContentsMargins(0, 0, 0, 0)
+        row2.setSpacing(10)
+        for title, w in (("Batch size", self.batch_spin), ("Optimizer", self.optimizer_combo),
+                         ("Dropout", self.dropout_spin)):
+            lab = QtWidgets.QLabel(title)
+            lab.setToolTip(w.toolTip())
+            row2.addWidget(lab)
+            row2.addWidget(w)
+        row2.addSpacing(12)
+        row2.addWidget(self.stop_epochs_check)
+        row2.addWidget(self.stop_epochs_spin)
+        row2.addWidget(self.stop_patience_check)
+        row2.addWidget(self.patience_spin)
+        row2.addSpacing(12)
+        speed_title = QtWidgets.QLabel("Speed")
+        speed_title.setToolTip(TIPS["speed"])
+        row2.addWidget(speed_title)
+        row2.addWidget(self.speed_slider)
+        row2.addWidget(self.speed_label)
+        row2.addStretch(1)
+        top = QtWidgets.QVBoxLayout(self)
+        top.setContentsMargins(16, 8, 16, 8)
+        top.addLayout(row1)
+        top.addWidget(self.settings_row)
+
+    def _connect(self) -> None:
+        s = self.settings
+        for name, box in (("learning_rate", self.lr_combo), ("regularization", self.reg_combo),
+                          ("reg_rate", self.reg_rate_combo), ("optimizer", self.optimizer_combo),
+                          ("problem", self.problem_combo), ("model_kind", self.model_combo),
+                          ("activation", self.activation_combo)):
+            box.currentIndexChanged.connect(lambda _i, name=name, box=box: s.set(**{name: box.currentData()}))
+        for name, spin in (("batch_size", self.batch_spin), ("epochs", self.stop_epochs_spin),
+                           ("patience", self.patience_spin), ("speed_index", self.speed_slider)):
+            spin.valueChanged.connect(lambda v, name=name: s.set(**{name: v}))
+        self.dropout_spin.valueChanged.connect(lambda v: s.set(dropout=v))
+        self.stop_epochs_check.toggled.connect(lambda on: s.set(stop_after_epochs=on))
+        self.stop_patience_check.toggled.connect(lambda on: s.set(stop_when_stalled=on))
+        self.cluster_button.clicked.connect(self.cluster_requested)
+
+    # ------------------------------------------------------------------ settings -> widgets
+    @staticmethod
+    def _show(widget: QtWidgets.QWidget, apply) -> None:
+        with QtCore.QSignalBlocker(widget):
+            apply()
+
+    def _on_problem_changed(self, problem: str) -> None:
+        self._show(self.problem_combo, lambda: set_combo_data(self.problem_combo, problem))
+
+    def _on_model_kind_changed(self, kind: str) -> None:
+        self._show(self.model_combo, lambda: set_combo_data(self.model_combo, kind))
+        # the perceptron trains with SGD only; dropout needs hidden layers
+        self.optimizer_combo.setEnabled(len(self.settings.optimizer_choices) > 1)
+        self.dropout_spin.setEnabled(self.settings.has_layers)
+
+    def _on_activation_changed(self, activation: str) -> None:
+        self._show(self.activation_combo, lambda: set_combo_data(self.activation_combo, activation))
+
+    def _on_learning_rate_changed(self, rate: float) -> None:
+        self._show(self.lr_combo, lambda: set_combo_data(self.lr_combo, rate))
+
+    def _on_regularization_changed(self, reg: str) -> None:
+        self._show(self.reg_combo, lambda: set_combo_data(self.reg_combo, reg))
+
+    def _on_reg_rate_changed(self, rate: float) -> None:
+        self._show(self.reg_rate_combo, lambda: set_combo_data(self.reg_rate_combo, rate))
+
+    def _on_batch_size_changed(self, size: int) -> None:
+        self._show(self.batch_spin, lambda: self.batch_spin.setValue(size))
+
+    def _on_optimizer_changed(self, optimizer: str) -> None:
+        self._show(self.optimizer_combo, lambda: set_combo_data(self.optimizer_combo, optimizer))
+
+    def _on_dropout_changed(self, rate: float) -> None:
+        self._show(self.dropout_spin, lambda: self.dropout_spin.setValue(rate))
+
+    def _on_epochs_changed(self, epochs: int) -> None:
+        self._show(self.stop_epochs_spin, lambda: self.stop_epochs_spin.setValue(epochs))
+
+    def _on_stop_after_epochs_changed(self, on: bool) -> None:
+        self._show(self.stop_epochs_check, lambda: self.stop_epochs_check.setChecked(on))
+
+    def _on_patience_changed(self, epochs: int) -> None:
+        self._show(self.patience_spin, lambda: self.patience_spin.setValue(epochs))
+
+    def _on_stop_when_stalled_changed(self, on: bool) -> None:
+        self._show(self.stop_patience_check, lambda: self.stop_patience_check.setChecked(on))
+
+    def _on_speed_index_changed(self, index: int) -> None:
+        self._show(self.speed_slider, lambda: self.speed_slider.setValue(index))
+        speed = SPEEDS[index]
+        self.speed_label.setText("max" if speed is None else f"{speed:g} epochs/s")
+
+    # ------------------------------------------------------------------ classroom
+    def set_presentation(self, on: bool) -> None:
+        """Only the first row's main settings stay: the finer ones would not fit a projector."""
+        for w in (self.settings_row, self.cluster_button, *self.regularization_boxes):
+            w.setVisible(not on)
