@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from PySide6 import QtCore
 
-from engine.spec import RunSpec, load_spec
+from engine.spec import MODEL_KINDS, RunSpec, load_spec, model_allows_task, model_has_hidden_layers, \
+    optimizers_for_model
 from tests.gui.conftest import click_data
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
@@ -34,6 +37,31 @@ def test_logistic_and_perceptron_draw_straight_boundaries(qtbot, playground):
     assert view.current_spec().train.optimizer == "sgd"  # the perceptron's own rule
     view.settings_bar.model_combo.setCurrentIndex(view.settings_bar.model_combo.findData("mlp"))
     assert view.network.hidden and view.network.add_layer_button.isEnabled()
+
+
+def test_the_top_bar_offers_what_the_validator_accepts_for_every_model_and_problem(qtbot, playground):
+    """Pick each problem type and model in the combos, in both orders: the bar ends on a combination
+    the engine's rules allow, enables the optimizer and dropout only where the model uses them, and
+    the spec on screen is one the validator keeps as it is."""
+    view = playground
+    bar = view.settings_bar
+    for problem, kind in itertools.product(("classification", "regression"), MODEL_KINDS):
+        for combos in ((bar.problem_combo, bar.model_combo), (bar.model_combo, bar.problem_combo)):
+            for box in combos:
+                box.setCurrentIndex(box.findData(problem if box is bar.problem_combo else kind))
+            qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+            shown_kind, shown_problem = bar.model_combo.currentData(), bar.problem_combo.currentData()
+            assert model_allows_task(shown_kind, shown_problem)
+            last = combos[-1]
+            assert last.currentData() == (kind if last is bar.model_combo else problem)
+            assert bar.optimizer_combo.isEnabled() == (len(optimizers_for_model(shown_kind)) > 1)
+            assert bar.dropout_spin.isEnabled() == model_has_hidden_layers(shown_kind)
+            assert view.store.task == shown_problem
+            spec = view.current_spec()
+            assert spec.model.kind == shown_kind
+            assert RunSpec.from_dict(spec.to_dict()) == spec
+            assert spec.train.optimizer in optimizers_for_model(shown_kind)
+            assert view.session.snapshot.spec.model.kind == shown_kind
 
 
 def test_regression_paint_values_and_train(qtbot, playground):
