@@ -51,6 +51,26 @@ class FrameDrawer:
         if report:
             self._drawn_report = None
 
+    def show_neuron(self, column: int, unit: int) -> None:
+        """Show neuron ``unit`` of ``column`` (0: the input features) large in the plot; -1: none."""
+        if column < 0:
+            self.hover = None
+            self.session.set_render_options(preview=None)
+            self.data_plot.set_preview(None)
+            return
+        if column == 0:
+            name = self.network.all_features[unit]
+            if name not in self.network.features:
+                return
+            unit = self.network.features.index(name)
+        self.hover = (column, unit)
+        if self.session.running:
+            self.session.set_render_options(preview=(column, unit))  # the worker draws it with each frame
+            return
+        pic = self.session.preview_picture(column, unit)
+        if pic is not None:
+            self.data_plot.set_preview(thumbnail_rgb(pic), self.network.node_name(column, unit))
+
     def draw(self) -> None:
         """Draw what is new since the last frame."""
         drew = self.curves.redraw() if self._add_records() else False

@@ -86,6 +86,12 @@ class TrainingSnapshot:
         return all(np.isfinite(w["W"]).all() and np.isfinite(w["b"]).all() for w in self.weights)
 
 
+    def weights_as_lists(self) -> list[dict]:
+        """The weights as a spec holds them: ``[{"W": nested lists, "b": list}, ...]``."""
+        return [{"W": np.asarray(w["W"], dtype=float).tolist(), "b": np.asarray(w["b"], dtype=float).tolist()}
+                for w in self.weights]
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a

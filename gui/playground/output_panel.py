@@ -7,7 +7,7 @@ from PySide6 import QtWidgets
 from engine.metrics import format_metric
 from gui.playground.curves import CurvesPanel
 from gui.playground.plot_box import PlotBox
-from gui.playground.tips import TIPS
+from gui.playground.tips import DIVERGED_TEXT, TIPS
 
 
 class OutputPanel(QtWidgets.QWidget):
@@ -72,6 +72,17 @@ class OutputPanel(QtWidgets.QWidget):
 
     def status(self) -> str:
         return self.status_label.text()
+
+    def show_state(self, state: str, snapshot) -> None:
+        """Say why training stopped (diverged, completed) or clear the line when it runs again."""
+        if state == "diverged":
+            detail = snapshot.message if snapshot is not None else ""
+            self.show_error(DIVERGED_TEXT, detail)
+            self.set_status(detail)
+        elif state == "completed" and snapshot is not None:
+            self.set_status(snapshot.message)
+        elif state == "running":
+            self.set_status("")
 
     def set_presentation(self, on: bool) -> None:
         """The two losses one under the other; the plot box and curves in their presentation mode."""

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
-from gui.playground.data_plot import DataPlot
+from gui.playground.data_plot import DEFAULT_BOX, DataPlot
 from gui.playground.settings import PlaygroundSettings
 from gui.playground.tips import LEGEND_TIP, PLOT_PNG_TIP, SHOW_TEST_TIP, TIPS
 from gui.widgets.square import SquareBox
+
+
+def box_around(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float, float]:
+    """The default square when the points ``lo (2,)`` .. ``hi (2,)`` fill a good part of it,
+    else a rectangle fitted to them with a margin."""
+    d = DEFAULT_BOX
+    span = hi - lo
+    inside = lo[0] >= d[0] and hi[0] <= d[1] and lo[1] >= d[2] and hi[1] <= d[3]
+    if inside and span.max() >= (d[1] - d[0]) / 4:
+        return DEFAULT_BOX
+    # a single point (or a line of them) still gets an area around it
+    span = np.where(span > 0, span, np.maximum(np.abs(hi), 1.0))
+    pad = 0.08 * span
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
 
 
 class PlotBox(QtWidgets.QWidget):
@@ -52,6 +67,26 @@ class PlotBox(QtWidgets.QWidget):
         self._on_show_test_changed(settings.show_test)
         self._on_discretize_changed(settings.discretize)
         self._draw_legend()
+
+    def fit_box(self, X: np.ndarray, refit: bool = False) -> bool:
+        """Choose the plotted rectangle for the points ``X (n, 2)``; whether it changed.
+
+        The default square holds the presets and painting. Data that leaves the shown
+        rectangle, and (when ``refit``: another data set arrived) data far smaller than the
+        square, get a rectangle fitted to them, so that a file's points fill the plot
+        whatever their units. Painting never shrinks the rectangle under the brush.
+        """
+        box = DEFAULT_BOX if refit else self.data_plot.box
+        if len(X):
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            x0, x1, y0, y1 = box
+            outside = lo[0] < x0 or hi[0] > x1 or lo[1] < y0 or hi[1] > y1
+            if refit or outside:
+                box = box_around(lo, hi)
+        if box == self.data_plot.box:
+            return False
+        self.data_plot.set_box(box)
+        return True
 
     def _on_show_test_changed(self, on: bool) -> None:
         with QtCore.QSignalBlocker(self.show_test_check):

@@ -45,6 +45,12 @@ class PointStore(QtCore.QObject):
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    def value_scale(self) -> float:
+        """The largest absolute target value (1 for classes or no points): the colour scale's end."""
+        if self.task == "classification" or not len(self):
+            return 1.0
+        return float(np.abs(self.y).max()) or 1.0
+
     def state(self) -> tuple:
         """A copy of everything an undo command needs to restore this store."""
         return (self.X.copy(), self.y.copy(), self.test.copy(), self.task, list(self.class_names))

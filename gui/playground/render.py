@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.features import expand_features
+from engine.grid import grid_points
+from engine.spec import FEATURES
+
 from gui.theme import class_rgb, diverging_lut
 
 WHITE = np.ones(3, dtype=np.float32)
@@ -95,3 +99,10 @@ def neuron_pictures(columns: list[np.ndarray], n_outputs: int, task: str) -> lis
             pics.append(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
         pictures.append(pics)
     return pictures
+
+
+def feature_pictures(box: tuple[float, float, float, float], size: int = 28) -> dict[str, np.ndarray]:
+    """Every input feature's value over ``box`` as a ``(size, size, 3)`` uint8 picture, by feature name."""
+    pts = grid_points(box, (size, size))
+    F = expand_features(pts, FEATURES)
+    return {name: thumbnail_rgb(F[:, k].reshape(size, size)) for k, name in enumerate(FEATURES)}

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.features import expand_features
-from engine.grid import grid_points
 from engine.spec import ACTIVATIONS, FEATURES, DatasetSpec, ModelSpec, RunSpec, SpecError, TrainSpec, load_spec, \
     save_spec
 from gui import theme
@@ -33,7 +30,7 @@ from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
 from gui.playground.plot_box import PlotBox
 from gui.playground.points import PointStore
-from gui.playground.render import thumbnail_rgb
+from gui.playground.render import feature_pictures
 from gui.playground.settings import NETWORK_FIELDS, TRAINING_FIELDS, PlaygroundSettings, playground_meta
 from gui.playground.settings_bar import SettingsBar
 from gui.playground.tips import DIVERGED_TEXT, NETWORK_HEADING_TIP, NO_POINTS_TEXT
@@ -42,20 +39,6 @@ from gui.playground.training_controls import TrainingControls
 
 FRAME_INTERVAL_MS = 100
 ARCHITECTURE_FIELDS = frozenset({"model_kind", "features", "hidden", "activations"})
-
-
-def _box_around(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float, float]:
-    """The default square when the points ``lo (2,)`` .. ``hi (2,)`` fill a good part of it,
-    else a rectangle fitted to them with a margin."""
-    d = DEFAULT_BOX
-    span = hi - lo
-    inside = lo[0] >= d[0] and hi[0] <= d[1] and lo[1] >= d[2] and hi[1] <= d[3]
-    if inside and span.max() >= (d[1] - d[0]) / 4:
-        return DEFAULT_BOX
-    # a single point (or a line of them) still gets an area around it
-    span = np.where(span > 0, span, np.maximum(np.abs(hi), 1.0))
-    pad = 0.08 * span
-    return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
 
 
 class PlaygroundView(QtWidgets.QWidget):
@@ -102,7 +85,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.data_timer.setInterval(60)
         self.data_timer.timeout.connect(self._on_data_settled)
 
-        self.network.set_feature_pictures(self._feature_pictures(DEFAULT_BOX))
+        self.network.set_feature_pictures(feature_pictures(DEFAULT_BOX))
         self.set_presentation(False)
         self._building = False
         self.load_run_spec(self.default_spec())
@@ -152,7 +135,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.settings_bar.cluster_requested.connect(self._on_cluster_requested)
         self.network.architecture_changed.connect(self._on_network_edited)
         self.network.weight_edited.connect(self._on_weight_edited)
-        self.network.neuron_hovered.connect(self._on_neuron_hovered)
+        self.network.neuron_hovered.connect(self.frames.show_neuron)
         self.plot_box.error_raised.connect(self.output.show_error)
         self.dataset_panel.error_raised.connect(self.output.show_error)
         paint = self.dataset_panel.paint
@@ -198,8 +181,7 @@ class PlaygroundView(QtWidgets.QWidget):
         d = self.settings.run_spec(self.dataset_panel.dataset_spec(), meta=self.view_settings()).to_dict()
         snap = self.session.snapshot
         if snap is not None and snap.weights and snap.finite:
-            d["weights"] = [{"W": np.asarray(w["W"], dtype=float).tolist(), "b": np.asarray(w["b"], dtype=float).tolist()}
-                            for w in snap.weights]
+            d["weights"] = snap.weights_as_lists()
         return RunSpec.from_dict(d)
 
     def load_run_spec(self, spec: RunSpec) -> None:
@@ -220,7 +202,7 @@ class PlaygroundView(QtWidgets.QWidget):
             self.settings.apply_spec(spec, task)
             self.curves.apply_view_settings(meta)
             self.curves.set_task(task)
-            self.data_plot.value_scale = self._value_scale()
+            self.data_plot.value_scale = self.store.value_scale()
         finally:
             self._building = False
         self._update_box(refit=True)
@@ -316,7 +298,7 @@ class PlaygroundView(QtWidgets.QWidget):
             self.session.clear()
             self.data_plot.set_boundary(None)
             self.output.set_status(NO_POINTS_TEXT)
-            self._sync_network_shape(None)
+            self.network.fit_outputs(self.store.task, self.store.class_names, None)
             self._update_play_button()
             return
         try:
@@ -329,19 +311,10 @@ class PlaygroundView(QtWidgets.QWidget):
             self.output.show_error(f"the saved weights were not used: {exc}")
             self.session.reset(spec.with_(weights=None), ds)
         self.output.set_status("")
-        self._sync_network_shape(self.session.n_outputs)
+        self.network.fit_outputs(self.store.task, self.store.class_names, self.session.n_outputs)
         self.frames.forget()  # the network drawing may have been rebuilt: draw the frame again
         self.frames.draw()
         self._update_play_button()
-
-    def _sync_network_shape(self, n_outputs: int | None) -> None:
-        n_out = n_outputs if n_outputs is not None else max(self.store.n_classes, 1)
-        names = list(self.store.class_names)
-        if self.store.task != "classification":
-            n_out, labels = 1, ["value"]
-        else:
-            labels = names if n_out == self.store.n_classes else [f"{names[1]} vs {names[0]}"]
-        self.network.set_outputs(n_out, labels)
 
     def _update_play_button(self) -> None:
         self.controls.show_running(self.session.running, self.session.has_network)
@@ -350,11 +323,7 @@ class PlaygroundView(QtWidgets.QWidget):
     def _on_settings_changed(self, names: frozenset[str]) -> None:
         s = self.settings
         if names & ARCHITECTURE_FIELDS:
-            net = self.network
-            if (list(s.features), list(s.hidden), list(s.activations), s.has_layers) != (
-                    net.features, net.hidden, net.activations, net.layers_allowed):
-                net.set_architecture(s.features, s.hidden, s.activations, net.n_outputs, net.output_labels,
-                                     layers_allowed=s.has_layers)
+            self.network.show_architecture(s.features, s.hidden, s.activations, layers_allowed=s.has_layers)
         if "speed_index" in names:
             self.session.speed = s.speed
         if "discretize" in names:
@@ -381,7 +350,7 @@ class PlaygroundView(QtWidgets.QWidget):
         finally:
             self._building = False
         self.curves.set_task(task)
-        self.data_plot.value_scale = self._value_scale()
+        self.data_plot.value_scale = self.store.value_scale()
         self._update_box(refit=True)  # a preset of the other kind replaced the data
         self.undo_stack.clear()
         self._rebuild_network()
@@ -399,26 +368,6 @@ class PlaygroundView(QtWidgets.QWidget):
     def _on_weight_edited(self, layer: int, i: int, j: int, value: float) -> None:
         self.session.set_weight(layer, i, j, value)
         self.frames.draw()
-
-    def _on_neuron_hovered(self, column: int, unit: int) -> None:
-        if column < 0:
-            self.frames.hover = None
-            self.session.set_render_options(preview=None)
-            self.data_plot.set_preview(None)
-            return
-        if column == 0:
-            name = FEATURES[unit]
-            if name not in self.network.features:
-                return
-            unit = self.network.features.index(name)
-        self.frames.hover = (column, unit)
-        caption = self.network.node_name(column, unit)
-        if self.session.running:
-            self.session.set_render_options(preview=(column, unit))
-        else:
-            pic = self.session.preview_picture(column, unit)
-            if pic is not None:
-                self.data_plot.set_preview(thumbnail_rgb(pic), caption)
 
     def _on_store_changed(self) -> None:
         if not self._building:
@@ -438,7 +387,7 @@ class PlaygroundView(QtWidgets.QWidget):
         ds = self.dataset_panel.dataset()
         if self.settings.problem != ds.task:
             self._show_task(ds.task)  # an imported file (or undoing one) changed the problem type
-        self.data_plot.value_scale = self._value_scale()
+        self.data_plot.value_scale = self.store.value_scale()
         self._update_box(refit=new_data)  # imported data may lie outside the default square
         old = self.session.dataset
         if new_data or old is None or ds.task != old.task or ds.n_classes != old.n_classes or ds.n_train < 1:
@@ -447,31 +396,11 @@ class PlaygroundView(QtWidgets.QWidget):
         self.session.set_dataset(ds)
         self.output.set_status("")
 
-    def _value_scale(self) -> float:
-        if self.store.task == "classification" or not len(self.store):
-            return 1.0
-        return float(np.abs(self.store.y).max()) or 1.0
-
     def _update_box(self, refit: bool = False) -> None:
-        """Choose the plotted rectangle for the data.
-
-        The default square holds the presets and painting. Data that leaves the shown
-        rectangle, and (when ``refit``: another data set arrived) data far smaller than the
-        square, get a rectangle fitted to them, so that a file's points fill the plot
-        whatever their units. Painting never shrinks the rectangle under the brush.
-        """
-        X = self.store.X
-        box = DEFAULT_BOX if refit else self.data_plot.box
-        if len(X):
-            lo, hi = X.min(axis=0), X.max(axis=0)
-            x0, x1, y0, y1 = box
-            outside = lo[0] < x0 or hi[0] > x1 or lo[1] < y0 or hi[1] > y1
-            if refit or outside:
-                box = _box_around(lo, hi)
-        if box != self.data_plot.box:
-            self.data_plot.set_box(box)
-            self.network.set_feature_pictures(self._feature_pictures(box))
-        self.session.set_render_options(box=box, value_scale=self._value_scale())
+        """Fit the plotted rectangle to the data (see :meth:`PlotBox.fit_box`); the pictures follow it."""
+        if self.plot_box.fit_box(self.store.X, refit):
+            self.network.set_feature_pictures(feature_pictures(self.data_plot.box))
+        self.session.set_render_options(box=self.data_plot.box, value_scale=self.store.value_scale())
 
     def _on_cluster_requested(self) -> None:
         try:
@@ -481,25 +410,13 @@ class PlaygroundView(QtWidgets.QWidget):
             return
         self.run_on_cluster_requested.emit(spec)
 
-    def _feature_pictures(self, box) -> dict[str, np.ndarray]:
-        pts = grid_points(box, (28, 28))
-        F = expand_features(pts, FEATURES)
-        return {name: thumbnail_rgb(F[:, k].reshape(28, 28)) for k, name in enumerate(FEATURES)}
-
     # ================================================================== session state
     def _on_state_changed(self, state: str) -> None:
         self._update_play_button()
-        snap = self.session.snapshot
+        self.output.show_state(state, self.session.snapshot)
         if state == "diverged":
-            detail = snap.message if snap is not None else ""
-            self.output.show_error(DIVERGED_TEXT, detail)
-            self.output.set_status(detail)
             self.confusion.clear()  # the scores shown were of the weights before they blew up
             self.frames.forget()
-        elif state == "completed" and snap is not None:
-            self.output.set_status(snap.message)
-        elif state == "running":
-            self.output.set_status("")
         self.frames.draw()
 
     # ================================================================== classroom
