@@ -97,7 +97,7 @@ class SparseAxis(pg.AxisItem):
 class CurvePlot(pg.PlotWidget):
     """One metric (train and test) against epochs or seconds, with a hover readout."""
 
-    def __init__(self, title: str, legend_at_bottom: bool = False, parent=None):
+    def __init__(self, title: str, legend_at_bottom: bool = False, value_format: str = "{:.4f}", parent=None):
         super().__init__(parent=parent, background=theme.BACKGROUND, axisItems={"left": SparseAxis("left")})
         self.setMenuEnabled(False)
         self.hideButtons()
@@ -131,7 +131,7 @@ class CurvePlot(pg.PlotWidget):
         self._y_range: tuple[float, float] | None = None
         self._y_changed_at = 0.0
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._fmt = "{:.4f}"
+        self._fmt = value_format
         self._raw: tuple[np.ndarray, np.ndarray] | None = None
         self._x_unit = "epoch"
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -251,8 +251,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._dirty = False
         self._task = "classification"
         self.loss_plot = CurvePlot("Loss")
-        self.acc_plot = CurvePlot("Accuracy", legend_at_bottom=True)
-        self.acc_plot._fmt = "{:.1%}"
+        self.acc_plot = CurvePlot("Accuracy", legend_at_bottom=True, value_format="{:.1%}")
 
         self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, 99)
