@@ -45,7 +45,8 @@ class OutputPanel(QtWidgets.QWidget):
         self.losses_row.addStretch(1)
         lay.addLayout(self.losses_row)
         lay.addWidget(self.error_banner)
-        lay.addWidget(plot_box, 5)
+        lay.addWidget(plot_box.square, 5)
+        lay.addWidget(plot_box.options)
         lay.addWidget(curves, 4)
         # (the status line stays in presentation mode: why training stopped, or why play does
         # nothing, matters most when the class is watching)

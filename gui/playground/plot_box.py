@@ -26,13 +26,17 @@ def box_around(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float, flo
     return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
 
 
-class PlotBox(QtWidgets.QWidget):
-    """The decision regions and points (:class:`DataPlot`), a colour legend, "show test data",
-    "discretize output" (both settings) and a PNG export."""
+class PlotBox(QtCore.QObject):
+    """The decision regions and points (:class:`DataPlot`) kept square, and under them a colour
+    legend, "show test data", "discretize output" (both settings) and a PNG export.
+
+    Two widgets, which the output panel stacks with the curves between its other rows:
+    ``square`` (the plot) and ``options`` (the row under it).
+    """
 
     error_raised = QtCore.Signal(str)
 
-    def __init__(self, data_plot: DataPlot, settings: PlaygroundSettings, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, data_plot: DataPlot, settings: PlaygroundSettings, parent: QtCore.QObject | None = None):
         super().__init__(parent)
         self.data_plot = data_plot
         self.settings = settings
@@ -47,17 +51,15 @@ class PlotBox(QtWidgets.QWidget):
         self.png_button = QtWidgets.QToolButton(text="PNG…")
         self.png_button.setToolTip(PLOT_PNG_TIP)
 
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
-        lay.addWidget(self.square, 1)
-        opts = QtWidgets.QHBoxLayout()
+        self.options = QtWidgets.QWidget()
+        opts = QtWidgets.QHBoxLayout(self.options)
+        opts.setContentsMargins(0, 0, 0, 0)
+        opts.setSpacing(4)  # the output column's spacing
         opts.addWidget(self.legend)
         opts.addStretch(1)
         opts.addWidget(self.show_test_check)
         opts.addWidget(self.discretize_check)
         opts.addWidget(self.png_button)
-        lay.addLayout(opts)
 
         self.show_test_check.toggled.connect(lambda on: settings.set(show_test=on))
         self.discretize_check.toggled.connect(lambda on: settings.set(discretize=on))
@@ -98,7 +100,7 @@ class PlotBox(QtWidgets.QWidget):
             self.discretize_check.setChecked(on)
 
     def _on_export_clicked(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save the plot as PNG", "playground-plot.png",
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.options, "Save the plot as PNG", "playground-plot.png",
                                                         "PNG image (*.png)")
         if path:
             try:
