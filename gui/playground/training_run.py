@@ -95,7 +95,7 @@ class Controls:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._reset: _Run | None = None
+        self._reset: TrainingRun | None = None
         self._dataset: Dataset | None = None
         self._spec: RunSpec | None = None
         self._edits: list[tuple[int, int, int, float]] = []
