@@ -20,9 +20,9 @@ from engine.spec import (
     ACTIVATIONS,
     FEATURES,
     MODEL_KINDS,
+    DatasetSpec,
     ModelSpec,
     RunSpec,
-    DatasetSpec,
     TrainSpec,
     model_allows_task,
     model_has_hidden_layers,
@@ -235,9 +235,8 @@ class PlaygroundSettings:
 
     def run_spec(self, dataset: DatasetSpec, for_session: bool = False, meta: dict | None = None) -> RunSpec:
         """The whole run on ``dataset`` (validated as a file would be when not ``for_session``)."""
-        spec = RunSpec(dataset=dataset, features=self.features, model=self.model_spec(),
+        return RunSpec(dataset=dataset, features=self.features, model=self.model_spec(),
                        train=self.train_spec(for_session), meta=meta)
-        return spec
 
     def view_meta(self) -> dict:
         """The view settings a spec keeps in ``meta["playground"]`` (the GUI adds its own)."""

@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.spec import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
 from gui.playground.combo import combo, labeled, set_combo_data
+from gui.playground.pacing import SPEEDS
 from gui.playground.settings import (
     LEARNING_RATES,
     MAX_BATCH,
@@ -21,7 +22,6 @@ from gui.playground.settings import (
     REG_RATES,
     PlaygroundSettings,
 )
-from gui.playground.pacing import SPEEDS
 from gui.playground.tips import ACTIVATION_TIPS, MODEL_TITLES, TIPS
 from gui.playground.training_controls import TrainingControls
 

@@ -18,8 +18,17 @@ import os
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.spec import ACTIVATIONS, FEATURES, DatasetSpec, ModelSpec, RunSpec, SpecError, TrainSpec, load_spec, \
-    save_spec
+from engine.spec import (
+    ACTIVATIONS,
+    FEATURES,
+    DatasetSpec,
+    ModelSpec,
+    RunSpec,
+    SpecError,
+    TrainSpec,
+    load_spec,
+    save_spec,
+)
 from gui import theme
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.curves import CurvesPanel

@@ -7,8 +7,14 @@ import itertools
 import numpy as np
 from PySide6 import QtCore
 
-from engine.spec import MODEL_KINDS, RunSpec, load_spec, model_allows_task, model_has_hidden_layers, \
-    optimizers_for_model
+from engine.spec import (
+    MODEL_KINDS,
+    RunSpec,
+    load_spec,
+    model_allows_task,
+    model_has_hidden_layers,
+    optimizers_for_model,
+)
 from tests.gui.conftest import click_data
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
