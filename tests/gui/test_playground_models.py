@@ -185,11 +185,12 @@ def test_speed_limit_and_early_stopping(qtbot, playground):
     assert view.settings_bar.speed_label.text() == "10 epochs/s"
     t0 = time.perf_counter()
     view.play()
-    qtbot.wait(600)
+    # (a busy machine only slows the run down: the limit is checked as an upper bound)
+    qtbot.waitUntil(lambda: view.session.epoch >= 3, timeout=20_000)
     view.pause()
     qtbot.waitUntil(lambda: not view.session.running, timeout=5000)
     elapsed = time.perf_counter() - t0
-    assert 1 <= view.session.epoch <= 10 * elapsed + 2
+    assert 3 <= view.session.epoch <= 10 * elapsed + 2
 
     view.settings_bar.speed_slider.setValue(view.settings_bar.speed_slider.maximum())
     view.dataset_panel.choose_preset("gauss")
