@@ -25,6 +25,7 @@ process, so the whole path works without a cluster.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -113,6 +114,49 @@ class Profile:
         return out
 
 
+def parse_jump_host(spec: str) -> tuple[str, str, int | None]:
+    """One ProxyJump hop ``[ssh://][user@]host[:port]`` (``[v6addr]:port`` too) as ``(user, host, port)``.
+
+    Raises
+    ------
+    ValueError
+        The hop has no host or a port that is not a number 1..65535.
+    """
+    hop = spec.strip()
+    if hop.startswith("ssh://"):
+        hop = hop[6:].rstrip("/")
+    user = ""
+    if "@" in hop:
+        user, hop = hop.rsplit("@", 1)
+    port_text = None
+    if hop.startswith("["):
+        host, _, rest = hop[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"cannot read the jump host {spec!r}")
+            port_text = rest[1:]
+    elif hop.count(":") == 1:
+        host, port_text = hop.split(":")
+    else:
+        host = hop
+    if not host:
+        raise ValueError(f"the jump host {spec!r} names no host")
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ValueError(f"the jump host {spec!r} has port {port_text!r}, expected a number 1..65535")
+        port = int(port_text)
+    return user, host, port
+
+
+def parse_proxy_jump(value: str) -> list[tuple[str, str, int | None]]:
+    """Every hop of a ProxyJump value ``hop1,hop2,...`` in the order they are used."""
+    hops = [h for h in value.split(",")]
+    if any(not h.strip() for h in hops):
+        raise ValueError(f"the ProxyJump value {value!r} has an empty hop")
+    return [parse_jump_host(h) for h in hops]
+
+
 def data_dir() -> str:
     """ScaleLab's data folder: ``$SCALELAB_DATA_DIR`` when set, else the platform's data folder.
 
@@ -181,6 +225,11 @@ def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Pr
         v = values.get(key, "")
         if v and not re.match(r"^[A-Za-z0-9_.@+-]+$", v):
             raise ConfigError(path, f"{prefix}.{key}", f"{v!r} may only contain letters, digits and . _ @ + -")
+    if values.get("proxy_jump") and values["proxy_jump"].lower() != "none":
+        try:
+            parse_proxy_jump(values["proxy_jump"])
+        except ValueError as exc:
+            raise ConfigError(path, f"{prefix}.proxy_jump", str(exc)) from None
     if "port" in table:
         port = table["port"]
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -194,8 +243,8 @@ def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Pr
             values[key] = v
     if "connect_timeout_s" in table:
         v = table["connect_timeout_s"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-            raise ConfigError(path, f"{prefix}.connect_timeout_s", f"expected a positive number, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ConfigError(path, f"{prefix}.connect_timeout_s", f"expected a positive number of seconds, got {v!r}")
         values["connect_timeout_s"] = float(v)
     if "hash_known_hosts" in table:
         v = table["hash_known_hosts"]
@@ -244,6 +293,8 @@ def load_profiles(config_path: str | os.PathLike | None = None) -> dict[str, Pro
         raise ConfigError(path, "", f"cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     for key in data:
         if key != "profiles":
             raise ConfigError(path, key, "unknown top-level key (expected only [profiles.NAME] tables)")
@@ -341,5 +392,6 @@ def get_profile(name: str, config_path: str | os.PathLike | None = None) -> Prof
 
 __all__ = [
     "ConfigError", "Profile", "LOCAL_PROFILE", "LAUNCHERS", "default_config_path", "dump_profiles",
+    "parse_jump_host", "parse_proxy_jump",
     "get_profile", "load_profiles", "local_profile", "profile_from_dict", "save_profiles",
 ]

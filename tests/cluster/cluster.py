@@ -510,6 +510,60 @@ class TestCluster:
         env = {"PATH": "/usr/bin:/bin:/usr/sbin", "HOME": str(self.home), "SLURM_CONF": str(self.slurm_conf)}
         return _run(argv, env=env, timeout_s=timeout_s, check=False, user=USER)
 
+    def authorize_key(self, public_key_line: str) -> None:
+        """Let the test user log in with one more key (appended once to authorized_keys)."""
+        pw = pwd.getpwnam(USER)
+        auth = self.home / ".ssh" / "authorized_keys"
+        with self._lock():
+            lines = auth.read_text().splitlines() if auth.exists() else []
+            if public_key_line.strip() not in (ln.strip() for ln in lines):
+                lines.append(public_key_line.strip())
+                auth.write_text("\n".join(lines) + "\n")
+            os.chown(auth, pw.pw_uid, pw.pw_gid)
+            os.chmod(auth, 0o600)
+
+    @contextlib.contextmanager
+    def extra_sshd(self, folder: Path, extra_config: tuple[str, ...] = ()):
+        """A second sshd for the test user on a free loopback port, stopped when the block ends.
+
+        It uses the main sshd's host key (so the same known_hosts line, under its own
+        ``[127.0.0.1]:port`` name, trusts it). Yields the port. ``extra_config`` lines come
+        first in its sshd_config, so they win over the defaults below them (sshd keeps the
+        first value it reads).
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o755)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        pidfile = folder / "sshd.pid"
+        config = folder / "sshd_config"
+        config.write_text("\n".join([
+            *extra_config,
+            f"Port {port}",
+            "ListenAddress 127.0.0.1",
+            f"HostKey {self.host_key}",
+            f"PidFile {pidfile}",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PubkeyAuthentication yes",
+            "UsePAM no",
+            f"AllowUsers {USER}",
+            "StrictModes yes",
+            "AllowTcpForwarding yes",
+            "PrintMotd no",
+            "Subsystem sftp internal-sftp",
+            "",
+        ]))
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        _run(["/usr/sbin/sshd", "-f", str(config), "-E", str(folder / "sshd.log")])
+        try:
+            _wait_for("extra sshd", lambda: _port_open(port), 10, folder / "sshd.log")
+            yield port
+        finally:
+            _kill_pidfile(pidfile, with_children=True)
+
     def describe(self) -> str:
         st = self.status()
         lines = [f"test cluster under {self.root}"]
