@@ -29,6 +29,7 @@ import math
 import os
 import re
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
@@ -39,7 +40,8 @@ APP_NAME = "scalelab"
 LOCAL_PROFILE = "local"
 LAUNCHERS = ("srun", "mpirun")
 KINDS = ("ssh", "local")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Longest profile name (any text without control characters; it is quoted in the file).
+MAX_NAME_LEN = 64
 
 
 class ConfigError(ValueError):
@@ -195,8 +197,10 @@ def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Pr
         Naming the file and the key (``profiles.NAME.KEY``) of the bad value.
     """
     prefix = f"profiles.{name}"
-    if not _NAME_RE.match(name):
-        raise ConfigError(path, prefix, "a profile name uses letters, digits, '.', '_' or '-' (at most 64)")
+    if not isinstance(name, str) or not name.strip() or name != name.strip() or len(name) > MAX_NAME_LEN or any(
+            ord(c) < 0x20 or ord(c) == 0x7f for c in name):
+        raise ConfigError(path, prefix, f"a profile name is 1..{MAX_NAME_LEN} characters, no line breaks or "
+                                        "control characters, no spaces at either end")
     if not isinstance(table, Mapping):
         raise ConfigError(path, prefix, f"expected a table, got {table!r}")
     allowed = {f.name for f in fields(Profile)} - {"name"}
@@ -312,48 +316,51 @@ def load_profiles(config_path: str | os.PathLike | None = None) -> dict[str, Pro
     return profiles
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        out = ['"']
-        for ch in value:
-            if ch == '"':
-                out.append('\\"')
-            elif ch == "\\":
-                out.append("\\\\")
-            elif ord(ch) < 0x20 or ch == "\x7f":
-                out.append(f"\\u{ord(ch):04x}")
-            else:
-                out.append(ch)
-        out.append('"')
-        return "".join(out)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
 def dump_profiles(profiles: Mapping[str, Profile]) -> str:
-    """The TOML text for ``profiles`` (the built-in ``local`` is written only if changed)."""
-    lines = ["# ScaleLab connection profiles (see docs/remote.md)", ""]
+    """The TOML text for ``profiles`` (the built-in ``local`` is written only if changed).
+
+    Written with ``tomli_w``, so any profile name (dots, spaces, quotes, ``#``, non-ASCII)
+    becomes a correctly quoted key that reads back as the same name.
+    """
+    import tomli_w
+
     builtin = local_profile()
-    for name, profile in profiles.items():
-        if name == LOCAL_PROFILE and profile == builtin:
-            continue
-        lines.append(f"[profiles.{name}]")
-        for key, value in profile.to_dict().items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
-    return "\n".join(lines)
+    tables = {name: profile.to_dict() for name, profile in profiles.items()
+              if not (name == LOCAL_PROFILE and profile == builtin)}
+    return "# ScaleLab connection profiles (see docs/remote.md)\n\n" + tomli_w.dumps({"profiles": tables})
+
+
+def backup_unreadable_profiles(config_path: str | os.PathLike | None = None) -> str:
+    """Move a profile file that cannot be read aside, so saving never overwrites it.
+
+    Returns the backup's path (``profiles.toml.bak-YYYYmmdd-HHMMSS``, made unique) or ``""``
+    when the file is missing or reads fine.
+    """
+    path = os.path.expanduser(os.fspath(config_path)) if config_path is not None else default_config_path()
+    if not os.path.exists(path):
+        return ""
+    try:
+        load_profiles(path)
+        return ""
+    except ConfigError:
+        pass
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = f"{path}.bak-{stamp}"
+    n = 1
+    while os.path.exists(backup):
+        n += 1
+        backup = f"{path}.bak-{stamp}-{n}"
+    os.replace(path, backup)
+    return backup
 
 
 def save_profiles(profiles: Mapping[str, Profile], config_path: str | os.PathLike | None = None) -> str:
     """Write ``profiles`` to the profile file atomically and return its path.
 
     The file is written next to its final place and renamed over it, so a crash never
-    leaves half a file; its mode is 0600 (it names hosts and users).
+    leaves half a file; its mode is 0600 (it names hosts and users). A file there that
+    cannot be read is first moved aside by :func:`backup_unreadable_profiles` (call it
+    yourself first to learn the backup's name and tell the user).
     """
     path = os.path.expanduser(os.fspath(config_path)) if config_path is not None else default_config_path()
     for name, profile in profiles.items():
@@ -362,6 +369,7 @@ def save_profiles(profiles: Mapping[str, Profile], config_path: str | os.PathLik
     text = dump_profiles(profiles)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, mode=0o700, exist_ok=True)
+    backup_unreadable_profiles(path)
     tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -391,7 +399,8 @@ def get_profile(name: str, config_path: str | os.PathLike | None = None) -> Prof
 
 
 __all__ = [
-    "ConfigError", "Profile", "LOCAL_PROFILE", "LAUNCHERS", "default_config_path", "dump_profiles",
+    "ConfigError", "Profile", "LOCAL_PROFILE", "LAUNCHERS", "backup_unreadable_profiles", "default_config_path",
+    "dump_profiles",
     "parse_jump_host", "parse_proxy_jump",
     "get_profile", "load_profiles", "local_profile", "profile_from_dict", "save_profiles",
 ]

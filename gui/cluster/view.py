@@ -35,7 +35,8 @@ from gui.cluster.templates import TemplateError, list_templates, save_template
 from remote.backend import Backend
 from remote.bundle import build_bundle, job_folder_name
 from remote.config import (
-    LOCAL_PROFILE, ConfigError, Profile, data_dir, load_profiles, local_profile, save_profiles,
+    LOCAL_PROFILE, ConfigError, Profile, backup_unreadable_profiles, data_dir, load_profiles, local_profile,
+    save_profiles,
 )
 from remote.jobs import (
     MODEL_NAME,
@@ -409,10 +410,16 @@ class ClusterView(QtWidgets.QWidget):
 
     def _save_profiles(self, profiles: dict[str, Profile]) -> bool:
         try:
+            # A file that could not be read is kept aside, never overwritten: say where it went.
+            backup = backup_unreadable_profiles(self.config_path)
             save_profiles(profiles, self.config_path)
         except (ConfigError, OSError) as exc:
             QtWidgets.QMessageBox.warning(self, "Profiles not saved", str(exc))
             return False
+        if backup:
+            self.profiles_backup = backup
+            QtCore.QTimer.singleShot(0, lambda: self.status.setText(
+                f"The profile file could not be read; it was kept as {backup} and a new one was written."))
         return True
 
     def _on_add_profile(self) -> None:

@@ -499,3 +499,28 @@ def test_output_tail_waits_until_the_job_starts(view, qtbot, cluster_env):
     view._tail_output()
     qtbot.waitUntil(lambda: "epoch 1 of this job" in view.job_view.output_text(), timeout=5000)
     assert "earlier job" not in view.job_view.output_text()
+
+
+def test_an_unreadable_profile_file_is_kept_when_a_profile_is_saved(qtbot, cluster_env):
+    from remote.config import Profile, load_profiles
+
+    config = cluster_env / "config" / "profiles.toml"
+    broken = b'[profiles.hpc.uni]\nhost = "login"\n[profiles.other]\nport = "22"\n'
+    config.write_bytes(broken)
+    store = JobStore(str(cluster_env / "jobs.sqlite"))
+    v = ClusterView(config_path=str(config), store=store)
+    qtbot.addWidget(v)
+    try:
+        assert "only 'local' is available" in v.status.text()
+        profiles = dict(v.profiles)
+        profiles["hpc.uni"] = Profile(name="hpc.uni", host="login.example.org")
+        assert v._save_profiles(profiles)
+        v.reload_profiles()
+        qtbot.waitUntil(lambda: "kept as" in v.status.text(), timeout=5000)
+        backup = v.status.text().split("kept as ")[1].split(" and a new")[0]
+        assert open(backup, "rb").read() == broken
+        assert load_profiles(config)["hpc.uni"].host == "login.example.org"
+        assert v.profile_bar.combo.findData("hpc.uni") >= 0
+    finally:
+        v.shutdown()
+        store.close()

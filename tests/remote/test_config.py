@@ -49,7 +49,7 @@ def test_load_profiles_reads_every_field_and_adds_local(tmp_path):
     ('[profiles.a]\nhost = "h"\npartition = "a;b"\n', "profiles.a.partition", "may only contain"),
     ('[profiles.a]\nhost = "h"\nsetup = [1, 2]\n', "profiles.a.setup", "list of shell lines"),
     ('[profiles.a]\nhost = "h"\nsetup = ["a\\nb"]\n', "profiles.a.setup[0]", "one line"),
-    ('[profiles."bad name"]\nhost = "h"\n', 'profiles.bad name', "profile name"),
+    ('[profiles." bad name"]\nhost = "h"\n', "profiles. bad name", "profile name"),
     ('[other]\nx = 1\n', "other", "unknown top-level"),
 ])
 def test_config_errors_name_file_and_key(tmp_path, text, key, words):
