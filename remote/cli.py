@@ -302,13 +302,10 @@ def _known_job(profile: Profile, backend: Backend, store: JobStore, job_id: str)
 
 def cmd_watch(args, profile: Profile, backend: Backend, store: JobStore) -> int:
     job = _known_job(profile, backend, store, args.job_id)
-    if not args.new_only:
-        for line in store.record_lines(profile.name, job.job_id):
-            print(line, flush=True)
     monitor = Monitor(backend, store, min_delay_s=args.min_delay, max_delay_s=args.max_delay)
     if job.active:
         _info(f"watching job {job.job_id} ({job.state})")
-    for event in monitor.watch(job.job_id):
+    for event in monitor.watch(job.job_id, from_record=None if args.new_only else 0):
         if event.kind == "records":
             for line in event.lines:
                 print(line, flush=True)
@@ -317,6 +314,8 @@ def cmd_watch(args, profile: Profile, backend: Backend, store: JobStore) -> int:
             _info(f"job {event.job_id}: {event.state}{reason}")
         elif event.kind == "connection":
             _info(f"connection {event.state}{': ' + event.message if event.message else ''}")
+        elif event.kind == "warning":
+            _info(f"warning: {event.message}")
         elif event.kind == "finished":
             code = "" if event.exit_code is None else f", exit code {event.exit_code}"
             _info(f"job {event.job_id} finished: {event.state}{code}")
