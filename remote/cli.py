@@ -14,7 +14,6 @@ import json
 import os
 import shlex
 import sys
-import time
 from dataclasses import replace
 from typing import Sequence
 
@@ -25,7 +24,7 @@ from remote.config import ConfigError, Profile, get_profile, load_profiles
 from remote.jobs import (
     JobError, JobOptions, METRICS_NAME, SlurmScheduler, cancel_job, check_job_id, fetch_job, prepare_job, scheduler_for, submit_job,
 )
-from remote.monitor import Monitor, complete_lines
+from remote.monitor import Monitor, follow_output
 from remote.slurm import FINISHED_STATES, SlurmInputError, explain_reason, shell_word
 from remote.ssh import (
     AuthenticationError, HostKeyChangedError, HostKeyUnknownError, SshConnection, SshError, check_host_key,
@@ -343,33 +342,17 @@ def cmd_log(args, profile: Profile, backend: Backend, store: JobStore) -> int:
     job = _known_job(profile, backend, store, args.job_id)
     if not job.output_path:
         raise CliError(f"job {job.job_id} has no known output file")
-    offset = 0
-    scheduler = scheduler_for(backend)
-    while True:
-        try:
-            data = backend.read_bytes(job.output_path, offset)
-        except FileNotFoundError:
-            data = b""
-            if not args.follow:
-                raise CliError(f"{job.output_path} does not exist (yet): the job may still be pending") from None
-        if args.follow:
-            _, used = complete_lines(data)
-            data = data[:used]
-        sys.stdout.write(data.decode("utf-8", "replace"))
-        sys.stdout.flush()
-        offset += len(data)
-        if not args.follow:
-            return 0
-        entries = scheduler.queue({job.job_id: job.job_dir})
-        if not entries or entries[0].state in FINISHED_STATES:
-            rest = b""
-            try:
-                rest = backend.read_bytes(job.output_path, offset)
-            except FileNotFoundError:
-                pass
-            sys.stdout.write(rest.decode("utf-8", "replace"))
-            return 0
-        time.sleep(args.interval)
+    if args.follow:
+        for chunk in follow_output(backend, job, min_delay_s=args.interval):
+            sys.stdout.write(chunk.decode("utf-8", "replace"))
+            sys.stdout.flush()
+        return 0
+    try:
+        data = backend.read_bytes(job.output_path)
+    except FileNotFoundError:
+        raise CliError(f"{job.output_path} does not exist (yet): the job may still be pending") from None
+    sys.stdout.write(data.decode("utf-8", "replace"))
+    return 0
 
 
 # ----------------------------------------------------------------------------- entry point

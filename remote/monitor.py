@@ -321,4 +321,51 @@ class Monitor:
             sleep(delay)
 
 
-__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines"]
+def follow_output(backend: Backend, job: StoredJob, sleep: Callable[[float], None] = time.sleep,
+                  min_delay_s: float = 2.0, max_delay_s: float = 60.0, backoff: float = 1.5) -> Iterator[bytes]:
+    """Yield a job's output file as it grows (whole lines), until the job has ended.
+
+    Like the monitor, it asks the scheduler about the job ~every ``min_delay_s`` while output
+    or state changes, backing off (x ``backoff``) to ``max_delay_s`` while nothing happens.
+    After the job ends, the rest of the file (a last line without newline too) comes last.
+
+    Parameters
+    ----------
+    backend : Backend
+    job : StoredJob
+        Needs ``output_path`` (and ``job_dir`` for local jobs).
+    sleep : callable
+        ``sleep(seconds)`` between polls (tests pass their own).
+    """
+    scheduler = scheduler_for(backend)
+    delay = _Backoff(min_delay_s, max_delay_s, backoff)
+    offset = 0
+    last_state = None
+    while True:
+        try:
+            data = backend.read_bytes(job.output_path, offset)
+        except FileNotFoundError:
+            data = b""
+        _, used = complete_lines(data)
+        if used:
+            yield data[:used]
+            offset += used
+            delay.reset()
+        entries = scheduler.queue({job.job_id: job.job_dir})
+        state = entries[0].state if entries else None
+        if state is None or state in FINISHED_STATES:
+            try:
+                rest = backend.read_bytes(job.output_path, offset)
+            except FileNotFoundError:
+                rest = b""
+            if rest:
+                yield rest
+            return
+        if state != last_state:
+            last_state = state
+            delay.reset()
+        sleep(delay.current_s)
+        delay.grow()
+
+
+__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines", "follow_output"]
