@@ -237,13 +237,13 @@ def cmd_submit(args, profile: Profile, backend_factory, store_factory) -> int:
         with open(args.script, encoding="utf-8") as fh:
             script = fh.read()
     if args.dry_run:
-        prepared = prepare_job(profile, args.spec, options)
+        prepared = prepare_job(profile, args.spec, options, data_path=args.data)
         sys.stdout.write(script or prepared.script)
         _info(f"(dry run: nothing submitted; the job folder would be {prepared.job_dir})")
         return 0
     backend = backend_factory()
     store = store_factory()
-    job = submit_job(backend, args.spec, options, store=store, script=script)
+    job = submit_job(backend, args.spec, options, store=store, script=script, data_path=args.data)
     _info(f"job folder: {job.job_dir}")
     _info(f"output:     {job.output_path}")
     print(job.job_id)
@@ -390,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", default=None)
     p.add_argument("--script", help="use this (edited) job.sh instead of the generated one")
     p.add_argument("--dry-run", action="store_true", help="print job.sh and submit nothing")
+    p.add_argument("--data", metavar="PATH", help="upload this data file (also one outside the spec's folder) "
+                                                  "instead of the one the spec names")
 
     p = sub.add_parser("queue", help="the user's jobs: id, name, state, time, nodes, reason")
     p.add_argument("--profile", required=True)
