@@ -21,7 +21,7 @@ import pytest
 from remote.cli import main as cli_main
 from remote.config import ConfigError, Profile, load_profiles, save_profiles
 from remote.ssh import (
-    ConnectionLostError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError, KeyPassphraseError,
+    AuthenticationError, ConnectionLostError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError, KeyPassphraseError,
     SshConnection, resolve_target,
 )
 from tests.conftest import ROOT, require
@@ -321,3 +321,35 @@ def test_jump_profiles_chain_in_order():
     third = _jump_profile(second, second.proxy_jump)
     assert (third.user, third.host, third.port, third.proxy_jump) == ("a", "one", 2201, "none")
 
+
+
+@pytest.mark.cluster
+def test_keyboard_interactive_against_openssh_asks_through_the_prompt(cluster_ssh, tmp_path):
+    """Key, then a one-time code asked by PAM: ``AuthenticationMethods publickey,keyboard-interactive``."""
+    require(os.path.isdir("/etc/pam.d") and os.path.exists("/usr/lib/x86_64-linux-gnu/security/pam_exec.so")
+            or os.path.exists("/lib/x86_64-linux-gnu/security/pam_exec.so"), "PAM with pam_exec (libpam-modules)")
+    cluster = cluster_ssh
+    service = cluster.install_code_check("492817")
+    config = ("UsePAM yes", "KbdInteractiveAuthentication yes", "AuthenticationMethods publickey,keyboard-interactive")
+    host_pub = cluster.host_key.with_suffix(".pub").read_text().split()
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:* {host_pub[0]} {host_pub[1]}\n")
+    with cluster.extra_sshd(tmp_path / "kbd", config, program=service) as port:
+        profile = replace(cluster.profile, port=port, known_hosts=str(known_hosts))
+        asked = []
+
+        def prompt(text, secret):
+            asked.append((text, secret))
+            return "492817"
+
+        conn = SshConnection(profile, prompt)
+        try:
+            conn.connect()
+            assert conn.run(["whoami"])[1].strip() == b"scalelabtest"
+        finally:
+            conn.close()
+        assert [secret for _, secret in asked] == [True] and "Password" in asked[0][0]
+        with pytest.raises(AuthenticationError, match="refused every login method"):
+            SshConnection(profile, lambda text, secret: "000000").connect()
+        with pytest.raises(AuthenticationError):
+            SshConnection(profile, None).connect()  # the key alone is not enough here
