@@ -50,14 +50,14 @@ class HostKeyLine:
 
 
 def _report(path: str, line_no: int, why: str, warnings: list[str] | None) -> None:
-    message = f"{path} line {line_no}: {why}; line skipped"
+    message = f"{path}, line {line_no}: {why}; line skipped"
     if warnings is not None:
         warnings.append(message)
     with _reported_lock:
         if (path, line_no) in _reported:
             return
         _reported.add((path, line_no))
-    log.warning("%s", message)
+    log.warning("warning: %s", message)
 
 
 def parse_known_hosts(text: str, path: str = "known_hosts", warnings: list[str] | None = None) -> list[HostKeyLine]:

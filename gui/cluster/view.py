@@ -417,7 +417,6 @@ class ClusterView(QtWidgets.QWidget):
             QtWidgets.QMessageBox.warning(self, "Profiles not saved", str(exc))
             return False
         if backup:
-            self.profiles_backup = backup
             QtCore.QTimer.singleShot(0, lambda: self.status.setText(
                 f"The profile file could not be read; it was kept as {backup} and a new one was written."))
         return True

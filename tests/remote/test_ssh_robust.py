@@ -260,6 +260,7 @@ def test_known_hosts_verdicts_agree_with_the_ssh_client(cluster_ssh, tmp_path):
     host_pub = cluster.host_key.with_suffix(".pub").read_text().split()
     right = f"{host_pub[0]} {host_pub[1]}"
     stale = " ".join(_keygen(tmp_path / "stale").with_suffix(".pub").read_text().split()[:2])
+    other_type = " ".join(_keygen(tmp_path / "ec", kind="ecdsa").with_suffix(".pub").read_text().split()[:2])
     name = f"[127.0.0.1]:{cluster.ssh_port}"
     files = {
         "stale line above the right one": (f"{name} {stale}\n{name} {right}\n", None),
@@ -269,6 +270,7 @@ def test_known_hosts_verdicts_agree_with_the_ssh_client(cluster_ssh, tmp_path):
         "negated": (f"!{name},[127.0.0.1]:* {right}\n", HostKeyUnknownError),
         "revoked": (f"{name} {right}\n@revoked * {right}\n", HostKeyRevokedError),
         "only a stale key": (f"{name} {stale}\n", HostKeyChangedError),
+        "only a key of another type": (f"{name} {other_type}\n", HostKeyUnknownError),
     }
     for what, (text, expected) in files.items():
         path = tmp_path / "known_hosts"
