@@ -50,18 +50,24 @@ class HostKeyUnknownError(SshError):
     key_type : e.g. ``"ssh-ed25519"``
     fingerprint_sha256 : ``"SHA256:..."`` as OpenSSH prints it
     key : the ``paramiko.PKey`` itself, for :func:`trust_host_key`
+    other_types : key types already on file for this host (the server did not offer them)
     """
 
-    def __init__(self, host: str, port: int, key_type: str, fingerprint_sha256: str, key=None, profile: str = ""):
+    def __init__(self, host: str, port: int, key_type: str, fingerprint_sha256: str, key=None, profile: str = "",
+                 other_types: tuple[str, ...] = ()):
         self.host = host
         self.port = port
         self.key_type = key_type
         self.fingerprint_sha256 = fingerprint_sha256
         self.key = key
         self.profile = profile
+        self.other_types = tuple(other_types)
         how = f"python -m remote trust --profile {profile}" if profile else "python -m remote trust --profile P"
+        # As OpenSSH says it: a host known by other key types is still a new key to confirm.
+        also = (f"; keys of other types ({', '.join(self.other_types)}) are already known for this host"
+                if self.other_types else "")
         super().__init__(
-            f"the host key of {_host_label(host, port)} is unknown ({key_type} {fingerprint_sha256}); "
+            f"the host key of {_host_label(host, port)} is unknown ({key_type} {fingerprint_sha256}){also}; "
             f"if that fingerprint is right, run `{how}` to trust it"
         )
 
@@ -229,14 +235,16 @@ def check_host_key(host: str, port: int, key: paramiko.PKey, known_hosts: str, p
         Only different keys of this type are recorded: never accepted.
     """
     name = known_hosts_name(host, port)
-    verdict = kh.check_key(_read_lines(known_hosts), name, key.get_name(), key.asbytes())
+    lines = _read_lines(known_hosts)
+    verdict = kh.check_key(lines, name, key.get_name(), key.asbytes())
     if verdict == kh.KNOWN:
         return
     if verdict == kh.REVOKED:
         raise HostKeyRevokedError(host, port, key.get_name(), fingerprint_sha256(key), known_hosts)
     if verdict == kh.CHANGED:
         raise HostKeyChangedError(host, port, key.get_name(), fingerprint_sha256(key), known_hosts)
-    RefuseUnknownHostKey(port, profile).missing_host_key(None, name, key)
+    raise HostKeyUnknownError(host, port, key.get_name(), fingerprint_sha256(key), key, profile,
+                              other_types=tuple(kh.known_key_types(lines, name)))
 
 
 def trust_host_key(profile: Profile, key: paramiko.PKey, hashed: bool | None = None) -> str:

@@ -77,7 +77,7 @@ def test_host_known_only_by_another_key_type_is_unknown_not_changed(tmp_path, ke
     # OpenSSH: "keys of a different type are already known for this host" and asks.
     path = tmp_path / "known_hosts"
     path.write_text(_line("login.example.org", keys["ecdsa"]) + "\n")
-    with pytest.raises(HostKeyUnknownError):
+    with pytest.raises(HostKeyUnknownError, match=r"keys of other types \(ecdsa-sha2-nistp256\) are already known"):
         check_host_key("login.example.org", 22, keys["good"], str(path))
     assert kh.known_key_types(kh.read_known_hosts(str(path)), "login.example.org") == ["ecdsa-sha2-nistp256"]
 
