@@ -29,6 +29,89 @@ class BundleError(ValueError):
     """The spec or its data cannot be bundled (message names the file)."""
 
 
+class DataOutsideSpecFolderError(BundleError):
+    """The data file lies outside the spec's folder and was not allowed explicitly.
+
+    ``path`` is the file (symlinks resolved): ask the user, naming it, and pass it in
+    ``allow_outside`` to upload it.
+    """
+
+    def __init__(self, path: str, folder: str):
+        self.path = path
+        self.folder = folder
+        super().__init__(f"the data file {path} is outside the spec's folder {folder}; it is uploaded only when "
+                         f"you name it (submit --data {path})")
+
+
+#: Folders whose files are never uploaded as data, whatever a spec says.
+PRIVATE_FOLDERS = ("~/.ssh", "~/.gnupg", "/proc", "/sys", "/dev")
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_data_file(local: str, base_dir: str | None, key_files=(), allow_outside=()) -> str:
+    """The real path of a local data file that may be uploaded; raises when it may not.
+
+    Refused: files under :data:`PRIVATE_FOLDERS`, the login key files, anything that is not a
+    regular file (symlinks resolved first), and a file outside ``base_dir`` (the spec's
+    folder; the working folder when the spec has none) unless its path is in
+    ``allow_outside``.
+
+    Raises
+    ------
+    DataOutsideSpecFolderError
+        Outside the spec's folder and not allowed (ask, then pass it in ``allow_outside``).
+    BundleError
+        Never uploadable.
+    """
+    given = os.path.abspath(os.path.expanduser(local))
+    real = os.path.realpath(given)
+    for folder in PRIVATE_FOLDERS:
+        for f in {os.path.abspath(os.path.expanduser(folder)), os.path.realpath(os.path.expanduser(folder))}:
+            if _inside(given, f) or _inside(real, f):
+                raise BundleError(f"the data file {local} is in {folder}, which is never uploaded")
+    for key in key_files:
+        if key and real == os.path.realpath(os.path.expanduser(key)):
+            raise BundleError(f"the data file {local} is the login key {key}, which is never uploaded")
+    if not os.path.isfile(real):
+        what = "does not lead to a file" if not os.path.exists(real) else "is not a regular file"
+        raise BundleError(f"the data file {local} {what}; only regular files are uploaded")
+    folder = os.path.realpath(base_dir if base_dir is not None else os.getcwd())
+    allowed = {os.path.realpath(os.path.expanduser(a)) for a in allow_outside}
+    if not _inside(real, folder) and real not in allowed:
+        raise DataOutsideSpecFolderError(real, folder)
+    return real
+
+
+def outside_data_file(spec: RunSpec, key_files=()) -> str | None:
+    """The data file ``spec`` would upload from outside its folder (ask before uploading), else ``None``.
+
+    Raises
+    ------
+    BundleError
+        The data file may never be uploaded (see :func:`check_data_file`).
+    """
+    if spec.dataset.kind not in FILE_KINDS or not spec.dataset.path:
+        return None
+    local = spec.dataset.resolve_path(spec.base_dir)
+    if not local or not os.path.lexists(os.path.expanduser(local)):
+        return None
+    try:
+        check_data_file(local, spec.base_dir, key_files)
+    except DataOutsideSpecFolderError as exc:
+        return exc.path
+    return None
+
+
+def with_data_path(spec: RunSpec, path: str) -> RunSpec:
+    """``spec`` reading its data set from ``path`` (for ``submit --data PATH``)."""
+    if spec.dataset.kind not in FILE_KINDS:
+        raise BundleError(f"--data {path}: the spec's data set ({spec.dataset.kind}) reads no file")
+    return spec.with_(dataset=replace(spec.dataset, path=os.path.abspath(os.path.expanduser(path))))
+
+
 @dataclass(frozen=True)
 class Bundle:
     """Files of a job folder: relative path -> bytes, plus the (rewritten) spec."""
@@ -66,23 +149,28 @@ def read_spec(spec_path: str | os.PathLike) -> RunSpec:
     return load_spec(spec_path)
 
 
-def build_bundle(spec: RunSpec, job_script: str) -> Bundle:
+def build_bundle(spec: RunSpec, job_script: str, *, key_files=(), allow_outside=()) -> Bundle:
     """The files of a job folder for ``spec`` and the rendered ``job.sh``.
 
     A file data set (``csv``, ``libsvm``, ``npz``) found on this computer is copied into
     ``data/`` and the spec's ``dataset.path`` is rewritten to that copy; a path that does not
-    exist here is kept as it is (it may name a file on the cluster).
+    exist here is kept as it is (it may name a file on the cluster). What may be uploaded is
+    decided by :func:`check_data_file` (``key_files``: the profile's login keys;
+    ``allow_outside``: files outside the spec's folder the user agreed to upload).
 
     Raises
     ------
+    DataOutsideSpecFolderError
+        The data file is outside the spec's folder and not in ``allow_outside``.
     BundleError
-        The data file exists but cannot be read.
+        The data file may never be uploaded, or cannot be read.
     """
     files = dict(engine_sources())
     data_source = None
     if spec.dataset.kind in FILE_KINDS and spec.dataset.path:
         local = spec.dataset.resolve_path(spec.base_dir)
-        if local and os.path.isfile(local):
+        if local and os.path.lexists(os.path.expanduser(local)):
+            local = check_data_file(local, spec.base_dir, key_files, allow_outside)
             try:
                 with open(local, "rb") as fh:
                     data = fh.read()
@@ -113,5 +201,6 @@ def upload_bundle(backend, job_dir: str, bundle: Bundle) -> None:
         backend.write_bytes(f"{job_dir}/{rel}", bundle.files[rel], bundle.mode(rel))
 
 
-__all__ = ["Bundle", "BundleError", "DATA_FOLDER", "SCRIPT_NAME", "SPEC_NAME", "build_bundle", "engine_sources",
-           "job_folder_name", "read_spec", "upload_bundle"]
+__all__ = ["Bundle", "BundleError", "DATA_FOLDER", "DataOutsideSpecFolderError", "PRIVATE_FOLDERS", "SCRIPT_NAME",
+           "SPEC_NAME", "build_bundle", "check_data_file", "engine_sources", "job_folder_name",
+           "outside_data_file", "read_spec", "upload_bundle", "with_data_path"]

@@ -14,7 +14,6 @@ import json
 import os
 import shlex
 import sys
-import time
 from dataclasses import replace
 from typing import Sequence
 
@@ -25,7 +24,7 @@ from remote.config import ConfigError, Profile, get_profile, load_profiles
 from remote.jobs import (
     JobError, JobOptions, METRICS_NAME, SlurmScheduler, cancel_job, check_job_id, fetch_job, prepare_job, scheduler_for, submit_job,
 )
-from remote.monitor import Monitor, complete_lines
+from remote.monitor import Monitor, follow_output
 from remote.slurm import FINISHED_STATES, SlurmInputError, explain_reason, shell_word
 from remote.ssh import (
     AuthenticationError, HostKeyChangedError, HostKeyUnknownError, SshConnection, SshError, check_host_key,
@@ -238,13 +237,13 @@ def cmd_submit(args, profile: Profile, backend_factory, store_factory) -> int:
         with open(args.script, encoding="utf-8") as fh:
             script = fh.read()
     if args.dry_run:
-        prepared = prepare_job(profile, args.spec, options)
+        prepared = prepare_job(profile, args.spec, options, data_path=args.data)
         sys.stdout.write(script or prepared.script)
         _info(f"(dry run: nothing submitted; the job folder would be {prepared.job_dir})")
         return 0
     backend = backend_factory()
     store = store_factory()
-    job = submit_job(backend, args.spec, options, store=store, script=script)
+    job = submit_job(backend, args.spec, options, store=store, script=script, data_path=args.data)
     _info(f"job folder: {job.job_dir}")
     _info(f"output:     {job.output_path}")
     print(job.job_id)
@@ -302,13 +301,10 @@ def _known_job(profile: Profile, backend: Backend, store: JobStore, job_id: str)
 
 def cmd_watch(args, profile: Profile, backend: Backend, store: JobStore) -> int:
     job = _known_job(profile, backend, store, args.job_id)
-    if not args.new_only:
-        for line in store.record_lines(profile.name, job.job_id):
-            print(line, flush=True)
     monitor = Monitor(backend, store, min_delay_s=args.min_delay, max_delay_s=args.max_delay)
     if job.active:
         _info(f"watching job {job.job_id} ({job.state})")
-    for event in monitor.watch(job.job_id):
+    for event in monitor.watch(job.job_id, from_record=None if args.new_only else 0):
         if event.kind == "records":
             for line in event.lines:
                 print(line, flush=True)
@@ -317,6 +313,8 @@ def cmd_watch(args, profile: Profile, backend: Backend, store: JobStore) -> int:
             _info(f"job {event.job_id}: {event.state}{reason}")
         elif event.kind == "connection":
             _info(f"connection {event.state}{': ' + event.message if event.message else ''}")
+        elif event.kind == "warning":
+            _info(f"warning: {event.message}")
         elif event.kind == "finished":
             code = "" if event.exit_code is None else f", exit code {event.exit_code}"
             _info(f"job {event.job_id} finished: {event.state}{code}")
@@ -344,33 +342,17 @@ def cmd_log(args, profile: Profile, backend: Backend, store: JobStore) -> int:
     job = _known_job(profile, backend, store, args.job_id)
     if not job.output_path:
         raise CliError(f"job {job.job_id} has no known output file")
-    offset = 0
-    scheduler = scheduler_for(backend)
-    while True:
-        try:
-            data = backend.read_bytes(job.output_path, offset)
-        except FileNotFoundError:
-            data = b""
-            if not args.follow:
-                raise CliError(f"{job.output_path} does not exist (yet): the job may still be pending") from None
-        if args.follow:
-            _, used = complete_lines(data)
-            data = data[:used]
-        sys.stdout.write(data.decode("utf-8", "replace"))
-        sys.stdout.flush()
-        offset += len(data)
-        if not args.follow:
-            return 0
-        entries = scheduler.queue({job.job_id: job.job_dir})
-        if not entries or entries[0].state in FINISHED_STATES:
-            rest = b""
-            try:
-                rest = backend.read_bytes(job.output_path, offset)
-            except FileNotFoundError:
-                pass
-            sys.stdout.write(rest.decode("utf-8", "replace"))
-            return 0
-        time.sleep(args.interval)
+    if args.follow:
+        for chunk in follow_output(backend, job, min_delay_s=args.interval):
+            sys.stdout.write(chunk.decode("utf-8", "replace"))
+            sys.stdout.flush()
+        return 0
+    try:
+        data = backend.read_bytes(job.output_path)
+    except FileNotFoundError:
+        raise CliError(f"{job.output_path} does not exist (yet): the job may still be pending") from None
+    sys.stdout.write(data.decode("utf-8", "replace"))
+    return 0
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -408,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", default=None)
     p.add_argument("--script", help="use this (edited) job.sh instead of the generated one")
     p.add_argument("--dry-run", action="store_true", help="print job.sh and submit nothing")
+    p.add_argument("--data", metavar="PATH", help="upload this data file (also one outside the spec's folder) "
+                                                  "instead of the one the spec names")
 
     p = sub.add_parser("queue", help="the user's jobs: id, name, state, time, nodes, reason")
     p.add_argument("--profile", required=True)

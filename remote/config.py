@@ -25,9 +25,11 @@ process, so the whole path works without a cluster.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
@@ -40,7 +42,8 @@ APP_NAME = "scalelab"
 LOCAL_PROFILE = "local"
 LAUNCHERS = ("srun", "mpirun")
 KINDS = ("ssh", "local")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Longest profile name (any text without control characters; it is quoted in the file).
+MAX_NAME_LEN = 64
 
 
 class ConfigError(ValueError):
@@ -115,6 +118,49 @@ class Profile:
         return out
 
 
+def parse_jump_host(spec: str) -> tuple[str, str, int | None]:
+    """One ProxyJump hop ``[ssh://][user@]host[:port]`` (``[v6addr]:port`` too) as ``(user, host, port)``.
+
+    Raises
+    ------
+    ValueError
+        The hop has no host or a port that is not a number 1..65535.
+    """
+    hop = spec.strip()
+    if hop.startswith("ssh://"):
+        hop = hop[6:].rstrip("/")
+    user = ""
+    if "@" in hop:
+        user, hop = hop.rsplit("@", 1)
+    port_text = None
+    if hop.startswith("["):
+        host, _, rest = hop[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"cannot read the jump host {spec!r}")
+            port_text = rest[1:]
+    elif hop.count(":") == 1:
+        host, port_text = hop.split(":")
+    else:
+        host = hop
+    if not host:
+        raise ValueError(f"the jump host {spec!r} names no host")
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ValueError(f"the jump host {spec!r} has port {port_text!r}, expected a number 1..65535")
+        port = int(port_text)
+    return user, host, port
+
+
+def parse_proxy_jump(value: str) -> list[tuple[str, str, int | None]]:
+    """Every hop of a ProxyJump value ``hop1,hop2,...`` in the order they are used."""
+    hops = [h for h in value.split(",")]
+    if any(not h.strip() for h in hops):
+        raise ValueError(f"the ProxyJump value {value!r} has an empty hop")
+    return [parse_jump_host(h) for h in hops]
+
+
 def data_dir() -> str:
     """ScaleLab's data folder: ``$SCALELAB_DATA_DIR`` when set, else the platform's data folder.
 
@@ -153,8 +199,10 @@ def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Pr
         Naming the file and the key (``profiles.NAME.KEY``) of the bad value.
     """
     prefix = f"profiles.{name}"
-    if not _NAME_RE.match(name):
-        raise ConfigError(path, prefix, "a profile name uses letters, digits, '.', '_' or '-' (at most 64)")
+    if not isinstance(name, str) or not name.strip() or name != name.strip() or len(name) > MAX_NAME_LEN or any(
+            ord(c) < 0x20 or ord(c) == 0x7f for c in name):
+        raise ConfigError(path, prefix, f"a profile name is 1..{MAX_NAME_LEN} characters, no line breaks or "
+                                        "control characters, no spaces at either end")
     if not isinstance(table, Mapping):
         raise ConfigError(path, prefix, f"expected a table, got {table!r}")
     allowed = {f.name for f in fields(Profile)} - {"name"}
@@ -183,6 +231,11 @@ def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Pr
         v = values.get(key, "")
         if v and not re.match(r"^[A-Za-z0-9_.@+-]+$", v):
             raise ConfigError(path, f"{prefix}.{key}", f"{v!r} may only contain letters, digits and . _ @ + -")
+    if values.get("proxy_jump") and values["proxy_jump"].lower() != "none":
+        try:
+            parse_proxy_jump(values["proxy_jump"])
+        except ValueError as exc:
+            raise ConfigError(path, f"{prefix}.proxy_jump", str(exc)) from None
     if "port" in table:
         port = table["port"]
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -196,8 +249,8 @@ def profile_from_dict(name: str, table: Mapping[str, Any], path: str = "") -> Pr
             values[key] = v
     if "connect_timeout_s" in table:
         v = table["connect_timeout_s"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-            raise ConfigError(path, f"{prefix}.connect_timeout_s", f"expected a positive number, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ConfigError(path, f"{prefix}.connect_timeout_s", f"expected a positive number of seconds, got {v!r}")
         values["connect_timeout_s"] = float(v)
     if "hash_known_hosts" in table:
         v = table["hash_known_hosts"]
@@ -246,6 +299,8 @@ def load_profiles(config_path: str | os.PathLike | None = None) -> dict[str, Pro
         raise ConfigError(path, "", f"cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     for key in data:
         if key != "profiles":
             raise ConfigError(path, key, "unknown top-level key (expected only [profiles.NAME] tables)")
@@ -263,48 +318,51 @@ def load_profiles(config_path: str | os.PathLike | None = None) -> dict[str, Pro
     return profiles
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        out = ['"']
-        for ch in value:
-            if ch == '"':
-                out.append('\\"')
-            elif ch == "\\":
-                out.append("\\\\")
-            elif ord(ch) < 0x20 or ch == "\x7f":
-                out.append(f"\\u{ord(ch):04x}")
-            else:
-                out.append(ch)
-        out.append('"')
-        return "".join(out)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
 def dump_profiles(profiles: Mapping[str, Profile]) -> str:
-    """The TOML text for ``profiles`` (the built-in ``local`` is written only if changed)."""
-    lines = ["# ScaleLab connection profiles (see docs/remote.md)", ""]
+    """The TOML text for ``profiles`` (the built-in ``local`` is written only if changed).
+
+    Written with ``tomli_w``, so any profile name (dots, spaces, quotes, ``#``, non-ASCII)
+    becomes a correctly quoted key that reads back as the same name.
+    """
+    import tomli_w
+
     builtin = local_profile()
-    for name, profile in profiles.items():
-        if name == LOCAL_PROFILE and profile == builtin:
-            continue
-        lines.append(f"[profiles.{name}]")
-        for key, value in profile.to_dict().items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
-    return "\n".join(lines)
+    tables = {name: profile.to_dict() for name, profile in profiles.items()
+              if not (name == LOCAL_PROFILE and profile == builtin)}
+    return "# ScaleLab connection profiles (see docs/remote.md)\n\n" + tomli_w.dumps({"profiles": tables})
+
+
+def backup_unreadable_profiles(config_path: str | os.PathLike | None = None) -> str:
+    """Move a profile file that cannot be read aside, so saving never overwrites it.
+
+    Returns the backup's path (``profiles.toml.bak-YYYYmmdd-HHMMSS``, made unique) or ``""``
+    when the file is missing or reads fine.
+    """
+    path = os.path.expanduser(os.fspath(config_path)) if config_path is not None else default_config_path()
+    if not os.path.exists(path):
+        return ""
+    try:
+        load_profiles(path)
+        return ""
+    except ConfigError:
+        pass
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = f"{path}.bak-{stamp}"
+    n = 1
+    while os.path.exists(backup):
+        n += 1
+        backup = f"{path}.bak-{stamp}-{n}"
+    os.replace(path, backup)
+    return backup
 
 
 def save_profiles(profiles: Mapping[str, Profile], config_path: str | os.PathLike | None = None) -> str:
     """Write ``profiles`` to the profile file atomically and return its path.
 
     The file is written next to its final place and renamed over it, so a crash never
-    leaves half a file; its mode is 0600 (it names hosts and users).
+    leaves half a file; its mode is 0600 (it names hosts and users). A file there that
+    cannot be read is first moved aside by :func:`backup_unreadable_profiles` (call it
+    yourself first to learn the backup's name and tell the user).
     """
     path = os.path.expanduser(os.fspath(config_path)) if config_path is not None else default_config_path()
     for name, profile in profiles.items():
@@ -312,6 +370,7 @@ def save_profiles(profiles: Mapping[str, Profile], config_path: str | os.PathLik
         profile_from_dict(name, profile.to_dict() | ({"kind": "local"} if profile.is_local else {}), path)
     text = dump_profiles(profiles)
     os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    backup_unreadable_profiles(path)
     atomic_write(path, text, mode=0o600, fsync=True)
     return path
 
@@ -330,6 +389,8 @@ def get_profile(name: str, config_path: str | os.PathLike | None = None) -> Prof
 
 
 __all__ = [
-    "ConfigError", "Profile", "LOCAL_PROFILE", "LAUNCHERS", "default_config_path", "dump_profiles",
+    "ConfigError", "Profile", "LOCAL_PROFILE", "LAUNCHERS", "backup_unreadable_profiles", "default_config_path",
+    "dump_profiles",
+    "parse_jump_host", "parse_proxy_jump",
     "get_profile", "load_profiles", "local_profile", "profile_from_dict", "save_profiles",
 ]

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from engine.fileio import atomic_write
 from engine.spec import RunSpec, SpecError
 from remote.backend import Backend
-from remote.bundle import SCRIPT_NAME, Bundle, build_bundle, job_folder_name, read_spec, upload_bundle
+from remote.bundle import (
+    SCRIPT_NAME, Bundle, build_bundle, job_folder_name, read_spec, upload_bundle, with_data_path,
+)
 from remote.config import Profile
 from remote.slurm import (
     AccountingEntry, JobDescription, QueueEntry, accounting_from_scontrol, parse_sacct, parse_sbatch,
@@ -379,11 +381,13 @@ class PreparedJob:
 
 
 def prepare_job(profile: Profile, spec: RunSpec | str | os.PathLike, options: JobOptions,
-                workdir: str | None = None) -> PreparedJob:
+                workdir: str | None = None, allow_outside=(), data_path: str | None = None) -> PreparedJob:
     """Validate everything and render ``job.sh``, without touching the cluster.
 
     ``workdir`` is the profile's work folder, already expanded on the cluster when known
     (``~/...`` is kept as ``"$HOME"/...`` in the script otherwise, e.g. for ``--dry-run``).
+    ``allow_outside`` lists data files outside the spec's folder the user agreed to upload;
+    ``data_path`` replaces the spec's data file and is allowed by being named.
 
     Raises
     ------
@@ -394,13 +398,16 @@ def prepare_job(profile: Profile, spec: RunSpec | str | os.PathLike, options: Jo
     if not isinstance(spec, RunSpec):
         spec_name = os.fspath(spec)
         spec = read_spec(spec)
+    if data_path:
+        spec = with_data_path(spec, data_path)
+        allow_outside = (*allow_outside, data_path)
     desc0 = describe_job(profile, "/", options, spec_name)
     desc0.validate()  # the name is checked before it reaches a folder name
     base = (workdir or profile.workdir).rstrip("/") or "/"
     job_dir = f"{base}/{job_folder_name(desc0.job_name)}"
     desc = desc0.with_(job_dir=job_dir)
     script = render_job_script(desc)
-    bundle = build_bundle(spec, script)
+    bundle = build_bundle(spec, script, key_files=(profile.key_file,), allow_outside=allow_outside)
     return PreparedJob(job_dir=job_dir, description=desc, script=script, spec=bundle.spec, files=bundle.files)
 
 
@@ -418,7 +425,7 @@ class SubmittedJob:
 
 
 def submit_job(backend: Backend, spec: RunSpec | str | os.PathLike, options: JobOptions = JobOptions(),
-               store=None, script: str | None = None) -> SubmittedJob:
+               store=None, script: str | None = None, allow_outside=(), data_path: str | None = None) -> SubmittedJob:
     """Bundle ``spec``, upload it into a new job folder and submit it.
 
     Parameters
@@ -431,6 +438,10 @@ def submit_job(backend: Backend, spec: RunSpec | str | os.PathLike, options: Job
         The job is recorded (tracked) there at once.
     script : str, optional
         A ``job.sh`` text the user edited; used instead of the rendered one.
+    allow_outside : iterable of str
+        Data files outside the spec's folder the user agreed to upload.
+    data_path : str, optional
+        A data file to upload instead of the one the spec names (``submit --data``).
 
     Raises
     ------
@@ -440,7 +451,7 @@ def submit_job(backend: Backend, spec: RunSpec | str | os.PathLike, options: Job
         Bad input or no connection.
     """
     workdir = backend.expand_path(backend.profile.workdir)
-    prepared = prepare_job(backend.profile, spec, options, workdir)
+    prepared = prepare_job(backend.profile, spec, options, workdir, allow_outside, data_path)
     return submit_bundle(backend, prepared.description, prepared.bundle(script), store=store)
 
 

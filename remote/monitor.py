@@ -214,7 +214,35 @@ class Monitor:
         del self.warnings[:-100]  # keep the latest few for a status line, not a growing log
         return events
 
+    def _skip_long_line(self, job: StoredJob, path: str, offset: int, scanned: int) -> MonitorEvent | None:
+        """Step over one metrics line longer than :data:`MAX_READ_BYTES` that starts at ``offset``.
+
+        Reads on (in chunks) to the line's end and moves the stored offset past it; returns the
+        warning to show, or ``None`` while the line has no end yet (it is still being written).
+        """
+        end = offset + scanned
+        while True:
+            try:
+                more = self.backend.read_bytes(path, end, MAX_READ_BYTES)
+            except FileNotFoundError:
+                return None
+            if not more:
+                return None
+            newline = more.find(b"\n")
+            if newline >= 0:
+                end += newline + 1
+                break
+            end += len(more)
+        try:
+            self.store.append_records(self.profile, job.job_id, [], offset, end)
+        except StoreError:
+            return None  # another watcher stepped over it first (and said so)
+        return MonitorEvent("warning", self.profile, job.job_id, message=(
+            f"job {job.job_id}: skipped a metrics line of {end - offset} bytes at byte {offset} of {path} "
+            f"(longer than {MAX_READ_BYTES // (1024 * 1024)} MiB)"))
+
     def _tail(self, job: StoredJob) -> list[MonitorEvent]:
+        warnings: list[MonitorEvent] = []
         while True:
             current = self.store.get(self.profile, job.job_id) or job
             offset = current.metrics_offset
@@ -223,6 +251,13 @@ class Monitor:
             except FileNotFoundError:
                 data = b""
             lines, used = complete_lines(data)
+            if not used and len(data) >= MAX_READ_BYTES:
+                # One line fills the whole chunk: without this the offset would never move again.
+                warning = self._skip_long_line(current, current.metrics_path, offset, len(data))
+                if warning is None:
+                    break
+                warnings.append(warning)
+                continue
             if used:
                 try:
                     self.store.append_records(self.profile, job.job_id, lines, offset, offset + used)
@@ -231,36 +266,53 @@ class Monitor:
             # A full chunk means there may be more: read on, so a finished job is read to its end.
             if len(data) < MAX_READ_BYTES or not used:
                 break
-        start = self._emitted.get(job.job_id, 0)
-        new_lines = self.store.record_lines(self.profile, job.job_id, start)
+        return warnings + self._stored_records(job.job_id)
+
+    def _stored_records(self, job_id: str) -> list[MonitorEvent]:
+        """The records in the store this monitor has not handed out yet (whoever stored them)."""
+        start = self._emitted.get(job_id, 0)
+        new_lines = self.store.record_lines(self.profile, job_id, start)
         if not new_lines:
             return []
-        self._emitted[job.job_id] = start + len(new_lines)
-        return [MonitorEvent("records", self.profile, job.job_id, records=tuple(decode_json_lines(new_lines)),
+        self._emitted[job_id] = start + len(new_lines)
+        return [MonitorEvent("records", self.profile, job_id, records=tuple(decode_json_lines(new_lines)),
                              lines=tuple(new_lines))]
 
     # -- blocking use (CLI)
     def watch(self, job_id: str, sleep: Callable[[float], None] = time.sleep,
-              max_wait_s: float | None = None) -> Iterator[MonitorEvent]:
+              max_wait_s: float | None = None, from_record: int | None = 0) -> Iterator[MonitorEvent]:
         """Poll until ``job_id`` has finished, yielding the events that concern it.
 
-        Connection events are yielded too (the CLI reports them). Ends after the job's
-        ``finished`` event (or right away if the store already has it finished).
+        Every record from number ``from_record`` on (``None``: only those that arrive from now)
+        is yielded exactly once and in order, whoever stored it: another watcher of the same
+        job (another process on the same store) may read the file first, or see the job end
+        first. The last event is always the job's ``finished`` event, after all its records,
+        also when the store already has it finished. Connection events are yielded too (the CLI
+        reports them).
         """
         started = time.monotonic()
         job = self.store.get(self.profile, job_id)
         if job is None:
             raise KeyError(f"job {job_id} is not tracked for profile {self.profile}")
-        self._emitted.setdefault(job_id, job.n_records)
+        # One count, read once: records stored from here on are ours to hand out.
+        self._emitted[job_id] = job.n_records if from_record is None else max(0, from_record)
+        yield from self._stored_records(job_id)
         while True:
             job = self.store.get(self.profile, job_id)
-            if job is None or not job.active:
+            if job is None:
+                return
+            if not job.active:
+                # Someone else saw it end: the store has every record it read before marking it.
+                yield from self._stored_records(job_id)
+                yield MonitorEvent("finished", self.profile, job_id, state=job.state, exit_code=job.exit_code)
                 return
             for event in self.poll_once():
                 if event.job_id == job_id or event.kind == "connection":
-                    yield event
                     if event.kind == "finished" and event.job_id == job_id:
+                        yield from self._stored_records(job_id)
+                        yield event
                         return
+                    yield event
             if max_wait_s is not None and time.monotonic() - started > max_wait_s:
                 return
             delay = self.next_delay_s()
@@ -269,4 +321,51 @@ class Monitor:
             sleep(delay)
 
 
-__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines"]
+def follow_output(backend: Backend, job: StoredJob, sleep: Callable[[float], None] = time.sleep,
+                  min_delay_s: float = 2.0, max_delay_s: float = 60.0, backoff: float = 1.5) -> Iterator[bytes]:
+    """Yield a job's output file as it grows (whole lines), until the job has ended.
+
+    Like the monitor, it asks the scheduler about the job ~every ``min_delay_s`` while output
+    or state changes, backing off (x ``backoff``) to ``max_delay_s`` while nothing happens.
+    After the job ends, the rest of the file (a last line without newline too) comes last.
+
+    Parameters
+    ----------
+    backend : Backend
+    job : StoredJob
+        Needs ``output_path`` (and ``job_dir`` for local jobs).
+    sleep : callable
+        ``sleep(seconds)`` between polls (tests pass their own).
+    """
+    scheduler = scheduler_for(backend)
+    delay = _Backoff(min_delay_s, max_delay_s, backoff)
+    offset = 0
+    last_state = None
+    while True:
+        try:
+            data = backend.read_bytes(job.output_path, offset)
+        except FileNotFoundError:
+            data = b""
+        _, used = complete_lines(data)
+        if used:
+            yield data[:used]
+            offset += used
+            delay.reset()
+        entries = scheduler.queue({job.job_id: job.job_dir})
+        state = entries[0].state if entries else None
+        if state is None or state in FINISHED_STATES:
+            try:
+                rest = backend.read_bytes(job.output_path, offset)
+            except FileNotFoundError:
+                rest = b""
+            if rest:
+                yield rest
+            return
+        if state != last_state:
+            last_state = state
+            delay.reset()
+        sleep(delay.current_s)
+        delay.grow()
+
+
+__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines", "follow_output"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import shlex
 import socket
@@ -26,7 +27,12 @@ from typing import Callable
 
 import paramiko
 
-from remote.config import Profile
+from remote import known_hosts as kh
+from remote.config import ConfigError, Profile, parse_jump_host, parse_proxy_jump
+
+# paramiko logs failed handshakes (a port that is not SSH) from its own thread; with no handler
+# Python would print them on stderr next to our one-line error.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 Prompt = Callable[[str, bool], "str | None"]
 
@@ -44,18 +50,24 @@ class HostKeyUnknownError(SshError):
     key_type : e.g. ``"ssh-ed25519"``
     fingerprint_sha256 : ``"SHA256:..."`` as OpenSSH prints it
     key : the ``paramiko.PKey`` itself, for :func:`trust_host_key`
+    other_types : key types already on file for this host (the server did not offer them)
     """
 
-    def __init__(self, host: str, port: int, key_type: str, fingerprint_sha256: str, key=None, profile: str = ""):
+    def __init__(self, host: str, port: int, key_type: str, fingerprint_sha256: str, key=None, profile: str = "",
+                 other_types: tuple[str, ...] = ()):
         self.host = host
         self.port = port
         self.key_type = key_type
         self.fingerprint_sha256 = fingerprint_sha256
         self.key = key
         self.profile = profile
+        self.other_types = tuple(other_types)
         how = f"python -m remote trust --profile {profile}" if profile else "python -m remote trust --profile P"
+        # As OpenSSH says it: a host known by other key types is still a new key to confirm.
+        also = (f"; keys of other types ({', '.join(self.other_types)}) are already known for this host"
+                if self.other_types else "")
         super().__init__(
-            f"the host key of {_host_label(host, port)} is unknown ({key_type} {fingerprint_sha256}); "
+            f"the host key of {_host_label(host, port)} is unknown ({key_type} {fingerprint_sha256}){also}; "
             f"if that fingerprint is right, run `{how}` to trust it"
         )
 
@@ -76,8 +88,26 @@ class HostKeyChangedError(SshError):
         )
 
 
+class HostKeyRevokedError(SshError):
+    """The server's host key is marked ``@revoked`` in known_hosts: always refused."""
+
+    def __init__(self, host: str, port: int, key_type: str, fingerprint_sha256: str, known_hosts: str):
+        self.host = host
+        self.port = port
+        self.key_type = key_type
+        self.fingerprint_sha256 = fingerprint_sha256
+        super().__init__(
+            f"the host key of {_host_label(host, port)} ({key_type} {fingerprint_sha256}) is marked @revoked "
+            f"in {known_hosts}; refusing to connect"
+        )
+
+
 class AuthenticationError(SshError):
     """The server refused every way of logging in we had."""
+
+
+class KeyPassphraseError(AuthenticationError):
+    """A key file needs its passphrase and there is no way to ask for it (nor an agent holding the key)."""
 
 
 class ConnectionLostError(SshError):
@@ -127,7 +157,12 @@ def resolve_target(profile: Profile) -> Target:
         except Exception as exc:  # a broken ssh config should say so, not crash
             raise SshError(f"cannot read {path}: {exc}") from None
     host = cfg.get("hostname", profile.host) or profile.host
-    port = profile.port or int(cfg.get("port", 22))
+    port = profile.port
+    if not port:
+        raw = str(cfg.get("port", 22)).strip()
+        if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+            raise ConfigError(path, f"Host {profile.host}: Port", f"expected a port number 1..65535, got {raw!r}")
+        port = int(raw)
     user = profile.user or cfg.get("user") or os.environ.get("USER") or ""
     keys: list[str] = []
     if profile.key_file:
@@ -136,44 +171,39 @@ def resolve_target(profile: Profile) -> Target:
     jump = profile.proxy_jump or cfg.get("proxyjump", "")
     if jump.lower() == "none":
         jump = ""
+    if jump:
+        try:
+            parse_proxy_jump(jump)
+        except ValueError as exc:
+            where = "proxy_jump" if profile.proxy_jump else f"Host {profile.host}: ProxyJump"
+            raise ConfigError("" if profile.proxy_jump else path, where, str(exc)) from None
     return Target(host=host, port=int(port), user=user, key_files=tuple(dict.fromkeys(keys)),
                   proxy_jump=jump, alias=profile.host)
 
 
-def _jump_profile(profile: Profile, spec: str) -> Profile:
-    """A profile for the first host of a ProxyJump value ``[user@]host[:port]``."""
-    first = spec.split(",")[0].strip()
-    if first.startswith("ssh://"):
-        first = first[6:]
-    user = ""
-    if "@" in first:
-        user, first = first.rsplit("@", 1)
-    port = None
-    if first.startswith("["):
-        host, _, rest = first[1:].partition("]")
-        if rest.startswith(":"):
-            port = int(rest[1:])
-    elif first.count(":") == 1:
-        host, p = first.split(":")
-        port = int(p)
-    else:
-        host = first
+def _jump_profile(profile: Profile, hops: str) -> Profile:
+    """A profile for the last hop of ``hops``, reached through the hops before it.
+
+    The last hop's ProxyJump is the rest of the list, so ``a,b`` connects to ``a`` and from
+    there to ``b``, as OpenSSH does. Its name is looked up in the ssh config like any host.
+    """
+    parts = hops.split(",")
+    user, host, port = parse_jump_host(parts[-1])
+    before = ",".join(parts[:-1])
     return Profile(name=profile.name, host=host, port=port, user=user, known_hosts=profile.known_hosts,
                    ssh_config=profile.ssh_config, keepalive_s=profile.keepalive_s,
-                   connect_timeout_s=profile.connect_timeout_s, key_file=profile.key_file)
+                   connect_timeout_s=profile.connect_timeout_s, key_file=profile.key_file,
+                   proxy_jump=before or "none")
 
 
 # ----------------------------------------------------------------------------- host keys
 
 
-def _load_host_keys(path: str) -> paramiko.HostKeys:
-    keys = paramiko.HostKeys()
-    if os.path.exists(path):
-        try:
-            keys.load(path)
-        except (OSError, paramiko.SSHException) as exc:
-            raise SshError(f"cannot read known_hosts file {path}: {exc}") from None
-    return keys
+def _read_lines(path: str) -> list[kh.HostKeyLine]:
+    try:
+        return kh.read_known_hosts(path)
+    except OSError as exc:
+        raise SshError(f"cannot read known_hosts file {path}: {exc.strerror or exc}") from None
 
 
 class RefuseUnknownHostKey(paramiko.MissingHostKeyPolicy):
@@ -191,22 +221,30 @@ class RefuseUnknownHostKey(paramiko.MissingHostKeyPolicy):
 
 
 def check_host_key(host: str, port: int, key: paramiko.PKey, known_hosts: str, profile: str = "") -> None:
-    """Accept ``key`` only when known_hosts has exactly it for ``host``.
+    """Accept ``key`` only when known_hosts lists exactly it for ``host``, as OpenSSH decides.
+
+    Every line naming the host counts (wildcards, negations and hashed names included).
 
     Raises
     ------
+    HostKeyRevokedError
+        The key is on an ``@revoked`` line for this host.
     HostKeyUnknownError
-        No key of this type is recorded for the host.
+        No key of this type is recorded for the host (keys of other types may be).
     HostKeyChangedError
-        A different key of this type is recorded: never accepted.
+        Only different keys of this type are recorded: never accepted.
     """
-    keys = _load_host_keys(known_hosts)
-    entry = keys.lookup(known_hosts_name(host, port))
-    known = entry.get(key.get_name()) if entry is not None else None
-    if known is None:
-        RefuseUnknownHostKey(port, profile).missing_host_key(None, known_hosts_name(host, port), key)
-    if known.asbytes() != key.asbytes():
+    name = known_hosts_name(host, port)
+    lines = _read_lines(known_hosts)
+    verdict = kh.check_key(lines, name, key.get_name(), key.asbytes())
+    if verdict == kh.KNOWN:
+        return
+    if verdict == kh.REVOKED:
+        raise HostKeyRevokedError(host, port, key.get_name(), fingerprint_sha256(key), known_hosts)
+    if verdict == kh.CHANGED:
         raise HostKeyChangedError(host, port, key.get_name(), fingerprint_sha256(key), known_hosts)
+    raise HostKeyUnknownError(host, port, key.get_name(), fingerprint_sha256(key), key, profile,
+                              other_types=tuple(kh.known_key_types(lines, name)))
 
 
 def trust_host_key(profile: Profile, key: paramiko.PKey, hashed: bool | None = None) -> str:
@@ -219,12 +257,13 @@ def trust_host_key(profile: Profile, key: paramiko.PKey, hashed: bool | None = N
     """
     target = resolve_target(profile)
     path = os.path.expanduser(profile.known_hosts)
-    keys = _load_host_keys(path)
     name = known_hosts_name(target.host, target.port)
-    entry = keys.lookup(name)
-    if entry is not None and key.get_name() in entry:
-        if entry[key.get_name()].asbytes() == key.asbytes():
-            return ""
+    verdict = kh.check_key(_read_lines(path), name, key.get_name(), key.asbytes())
+    if verdict == kh.KNOWN:
+        return ""
+    if verdict == kh.REVOKED:
+        raise HostKeyRevokedError(target.host, target.port, key.get_name(), fingerprint_sha256(key), path)
+    if verdict == kh.CHANGED:
         raise HostKeyChangedError(target.host, target.port, key.get_name(), fingerprint_sha256(key), path)
     use_hash = profile.hash_known_hosts if hashed is None else hashed
     shown = paramiko.HostKeys.hash_host(name) if use_hash else name
@@ -252,6 +291,28 @@ class ConnectionState:
     status: str
     last_error: str = ""
     since: float = 0.0
+
+
+def _public_blob(private_key_path: str) -> bytes | None:
+    """The public key blob from ``PATH.pub`` next to a private key, if there is one."""
+    try:
+        with open(private_key_path + ".pub", encoding="ascii", errors="replace") as fh:
+            parts = fh.read().split()
+        return base64.b64decode(parts[1]) if len(parts) >= 2 else None
+    except (OSError, ValueError):
+        return None
+
+
+def _banner_failure(exc: BaseException) -> str:
+    """Why a server's SSH greeting did not come, from paramiko's banner error and its cause."""
+    if "protocol version" in str(exc):
+        return "it answered something else"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, (socket.timeout, TimeoutError)):
+        return "timed out"
+    if isinstance(cause, EOFError):
+        return "it closed the connection without an SSH greeting"
+    return "no SSH greeting"
 
 
 def _open_socket(host: str, port: int, timeout_s: float) -> socket.socket:
@@ -335,17 +396,36 @@ class SshConnection:
         known_hosts = os.path.expanduser(self.profile.known_hosts)
         # Prefer the key types already on file for this host, so a server with several host
         # keys shows the one we can check (as OpenSSH does).
-        entry = _load_host_keys(known_hosts).lookup(known_hosts_name(t.host, t.port))
-        if entry:
+        try:
+            on_file = kh.known_key_types(_read_lines(known_hosts), known_hosts_name(t.host, t.port))
+        except SshError:
+            transport.close()
+            raise
+        if on_file:
             opts = transport.get_security_options()
-            preferred = [k for k in entry.keys() if k in opts.key_types]
+            preferred = [k for k in on_file if k in opts.key_types]
             if preferred:
                 opts.key_types = tuple(preferred) + tuple(k for k in opts.key_types if k not in preferred)
+        timeout_s = self.profile.connect_timeout_s
+        # A port that accepts TCP but never greets: give up on the banner within the connect timeout.
+        transport.banner_timeout = timeout_s
         try:
-            transport.start_client(timeout=self.profile.connect_timeout_s)
+            transport.start_client(timeout=timeout_s)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             transport.close()
+            text = str(exc)
+            if "protocol banner" in text or "protocol version" in text or "Invalid SSH banner" in text:
+                why = _banner_failure(exc)
+                raise ConnectionLostError(f"the server at {t.host}:{t.port} does not speak SSH ({why})") from None
             raise ConnectionLostError(f"SSH handshake with {_host_label(t.host, t.port)} failed: {exc or type(exc).__name__}") from None
+        if not transport.remote_version or not transport.is_active() or transport.host_key is None:
+            # start_client returns quietly when its timeout ends before the key exchange.
+            greeted = bool(transport.remote_version)
+            transport.close()
+            if greeted:
+                raise ConnectionLostError(f"SSH handshake with {_host_label(t.host, t.port)} timed out "
+                                          f"after {timeout_s:g} s")
+            raise ConnectionLostError(f"the server at {t.host}:{t.port} does not speak SSH (timed out)")
         if check:
             try:
                 check_host_key(t.host, t.port, transport.get_remote_server_key(), known_hosts, self.profile.name)
@@ -357,34 +437,51 @@ class SshConnection:
     def _authenticate(self, transport: paramiko.Transport) -> None:
         t = self.target
         errors: list[str] = []
-        keys: list[paramiko.PKey] = []
-        for path in t.key_files:
+        passphrase_needed: list[str] = []
+        tried = 0
+
+        def try_key(key: paramiko.PKey) -> bool:
+            nonlocal tried
+            tried += 1
+            try:
+                transport.auth_publickey(t.user, key)
+                return transport.is_authenticated()
+            except paramiko.AuthenticationException:
+                return False
+            except paramiko.SSHException as exc:
+                errors.append(str(exc))
+                return False
+
+        # ssh-agent first: a key it holds needs no passphrase, so nothing is asked.
+        try:
+            agent_keys = list(paramiko.Agent().get_keys())
+        except Exception:  # no agent running, or one that does not answer: fine
+            agent_keys = []
+        for key in agent_keys:
+            if try_key(key):
+                return
+        agent_blobs = {k.asbytes() for k in agent_keys}
+        paths = list(t.key_files)
+        if not paths:
+            paths = [p for p in (os.path.expanduser(f"~/.ssh/{n}") for n in ("id_ed25519", "id_ecdsa", "id_rsa"))
+                     if os.path.exists(p)]
+        for path in paths:
             if not os.path.exists(path):
                 errors.append(f"key file {path} does not exist")
                 continue
-            keys.append(self._load_key(path))
-        try:
-            agent = paramiko.Agent()
-            keys += list(agent.get_keys())
-        except Exception:  # no agent running: fine
-            pass
-        if not t.key_files:
-            for name in ("id_ed25519", "id_ecdsa", "id_rsa"):
-                path = os.path.expanduser(f"~/.ssh/{name}")
-                if os.path.exists(path):
-                    try:
-                        keys.append(self._load_key(path))
-                    except AuthenticationError as exc:
-                        errors.append(str(exc))
-        for key in keys:
+            if _public_blob(path) in agent_blobs:
+                continue  # the agent offered this key already
             try:
-                transport.auth_publickey(t.user, key)
-                if transport.is_authenticated():
-                    return
-            except paramiko.AuthenticationException:
-                continue
-            except paramiko.SSHException as exc:
+                key = self._load_key(path)
+            except KeyPassphraseError as exc:
+                passphrase_needed.append(path)
                 errors.append(str(exc))
+                continue
+            except AuthenticationError as exc:
+                errors.append(str(exc))
+                continue
+            if try_key(key):
+                return
         if self.prompt is not None:
             def handler(title, instructions, prompt_list):
                 answers = []
@@ -413,25 +510,44 @@ class SshConnection:
                 errors.append(f"keyboard-interactive: {exc}")
             except paramiko.SSHException as exc:
                 errors.append(str(exc))
+        if passphrase_needed:
+            raise KeyPassphraseError(
+                f"the key {passphrase_needed[0]} needs its passphrase: run from a terminal to be asked for it, "
+                f"or add the key to ssh-agent (ssh-add {passphrase_needed[0]})")
         detail = "; ".join(errors)
         raise AuthenticationError(
             f"{t.user}@{_host_label(t.host, t.port)} refused every login method "
-            f"(tried {len(keys)} key(s){' and prompts' if self.prompt else ''})" + (f": {detail}" if detail else "")
+            f"(tried {tried} key(s){' and prompts' if self.prompt else ''})" + (f": {detail}" if detail else "")
         )
 
     def _load_key(self, path: str) -> paramiko.PKey:
+        """The private key in ``path``, asking for its passphrase through the prompt when it has one.
+
+        Raises
+        ------
+        KeyPassphraseError
+            The key is encrypted and no passphrase could be asked for (no prompt, or no answer).
+        AuthenticationError
+            The file cannot be read, or the passphrase given does not unlock it.
+        """
         try:
             return paramiko.PKey.from_path(path)
-        except paramiko.PasswordRequiredException:
-            if self.prompt is None:
-                raise AuthenticationError(f"key file {path} needs a passphrase and none can be asked for") from None
-            passphrase = self.prompt(f"Passphrase for {path}: ", True)
-            try:
-                return paramiko.PKey.from_path(path, passphrase=passphrase)
-            except paramiko.SSHException as exc:
-                raise AuthenticationError(f"cannot unlock key file {path}: {exc}") from None
+        except (paramiko.PasswordRequiredException, TypeError):
+            # paramiko raises TypeError("Key is password-protected") for encrypted PEM keys.
+            pass
         except (paramiko.SSHException, OSError, ValueError) as exc:
             raise AuthenticationError(f"cannot read key file {path}: {exc}") from None
+        for attempt in range(3):  # as ssh does: three tries
+            text = f"Passphrase for {path}: " if attempt == 0 else f"Wrong passphrase; passphrase for {path}: "
+            answer = self.prompt(text, True) if self.prompt is not None else None
+            if answer is None:
+                raise KeyPassphraseError(f"the key {path} needs its passphrase and none was given")
+            try:
+                # Positional: paramiko 5 renamed the argument; cryptography wants bytes.
+                return paramiko.PKey.from_path(path, answer.encode("utf-8"))
+            except (paramiko.SSHException, TypeError, ValueError):
+                continue
+        raise AuthenticationError(f"the passphrase given does not unlock the key {path}")
 
     def _connect_once(self) -> None:
         transport = self._handshake(check=True)
@@ -474,7 +590,7 @@ class SshConnection:
             try:
                 self._connect_once()
                 return self
-            except (HostKeyUnknownError, HostKeyChangedError, AuthenticationError) as exc:
+            except (HostKeyUnknownError, HostKeyChangedError, HostKeyRevokedError, AuthenticationError) as exc:
                 # Never retried: a changed key or refused login will not fix itself.
                 self._set_state("disconnected", str(exc))
                 raise
@@ -604,7 +720,7 @@ def fetch_host_key(profile: Profile) -> paramiko.PKey:
 
 
 __all__ = [
-    "AuthenticationError", "ConnectionLostError", "ConnectionState", "HostKeyChangedError", "HostKeyUnknownError",
-    "RefuseUnknownHostKey", "SshConnection", "SshError", "check_host_key", "fetch_host_key", "fingerprint_sha256",
+    "AuthenticationError", "ConnectionLostError", "ConnectionState", "HostKeyChangedError", "HostKeyRevokedError",
+    "HostKeyUnknownError", "KeyPassphraseError", "RefuseUnknownHostKey", "parse_jump_host", "parse_proxy_jump", "SshConnection", "SshError", "check_host_key", "fetch_host_key", "fingerprint_sha256",
     "known_hosts_name", "resolve_target", "trust_host_key",
 ]

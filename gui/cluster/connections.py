@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtWidgets
 from gui import workers
 from gui.cluster.dialogs import HostKeyChangedDialog, HostKeyDialog, ask_secret
 from remote.backend import Backend, open_backend
-from remote.config import Profile
+from remote.config import ConfigError, Profile
 from remote.ssh import (
     AuthenticationError,
     ConnectionLostError,
@@ -214,7 +214,8 @@ class ConnectionManager(QtCore.QObject):
                 self.show_changed_key(exc)
                 message = str(exc)
                 self._set_state(name, "error", "host key CHANGED: connection refused")
-            elif isinstance(exc, (AuthenticationError, ConnectionLostError, SshError)):
+            elif isinstance(exc, (AuthenticationError, ConnectionLostError, SshError, ConfigError)):
+                # ConfigError: a bad Port or ProxyJump in ~/.ssh/config, found when connecting.
                 if isinstance(exc, AuthenticationError):
                     self._close_backend(name)
                 message = str(exc)
@@ -251,7 +252,7 @@ class ConnectionManager(QtCore.QObject):
             return False
         try:
             trust_host_key(profile, exc.key)
-        except (SshError, OSError) as err:
+        except (SshError, ConfigError, OSError) as err:
             QtWidgets.QMessageBox.warning(self.parent_widget, "Could not trust the key", str(err))
             return False
         self._close_backend(profile.name)

@@ -18,9 +18,9 @@ import platformdirs
 
 from engine.fileio import atomic_write
 from gui.cluster.job_form import FIELD_NAMES
+from resources import templates_dir
 
-BUILTIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                           "resources", "templates")
+BUILTIN_DIR = templates_dir()
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}$")
 
 

@@ -34,9 +34,10 @@ from gui.cluster.queue_table import QueueTable
 from gui.cluster.script_preview import ScriptPreview
 from gui.cluster.templates import TemplateError, list_templates, save_template
 from remote.backend import Backend
-from remote.bundle import build_bundle, job_folder_name
+from remote.bundle import BundleError, build_bundle, job_folder_name, outside_data_file
 from remote.config import (
-    LOCAL_PROFILE, ConfigError, Profile, data_dir, load_profiles, local_profile, save_profiles,
+    LOCAL_PROFILE, ConfigError, Profile, backup_unreadable_profiles, data_dir, load_profiles, local_profile,
+    save_profiles,
 )
 from remote.jobs import (
     MODEL_NAME,
@@ -406,10 +407,15 @@ class ClusterView(QtWidgets.QWidget):
 
     def _save_profiles(self, profiles: dict[str, Profile]) -> bool:
         try:
+            # A file that could not be read is kept aside, never overwritten: say where it went.
+            backup = backup_unreadable_profiles(self.config_path)
             save_profiles(profiles, self.config_path)
         except (ConfigError, OSError) as exc:
             QtWidgets.QMessageBox.warning(self, "Profiles not saved", str(exc))
             return False
+        if backup:
+            QtCore.QTimer.singleShot(0, lambda: self.status.setText(
+                f"The profile file could not be read; it was kept as {backup} and a new one was written."))
         return True
 
     def _on_add_profile(self) -> None:
@@ -685,6 +691,19 @@ class ClusterView(QtWidgets.QWidget):
             return
         profile = self.profile
         spec = self.spec
+        try:
+            outside = outside_data_file(spec, (profile.key_file,))
+        except BundleError as exc:
+            self._show_submit_result(f"Not submitted: {exc}", error=True)
+            return
+        if outside and QtWidgets.QMessageBox.question(
+                self, "Upload a file from outside the spec's folder?",
+                f"The data file\n{outside}\nis outside the spec's folder. Upload it into the job folder on "
+                f"{profile.name}?", QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
+                QtWidgets.QMessageBox.StandardButton.No) != QtWidgets.QMessageBox.StandardButton.Yes:
+            self._show_submit_result(f"Not submitted: {outside} was not uploaded.", error=True)
+            return
+        allow_outside = (outside,) if outside else ()
         values = self.form.values()
         folder = self.folder_name
         edited = self.preview.edited
@@ -696,7 +715,8 @@ class ClusterView(QtWidgets.QWidget):
             workdir = backend.expand_path(profile.workdir).rstrip("/")
             desc = description_for(profile, f"{workdir}/{folder}", values, spec_name)
             script = script_text if edited else render_job_script(desc)
-            job = submit_bundle(backend, desc, build_bundle(spec, script), store=store)
+            bundle = build_bundle(spec, script, key_files=(profile.key_file,), allow_outside=allow_outside)
+            job = submit_bundle(backend, desc, bundle, store=store)
             return job.job_id, workdir
 
         def done(value):

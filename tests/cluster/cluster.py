@@ -34,6 +34,8 @@ SSH_PORT = int(os.environ.get("SCALELAB_CLUSTER_SSH_PORT", "22822"))
 CTLD_PORT = int(os.environ.get("SCALELAB_CLUSTER_CTLD_PORT", "16817"))
 SLURMD_PORT = int(os.environ.get("SCALELAB_CLUSTER_SLURMD_PORT", "16818"))
 PROFILE_NAME = "testcluster"
+#: PAM service (and program name) of the test sshd that asks for a one-time code.
+KBD_PAM_SERVICE = "scalelab-test-kbd"
 PARTITION = "debug"
 CPUS = 2
 
@@ -509,6 +511,95 @@ class TestCluster:
         """Run a command here as the test user with the cluster's SLURM_CONF."""
         env = {"PATH": "/usr/bin:/bin:/usr/sbin", "HOME": str(self.home), "SLURM_CONF": str(self.slurm_conf)}
         return _run(argv, env=env, timeout_s=timeout_s, check=False, user=USER)
+
+    def authorize_key(self, public_key_line: str) -> None:
+        """Let the test user log in with one more key (appended once to authorized_keys)."""
+        pw = pwd.getpwnam(USER)
+        auth = self.home / ".ssh" / "authorized_keys"
+        with self._lock():
+            lines = auth.read_text().splitlines() if auth.exists() else []
+            if public_key_line.strip() not in (ln.strip() for ln in lines):
+                lines.append(public_key_line.strip())
+                auth.write_text("\n".join(lines) + "\n")
+            os.chown(auth, pw.pw_uid, pw.pw_gid)
+            os.chmod(auth, 0o600)
+
+    def install_code_check(self, code: str) -> str:
+        """A PAM service that asks one secret question and accepts exactly ``code``; returns its name.
+
+        OpenSSH's sshd (before 9.8) names its PAM service after the program it runs as, so an
+        sshd started through a link named :data:`KBD_PAM_SERVICE` uses
+        ``/etc/pam.d/scalelab-test-kbd`` and no other sshd is affected. The service asks
+        ``Password:`` through PAM's conversation (pam_exec with ``expose_authtok``), which sshd
+        turns into a keyboard-interactive prompt, and compares the answer with ``code``.
+        """
+        checker = self.ssh_dir / "kbd-check.sh"
+        code_file = self.ssh_dir / "kbd-code"
+        with self._lock():
+            code_file.write_text(code)
+            os.chmod(code_file, 0o600)
+            checker.write_text(
+                "#!/bin/sh\n"
+                "# Called by pam_exec with the answer on stdin (NUL-terminated): accept only the code.\n"
+                f'[ "$PAM_USER" = "{USER}" ] || exit 1\n'
+                f'[ "$(tr -d \'\\000\')" = "$(cat {code_file})" ]\n')
+            os.chmod(checker, 0o755)
+            Path(f"/etc/pam.d/{KBD_PAM_SERVICE}").write_text(
+                "# ScaleLab test cluster: keyboard-interactive one-time code for the test sshd only\n"
+                f"auth     required pam_exec.so type=auth expose_authtok quiet {checker}\n"
+                "auth     required pam_permit.so\n"
+                "account  required pam_permit.so\n"
+                "session  required pam_permit.so\n"
+                "password required pam_deny.so\n")
+        return KBD_PAM_SERVICE
+
+    @contextlib.contextmanager
+    def extra_sshd(self, folder: Path, extra_config: tuple[str, ...] = (), program: str = "sshd"):
+        """A second sshd for the test user on a free loopback port, stopped when the block ends.
+
+        It uses the main sshd's host key (so the same known_hosts line, under its own
+        ``[127.0.0.1]:port`` name, trusts it). Yields the port. ``extra_config`` lines come
+        first in its sshd_config, so they win over the defaults below them (sshd keeps the
+        first value it reads). ``program`` is the name it runs as, which is its PAM service
+        name (see :meth:`install_code_check`).
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o755)
+        binary = Path("/usr/sbin/sshd")
+        if program != "sshd":
+            binary = folder / program
+            binary.unlink(missing_ok=True)
+            binary.symlink_to("/usr/sbin/sshd")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        pidfile = folder / "sshd.pid"
+        config = folder / "sshd_config"
+        config.write_text("\n".join([
+            *extra_config,
+            f"Port {port}",
+            "ListenAddress 127.0.0.1",
+            f"HostKey {self.host_key}",
+            f"PidFile {pidfile}",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PubkeyAuthentication yes",
+            "UsePAM no",
+            f"AllowUsers {USER}",
+            "StrictModes yes",
+            "AllowTcpForwarding yes",
+            "PrintMotd no",
+            "Subsystem sftp internal-sftp",
+            "",
+        ]))
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        _run([str(binary), "-f", str(config), "-E", str(folder / "sshd.log")])
+        try:
+            _wait_for("extra sshd", lambda: _port_open(port), 10, folder / "sshd.log")
+            yield port
+        finally:
+            _kill_pidfile(pidfile, with_children=True)
 
     def describe(self) -> str:
         st = self.status()

@@ -499,3 +499,59 @@ def test_output_tail_waits_until_the_job_starts(view, qtbot, cluster_env):
     view._tail_output()
     qtbot.waitUntil(lambda: "epoch 1 of this job" in view.job_view.output_text(), timeout=5000)
     assert "earlier job" not in view.job_view.output_text()
+
+
+def test_an_unreadable_profile_file_is_kept_when_a_profile_is_saved(qtbot, cluster_env):
+    from remote.config import Profile, load_profiles
+
+    config = cluster_env / "config" / "profiles.toml"
+    broken = b'[profiles.hpc.uni]\nhost = "login"\n[profiles.other]\nport = "22"\n'
+    config.write_bytes(broken)
+    store = JobStore(str(cluster_env / "jobs.sqlite"))
+    v = ClusterView(config_path=str(config), store=store)
+    qtbot.addWidget(v)
+    try:
+        assert "only 'local' is available" in v.status.text()
+        profiles = dict(v.profiles)
+        profiles["hpc.uni"] = Profile(name="hpc.uni", host="login.example.org")
+        assert v._save_profiles(profiles)
+        v.reload_profiles()
+        qtbot.waitUntil(lambda: "kept as" in v.status.text(), timeout=5000)
+        backup = v.status.text().split("kept as ")[1].split(" and a new")[0]
+        assert open(backup, "rb").read() == broken
+        assert load_profiles(config)["hpc.uni"].host == "login.example.org"
+        assert v.profile_bar.combo.findData("hpc.uni") >= 0
+    finally:
+        v.shutdown()
+        store.close()
+
+
+def test_submit_asks_before_uploading_data_from_outside_the_spec_folder(view, qtbot, cluster_env):
+    outside = cluster_env / "shared" / "points.csv"
+    outside.parent.mkdir()
+    outside.write_text("x1,x2,label\n" + "\n".join(f"{i % 2},{i % 3},{i % 2}" for i in range(40)) + "\n")
+    spec_path = cluster_env / "proj" / "spec.json"
+    spec_path.parent.mkdir()
+    spec_path.write_text(json.dumps({"dataset": {"kind": "csv", "path": "../shared/points.csv"},
+                                     "model": {"kind": "logistic"}, "train": {"epochs": 2, "batch_size": 8}}))
+    assert view.open_spec_file(str(spec_path))
+    view.select_profile("local")
+    view.form.widgets["job_name"].setText("outside")
+    questions = []
+
+    def answer(button):
+        def act(box):
+            questions.append(box.text())
+            box.button(button).click()
+        return act
+
+    answer_dialog(QtWidgets.QMessageBox, answer(QtWidgets.QMessageBox.StandardButton.No))
+    qtbot.mouseClick(view.submit_button, QtCore.Qt.MouseButton.LeftButton)
+    assert str(outside) in questions[0]
+    assert "Not submitted" in view.submit_result.toPlainText() and view.store.jobs("local") == []
+    answer_dialog(QtWidgets.QMessageBox, answer(QtWidgets.QMessageBox.StandardButton.Yes))
+    qtbot.mouseClick(view.submit_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Submitted job" in view.submit_result.toPlainText(), timeout=20000)
+    job = view.store.jobs("local")[0]
+    assert open(os.path.join(job.job_dir, "data", "points.csv")).read() == outside.read_text()
+    qtbot.waitUntil(lambda: view.store.get("local", job.job_id).state == "COMPLETED", timeout=60000)

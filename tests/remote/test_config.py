@@ -49,7 +49,7 @@ def test_load_profiles_reads_every_field_and_adds_local(tmp_path):
     ('[profiles.a]\nhost = "h"\npartition = "a;b"\n', "profiles.a.partition", "may only contain"),
     ('[profiles.a]\nhost = "h"\nsetup = [1, 2]\n', "profiles.a.setup", "list of shell lines"),
     ('[profiles.a]\nhost = "h"\nsetup = ["a\\nb"]\n', "profiles.a.setup[0]", "one line"),
-    ('[profiles."bad name"]\nhost = "h"\n', 'profiles.bad name', "profile name"),
+    ('[profiles." bad name"]\nhost = "h"\n', "profiles. bad name", "profile name"),
     ('[other]\nx = 1\n', "other", "unknown top-level"),
 ])
 def test_config_errors_name_file_and_key(tmp_path, text, key, words):
@@ -129,10 +129,12 @@ def test_ssh_config_alias_is_applied(tmp_path):
 @pytest.mark.parametrize("value,host,port,user", [
     ("bastion", "bastion", None, ""), ("gate@bastion:2022", "bastion", 2022, "gate"),
     ("ssh://gate@bastion:2022", "bastion", 2022, "gate"), ("gate@[::1]:2200", "::1", 2200, "gate"),
-    ("a@first:1,b@second:2", "first", 1, "a"),
+    ("a@first:1,b@second:2", "second", 2, "b"),
 ])
 def test_proxy_jump_values(value, host, port, user):
     from remote.ssh import _jump_profile
 
     jump = _jump_profile(Profile(name="x", host="h", known_hosts="/k"), value)
     assert (jump.host, jump.port, jump.user, jump.known_hosts) == (host, port, user, "/k")
+    # The last hop is reached through the ones before it, as OpenSSH chains them.
+    assert jump.proxy_jump == (value.rsplit(",", 1)[0] if "," in value else "none")

@@ -131,3 +131,31 @@ def test_a_big_metrics_file_is_read_to_its_end_in_chunks(setup, monkeypatch):
     events = Monitor(backend, store).poll_once()
     assert _epochs(events) == list(range(1, 41))
     assert [e.state for e in events if e.kind == "finished"] == ["COMPLETED"]
+
+
+def test_log_follow_backs_off_while_nothing_happens_and_prints_everything(setup):
+    from remote.monitor import follow_output
+
+    job_dir, store, backend, proc = setup
+    output = job_dir / "slurm-L1.out"
+    store.update("local", "L1", output_path=str(output))
+    output.write_text("ScaleLab job L1 started\n")
+    job = store.get("local", "L1")
+    delays = []
+
+    def sleep(delay_s):
+        delays.append(delay_s)
+        if len(delays) == 5:
+            with open(output, "a") as fh:
+                fh.write("epoch 1\nepoch 2 (half")
+        if len(delays) == 8:
+            with open(output, "a") as fh:
+                fh.write(" a line)\nlast words without newline")
+            (job_dir / "exit_status").write_text("0\n")
+            proc.kill()
+            proc.wait()
+
+    text = b"".join(follow_output(backend, job, sleep=sleep, min_delay_s=2.0, max_delay_s=10.0)).decode()
+    assert text == "ScaleLab job L1 started\nepoch 1\nepoch 2 (half a line)\nlast words without newline"
+    # One look at the queue per delay: growing x1.5 while quiet, back to 2 s after new output.
+    assert delays == [2.0, 3.0, 4.5, 6.75, 10.0, 2.0, 3.0, 4.5]
