@@ -135,6 +135,7 @@ class ProfileEditor(QtWidgets.QDialog):
             QtWidgets.QDialogButtonBox.StandardButton.Save | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Save)
         lay = QtWidgets.QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(note)

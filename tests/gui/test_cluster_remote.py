@@ -231,12 +231,12 @@ def test_refusal_text_and_doctor(remote_view, qtbot, test_cluster):
     assert view.store.jobs(name) == []
     # The doctor: every check ticked or explained.
     view.profile_bar.check_button.click()
-    qtbot.waitUntil(lambda: view._doctor.status.text().startswith(("All", "Stopped")) or
-                    "checks failed" in view._doctor.status.text(), timeout=60000)
-    results = {n: ok for n, ok, _ in view._doctor.results}
+    qtbot.waitUntil(lambda: view.profiles_control.doctor_dialog.status.text().startswith(("All", "Stopped")) or
+                    "checks failed" in view.profiles_control.doctor_dialog.status.text(), timeout=60000)
+    results = {n: ok for n, ok, _ in view.profiles_control.doctor_dialog.results}
     assert results["log in"] and results["sbatch found"] and results["partitions"]
     assert results["numpy"] and results["workdir writable"]
-    view._doctor.close()
+    view.profiles_control.doctor_dialog.close()
 
 
 def test_the_view_says_when_the_connection_is_lost_and_recovers(remote_view, qtbot, test_cluster):

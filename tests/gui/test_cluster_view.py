@@ -150,7 +150,7 @@ def test_templates_save_and_start_from(view, cluster_env):
     from gui.cluster.templates import list_templates, save_template
 
     save_template("six ranks", view.form.values())
-    view._fill_templates()
+    view.compose.reload_templates()
     builtin = [t.name for t in list_templates() if t.builtin]
     assert any("4 ranks" in n for n in builtin)
     view.apply_template(next(n for n in builtin if "4 ranks" in n))
@@ -246,7 +246,7 @@ def test_tracked_jobs_survive_a_restart(qtbot, cluster_env):
     v = ClusterView(config_path=str(cluster_env / "config" / "profiles.toml"), store=store)
     qtbot.addWidget(v)
     try:
-        assert v.job_list.topLevelItem(0).text(0).startswith("L4242")
+        assert v.job_list.row_texts()[0][0].startswith("L4242")
         v.show_job("local", "L4242")
         x, y = v.job_view.curve_data("loss", "train")
         assert list(x) == [1, 2, 3] and np.allclose(y, [1.0, 0.5, 1 / 3])
@@ -267,14 +267,14 @@ def test_records_already_shown_are_not_plotted_twice(view, cluster_env):
     store.update("local", "L77", state="RUNNING")
     records = tuple(json.loads(line) for line in lines)
     # The first poll after a job starts: its state change, then its records, in one batch.
-    view._on_events([MonitorEvent("state", "local", "L77", state="RUNNING"),
+    view.apply_events([MonitorEvent("state", "local", "L77", state="RUNNING"),
                      MonitorEvent("records", "local", "L77", records=records, lines=tuple(lines))])
     x, _ = view.job_view.curve_data("loss", "test")
     assert list(x) == [1, 2, 3]
     # The next batch appends just its own records.
     more = [json.dumps({"epoch": 4, "train_loss": 0.2, "test_loss": 0.3})]
     store.append_records("local", "L77", more, 60, 80)
-    view._on_events([MonitorEvent("records", "local", "L77", records=(json.loads(more[0]),), lines=tuple(more))])
+    view.apply_events([MonitorEvent("records", "local", "L77", records=(json.loads(more[0]),), lines=tuple(more))])
     x, y = view.job_view.curve_data("loss", "test")
     assert list(x) == [1, 2, 3, 4] and np.allclose(y, [1.5, 0.75, 0.5, 0.3])
 
@@ -292,21 +292,21 @@ def test_profile_editor_validates_and_offers_ssh_config_hosts(qtbot, tmp_path, v
     qtbot.addWidget(editor)
     editor.name_edit.setText("hpc")
     editor.host_combo.setEditText("login.example.org")
-    editor._on_accept()
+    editor.save_button.click()
     assert "exists already" in editor.error_label.text()
     editor.name_edit.setText("teaching")
     editor.partition_edit.setText("bad partition!")
-    editor._on_accept()
+    editor.save_button.click()
     assert "partition" in editor.error_label.text() and editor.result_profile is None
     editor.partition_edit.setText("batch")
     editor.port_spin.setValue(2222)
-    editor._on_accept()
+    editor.save_button.click()
     p = editor.result_profile
     assert (p.name, p.host, p.port, p.partition) == ("teaching", "login.example.org", 2222, "batch")
     # Saved through the view: the profile file holds it and the bar offers it.
     profiles = dict(view.profiles)
     profiles[p.name] = p
-    assert view._save_profiles(profiles)
+    assert view.profiles_control.save_profiles(profiles)
     view.reload_profiles()
     assert view.profile_bar.combo.findData("teaching") >= 0
     text = (cluster_env / "config" / "profiles.toml").read_text()
@@ -489,13 +489,13 @@ def test_output_tail_waits_until_the_job_starts(view, qtbot, cluster_env):
     view.store.update("local", "L1-1", state="PENDING")
     view.show_job("local", "L1-1")
     view.tabs.setCurrentWidget(view.job_view)
-    view._tail_output()
+    view.output_tail.poll()
     qtbot.wait(300)
     assert view.job_view.output_text() == ""
 
     # The job starts: SLURM truncates the file and the job writes its own lines.
     output.write_text("epoch 1 of this job\n")
     view.store.update("local", "L1-1", state="RUNNING")
-    view._tail_output()
+    view.output_tail.poll()
     qtbot.waitUntil(lambda: "epoch 1 of this job" in view.job_view.output_text(), timeout=5000)
     assert "earlier job" not in view.job_view.output_text()
