@@ -158,6 +158,9 @@ class JobList(QtWidgets.QWidget):
         finally:
             self._quiet = False
 
+    def clear_selection(self) -> None:
+        self.view.clearSelection()
+
     def _on_selection_changed(self, *_) -> None:
         rows = self.view.selectionModel().selectedRows()
         if rows and not self._quiet:

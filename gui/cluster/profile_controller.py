@@ -93,6 +93,8 @@ class ProfileController(QtCore.QObject):
         self.workdirs: dict[str, str] = {}
         self.mine_only = True
         self.remember = True
+        #: Pollers' delay after a change and its ceiling, in seconds (the monitor's backoff).
+        self.poll_delays_s = (2.0, 60.0)
         self.doctor_dialog: DoctorDialog | None = None
         self._doctor_worker = None
         self._closed = False
@@ -255,7 +257,7 @@ class ProfileController(QtCore.QObject):
             backend = self.connections.backend(name)
         except KeyError:
             return None
-        poller = ProfilePoller(backend, self.store, lock=self.connections.op_lock(name))
+        poller = ProfilePoller(backend, self.store, *self.poll_delays_s, lock=self.connections.op_lock(name))
         poller.mine_only = self.mine_only
         poller.events_arrived.connect(self.events_arrived)
         poller.queue_arrived.connect(lambda entries, at, n=name: self.queue_arrived.emit(n, entries, at))

@@ -62,6 +62,7 @@ def stage(view: ClusterView) -> Callable[[], None]:
     scratch = tempfile.mkdtemp(prefix="scalelab-shot-")
     control = view.profiles_control
     control.remember = False  # the picture's choice of profile is not the user's
+    control.poll_delays_s = (0.2, 0.5)  # the timeline's end times are as exact as the polls
     view.select_profile(LOCAL_PROFILE)
     store = JobStore(os.path.join(scratch, "jobs.sqlite"))
     view.use_store(store, fetch_root=os.path.join(scratch, "fetched"))
@@ -86,6 +87,7 @@ def stage(view: ClusterView) -> Callable[[], None]:
     wait_for(control.events_arrived, lambda: not store.jobs(LOCAL_PROFILE, active_only=True), DEADLINE_MS)
     view.tabs.setCurrentWidget(view.job_view)
     view.show_job(LOCAL_PROFILE, job_ids[-1])
+    view.job_list.clear_selection()  # the picture shows the job, not a click on the list
     wait_for(view.output_tail.output_arrived, lambda: bool(view.job_view.output_text()), OUTPUT_DEADLINE_MS)
     view.sync_compare_runs()
     for job_id in job_ids:
