@@ -590,7 +590,8 @@ def follow_job(backend: Backend, store, job_id: str, output_path: str = "", metr
 
 
 __all__ = [
-    "ExternalJob", "FetchConflictError", "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob", "Scheduler", "SlurmScheduler",
-    "SubmitError", "SubmittedJob", "cancel_job", "check_job_id", "describe_job", "fetch_job", "fetch_stored_job", "follow_job", "prepare_job",
-    "scheduler_for", "submit_bundle", "submit_job", "SpecError",
+    "ExternalJob", "FetchConflictError", "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob",
+    "Scheduler", "SlurmScheduler", "SpecError", "SubmitError", "SubmittedJob", "cancel_job", "check_job_id",
+    "describe_job", "fetch_job", "fetch_stored_job", "follow_job", "prepare_job", "scheduler_for", "submit_bundle",
+    "submit_job",
 ]

@@ -718,5 +718,6 @@ __all__ = [
     "Partition", "QueueEntry", "SACCT_FIELDS", "SQUEUE_FORMAT", "SlurmInputError", "SlurmOutputError",
     "accounting_from_scontrol", "explain_reason", "job_id_key", "launch_line", "parse_sacct", "parse_sbatch",
     "parse_scontrol_job", "parse_sinfo", "parse_squeue", "render_job_script", "sacct_command", "sbatch_directives",
-    "sbatch_option", "script_output_name", "shell_word", "sinfo_command", "squeue_command", "time_to_seconds", "valid_time",
+    "sbatch_option", "script_output_name", "shell_word", "sinfo_command", "squeue_command", "time_to_seconds",
+    "valid_time",
 ]

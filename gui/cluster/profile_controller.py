@@ -244,7 +244,8 @@ class ProfileController(QtCore.QObject):
             self.probed.emit(name, workdir, partitions)
             self.ensure_poller(name)
 
-        self.connections.run(name, probe, on_result=done, on_error=lambda msg: self.message.emit(f"{name}: {msg}", True))
+        self.connections.run(name, probe, on_result=done,
+                             on_error=lambda msg: self.message.emit(f"{name}: {msg}", True))
 
     def ensure_poller(self, name: str) -> ProfilePoller | None:
         """The profile's running poller, started if needed (``None`` when it cannot be)."""

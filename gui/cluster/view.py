@@ -177,9 +177,6 @@ class ClusterView(QtWidgets.QWidget):
     def select_profile(self, name: str) -> None:
         self.profiles_control.select(name)
 
-    def connect_profile(self, name: str) -> None:
-        self.profiles_control.connect_profile(name)
-
     def _for_current(self, name: str, show, text: str) -> None:
         if name == self.profile_bar.current():
             show(text)
@@ -410,9 +407,6 @@ class ClusterView(QtWidgets.QWidget):
 
     def script_text(self) -> str:
         return self.compose.script_text()
-
-    def apply_template(self, name: str) -> bool:
-        return self.compose.apply_template(name)
 
     def use_store(self, store: JobStore, fetch_root: str | None = None) -> None:
         """Show and track the jobs of ``store`` from now on (pollers of the old one stop)."""

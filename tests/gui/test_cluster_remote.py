@@ -264,7 +264,7 @@ def test_closing_while_the_cluster_is_unreachable_is_quick(remote_view, qtbot, t
     test_cluster.stop_sshd()
     try:
         view.pollers[name].refresh()  # this poll now waits between reconnect attempts (0.5 + 1 + 2 s)
-        view.connect_profile(name)  # and this operation waits behind it
+        view.profiles_control.connect_profile(name)  # and this operation waits behind it
         qtbot.wait(400)
         started = time.monotonic()
         view.shutdown()

@@ -153,9 +153,9 @@ def test_templates_save_and_start_from(view, cluster_env):
     view.compose.reload_templates()
     builtin = [t.name for t in list_templates() if t.builtin]
     assert any("4 ranks" in n for n in builtin)
-    view.apply_template(next(n for n in builtin if "4 ranks" in n))
+    view.compose.apply_template(next(n for n in builtin if "4 ranks" in n))
     assert view.form.values()["ntasks"] == 4
-    assert view.apply_template("six ranks")
+    assert view.compose.apply_template("six ranks")
     assert view.form.values()["ntasks"] == 6 and view.form.values()["time"] == "00:07:00"
     saved = json.loads((cluster_env / "config" / "templates" / "six_ranks.json").read_text())
     assert saved["values"]["ntasks"] == 6
