@@ -291,8 +291,9 @@ def test_the_watch_dialog_follows_a_job_as_remote_watch_does(remote_view, qtbot,
     name = test_cluster.profile.name
     job_dir = test_cluster.home / f"followed-{time.time_ns()}"
     test_cluster.as_user(["mkdir", "-p", str(job_dir)])
-    script = ("#!/bin/bash\nfor i in 1 2 3; do echo \"{\\\"epoch\\\": $i, \\\"train_loss\\\": 0.$i}\" >> metrics.jsonl; "
-              "echo step $i; sleep 0.3; done\n")
+    script = ("#!/bin/bash\nfor i in 1 2 3; do\n"
+              "  echo \"{\\\"epoch\\\": $i, \\\"train_loss\\\": 0.$i}\" >> metrics.jsonl; echo step $i; sleep 0.3\n"
+              "done\n")
     test_cluster.as_user(["sh", "-c", f"cat > {job_dir}/run.sh <<'EOF'\n{script}EOF\n"])
     sub = test_cluster.as_user(["sbatch", "--parsable", f"--chdir={job_dir}", "--output=run-%j.out",
                                 f"{job_dir}/run.sh"])

@@ -131,3 +131,34 @@ def test_states_are_str_enums_equal_to_the_stored_words():
     assert event.kind is EventKind.RECORDS and event.kind == "records"
     with pytest.raises(ValueError):
         MonitorEvent("recrods", "hpc", "7")
+
+
+def test_a_followed_job_that_ended_without_metrics_file_is_read_from_its_output(tmp_path):
+    """What ``follow_job`` records (folder's metrics.jsonl) and what the job wrote (Keras lines) meet."""
+    from remote.logparse import parse_metrics_file
+    from remote.monitor import Monitor
+
+    sample = os.path.join(os.path.dirname(__file__), "data", "keras-logs", "keras2-acc-lr.out")
+    job_dir = tmp_path / "their-job"
+    job_dir.mkdir()
+    output = job_dir / "slurm-9.out"
+    output.write_bytes(open(sample, "rb").read())
+    (job_dir / "exit_status").write_text("0\n")  # the local scheduler's record that it ended
+    backend = LocalBackend(replace(local_profile(), workdir=str(tmp_path)))
+    with JobStore(":memory:") as store:
+        store.watch_external("local", "L9-1", output_path=str(output), metrics_path=f"{job_dir}/metrics.jsonl")
+        store.update("local", "L9-1", job_dir=str(job_dir))
+        events = Monitor(backend, store).poll_once()
+        job = store.get("local", "L9-1")
+        assert job.state == "COMPLETED" and job.metrics_path == str(output)
+        assert [e.kind for e in events if e.kind == EventKind.RECORDS] == [EventKind.RECORDS]
+        records = parse_metrics_file(os.path.basename(job.metrics_path),
+                                     "\n".join(store.record_lines("local", "L9-1")) + "\n")
+        assert [r["epoch"] for r in records] == [1, 2, 3]
+        # A job whose folder has its metrics.jsonl keeps it.
+        (job_dir / "metrics.jsonl").write_text('{"epoch": 1}\n')
+        store.watch_external("local", "L9-2", output_path=str(output), metrics_path=f"{job_dir}/metrics.jsonl")
+        store.update("local", "L9-2", job_dir=str(job_dir))
+        Monitor(backend, store).poll_once()
+        assert store.get("local", "L9-2").metrics_path == f"{job_dir}/metrics.jsonl"
+        assert store.records("local", "L9-2") == [{"epoch": 1}]
