@@ -121,6 +121,10 @@ class ProfileController(QtCore.QObject):
         profile = self.profiles[name]
         return self.workdirs.get(name, profile.workdir)
 
+    def note_workdir(self, name: str, workdir: str) -> None:
+        """The work folder as the machine spelled it (learnt by a submit)."""
+        self.workdirs[name] = workdir
+
     def reload_profiles(self) -> None:
         """Read the profile file again (a broken file leaves only ``local``, with a message)."""
         try:

@@ -217,7 +217,7 @@ class ClusterView(QtWidgets.QWidget):
         self.compose.submit()
 
     def _on_submitted(self, profile: str, job_id: str, workdir: str) -> None:
-        self.profiles_control.workdirs[profile] = workdir
+        self.profiles_control.note_workdir(profile, workdir)
         self.compose.submit_succeeded(profile, job_id, workdir)
         self.job_list.model.update_job(profile, job_id)
         self.show_job(profile, job_id)
