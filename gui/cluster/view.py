@@ -171,7 +171,6 @@ class ClusterView(QtWidgets.QWidget):
         return self.profiles_control.pollers
 
     def reload_profiles(self) -> None:
-        """Read the profile file again (a broken file leaves only ``local``, with a message)."""
         self.profiles_control.reload_profiles()
 
     def select_profile(self, name: str) -> None:
@@ -207,14 +206,13 @@ class ClusterView(QtWidgets.QWidget):
         self.tabs.setCurrentWidget(self.compose)
 
     def open_spec_file(self, path: str) -> bool:
-        if not self.compose.open_spec_file(path):
-            return False
-        self.tabs.setCurrentWidget(self.compose)
-        return True
+        opened = self.compose.open_spec_file(path)
+        if opened:
+            self.tabs.setCurrentWidget(self.compose)
+        return opened
 
     def submit(self) -> None:
-        """Submit the composed job (upload and sbatch in a worker)."""
-        self.compose.submit()
+        self.compose.submit()  # it asks self.job_actions to upload and sbatch in a worker
 
     def _on_submitted(self, profile: str, job_id: str, workdir: str) -> None:
         self.profiles_control.note_workdir(profile, workdir)
@@ -386,20 +384,13 @@ class ClusterView(QtWidgets.QWidget):
     # ================================================================== misc
 
     @property
+    def spec(self) -> RunSpec | None:
+        """The spec the New job tab composes a job for."""
+        return self.compose.spec
+
+    @property
     def form(self):
         return self.compose.form
-
-    @property
-    def preview(self):
-        return self.compose.preview
-
-    @property
-    def submit_button(self) -> QtWidgets.QPushButton:
-        return self.compose.submit_button
-
-    @property
-    def submit_result(self) -> QtWidgets.QPlainTextEdit:
-        return self.compose.submit_result
 
     @property
     def last_submit_error(self) -> str:

@@ -228,8 +228,8 @@ def test_refusal_text_and_doctor(remote_view, qtbot, test_cluster):
     view.submit()
     qtbot.waitUntil(lambda: bool(view.last_submit_error), timeout=30000)
     # SLURM's own words, as sbatch printed them.
-    assert "sbatch: error:" in view.submit_result.toPlainText()
-    assert "invalid partition" in view.submit_result.toPlainText().lower()
+    assert "sbatch: error:" in view.compose.submit_result.toPlainText()
+    assert "invalid partition" in view.compose.submit_result.toPlainText().lower()
     assert view.store.jobs(name) == []
     # The doctor: every check ticked or explained.
     view.profile_bar.check_button.click()

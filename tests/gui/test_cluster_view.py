@@ -119,16 +119,16 @@ def test_preview_follows_the_form_until_edited(view, qtbot):
     view.select_profile("local")
     view.form.widgets["ntasks"].setValue(3)
     assert "mpirun" in view.script_text() and "-n 3" in view.script_text()
-    assert view.submit_button.isEnabled()
+    assert view.compose.submit_button.isEnabled()
     # An invalid name: marked at once, no script, no submit.
     view.form.widgets["job_name"].setText("no spaces please")
     assert "job_name" in view.form.errors()
     assert "border" in view.form.widgets["job_name"].styleSheet()
-    assert not view.submit_button.isEnabled()
+    assert not view.compose.submit_button.isEnabled()
     view.form.widgets["job_name"].setText("xor-run")
-    assert view.submit_button.isEnabled()
+    assert view.compose.submit_button.isEnabled()
     # Hover help: the tooltip text for the line under the mouse.
-    editor = view.preview.editor
+    editor = view.compose.preview.editor
     block = next(b for b in range(editor.document().blockCount())
                  if editor.document().findBlockByNumber(b).text().startswith("#SBATCH --ntasks="))
     cursor = editor.textCursor()
@@ -137,10 +137,10 @@ def test_preview_follows_the_form_until_edited(view, qtbot):
     assert editor.explanation_at(rect.center()).startswith("--ntasks=3: ")
     # Editing by hand stops regeneration until "Regenerate".
     editor.appendPlainText("# my note")
-    assert view.preview.edited
+    assert view.compose.preview.edited
     view.form.widgets["ntasks"].setValue(2)
     assert "-n 3" in view.script_text() and "# my note" in view.script_text()
-    view.preview.regenerate_button.click()
+    view.compose.preview.regenerate_button.click()
     assert "-n 2" in view.script_text() and "# my note" not in view.script_text()
 
 
@@ -193,7 +193,7 @@ def test_local_job_records_reach_the_plot_and_compare(view, qtbot, cluster_env):
     job = view.store.jobs("local")[0]
     assert view.job_view.job.job_id == job.job_id
     assert view.tabs.currentWidget() is view.job_view
-    assert "Submitted job" in view.submit_result.toPlainText()
+    assert "Submitted job" in view.compose.submit_result.toPlainText()
     qtbot.waitUntil(lambda: len(view.job_view.curve_data("loss", "test")[0]) == epochs, timeout=60000)
     x, y = view.job_view.curve_data("loss", "test")
     assert list(x) == list(range(1, epochs + 1))
