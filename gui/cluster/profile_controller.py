@@ -153,6 +153,10 @@ class ProfileController(QtCore.QObject):
     def select(self, name: str) -> None:
         self.bar.select(name)
 
+    def use_current(self) -> None:
+        """Act on the profile the bar shows (at start): remember it, poll it or say it is not connected."""
+        self._on_selected(self.bar.current())
+
     def save_profiles(self, profiles: dict[str, Profile]) -> bool:
         """Write the profile file; a refusal is shown in a message box and gives ``False``."""
         try:

@@ -94,7 +94,7 @@ class ClusterView(QtWidgets.QWidget):
         self.setStyleSheet(theme.stylesheet())
         self.profiles_control.reload_profiles()
         self.profiles_control.select_remembered()
-        self._on_profile_selected(self.profile_bar.current())
+        self.profiles_control.use_current()
         self._clock = QtCore.QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self.job_view.tick)
