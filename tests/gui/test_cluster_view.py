@@ -499,3 +499,31 @@ def test_output_tail_waits_until_the_job_starts(view, qtbot, cluster_env):
     view.output_tail.poll()
     qtbot.waitUntil(lambda: "epoch 1 of this job" in view.job_view.output_text(), timeout=5000)
     assert "earlier job" not in view.job_view.output_text()
+
+
+def test_the_job_list_is_updated_row_by_row_not_rebuilt(view, qtbot, cluster_env):
+    """A poll's events change the rows they concern; the list is not reset and keeps the user's pick."""
+    from remote.monitor import MonitorEvent
+
+    store = view.store
+    for job_id, at in (("L10-1", 100.0), ("L11-1", 200.0)):
+        store.add_job("local", job_id, name=f"run-{job_id}", job_dir=str(cluster_env / "gone"), submitted_at=at)
+        view.job_list.model.update_job("local", job_id)
+    assert [row[0] for row in view.job_list.row_texts()] == ["L11-1 run-L11-1", "L10-1 run-L10-1"]
+    # The user picks the older job in the list: the Job tab shows it.
+    rect = view.job_list.view.visualRect(view.job_list.model.index(1, 0))
+    qtbot.mouseClick(view.job_list.view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.job_view.job.job_id == "L10-1" and view.tabs.currentWidget() is view.job_view
+    resets, changed = [], []
+    view.job_list.model.modelReset.connect(lambda: resets.append(True))
+    view.job_list.model.dataChanged.connect(lambda top, bottom, *_: changed.append((top.row(), bottom.row())))
+    store.update("local", "L10-1", state="RUNNING")
+    view.apply_events([MonitorEvent("state", "local", "L10-1", state="RUNNING")])
+    assert resets == [] and changed == [(1, 1)]
+    assert view.job_list.row_texts()[1] == ("L10-1 run-L10-1", "RUNNING", "local")
+    # A job submitted elsewhere meanwhile arrives as a new row on top; the pick stays on its job.
+    store.add_job("local", "L12-1", name="newest", job_dir=str(cluster_env / "gone"), submitted_at=300.0)
+    view.apply_events([MonitorEvent("state", "local", "L12-1", state="PENDING")])
+    assert resets == [] and [row[0] for row in view.job_list.row_texts()][0] == "L12-1 newest"
+    picked = view.job_list.view.selectionModel().selectedRows()
+    assert [index.data(QtCore.Qt.ItemDataRole.UserRole) for index in picked] == [("local", "L10-1")]
