@@ -10,8 +10,9 @@ from PySide6 import QtGui, QtWidgets
 from engine.spec import SpecError
 
 # name -> (tab title, "module:Class"). Views are QWidgets; they may define
-# ``prepare_screenshot()`` (bring the view into a state worth showing, synchronously)
-# and ``shutdown()`` (stop workers before the window closes).
+# ``prepare_screenshot()`` (bring the view into a state worth showing, synchronously; a view
+# staged by ``gui.screenshots`` needs none) and ``shutdown()`` (stop workers before the
+# window closes).
 VIEWS: dict[str, tuple[str, str]] = {
     "playground": ("Playground", "gui.playground.view:PlaygroundView"),
     "cluster": ("Cluster", "gui.cluster.view:ClusterView"),
@@ -207,12 +208,20 @@ def run_app(args) -> int:
         window.resize(width, height)
         window.show()
         app.processEvents()
+        from gui.screenshots import staging_for
+
+        stage = staging_for(args.view)
         prepare = getattr(view, "prepare_screenshot", None)
-        if prepare is not None:
+        cleanup = None
+        if stage is not None:
+            cleanup = stage(view)
+        elif prepare is not None:
             prepare()
         app.processEvents()
         ok = window.grab().save(args.screenshot)
         window.close()
+        if cleanup is not None:
+            cleanup()
         return 0 if ok else 1
     window.resize(1500, 950)
     window.show()

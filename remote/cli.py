@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import shlex
 import sys
@@ -21,14 +20,17 @@ from engine.spec import SpecError
 from remote.backend import Backend, BackendError, SshBackend, open_backend
 from remote.bundle import BundleError
 from remote.config import ConfigError, Profile, get_profile, load_profiles
+from remote.doctor import doctor_checks
 from remote.jobs import (
-    JobError, JobOptions, METRICS_NAME, SlurmScheduler, cancel_job, check_job_id, fetch_job, prepare_job, scheduler_for, submit_job,
+    FetchConflictError, JobError, JobOptions, cancel_job, check_job_id, fetch_stored_job, follow_job, prepare_job,
+    scheduler_for, submit_job,
 )
 from remote.monitor import Monitor, follow_output
-from remote.slurm import FINISHED_STATES, SlurmInputError, explain_reason, shell_word
+from remote.output import read_new_output
+from remote.slurm import FINISHED_STATES, SlurmInputError, explain_reason, job_id_key
 from remote.ssh import (
-    AuthenticationError, HostKeyChangedError, HostKeyUnknownError, SshConnection, SshError, check_host_key,
-    fingerprint_sha256, trust_host_key,
+    HostKeyChangedError, HostKeyUnknownError, SshConnection, SshError, check_host_key, fingerprint_sha256,
+    trust_host_key,
 )
 from remote.store import JobStore, StoreError
 
@@ -132,90 +134,6 @@ def cmd_trust(args, profile: Profile) -> int:
     return 0 if _confirm_and_trust(args, profile, key, target.host, target.port) else 1
 
 
-def doctor_checks(backend: Backend, profile: Profile):
-    """Run the ``doctor`` checks one by one, yielding ``(check, ok, detail)``.
-
-    ``detail`` is what was found, or what to do when ``ok`` is false. Stops after a failed
-    login (nothing else can be checked then).
-    """
-    if isinstance(backend, SshBackend):
-        try:
-            backend.connect()
-            yield "log in", True, f"{backend.connection.target.user}@{backend.connection.target.host}"
-        except (HostKeyUnknownError, HostKeyChangedError) as exc:
-            yield "log in", False, str(exc)  # says what to do itself
-            return
-        except AuthenticationError as exc:
-            yield "log in", False, f"{exc} (check user and key_file, and that the key is in authorized_keys)"
-            return
-        except SshError as exc:
-            yield "log in", False, f"{exc} (check host and port, and that this computer can reach it: VPN?)"
-            return
-        for tool in ("sbatch", "squeue", "sinfo", "sacct", "scontrol"):
-            r = backend.run(["sh", "-c", 'command -v "$1"', "sh", tool], timeout_s=30)
-            needed = tool in ("sbatch", "squeue", "sinfo")
-            if r.ok:
-                yield f"{tool} found", True, r.stdout.strip()
-            else:
-                yield f"{tool} found", not needed, ("not in PATH: is this a SLURM login node? add a `module load "
-                                                    "slurm` line to setup" if needed else "not found (optional)")
-        r = backend.run(["sinfo", "--noheader", "--format", "%P %a %D %T"], timeout_s=30)
-        if r.ok:
-            parts = [ln.split()[0] for ln in r.stdout.splitlines() if ln.strip()]
-            names = [p.rstrip("*") for p in parts]
-            yield "partitions", bool(names), ", ".join(parts) or "sinfo lists no partitions"
-            if profile.partition:
-                ok = profile.partition in names
-                yield f"partition {profile.partition}", ok, (
-                    "exists" if ok else f"not found; set partition to one of {', '.join(names)} in the profile")
-        else:
-            yield "partitions", False, f"sinfo failed: {r.text}"
-    py = shell_word(profile.python)
-    code = ("import json,sys\nd={'python':sys.version.split()[0]}\n"
-            "try:\n import numpy; d['numpy']=numpy.__version__\nexcept Exception as e: d['numpy_error']=str(e)\n"
-            "try:\n import mpi4py; d['mpi4py']=mpi4py.__version__\n"
-            " from mpi4py import MPI; d['mpi']=MPI.Get_library_version().splitlines()[0].strip()\n"
-            "except Exception as e: d['mpi4py_error']=str(e)\nprint(json.dumps(d))")
-    script = "\n".join(list(profile.setup) + [f"{py} -c {shlex.quote(code)}"])
-    r = backend.run(["bash", "-c", script], timeout_s=120)
-    info = {}
-    if r.ok:
-        try:
-            info = json.loads(r.stdout.strip().splitlines()[-1])
-        except (json.JSONDecodeError, IndexError):
-            info = {}
-    if not info:
-        yield "python", False, f"{profile.python} did not run ({r.text[:200]}); set `python` or `setup` in the profile"
-    else:
-        yield "python", True, f"{profile.python} {info['python']}"
-        yield "numpy", "numpy" in info, info.get("numpy") or f"{info.get('numpy_error')}: install numpy or load its module"
-        yield "mpi4py", "mpi4py" in info, (f"{info['mpi4py']} ({info.get('mpi', '?')})" if "mpi4py" in info else
-                                           f"{info.get('mpi4py_error')}: needed for more than one rank")
-    launcher = "mpirun" if profile.is_local else profile.launcher
-    r = backend.run(["bash", "-c", "\n".join(list(profile.setup) + [f"{launcher} --version"])], timeout_s=60)
-    first = (r.stdout.strip() or r.stderr.strip()).splitlines()[:1]
-    yield f"{launcher}", r.ok, (first[0] if r.ok and first else
-                                f"{launcher} not usable ({r.text[:160]}); load your MPI module in setup")
-    if launcher == "srun" and profile.mpi_plugin and not profile.is_local:
-        r = backend.run(["srun", "--mpi=list"], timeout_s=60)
-        text = r.stdout + r.stderr
-        ok = profile.mpi_plugin in text
-        yield f"srun --mpi={profile.mpi_plugin}", ok, ("available" if ok else
-                                                       f"not listed by srun --mpi=list; set mpi_plugin to one of: "
-                                                       f"{' '.join(text.split())[:160]}")
-    try:
-        workdir = backend.expand_path(profile.workdir)
-        backend.makedirs(workdir, 0o700)
-        probe = f"{workdir}/.scalelab-write-test"
-        backend.write_bytes(probe, b"ok\n")
-        backend.run(["rm", "-f", probe], timeout_s=30)
-        yield "workdir writable", True, workdir
-    except (OSError, BackendError) as exc:
-        yield "workdir writable", False, f"{profile.workdir}: {exc}; choose a writable workdir"
-
-
-
-
 def cmd_doctor(args, profile: Profile, backend: Backend) -> int:
     failed = 0
     for name, ok, detail in doctor_checks(backend, profile):
@@ -252,10 +170,8 @@ def cmd_submit(args, profile: Profile, backend_factory, store_factory) -> int:
 
 def queue_order(entries: list) -> list:
     """Queued and running jobs first, then finished ones; newest (highest id) first in each."""
-    def key(entry):
-        digits = "".join(c if c.isdigit() else " " for c in entry.job_id).split()
-        return (entry.state in FINISHED_STATES, [-int(d) for d in digits], entry.job_id)
-    return sorted(entries, key=key)
+    newest_first = sorted(entries, key=lambda e: job_id_key(e.job_id), reverse=True)
+    return sorted(newest_first, key=lambda e: e.state in FINISHED_STATES)  # a stable sort keeps that order
 
 
 def cmd_queue(args, profile: Profile, backend: Backend, store: JobStore) -> int:
@@ -280,23 +196,13 @@ def cmd_queue(args, profile: Profile, backend: Backend, store: JobStore) -> int:
 
 
 def _known_job(profile: Profile, backend: Backend, store: JobStore, job_id: str):
-    """The store's entry for ``job_id``; a job not submitted here is looked up and watched."""
-    job_id = check_job_id(job_id)
-    job = store.get(profile.name, job_id)
-    if job is not None:
-        return job
-    if profile.is_local:
-        raise CliError(f"local job {job_id} is not in the job store")
+    """The store's entry for ``job_id``; a job not submitted here is looked up and followed."""
     try:
-        found = SlurmScheduler(backend).look_up(job_id)
+        return follow_job(backend, store, job_id)
     except JobError as exc:
+        if profile.is_local:
+            raise CliError(str(exc)) from None
         raise CliError(f"job {job_id} is not tracked here: {exc}") from None
-    # A ScaleLab run writes metrics.jsonl in its working folder; tailing a missing file is harmless.
-    metrics = f"{found.work_dir}/{METRICS_NAME}" if found.work_dir else ""
-    store.watch_external(profile.name, job_id, output_path=found.output_path, metrics_path=metrics)
-    if found.work_dir:
-        store.update(profile.name, job_id, job_dir=found.work_dir, name=found.name)
-    return store.get(profile.name, job_id)
 
 
 def cmd_watch(args, profile: Profile, backend: Backend, store: JobStore) -> int:
@@ -324,9 +230,10 @@ def cmd_watch(args, profile: Profile, backend: Backend, store: JobStore) -> int:
 
 def cmd_fetch(args, profile: Profile, backend: Backend, store: JobStore) -> int:
     job = _known_job(profile, backend, store, args.job_id)
-    if not job.job_dir:
-        raise CliError(f"job {job.job_id} has no known job folder to fetch from")
-    written = fetch_job(backend, job.job_dir, args.out, job.output_path, overwrite=args.force)
+    try:
+        written = fetch_stored_job(backend, job, args.out, overwrite=args.force)
+    except FetchConflictError as exc:
+        raise CliError(f"{exc}; choose another --out folder or pass --force") from None
     for path in written:
         print(path)
     return 0
@@ -347,11 +254,10 @@ def cmd_log(args, profile: Profile, backend: Backend, store: JobStore) -> int:
             sys.stdout.write(chunk.decode("utf-8", "replace"))
             sys.stdout.flush()
         return 0
-    try:
-        data = backend.read_bytes(job.output_path)
-    except FileNotFoundError:
-        raise CliError(f"{job.output_path} does not exist (yet): the job may still be pending") from None
-    sys.stdout.write(data.decode("utf-8", "replace"))
+    piece = read_new_output(backend, job.output_path, 0, whole_lines=False, max_bytes=None)
+    if piece is None:
+        raise CliError(f"{job.output_path} does not exist (yet): the job may still be pending")
+    sys.stdout.write(piece.data.decode("utf-8", "replace"))
     return 0
 
 

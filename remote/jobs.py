@@ -24,8 +24,9 @@ from remote.bundle import (
 )
 from remote.config import Profile
 from remote.slurm import (
-    AccountingEntry, JobDescription, QueueEntry, accounting_from_scontrol, parse_sacct, parse_sbatch,
-    parse_scontrol_job, parse_squeue, render_job_script, sacct_command, script_output_name, squeue_command,
+    AccountingEntry, JobDescription, Partition, QueueEntry, accounting_from_scontrol, job_id_key, parse_sacct,
+    parse_sbatch, parse_scontrol_job, parse_sinfo, parse_squeue, render_job_script, sacct_command,
+    script_output_name, sinfo_command, squeue_command,
 )
 
 METRICS_NAME = "metrics.jsonl"
@@ -130,7 +131,7 @@ class SlurmScheduler(Scheduler):
     def queue(self, jobs: dict[str, str], warnings: list[str] | None = None) -> list[QueueEntry]:
         if not jobs:
             return []
-        return self._squeue(squeue_command(job_ids=sorted(jobs, key=_job_sort_key)), warnings)
+        return self._squeue(squeue_command(job_ids=sorted(jobs, key=job_id_key)), warnings)
 
     def user_queue(self, warnings: list[str] | None = None) -> list[QueueEntry]:
         who = self.backend.run(["id", "-un"], timeout_s=30).stdout.strip()
@@ -140,7 +141,7 @@ class SlurmScheduler(Scheduler):
         if not jobs:
             return {}
         out: dict[str, AccountingEntry] = {}
-        result = self.backend.run(sacct_command(sorted(jobs, key=_job_sort_key)), timeout_s=60)
+        result = self.backend.run(sacct_command(sorted(jobs, key=job_id_key)), timeout_s=60)
         if result.ok:
             for entry in parse_sacct(result.stdout, warnings):
                 if entry.job_id in jobs:
@@ -170,6 +171,13 @@ class SlurmScheduler(Scheduler):
         if not result.ok or errors:
             raise JobError(f"scancel {job_id}: {'; '.join(errors) or result.text}")
 
+    def partitions(self, warnings: list[str] | None = None) -> list[Partition]:
+        """The cluster's partitions (``sinfo``); raises :class:`JobError` when sinfo fails."""
+        result = self.backend.run(sinfo_command(), timeout_s=30)
+        if not result.ok:
+            raise JobError(f"sinfo failed: {result.text or result.rc}")
+        return parse_sinfo(result.stdout, warnings)
+
     def look_up(self, job_id: str) -> "ExternalJob":
         """SLURM's facts about any job of this cluster (``scontrol show job``).
 
@@ -194,11 +202,6 @@ class ExternalJob:
     state: str
     output_path: str
     work_dir: str
-
-
-def _job_sort_key(job_id: str):
-    digits = re.sub(r"\D", "", job_id)
-    return (int(digits) if digits else 0, job_id)
 
 
 # Local jobs started by this process: reaped so they do not linger as zombies.
@@ -495,26 +498,45 @@ def cancel_job(backend: Backend, job_id: str, store=None) -> None:
 # ----------------------------------------------------------------------------- fetch
 
 
+class FetchConflictError(FetchError):
+    """Fetching would replace local files whose content differs from the job's.
+
+    ``conflicts`` are those local paths, ``out_dir`` the folder; the message names them
+    without telling how to go on, which each caller says in its own words.
+    """
+
+    def __init__(self, out_dir: str, conflicts: list[str]):
+        super().__init__(f"would overwrite {', '.join(conflicts)} (different content)")
+        self.out_dir = out_dir
+        self.conflicts = list(conflicts)
+
+
 def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output_path: str = "",
-              overwrite: bool = False) -> list[str]:
+              overwrite: bool = False, also: tuple[str, ...] | list[str] = ()) -> list[str]:
     """Copy a job's results into ``out_dir``: metrics, model, result and the job's output.
 
-    Files already in ``out_dir`` with the same content are left alone; different ones are
-    never overwritten silently (:class:`FetchError` lists them) unless ``overwrite``. Files
-    the job has not written are skipped. Returns the local paths written or already equal.
+    ``job_dir`` may be empty (a followed job SLURM no longer knows): then only
+    ``output_path`` and the files in ``also`` (e.g. a metrics file the user named) are
+    copied. Files already in ``out_dir`` with the same content are left alone; different
+    ones are never overwritten silently (:class:`FetchConflictError` lists them) unless
+    ``overwrite``; every file is written atomically. Files the job has not written are
+    skipped. Returns the local paths written or already equal.
     """
     out_dir = os.fspath(out_dir)
-    wanted = [f"{job_dir}/{METRICS_NAME}", f"{job_dir}/{MODEL_NAME}", f"{job_dir}/{RESULT_NAME}"]
-    if output_path:
-        wanted.append(output_path)
+    wanted = [f"{job_dir}/{name}" for name in (METRICS_NAME, MODEL_NAME, RESULT_NAME)] if job_dir else []
+    wanted += [p for p in (output_path, *also) if p]
     contents: dict[str, bytes] = {}
-    for remote_path in wanted:
+    for remote_path in dict.fromkeys(wanted):
+        name = os.path.basename(remote_path)
+        if name in contents:
+            continue
         try:
-            contents[os.path.basename(remote_path)] = backend.read_bytes(remote_path)
+            contents[name] = backend.read_bytes(remote_path)
         except FileNotFoundError:
             continue
     if not contents:
-        raise FetchError(f"nothing to fetch yet in {job_dir} (no metrics, model, result or output file)")
+        where = job_dir or ", ".join(p for p in (output_path, *also) if p) or "this job"
+        raise FetchError(f"nothing to fetch yet in {where} (no metrics, model, result or output file)")
     conflicts = []
     for name, data in contents.items():
         local = os.path.join(out_dir, name)
@@ -523,8 +545,7 @@ def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output
                 if fh.read() != data:
                     conflicts.append(local)
     if conflicts and not overwrite:
-        raise FetchError(f"would overwrite {', '.join(conflicts)} (different content); "
-                         "choose another --out folder or pass --force")
+        raise FetchConflictError(out_dir, conflicts)
     os.makedirs(out_dir, exist_ok=True)
     written = []
     for name, data in contents.items():
@@ -534,8 +555,54 @@ def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output
     return written
 
 
+def fetch_stored_job(backend: Backend, job, out_dir: str | os.PathLike, overwrite: bool = False) -> list[str]:
+    """:func:`fetch_job` for a job of the store: its folder, output file and metrics file."""
+    if not (job.job_dir or job.output_path or job.metrics_path):
+        raise FetchError(f"job {job.job_id} names no job folder, output or metrics file to fetch from")
+    return fetch_job(backend, job.job_dir, out_dir, job.output_path, overwrite=overwrite,
+                     also=(job.metrics_path,) if job.metrics_path else ())
+
+
+# ----------------------------------------------------------------------------- follow
+
+
+def follow_job(backend: Backend, store, job_id: str, output_path: str = "", metrics_path: str = ""):
+    """Start following a job submitted anywhere; returns its :class:`~remote.store.StoredJob`.
+
+    A job the store knows already is returned as it is. Otherwise SLURM (``scontrol show
+    job``) is asked for its name, folder and output file, and the store records it as an
+    external job with its folder, its output file (``output_path`` when given) and as
+    metrics file ``metrics_path`` when given, else the ``metrics.jsonl`` a ScaleLab run
+    writes in its folder (tailing a missing file is harmless; the monitor reads the output
+    file instead when the job ends without one). A job SLURM does not know is refused
+    with SLURM's words (:class:`JobError`), unless a file to follow was named: a job that
+    ended long ago still has its files.
+    """
+    job_id = check_job_id(job_id)
+    profile = backend.profile
+    job = store.get(profile.name, job_id)
+    if job is not None:
+        return job
+    if profile.is_local:
+        raise JobError(f"local job {job_id} is not in the job store (the local profile knows only its own jobs)")
+    try:
+        found = SlurmScheduler(backend).look_up(job_id)
+    except JobError:
+        if not (output_path or metrics_path):
+            raise
+        found = None
+    work_dir = found.work_dir if found is not None else ""
+    output = output_path or (found.output_path if found is not None else "")
+    metrics = metrics_path or (f"{work_dir}/{METRICS_NAME}" if work_dir else output)
+    store.watch_external(profile.name, job_id, output_path=output, metrics_path=metrics)
+    if found is not None:
+        store.update(profile.name, job_id, job_dir=work_dir, name=found.name)
+    return store.get(profile.name, job_id)
+
+
 __all__ = [
-    "ExternalJob", "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob", "Scheduler", "SlurmScheduler",
-    "SubmitError", "SubmittedJob", "cancel_job", "check_job_id", "describe_job", "fetch_job", "prepare_job",
-    "scheduler_for", "submit_bundle", "submit_job", "SpecError",
+    "ExternalJob", "FetchConflictError", "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob",
+    "Scheduler", "SlurmScheduler", "SpecError", "SubmitError", "SubmittedJob", "cancel_job", "check_job_id",
+    "describe_job", "fetch_job", "fetch_stored_job", "follow_job", "prepare_job", "scheduler_for", "submit_bundle",
+    "submit_job",
 ]

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from remote.backend import Backend
-from remote.jobs import scheduler_for
+from remote.jobs import METRICS_NAME, scheduler_for
 from remote.logparse import decode_json_lines
+from remote.output import read_new_output
 from remote.slurm import FINISHED_STATES, time_to_seconds
 from remote.ssh import ConnectionLostError
+from remote.states import ConnectionStatus, EventKind
 from remote.store import JobStore, StoreError, StoredJob
 
 #: Largest piece of a metrics file read in one poll (the rest comes next poll).
@@ -35,7 +37,7 @@ MAX_READ_BYTES = 4 * 1024 * 1024
 class MonitorEvent:
     """Something that changed.
 
-    ``kind`` is one of:
+    ``kind`` is an :class:`~remote.states.EventKind` (a string given is turned into one):
 
     - ``"state"``: a job's state (or pending reason) changed; ``state``, ``reason`` set.
     - ``"records"``: new metrics lines arrived; ``records`` holds the decoded JSON objects,
@@ -46,7 +48,7 @@ class MonitorEvent:
     - ``"warning"``: something odd in SLURM's output (skipped, not fatal).
     """
 
-    kind: str
+    kind: EventKind
     profile: str
     job_id: str = ""
     state: str = ""
@@ -55,6 +57,9 @@ class MonitorEvent:
     lines: tuple[str, ...] = ()
     exit_code: int | None = None
     message: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", EventKind(self.kind))
 
 
 def complete_lines(data: bytes) -> tuple[list[str], int]:
@@ -114,7 +119,7 @@ class Monitor:
         self.scheduler = scheduler_for(backend)
         self._delay = _Backoff(min_delay_s, max_delay_s, backoff)
         self._emitted: dict[str, int] = {}
-        self._connection = "connected"
+        self._connection = ConnectionStatus.CONNECTED
         self.polls = 0
         self.squeue_calls = 0
         self.warnings: list[str] = []
@@ -142,13 +147,13 @@ class Monitor:
             events += self._poll(active)
         except ConnectionLostError as exc:
             self._delay.grow()
-            if self._connection != "reconnecting":
-                self._connection = "reconnecting"
-            return events + [MonitorEvent("connection", self.profile, state="reconnecting", message=str(exc))]
-        if self._connection != "connected":
-            self._connection = "connected"
-            events.insert(0, MonitorEvent("connection", self.profile, state="connected"))
-        if any(e.kind in ("state", "records", "finished") for e in events):
+            self._connection = ConnectionStatus.RECONNECTING
+            return events + [MonitorEvent(EventKind.CONNECTION, self.profile, state=ConnectionStatus.RECONNECTING,
+                                          message=str(exc))]
+        if self._connection != ConnectionStatus.CONNECTED:
+            self._connection = ConnectionStatus.CONNECTED
+            events.insert(0, MonitorEvent(EventKind.CONNECTION, self.profile, state=ConnectionStatus.CONNECTED))
+        if any(e.kind in (EventKind.STATE, EventKind.RECORDS, EventKind.FINISHED) for e in events):
             self._delay.reset()
         else:
             self._delay.grow()
@@ -173,7 +178,7 @@ class Monitor:
             changes: dict = {}
             if entry.state != job.state or entry.reason != job.reason:
                 changes.update(state=entry.state, reason=entry.reason)
-                events.append(MonitorEvent("state", self.profile, job_id, state=entry.state, reason=entry.reason))
+                events.append(MonitorEvent(EventKind.STATE, self.profile, job_id, state=entry.state, reason=entry.reason))
             if entry.state not in ("PENDING",) and job.started_at is None and entry.state != "UNKNOWN":
                 # It may have started long before this poll (polls back off to a minute): SLURM's
                 # elapsed time says when. Durations, unlike SLURM's clock times, need no time zone.
@@ -191,7 +196,7 @@ class Monitor:
         for job in active:
             state = entries[job.job_id].state if job.job_id in entries else "GONE"
             if job.metrics_path and state != "PENDING":
-                events += self._tail(job)
+                events += self._tail(self._metrics_source(job, state))
         if finished:
             finals = self.scheduler.finals({j.job_id: j.job_dir for j in finished}, warnings)
             for job in finished:
@@ -207,10 +212,10 @@ class Monitor:
                     continue  # accounting still says running: look again next poll
                 self.store.update(self.profile, job.job_id, state=state, exit_code=code, active=False, reason="",
                                   ended_at=_end_time(self.store.get(self.profile, job.job_id), final, entry, now))
-                events.append(MonitorEvent("finished", self.profile, job.job_id, state=state, exit_code=code))
+                events.append(MonitorEvent(EventKind.FINISHED, self.profile, job.job_id, state=state, exit_code=code))
         for w in warnings:
             self.warnings.append(w)
-            events.append(MonitorEvent("warning", self.profile, message=w))
+            events.append(MonitorEvent(EventKind.WARNING, self.profile, message=w))
         del self.warnings[:-100]  # keep the latest few for a status line, not a growing log
         return events
 
@@ -237,9 +242,24 @@ class Monitor:
             self.store.append_records(self.profile, job.job_id, [], offset, end)
         except StoreError:
             return None  # another watcher stepped over it first (and said so)
-        return MonitorEvent("warning", self.profile, job.job_id, message=(
+        return MonitorEvent(EventKind.WARNING, self.profile, job.job_id, message=(
             f"job {job.job_id}: skipped a metrics line of {end - offset} bytes at byte {offset} of {path} "
             f"(longer than {MAX_READ_BYTES // (1024 * 1024)} MiB)"))
+
+    def _metrics_source(self, job: StoredJob, state: str) -> StoredJob:
+        """The job, reading its output file as metrics when a followed job ended without a metrics file.
+
+        A job followed by id is given its folder's ``metrics.jsonl`` (what a ScaleLab run
+        writes); a job that ended without one (a Keras script, say) may have printed its
+        progress into its output file instead, which the records then come from.
+        """
+        if (job.kind != "external" or not job.output_path or job.n_records or job.metrics_offset
+                or not job.job_dir or job.metrics_path != f"{job.job_dir}/{METRICS_NAME}"
+                or (state not in FINISHED_STATES and state != "GONE")
+                or self.backend.size(job.metrics_path) is not None):
+            return job
+        self.store.update(self.profile, job.job_id, metrics_path=job.output_path)
+        return self.store.get(self.profile, job.job_id) or job
 
     def _tail(self, job: StoredJob) -> list[MonitorEvent]:
         warnings: list[MonitorEvent] = []
@@ -275,7 +295,7 @@ class Monitor:
         if not new_lines:
             return []
         self._emitted[job_id] = start + len(new_lines)
-        return [MonitorEvent("records", self.profile, job_id, records=tuple(decode_json_lines(new_lines)),
+        return [MonitorEvent(EventKind.RECORDS, self.profile, job_id, records=tuple(decode_json_lines(new_lines)),
                              lines=tuple(new_lines))]
 
     # -- blocking use (CLI)
@@ -304,11 +324,11 @@ class Monitor:
             if not job.active:
                 # Someone else saw it end: the store has every record it read before marking it.
                 yield from self._stored_records(job_id)
-                yield MonitorEvent("finished", self.profile, job_id, state=job.state, exit_code=job.exit_code)
+                yield MonitorEvent(EventKind.FINISHED, self.profile, job_id, state=job.state, exit_code=job.exit_code)
                 return
             for event in self.poll_once():
-                if event.job_id == job_id or event.kind == "connection":
-                    if event.kind == "finished" and event.job_id == job_id:
+                if event.job_id == job_id or event.kind == EventKind.CONNECTION:
+                    if event.kind == EventKind.FINISHED and event.job_id == job_id:
                         yield from self._stored_records(job_id)
                         yield event
                         return
@@ -342,24 +362,17 @@ def follow_output(backend: Backend, job: StoredJob, sleep: Callable[[float], Non
     offset = 0
     last_state = None
     while True:
-        try:
-            data = backend.read_bytes(job.output_path, offset)
-        except FileNotFoundError:
-            data = b""
-        _, used = complete_lines(data)
-        if used:
-            yield data[:used]
-            offset += used
+        piece = read_new_output(backend, job.output_path, offset, whole_lines=True, max_bytes=None)
+        if piece is not None and piece.data:
+            yield piece.data
+            offset = piece.offset
             delay.reset()
         entries = scheduler.queue({job.job_id: job.job_dir})
         state = entries[0].state if entries else None
         if state is None or state in FINISHED_STATES:
-            try:
-                rest = backend.read_bytes(job.output_path, offset)
-            except FileNotFoundError:
-                rest = b""
-            if rest:
-                yield rest
+            rest = read_new_output(backend, job.output_path, offset, whole_lines=False, max_bytes=None)
+            if rest is not None and rest.data:
+                yield rest.data
             return
         if state != last_state:
             last_state = state
@@ -368,4 +381,5 @@ def follow_output(backend: Backend, job: StoredJob, sleep: Callable[[float], Non
         delay.grow()
 
 
-__all__ = ["MAX_READ_BYTES", "Monitor", "MonitorEvent", "complete_lines", "follow_output"]
+__all__ = ["MAX_READ_BYTES", "ConnectionStatus", "EventKind", "Monitor", "MonitorEvent", "complete_lines",
+           "follow_output"]

@@ -642,10 +642,82 @@ def accounting_from_scontrol(info: dict[str, str]) -> AccountingEntry | None:
     )
 
 
+def job_id_key(job_id: str) -> tuple[tuple[int, ...], str]:
+    """The one sort key for job ids: their numbers in order, then the text.
+
+    ``9 < 17 < 120`` (numbers, not text); an array task ``30_2`` sorts after ``30`` and
+    before ``30_10``; a local id ``L<pid>-<ticks>`` by its pid, then its start ticks.
+    """
+    return tuple(int(d) for d in re.findall(r"\d+", str(job_id))), str(job_id)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One partition as ``sinfo`` shows it, its node groups merged.
+
+    ``node_states`` counts nodes per state (``{"idle": 3, "mixed": 1}``); ``cpus_per_node``
+    lists the distinct CPU counts of its nodes; ``time_limit`` is SLURM's text
+    (``1-00:00:00``, ``infinite``).
+    """
+
+    name: str
+    default: bool
+    available: str
+    nodes: int
+    node_states: tuple[tuple[str, int], ...]
+    cpus_per_node: tuple[int, ...]
+    time_limit: str
+
+    @property
+    def label(self) -> str:
+        """The name as sinfo prints it: the default partition with a ``*``."""
+        return self.name + ("*" if self.default else "")
+
+
+SINFO_FIELDS = ("%P", "%a", "%D", "%T", "%c", "%l")
+
+
+def sinfo_command() -> list[str]:
+    """argv of the ``sinfo`` call :func:`parse_sinfo` reads."""
+    return ["sinfo", "--noheader", "--format", "|".join(SINFO_FIELDS)]
+
+
+def parse_sinfo(text: str, warnings: list[str] | None = None) -> list[Partition]:
+    """Partitions from :func:`sinfo_command` output, in sinfo's order.
+
+    sinfo prints one line per partition and node state (and CPU count); they are merged
+    into one :class:`Partition` each. A line that does not have the expected fields is
+    skipped and described in ``warnings``.
+    """
+    merged: dict[str, dict] = {}
+    for n, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != len(SINFO_FIELDS) or not parts[0] or not parts[2].isdigit():
+            if warnings is not None:
+                warnings.append(f"sinfo line {n} not understood: {line[:120]!r}")
+            continue
+        label, avail, nodes, state, cpus, limit = parts
+        name = label.rstrip("*")
+        p = merged.setdefault(name, {"default": False, "available": avail, "nodes": 0, "states": {},
+                                     "cpus": set(), "limit": limit})
+        p["default"] = p["default"] or label.endswith("*")
+        p["nodes"] += int(nodes)
+        state = state.rstrip("*~#!%$@^-")  # sinfo's flags: not responding, powered down, ...
+        p["states"][state] = p["states"].get(state, 0) + int(nodes)
+        p["cpus"].update(int(c) for c in re.findall(r"\d+", cpus)[:1])
+    return [Partition(name=name, default=p["default"], available=p["available"], nodes=p["nodes"],
+                      node_states=tuple(p["states"].items()), cpus_per_node=tuple(sorted(p["cpus"])),
+                      time_limit=p["limit"])
+            for name, p in merged.items()]
+
+
 __all__ = [
     "ACTIVE_STATES", "AccountingEntry", "DIRECTIVE_HELP", "FINISHED_STATES", "JobDescription", "LAUNCHERS",
-    "QueueEntry", "SACCT_FIELDS", "SQUEUE_FORMAT", "SlurmInputError", "SlurmOutputError",
-    "accounting_from_scontrol", "explain_reason", "launch_line", "parse_sacct", "parse_sbatch",
-    "parse_scontrol_job", "parse_squeue", "render_job_script", "sacct_command", "sbatch_directives",
-    "sbatch_option", "script_output_name", "shell_word", "squeue_command", "time_to_seconds", "valid_time",
+    "Partition", "QueueEntry", "SACCT_FIELDS", "SQUEUE_FORMAT", "SlurmInputError", "SlurmOutputError",
+    "accounting_from_scontrol", "explain_reason", "job_id_key", "launch_line", "parse_sacct", "parse_sbatch",
+    "parse_scontrol_job", "parse_sinfo", "parse_squeue", "render_job_script", "sacct_command", "sbatch_directives",
+    "sbatch_option", "script_output_name", "shell_word", "sinfo_command", "squeue_command", "time_to_seconds",
+    "valid_time",
 ]

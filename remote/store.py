@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from remote.config import data_dir
 from remote.logparse import decode_json_lines
-from remote.slurm import FINISHED_STATES
+from remote.slurm import FINISHED_STATES, job_id_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -186,10 +186,10 @@ class JobStore:
             where.append("active=1")
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY submitted_at DESC, job_id DESC"
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [_job(r) for r in rows]
+        jobs = sorted((_job(r) for r in rows), key=lambda j: job_id_key(j.job_id), reverse=True)
+        return sorted(jobs, key=lambda j: j.submitted_at or 0.0, reverse=True)  # stable: ids break ties
 
     def update(self, profile: str, job_id: str, **values: Any) -> None:
         """Set some columns of a job (``state=``, ``reason=``, ``started_at=``, ``active=``, ...)."""

@@ -28,9 +28,10 @@ from remote.ssh import (
     SshError,
     trust_host_key,
 )
+from remote.states import ConnectionStatus
 
 # Connection states shown by the indicator.
-STATES = ("local", "disconnected", "connecting", "connected", "reconnecting", "error")
+STATES = tuple(ConnectionStatus)
 
 
 class PromptBridge(QtCore.QObject):
@@ -78,7 +79,7 @@ class ConnectionManager(QtCore.QObject):
     Signals
     -------
     state_changed(str, str, str)
-        ``(profile name, state, message)``; ``state`` is one of :data:`STATES`.
+        ``(profile name, state, message)``; ``state`` is a :class:`~remote.states.ConnectionStatus`.
     """
 
     state_changed = QtCore.Signal(str, str, str)
@@ -105,12 +106,12 @@ class ConnectionManager(QtCore.QObject):
         self.profiles = dict(profiles)
         for name, profile in profiles.items():
             if profile.is_local:
-                self._set_state(name, "local", "this computer")
-            elif name not in self._states or self._states[name][0] in ("local",):
-                self._set_state(name, "disconnected", "")
+                self._set_state(name, ConnectionStatus.LOCAL, "this computer")
+            elif name not in self._states or self._states[name][0] == ConnectionStatus.LOCAL:
+                self._set_state(name, ConnectionStatus.DISCONNECTED, "")
 
     def state(self, name: str) -> tuple[str, str]:
-        return self._states.get(name, ("disconnected", ""))
+        return self._states.get(name, (ConnectionStatus.DISCONNECTED, ""))
 
     def _set_state(self, name: str, state: str, message: str) -> None:
         if self._states.get(name) == (state, message):
@@ -127,7 +128,7 @@ class ConnectionManager(QtCore.QObject):
         profile = self.profiles.get(name)
         if self.closed or profile is None or profile.is_local:
             return
-        if state != "connected" and self.state(name)[0] == "error":
+        if state != ConnectionStatus.CONNECTED and self.state(name)[0] == ConnectionStatus.ERROR:
             return
         self._set_state(name, state, message)
 
@@ -181,8 +182,8 @@ class ConnectionManager(QtCore.QObject):
             if on_error:
                 on_error(f"no profile named {name!r}")
             return None
-        if not profile.is_local and self.state(name)[0] != "connected":
-            self._set_state(name, "connecting", "")
+        if not profile.is_local and self.state(name)[0] != ConnectionStatus.CONNECTED:
+            self._set_state(name, ConnectionStatus.CONNECTING, "")
 
         lock = self.op_lock(name)
 
@@ -198,13 +199,13 @@ class ConnectionManager(QtCore.QObject):
 
         def returned(value):
             if not profile.is_local:
-                self._set_state(name, "connected", "")
+                self._set_state(name, ConnectionStatus.CONNECTED, "")
             if on_result is not None:
                 on_result(value)
 
         def errored(exc: BaseException):
             if isinstance(exc, HostKeyUnknownError):
-                self._set_state(name, "disconnected", "host key not trusted yet")
+                self._set_state(name, ConnectionStatus.DISCONNECTED, "host key not trusted yet")
                 if self.ask_trust(profile, exc):
                     self.run(name, fn, on_result, on_error, on_done)
                     return
@@ -213,17 +214,17 @@ class ConnectionManager(QtCore.QObject):
                 self._close_backend(name)
                 self.show_changed_key(exc)
                 message = str(exc)
-                self._set_state(name, "error", "host key CHANGED: connection refused")
+                self._set_state(name, ConnectionStatus.ERROR, "host key CHANGED: connection refused")
             elif isinstance(exc, (AuthenticationError, ConnectionLostError, SshError, ConfigError)):
                 # ConfigError: a bad Port or ProxyJump in ~/.ssh/config, found when connecting.
                 if isinstance(exc, AuthenticationError):
                     self._close_backend(name)
                 message = str(exc)
-                self._set_state(name, "error", message)
+                self._set_state(name, ConnectionStatus.ERROR, message)
             else:
                 message = str(exc) or type(exc).__name__
-                if not profile.is_local and self.state(name)[0] == "connecting":
-                    self._set_state(name, "connected", "")
+                if not profile.is_local and self.state(name)[0] == ConnectionStatus.CONNECTING:
+                    self._set_state(name, ConnectionStatus.CONNECTED, "")
             if on_error is not None:
                 on_error(message)
             if on_done is not None:
@@ -273,7 +274,7 @@ class ConnectionManager(QtCore.QObject):
         self._close_backend(name)
         profile = self.profiles.get(name)
         if profile is not None and not profile.is_local:
-            self._set_state(name, "disconnected", "")
+            self._set_state(name, ConnectionStatus.DISCONNECTED, "")
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Let running operations end, then close every connection.

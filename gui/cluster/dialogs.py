@@ -1,7 +1,8 @@
-"""Dialogs that guard a connection: unknown host key, changed host key, password / code.
+"""The Cluster view's dialogs: host keys (unknown, changed), password / code, confirmations, watch a job.
 
 None of them stores anything: trusting a key is done by the caller (``remote.ssh``
-writes known_hosts), and a password or one-time code lives only in the returned string.
+writes known_hosts), a password or one-time code lives only in the returned string, and
+the job to watch is handed to ``remote.jobs.follow_job`` by the caller.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
+from remote.jobs import JobError, check_job_id
 
 
 def _mono(text: str) -> QtWidgets.QLabel:
@@ -159,3 +161,54 @@ def confirm(parent: QtWidgets.QWidget | None, title: str, text: str, yes: str) -
     box.setDefaultButton(no_button)
     box.exec()
     return box.clickedButton() is yes_button
+
+
+class WatchJobDialog(QtWidgets.QDialog):
+    """Follow any job by id: its state, and curves from its output or metrics file."""
+
+    def __init__(self, profile: str, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Watch a job on {profile}")
+        self.id_edit = QtWidgets.QLineEdit()
+        self.id_edit.setPlaceholderText("e.g. 123456")
+        self.output_edit = QtWidgets.QLineEdit()
+        self.output_edit.setPlaceholderText("e.g. ~/runs/slurm-123456.out (optional)")
+        self.metrics_edit = QtWidgets.QLineEdit()
+        self.metrics_edit.setPlaceholderText("metrics.jsonl, a Keras CSVLogger file… (optional)")
+        text = QtWidgets.QLabel("Any job can be followed, also one not submitted from here. Curves come from the "
+                                "metrics file: name the output file there to see Keras progress lines (loss: … - "
+                                "val_loss: …) live. Left empty, it is metrics.jsonl in the job's folder, or the "
+                                "output file once the job has ended without one.")
+        text.setWordWrap(True)
+        self.error_label = QtWidgets.QLabel()
+        self.error_label.setStyleSheet(f"color: {theme.ERROR_COLOR};")
+        form = QtWidgets.QFormLayout()
+        form.addRow("Job id", self.id_edit)
+        form.addRow("Output file", self.output_edit)
+        form.addRow("Metrics file", self.metrics_edit)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addWidget(text)
+        lay.addLayout(form)
+        lay.addWidget(self.error_label)
+        lay.addWidget(buttons)
+
+    def values(self) -> tuple[str, str, str]:
+        return self.id_edit.text().strip(), self.output_edit.text().strip(), self.metrics_edit.text().strip()
+
+    def _on_accept(self) -> None:
+        job_id, output, metrics = self.values()
+        try:
+            check_job_id(job_id)
+        except JobError as exc:
+            self.error_label.setText(str(exc))
+            return
+        for path in (output, metrics):
+            if any(c in path for c in "\n\r\0"):
+                self.error_label.setText("a file path must be one line")
+                return
+        self.accept()

@@ -10,7 +10,7 @@ is outlined in red with the reason as its tooltip.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from PySide6 import QtCore, QtWidgets
 
@@ -36,6 +36,9 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 FIELD_NAMES = tuple(f for f, _, _ in FIELDS)
 _INT_FIELDS = ("nodes", "ntasks", "ntasks_per_node", "cpus_per_task")
+#: Fields only sbatch reads: the local profile runs ``bash job.sh`` and ignores them.
+SLURM_ONLY_FIELDS = ("nodes", "ntasks_per_node", "cpus_per_task", "gpus", "time", "partition", "account",
+                     "reservation", "qos", "mem", "mail_user", "mail_type")
 
 
 def description_errors(desc: JobDescription) -> dict[str, str]:
@@ -95,8 +98,8 @@ class JobForm(QtWidgets.QWidget):
         self.error_label.setStyleSheet(f"color: {theme.ERROR_COLOR};")
         form.addRow(self.error_label)
         self._base = JobDescription()
-        # values -> JobDescription used for validation; the view lays the form over the profile.
-        self.describe = None
+        # values -> JobDescription used for validation; the compose tab lays the form over the profile.
+        self._describe: Callable[[dict], JobDescription] | None = None
         self.set_values({})
 
     # ------------------------------------------------------------------ widgets
@@ -126,6 +129,17 @@ class JobForm(QtWidgets.QWidget):
             edit.setPlaceholderText("none")
         edit.textChanged.connect(self._on_value_changed)
         return edit
+
+    def set_describer(self, describe: Callable[[dict], JobDescription] | None) -> None:
+        """Validate through ``describe(values) -> JobDescription`` (the form laid over a profile)."""
+        self._describe = describe
+        self._revalidate()
+
+    def set_slurm_fields_enabled(self, enabled: bool) -> None:
+        """Enable or grey out the fields only sbatch reads (off for the local profile)."""
+        for name in SLURM_ONLY_FIELDS:
+            self.widgets[name].setEnabled(enabled)
+            self.labels[name].setEnabled(enabled)
 
     def set_partitions(self, partitions: list[str]) -> None:
         """Offer ``partitions`` (from ``sinfo``) in the partition box, keeping the text."""
@@ -193,7 +207,7 @@ class JobForm(QtWidgets.QWidget):
         self.changed.emit()
 
     def _revalidate(self) -> None:
-        desc = self.describe(self.values()) if self.describe is not None else self.description()
+        desc = self._describe(self.values()) if self._describe is not None else self.description()
         if not desc.job_dir:
             desc = replace(desc, job_dir="/preview")
         self._errors = description_errors(desc)
@@ -208,4 +222,4 @@ class JobForm(QtWidgets.QWidget):
         self.error_label.setVisible(bool(shown))
 
 
-__all__ = ["FIELDS", "FIELD_NAMES", "JobForm", "description_errors"]
+__all__ = ["FIELDS", "FIELD_NAMES", "JobForm", "SLURM_ONLY_FIELDS", "description_errors"]

@@ -20,6 +20,7 @@ from remote.jobs import JobError, scheduler_for
 from remote.monitor import Monitor
 from remote.slurm import parse_squeue, squeue_command
 from remote.ssh import SshError
+from remote.states import ConnectionStatus, EventKind
 from remote.store import JobStore
 
 #: Queue-table refresh while no job is tracked (the monitor then has nothing to poll).
@@ -134,7 +135,7 @@ class ProfilePoller(QtCore.QObject):
                 lost = error
         if not lost:
             lost = next((e.message or "connection lost" for e in events
-                         if e.kind == "connection" and e.state != "connected"), "")
+                         if e.kind == EventKind.CONNECTION and e.state != ConnectionStatus.CONNECTED), "")
         return events, queue, time.time(), error, lost
 
     def _on_polled(self, result) -> None:
@@ -144,7 +145,7 @@ class ProfilePoller(QtCore.QObject):
         if self._stopped:
             return
         if not self.backend.profile.is_local:
-            self.connection_changed.emit("reconnecting" if lost else "connected", lost)
+            self.connection_changed.emit(ConnectionStatus.RECONNECTING if lost else ConnectionStatus.CONNECTED, lost)
         if events:
             self.events_arrived.emit(events)
         if queue is not None:

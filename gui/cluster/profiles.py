@@ -12,22 +12,23 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 from remote.config import LAUNCHERS, LOCAL_PROFILE, ConfigError, Profile, profile_from_dict
+from remote.states import ConnectionStatus
 
 STATE_COLORS = {
-    "local": theme.CLASS_COLORS[2],
-    "connected": theme.CLASS_COLORS[2],
-    "connecting": theme.CLASS_COLORS[0],
-    "reconnecting": theme.CLASS_COLORS[0],
-    "disconnected": "#9AA0A6",
-    "error": theme.ERROR_COLOR,
+    ConnectionStatus.LOCAL: theme.CLASS_COLORS[2],
+    ConnectionStatus.CONNECTED: theme.CLASS_COLORS[2],
+    ConnectionStatus.CONNECTING: theme.CLASS_COLORS[0],
+    ConnectionStatus.RECONNECTING: theme.CLASS_COLORS[0],
+    ConnectionStatus.DISCONNECTED: "#9AA0A6",
+    ConnectionStatus.ERROR: theme.ERROR_COLOR,
 }
 STATE_WORDS = {
-    "local": "this computer",
-    "connected": "connected",
-    "connecting": "connecting…",
-    "reconnecting": "reconnecting…",
-    "disconnected": "not connected",
-    "error": "connection failed",
+    ConnectionStatus.LOCAL: "this computer",
+    ConnectionStatus.CONNECTED: "connected",
+    ConnectionStatus.CONNECTING: "connecting…",
+    ConnectionStatus.RECONNECTING: "reconnecting…",
+    ConnectionStatus.DISCONNECTED: "not connected",
+    ConnectionStatus.ERROR: "connection failed",
 }
 
 
@@ -135,6 +136,7 @@ class ProfileEditor(QtWidgets.QDialog):
             QtWidgets.QDialogButtonBox.StandardButton.Save | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Save)
         lay = QtWidgets.QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(note)
@@ -286,7 +288,7 @@ class ProfileBar(QtWidgets.QWidget):
         for name in names:
             p = profiles[name]
             where = "this computer" if p.is_local else (f"{p.user}@{p.host}" if p.user else p.host)
-            self.combo.addItem(state_icon(self._states.get(name, ("disconnected", ""))[0]), f"{name}  ({where})", name)
+            self.combo.addItem(state_icon(self._states.get(name, (ConnectionStatus.DISCONNECTED, ""))[0]), f"{name}  ({where})", name)
         index = max(0, self.combo.findData(current)) if current else 0
         self.combo.setCurrentIndex(index)
         self.combo.blockSignals(False)
@@ -316,12 +318,12 @@ class ProfileBar(QtWidgets.QWidget):
 
     def _update_buttons(self) -> None:
         name = self.current()
-        state, message = self._states.get(name, ("disconnected", ""))
+        state, message = self._states.get(name, (ConnectionStatus.DISCONNECTED, ""))
         is_local = name == LOCAL_PROFILE
         color = STATE_COLORS.get(state, "#9AA0A6")
         text = STATE_WORDS.get(state, state)
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
         self.state_label.setToolTip(message or text)
-        self.connect_button.setVisible(not is_local and state in ("disconnected", "error"))
+        self.connect_button.setVisible(not is_local and state in (ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR))
         self.edit_button.setEnabled(not is_local)
         self.delete_button.setEnabled(not is_local)

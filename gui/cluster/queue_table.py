@@ -12,7 +12,7 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
-from remote.slurm import FINISHED_STATES, QueueEntry, explain_reason, time_to_seconds
+from remote.slurm import FINISHED_STATES, QueueEntry, explain_reason, job_id_key, time_to_seconds
 
 COLUMNS = ("ID", "Name", "User", "State", "Partition", "Nodes", "Elapsed / limit", "Reason / nodes")
 STATE_FILTERS = ("all states", "queued or running", "pending", "running", "finished")
@@ -28,11 +28,6 @@ STATE_COLORS = {
     "CANCELLED": theme.MUTED,
 }
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
-
-
-def _id_key(job_id: str) -> tuple[int, str]:
-    head = job_id.split("_")[0].split("+")[0]
-    return (int(head) if head.isdigit() else 0, job_id)
 
 
 def reason_text(entry: QueueEntry) -> str:
@@ -51,10 +46,14 @@ class QueueModel(QtCore.QAbstractTableModel):
     def __init__(self, parent: QtCore.QObject | None = None):
         super().__init__(parent)
         self.entries: list[QueueEntry] = []
+        self.id_order: dict[str, int] = {}
 
     def set_entries(self, entries: list[QueueEntry]) -> None:
         self.beginResetModel()
         self.entries = list(entries)
+        # Qt compares plain values: each id's place in remote.slurm's one job-id order.
+        ids = sorted({e.job_id for e in self.entries}, key=job_id_key)
+        self.id_order = {job_id: i for i, job_id in enumerate(ids)}
         self.endResetModel()
 
     def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # Qt override
@@ -92,7 +91,7 @@ class QueueModel(QtCore.QAbstractTableModel):
                 return reason_text(e)
         if role == SORT_ROLE:
             if col == 0:
-                return _id_key(e.job_id)[0]
+                return self.id_order.get(e.job_id, -1)
             if col == 5:
                 return e.nodes or 0
             if col == 6:

@@ -135,6 +135,16 @@ class ScriptPreview(QtWidgets.QWidget):
                 self._setting = False
         return True
 
+    def replace_edited_text(self, old: str, new: str) -> None:
+        """Replace ``old`` with ``new`` in a script edited by hand, keeping it the user's (a new job folder)."""
+        if not self.edited:
+            return
+        self._setting = True
+        try:
+            self.editor.setPlainText(self.text().replace(old, new))
+        finally:
+            self._setting = False
+
     def set_error(self, message: str | None) -> None:
         """Show why no script can be generated (a bad form value), or clear that."""
         if message:

@@ -131,7 +131,8 @@ class CurvePlot(pg.PlotWidget):
         self._y_range: tuple[float, float] | None = None
         self._y_changed_at = 0.0
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._fmt = value_format
+        #: how the hover readout writes a value
+        self.value_format = value_format
         self._raw: tuple[np.ndarray, np.ndarray] | None = None
         self._x_unit = "epoch"
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -231,9 +232,10 @@ class CurvePlot(pg.PlotWidget):
             if not math.isfinite(drawn[i]) and name == "test ":
                 continue
             if self._raw is None:
-                text += f"\n{name} {self._fmt.format(drawn[i])}"
+                text += f"\n{name} {self.value_format.format(drawn[i])}"
             else:  # the exact value, and the smoothed one the curve shows
-                text += f"\n{name} {self._fmt.format(self._raw[k][i])}  (smoothed {self._fmt.format(drawn[i])})"
+                fmt = self.value_format
+                text += f"\n{name} {fmt.format(self._raw[k][i])}  (smoothed {fmt.format(drawn[i])})"
         self.readout.setText(text)
         (x0, x1), (y0, y1) = vb.viewRange()
         self.readout.setPos(x0 + (x1 - x0) * (0.02 if px > (x0 + x1) / 2 else 0.6), y1)

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import replace
 
@@ -20,10 +21,11 @@ import pytest
 from PySide6 import QtWidgets
 
 from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec
-from gui.cluster.dialogs import HostKeyChangedDialog, HostKeyDialog
+from gui.cluster.dialogs import HostKeyChangedDialog, HostKeyDialog, WatchJobDialog
 from gui.cluster.view import ClusterView
 from remote.config import save_profiles
 from remote.store import JobStore
+from tests.conftest import ROOT
 from tests.gui.test_cluster_view import answer_dialog
 
 pytestmark = pytest.mark.cluster
@@ -226,17 +228,17 @@ def test_refusal_text_and_doctor(remote_view, qtbot, test_cluster):
     view.submit()
     qtbot.waitUntil(lambda: bool(view.last_submit_error), timeout=30000)
     # SLURM's own words, as sbatch printed them.
-    assert "sbatch: error:" in view.submit_result.toPlainText()
-    assert "invalid partition" in view.submit_result.toPlainText().lower()
+    assert "sbatch: error:" in view.compose.submit_result.toPlainText()
+    assert "invalid partition" in view.compose.submit_result.toPlainText().lower()
     assert view.store.jobs(name) == []
     # The doctor: every check ticked or explained.
     view.profile_bar.check_button.click()
-    qtbot.waitUntil(lambda: view._doctor.status.text().startswith(("All", "Stopped")) or
-                    "checks failed" in view._doctor.status.text(), timeout=60000)
-    results = {n: ok for n, ok, _ in view._doctor.results}
+    qtbot.waitUntil(lambda: view.profiles_control.doctor_dialog.status.text().startswith(("All", "Stopped")) or
+                    "checks failed" in view.profiles_control.doctor_dialog.status.text(), timeout=60000)
+    results = {n: ok for n, ok, _ in view.profiles_control.doctor_dialog.results}
     assert results["log in"] and results["sbatch found"] and results["partitions"]
     assert results["numpy"] and results["workdir writable"]
-    view._doctor.close()
+    view.profiles_control.doctor_dialog.close()
 
 
 def test_the_view_says_when_the_connection_is_lost_and_recovers(remote_view, qtbot, test_cluster):
@@ -264,7 +266,7 @@ def test_closing_while_the_cluster_is_unreachable_is_quick(remote_view, qtbot, t
     test_cluster.stop_sshd()
     try:
         view.pollers[name].refresh()  # this poll now waits between reconnect attempts (0.5 + 1 + 2 s)
-        view.connect_profile(name)  # and this operation waits behind it
+        view.profiles_control.connect_profile(name)  # and this operation waits behind it
         qtbot.wait(400)
         started = time.monotonic()
         view.shutdown()
@@ -272,3 +274,64 @@ def test_closing_while_the_cluster_is_unreachable_is_quick(remote_view, qtbot, t
     finally:
         test_cluster.start_sshd()
     assert took_s < 2.0, f"closing took {took_s:.1f} s"
+
+
+# ----------------------------------------------------------------------------- the same functions as python -m remote
+
+
+def _remote_cli(test_cluster, data_dir, *args):
+    env = {**os.environ, "SCALELAB_DATA_DIR": str(data_dir), "PYTHONPATH": ROOT}
+    return subprocess.run([sys.executable, "-m", "remote", "--config", str(test_cluster.config_path), *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
+
+
+def test_the_watch_dialog_follows_a_job_as_remote_watch_does(remote_view, qtbot, test_cluster, tmp_path):
+    """Job folder, output file, metrics file, name, state and records: the same store rows."""
+    view = remote_view
+    name = test_cluster.profile.name
+    job_dir = test_cluster.home / f"followed-{time.time_ns()}"
+    test_cluster.as_user(["mkdir", "-p", str(job_dir)])
+    script = ("#!/bin/bash\nfor i in 1 2 3; do\n"
+              "  echo \"{\\\"epoch\\\": $i, \\\"train_loss\\\": 0.$i}\" >> metrics.jsonl; echo step $i; sleep 0.3\n"
+              "done\n")
+    test_cluster.as_user(["sh", "-c", f"cat > {job_dir}/run.sh <<'EOF'\n{script}EOF\n"])
+    sub = test_cluster.as_user(["sbatch", "--parsable", f"--chdir={job_dir}", "--output=run-%j.out",
+                                f"{job_dir}/run.sh"])
+    assert sub.returncode == 0, sub.stderr
+    job_id = sub.stdout.strip()
+    cli_data = tmp_path / "cli-data"
+    watch = _remote_cli(test_cluster, cli_data, "watch", "--profile", name, job_id, "--min-delay", "0.3")
+    assert watch.returncode == 0, watch.stderr
+
+    def follow(dialog):
+        dialog.id_edit.setText(job_id)
+        dialog.ok_button.click()
+
+    answered = answer_dialog(WatchJobDialog, follow)
+    view.job_list.watch_button.click()
+    assert "dialog" in answered
+    wait_state(qtbot, view, name, job_id, {"COMPLETED"})
+    qtbot.waitUntil(lambda: view.store.get(name, job_id).n_records == 3, timeout=30000)
+    with JobStore(str(cli_data / "jobs.sqlite")) as cli_store:
+        by_cli = cli_store.get(name, job_id)
+        cli_lines = cli_store.record_lines(name, job_id)
+    by_gui = view.store.get(name, job_id)
+    fields = ("kind", "name", "job_dir", "output_path", "metrics_path", "state", "n_records")
+    assert [getattr(by_gui, f) for f in fields] == [getattr(by_cli, f) for f in fields]
+    assert by_gui.job_dir == str(job_dir) and by_gui.metrics_path == f"{job_dir}/metrics.jsonl"
+    assert view.store.record_lines(name, job_id) == cli_lines
+    # The store is written in the poll's worker; the plot follows when its event arrives.
+    qtbot.waitUntil(lambda: len(view.job_view.curve_data("loss", "train")[0]) == 3, timeout=10000)
+    x, y = view.job_view.curve_data("loss", "train")
+    assert list(x) == [1, 2, 3] and list(y) == [0.1, 0.2, 0.3]
+
+
+def test_the_form_offers_the_partitions_remote_doctor_lists(remote_view, qtbot, test_cluster, tmp_path):
+    view = remote_view
+    doctor = _remote_cli(test_cluster, tmp_path / "cli-data", "doctor", "--profile", test_cluster.profile.name)
+    line = next(ln for ln in doctor.stdout.splitlines() if ln.startswith("[ok] partitions: "))
+    listed = [label.rstrip("*") for label in line.split(": ", 1)[1].split(", ")]
+    combo = view.form.widgets["partition"]
+    qtbot.waitUntil(lambda: combo.count() > 1, timeout=20000)
+    offered = [combo.itemText(i) for i in range(combo.count()) if combo.itemText(i)]
+    assert offered == listed == ["debug"]

@@ -119,16 +119,16 @@ def test_preview_follows_the_form_until_edited(view, qtbot):
     view.select_profile("local")
     view.form.widgets["ntasks"].setValue(3)
     assert "mpirun" in view.script_text() and "-n 3" in view.script_text()
-    assert view.submit_button.isEnabled()
+    assert view.compose.submit_button.isEnabled()
     # An invalid name: marked at once, no script, no submit.
     view.form.widgets["job_name"].setText("no spaces please")
     assert "job_name" in view.form.errors()
     assert "border" in view.form.widgets["job_name"].styleSheet()
-    assert not view.submit_button.isEnabled()
+    assert not view.compose.submit_button.isEnabled()
     view.form.widgets["job_name"].setText("xor-run")
-    assert view.submit_button.isEnabled()
+    assert view.compose.submit_button.isEnabled()
     # Hover help: the tooltip text for the line under the mouse.
-    editor = view.preview.editor
+    editor = view.compose.preview.editor
     block = next(b for b in range(editor.document().blockCount())
                  if editor.document().findBlockByNumber(b).text().startswith("#SBATCH --ntasks="))
     cursor = editor.textCursor()
@@ -137,10 +137,10 @@ def test_preview_follows_the_form_until_edited(view, qtbot):
     assert editor.explanation_at(rect.center()).startswith("--ntasks=3: ")
     # Editing by hand stops regeneration until "Regenerate".
     editor.appendPlainText("# my note")
-    assert view.preview.edited
+    assert view.compose.preview.edited
     view.form.widgets["ntasks"].setValue(2)
     assert "-n 3" in view.script_text() and "# my note" in view.script_text()
-    view.preview.regenerate_button.click()
+    view.compose.preview.regenerate_button.click()
     assert "-n 2" in view.script_text() and "# my note" not in view.script_text()
 
 
@@ -150,12 +150,12 @@ def test_templates_save_and_start_from(view, cluster_env):
     from gui.cluster.templates import list_templates, save_template
 
     save_template("six ranks", view.form.values())
-    view._fill_templates()
+    view.compose.reload_templates()
     builtin = [t.name for t in list_templates() if t.builtin]
     assert any("4 ranks" in n for n in builtin)
-    view.apply_template(next(n for n in builtin if "4 ranks" in n))
+    view.compose.apply_template(next(n for n in builtin if "4 ranks" in n))
     assert view.form.values()["ntasks"] == 4
-    assert view.apply_template("six ranks")
+    assert view.compose.apply_template("six ranks")
     assert view.form.values()["ntasks"] == 6 and view.form.values()["time"] == "00:07:00"
     saved = json.loads((cluster_env / "config" / "templates" / "six_ranks.json").read_text())
     assert saved["values"]["ntasks"] == 6
@@ -193,7 +193,7 @@ def test_local_job_records_reach_the_plot_and_compare(view, qtbot, cluster_env):
     job = view.store.jobs("local")[0]
     assert view.job_view.job.job_id == job.job_id
     assert view.tabs.currentWidget() is view.job_view
-    assert "Submitted job" in view.submit_result.toPlainText()
+    assert "Submitted job" in view.compose.submit_result.toPlainText()
     qtbot.waitUntil(lambda: len(view.job_view.curve_data("loss", "test")[0]) == epochs, timeout=60000)
     x, y = view.job_view.curve_data("loss", "test")
     assert list(x) == list(range(1, epochs + 1))
@@ -246,7 +246,7 @@ def test_tracked_jobs_survive_a_restart(qtbot, cluster_env):
     v = ClusterView(config_path=str(cluster_env / "config" / "profiles.toml"), store=store)
     qtbot.addWidget(v)
     try:
-        assert v.job_list.topLevelItem(0).text(0).startswith("L4242")
+        assert v.job_list.row_texts()[0][0].startswith("L4242")
         v.show_job("local", "L4242")
         x, y = v.job_view.curve_data("loss", "train")
         assert list(x) == [1, 2, 3] and np.allclose(y, [1.0, 0.5, 1 / 3])
@@ -267,14 +267,14 @@ def test_records_already_shown_are_not_plotted_twice(view, cluster_env):
     store.update("local", "L77", state="RUNNING")
     records = tuple(json.loads(line) for line in lines)
     # The first poll after a job starts: its state change, then its records, in one batch.
-    view._on_events([MonitorEvent("state", "local", "L77", state="RUNNING"),
+    view.apply_events([MonitorEvent("state", "local", "L77", state="RUNNING"),
                      MonitorEvent("records", "local", "L77", records=records, lines=tuple(lines))])
     x, _ = view.job_view.curve_data("loss", "test")
     assert list(x) == [1, 2, 3]
     # The next batch appends just its own records.
     more = [json.dumps({"epoch": 4, "train_loss": 0.2, "test_loss": 0.3})]
     store.append_records("local", "L77", more, 60, 80)
-    view._on_events([MonitorEvent("records", "local", "L77", records=(json.loads(more[0]),), lines=tuple(more))])
+    view.apply_events([MonitorEvent("records", "local", "L77", records=(json.loads(more[0]),), lines=tuple(more))])
     x, y = view.job_view.curve_data("loss", "test")
     assert list(x) == [1, 2, 3, 4] and np.allclose(y, [1.5, 0.75, 0.5, 0.3])
 
@@ -292,21 +292,21 @@ def test_profile_editor_validates_and_offers_ssh_config_hosts(qtbot, tmp_path, v
     qtbot.addWidget(editor)
     editor.name_edit.setText("hpc")
     editor.host_combo.setEditText("login.example.org")
-    editor._on_accept()
+    editor.save_button.click()
     assert "exists already" in editor.error_label.text()
     editor.name_edit.setText("teaching")
     editor.partition_edit.setText("bad partition!")
-    editor._on_accept()
+    editor.save_button.click()
     assert "partition" in editor.error_label.text() and editor.result_profile is None
     editor.partition_edit.setText("batch")
     editor.port_spin.setValue(2222)
-    editor._on_accept()
+    editor.save_button.click()
     p = editor.result_profile
     assert (p.name, p.host, p.port, p.partition) == ("teaching", "login.example.org", 2222, "batch")
     # Saved through the view: the profile file holds it and the bar offers it.
     profiles = dict(view.profiles)
     profiles[p.name] = p
-    assert view._save_profiles(profiles)
+    assert view.profiles_control.save_profiles(profiles)
     view.reload_profiles()
     assert view.profile_bar.combo.findData("teaching") >= 0
     text = (cluster_env / "config" / "profiles.toml").read_text()
@@ -489,14 +489,14 @@ def test_output_tail_waits_until_the_job_starts(view, qtbot, cluster_env):
     view.store.update("local", "L1-1", state="PENDING")
     view.show_job("local", "L1-1")
     view.tabs.setCurrentWidget(view.job_view)
-    view._tail_output()
+    view.output_tail.poll()
     qtbot.wait(300)
     assert view.job_view.output_text() == ""
 
     # The job starts: SLURM truncates the file and the job writes its own lines.
     output.write_text("epoch 1 of this job\n")
     view.store.update("local", "L1-1", state="RUNNING")
-    view._tail_output()
+    view.output_tail.poll()
     qtbot.waitUntil(lambda: "epoch 1 of this job" in view.job_view.output_text(), timeout=5000)
     assert "earlier job" not in view.job_view.output_text()
 
@@ -514,7 +514,7 @@ def test_an_unreadable_profile_file_is_kept_when_a_profile_is_saved(qtbot, clust
         assert "only 'local' is available" in v.status.text()
         profiles = dict(v.profiles)
         profiles["hpc.uni"] = Profile(name="hpc.uni", host="login.example.org")
-        assert v._save_profiles(profiles)
+        assert v.profiles_control.save_profiles(profiles)
         v.reload_profiles()
         qtbot.waitUntil(lambda: "kept as" in v.status.text(), timeout=5000)
         backup = v.status.text().split("kept as ")[1].split(" and a new")[0]
@@ -546,12 +546,40 @@ def test_submit_asks_before_uploading_data_from_outside_the_spec_folder(view, qt
         return act
 
     answer_dialog(QtWidgets.QMessageBox, answer(QtWidgets.QMessageBox.StandardButton.No))
-    qtbot.mouseClick(view.submit_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.compose.submit_button, QtCore.Qt.MouseButton.LeftButton)
     assert str(outside) in questions[0]
-    assert "Not submitted" in view.submit_result.toPlainText() and view.store.jobs("local") == []
+    assert "Not submitted" in view.compose.submit_result.toPlainText() and view.store.jobs("local") == []
     answer_dialog(QtWidgets.QMessageBox, answer(QtWidgets.QMessageBox.StandardButton.Yes))
-    qtbot.mouseClick(view.submit_button, QtCore.Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Submitted job" in view.submit_result.toPlainText(), timeout=20000)
+    qtbot.mouseClick(view.compose.submit_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Submitted job" in view.compose.submit_result.toPlainText(), timeout=20000)
     job = view.store.jobs("local")[0]
     assert open(os.path.join(job.job_dir, "data", "points.csv")).read() == outside.read_text()
     qtbot.waitUntil(lambda: view.store.get("local", job.job_id).state == "COMPLETED", timeout=60000)
+
+
+def test_the_job_list_is_updated_row_by_row_not_rebuilt(view, qtbot, cluster_env):
+    """A poll's events change the rows they concern; the list is not reset and keeps the user's pick."""
+    from remote.monitor import MonitorEvent
+
+    store = view.store
+    for job_id, at in (("L10-1", 100.0), ("L11-1", 200.0)):
+        store.add_job("local", job_id, name=f"run-{job_id}", job_dir=str(cluster_env / "gone"), submitted_at=at)
+        view.job_list.model.update_job("local", job_id)
+    assert [row[0] for row in view.job_list.row_texts()] == ["L11-1 run-L11-1", "L10-1 run-L10-1"]
+    # The user picks the older job in the list: the Job tab shows it.
+    rect = view.job_list.view.visualRect(view.job_list.model.index(1, 0))
+    qtbot.mouseClick(view.job_list.view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.job_view.job.job_id == "L10-1" and view.tabs.currentWidget() is view.job_view
+    resets, changed = [], []
+    view.job_list.model.modelReset.connect(lambda: resets.append(True))
+    view.job_list.model.dataChanged.connect(lambda top, bottom, *_: changed.append((top.row(), bottom.row())))
+    store.update("local", "L10-1", state="RUNNING")
+    view.apply_events([MonitorEvent("state", "local", "L10-1", state="RUNNING")])
+    assert resets == [] and changed == [(1, 1)]
+    assert view.job_list.row_texts()[1] == ("L10-1 run-L10-1", "RUNNING", "local")
+    # A job submitted elsewhere meanwhile arrives as a new row on top; the pick stays on its job.
+    store.add_job("local", "L12-1", name="newest", job_dir=str(cluster_env / "gone"), submitted_at=300.0)
+    view.apply_events([MonitorEvent("state", "local", "L12-1", state="PENDING")])
+    assert resets == [] and [row[0] for row in view.job_list.row_texts()][0] == "L12-1 newest"
+    picked = view.job_list.view.selectionModel().selectedRows()
+    assert [index.data(QtCore.Qt.ItemDataRole.UserRole) for index in picked] == [("local", "L10-1")]
