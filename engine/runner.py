@@ -5,7 +5,8 @@
 - ``DIR/metrics.jsonl``: one JSON record per epoch, flushed as it goes (non-finite
   numbers are written as ``null``);
 - ``DIR/model.npz``: the spec (JSON text), the preprocessing and every layer's ``W`` and
-  ``b``; readable with ``np.load(..., allow_pickle=False)`` and by :func:`load_model`;
+  ``b``; readable with ``np.load(..., allow_pickle=False)`` and by
+  :func:`engine.model_io.load_model`;
 - ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``epochs``,
   ``steps``, ``message``, ``final`` (the last record) and ``ranks``.
 
@@ -29,14 +30,14 @@ import time
 import numpy as np
 
 from .features import Preprocessor
-from .fileio import atomic_write, atomic_write_with
+from .fileio import atomic_write
 from .metrics import format_metric
 from .model import Network
+from .model_io import load_class_names, load_model, save_model
 from .parallel import ParallelError, SerialComm, world_comm
-from .spec import RunSpec, SpecError, load_spec
+from .spec import SpecError, load_spec
 
 RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
-MODEL_FORMAT = "scalelab-model-1"
 
 EXIT_OK, EXIT_INVALID, EXIT_DIVERGED, EXIT_STOPPED = 0, 2, 3, 130
 
@@ -60,77 +61,6 @@ def _json_safe(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
-
-
-def save_model(path: str, spec: RunSpec, preprocess: Preprocessor, network: Network, class_names=()) -> None:
-    """Write ``model.npz`` atomically (plain arrays only; no pickled objects).
-
-    Arrays: ``format``, ``spec`` (JSON text, without ``weights``), ``features``,
-    ``mean``/``std`` (empty when the data are not standardized), ``task``, ``n_classes``,
-    ``class_names``, ``n_layers``, and ``W0``, ``b0``, ``W1``, ... input to output.
-    """
-    arrays = {
-        "format": np.array(MODEL_FORMAT),
-        "spec": np.array(spec.with_(weights=None).to_json()),
-        "features": np.array(list(preprocess.features)),
-        "mean": np.zeros(0) if preprocess.mean is None else np.asarray(preprocess.mean, np.float64),
-        "std": np.zeros(0) if preprocess.std is None else np.asarray(preprocess.std, np.float64),
-        "task": np.array(network.task),
-        "n_classes": np.array(network.n_classes),
-        "class_names": np.array(list(class_names), dtype=str) if len(class_names) else np.zeros(0, dtype="<U1"),
-        "n_layers": np.array(len(network.layers)),
-    }
-    for i, layer in enumerate(network.layers):
-        arrays[f"W{i}"] = np.array(layer.W)
-        arrays[f"b{i}"] = np.array(layer.b)
-
-    def write(tmp):
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-
-    atomic_write_with(path, write)
-
-
-def load_model(path) -> tuple[RunSpec, Preprocessor, Network]:
-    """Read a ``model.npz`` written by ``train``.
-
-    Returns
-    -------
-    spec : RunSpec
-    preprocess : Preprocessor
-    network : Network
-        With the trained weights.
-
-    Raises
-    ------
-    SpecError
-        The file is missing, not a model file, or inconsistent; the message names it.
-    """
-    path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except OSError as exc:
-        raise SpecError("", f"cannot read model file {path}: {exc.strerror or exc}") from None
-    except (ValueError, EOFError) as exc:
-        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' ({exc})") from None
-    if str(data.get("format", "")) != MODEL_FORMAT:
-        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' (no format {MODEL_FORMAT})")
-    try:
-        spec = RunSpec.from_dict(json.loads(str(data["spec"])))
-        mean = data["mean"] if data["mean"].size else None
-        std = data["std"] if data["std"].size else None
-        preprocess = Preprocessor(tuple(str(f) for f in data["features"]), mean, std)
-        n_layers = int(data["n_layers"])
-        weights = [{"W": data[f"W{i}"], "b": data[f"b{i}"]} for i in range(n_layers)]
-        n_classes = int(data["n_classes"])
-        network = Network.from_spec(spec, weights[0]["W"].shape[0], n_classes)
-        network.set_weights(weights)
-    except SpecError as exc:
-        raise SpecError(exc.field, f"{path}: {exc.message}") from None
-    except (KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise SpecError("", f"{path} is damaged or incomplete: {exc}") from None
-    return spec, preprocess, network
 
 
 # ----------------------------------------------------------------------------- train
@@ -331,8 +261,7 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
-    with np.load(model_path, allow_pickle=False) as z:
-        names = [str(c) for c in z["class_names"]]
+    names = list(load_class_names(model_path))
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
     if labels is not None and net.task == "classification":

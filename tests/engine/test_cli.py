@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from engine.runner import load_model
+from engine.model_io import load_model
 from engine.spec import RunSpec
 from tests.conftest import ROOT
 
