@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
 from .data import Dataset, load_dataset
 from .features import Preprocessor
-from .model import Network, compile_plan
-from .optim import SGD, make_optimizer
+from .model import Network
+from .optim import make_optimizer
 from .parallel import SerialComm, batch_shares, split_range
 from .spec import RunSpec, SpecError
 
@@ -44,6 +44,19 @@ def _should_stop(stop) -> bool:
         return False
     is_set = getattr(stop, "is_set", None)
     return bool(is_set()) if is_set is not None else bool(stop())
+
+
+class _BatchView(NamedTuple):
+    """One batch of the epoch buffers and what its step needs, built once per data set."""
+
+    x: np.ndarray  #: (n, n_inputs) features of this rank's share
+    t: np.ndarray  #: targets of the share (``loss.targets`` rows)
+    flat_idx: np.ndarray | None  #: (n, 1) ``row * n_outputs + class`` (classification)
+    scale: float  #: 1 / global batch size
+    stats: np.ndarray  #: (loss.n_stats, n, 1) slice of the epoch's statistics
+    ws: object  #: the network's workspace for n rows (None for an empty share)
+    global_size: int  #: rows of the global batch, all ranks
+    plan: list | None  #: ``Network.batch_plan`` for these buffers, or None: ``train_batch``
 
 
 class _Split:
@@ -165,13 +178,7 @@ class Trainer:
             fi = self._flat[lo:hi] if self._uses_flat else None
             st = self._stats[:, lo:hi]
             plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws) if planned and ws is not None else None
-            # With plain SGD the update joins the plan (used on one rank without penalties,
-            # where nothing has to happen between the gradient and the update).
-            fused = None
-            if plan is not None and type(self.optimizer) is SGD:
-                fused = compile_plan(plan + self.optimizer.step_plan())
-            self._fused_for = self.optimizer
-            views.append((x, t, fi, 1.0 / g, st, ws, g, plan, fused))
+            views.append(_BatchView(x, t, fi, 1.0 / g, st, ws, g, plan))
         self._views = views
 
     def set_dataset(self, dataset: Dataset) -> None:
@@ -230,8 +237,6 @@ class Trainer:
         reduce_buffer = net.reduce_buffer
         flag = reduce_buffer.size - 1
         penalty = net.l1 > 0 or net.l2 > 0
-        fuse = not parallel and not penalty and opt is self._fused_for
-        fused_steps = 0
         views = self._views
         comm_s = 0.0
         samples = 0
@@ -243,13 +248,7 @@ class Trainer:
                 if not parallel and stop is not None and _should_stop(stop):
                     completed = False
                     break
-                x, t, fi, scale, st, ws, g, plan, fused = views[pos]
-                if fuse and fused is not None:
-                    fused()
-                    samples += g
-                    pos += 1
-                    fused_steps += 1
-                    continue
+                x, t, fi, scale, st, ws, g, plan = views[pos]
                 if plan is not None:
                     for op in plan:
                         op()
@@ -273,7 +272,6 @@ class Trainer:
                     completed = False
                     break
         dt = time.perf_counter() - t0
-        opt.t += fused_steps  # the fused plans' updates are not counted by SGD.step
         self.step += pos - self._pos
         self._pos = pos
         self._epoch_comm_s += comm_s
