@@ -111,7 +111,7 @@ def _agree(comm, value: int) -> int:
 
 def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, progress: bool | None = None) -> int:
     """Train ``spec_path`` into ``out_dir``; returns the exit code (see the module docstring)."""
-    from .trainer import Trainer  # the trainer pulls in the data layer; keep 'validate' light
+    from .trainer import RunStatus, Trainer  # the trainer pulls in the data layer; keep 'validate' light
 
     comm = comm if comm is not None else SerialComm()
     lead = comm.rank == 0
@@ -204,16 +204,16 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             }
             text = json.dumps(_json_safe(result), indent=2) + "\n"
             atomic_write(os.path.join(out_dir, "result.json"), text)
-            if trainer.status != "completed":
+            if trainer.status != RunStatus.COMPLETED:
                 sys.stderr.write(trainer.message + "\n")
     finally:
         if metrics_fh is not None:
             metrics_fh.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if trainer.status == "diverged":
+    if trainer.status == RunStatus.DIVERGED:
         return EXIT_DIVERGED
-    if trainer.status == "stopped":
+    if trainer.status == RunStatus.STOPPED:
         return EXIT_STOPPED
     return EXIT_OK
 

@@ -17,6 +17,7 @@ records have no accuracy keys. Losses are data losses (L1/L2 penalties not added
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from typing import Callable, Iterator, NamedTuple
@@ -33,7 +34,15 @@ from .spec import RunSpec, SpecError
 RECORD_KEYS = ("epoch", "step", "train_loss", "test_loss", "train_accuracy", "test_accuracy",
                "elapsed_s", "samples_per_s", "ranks", "compute_s", "comm_s")
 
-STATUSES = ("running", "completed", "diverged", "stopped")
+
+class RunStatus(enum.StrEnum):
+    """Where a run stands. A ``str``: compares equal to, and is written to JSON as, its value."""
+
+    RUNNING = "running"  #: not ended (also before the first step)
+    COMPLETED = "completed"  #: all epochs trained, or stopped early by ``patience``
+    DIVERGED = "diverged"  #: the loss or a parameter became NaN or infinite
+    STOPPED = "stopped"  #: interrupted between two steps; ``run`` resumes it
+
 
 #: up to this many batches per epoch, each gets a prebuilt step plan (``Network.batch_plan``)
 MAX_PLANNED_BATCHES = 20_000
@@ -89,8 +98,8 @@ class Trainer:
         Raw inputs ``(n, d)`` to network inputs.
     dataset : Dataset
         The data the current epoch trains on.
-    status : str
-        ``running`` until the run ends ``completed``, ``diverged`` or ``stopped``.
+    status : RunStatus
+        ``RUNNING`` until the run ends ``COMPLETED``, ``DIVERGED`` or ``STOPPED``.
     message : str
         Why the run ended ("" while running).
     epoch, step : int
@@ -125,7 +134,7 @@ class Trainer:
         self.optimizer = make_optimizer(t.optimizer, self.model.params, self.model.grads, t.learning_rate, t.momentum)
         self.classification = ds.task == "classification"
         self._shuffle_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         self.message = ""
         self.epoch = 0
         self.step = 0
@@ -341,7 +350,7 @@ class Trainer:
         loss = rec["train_loss"]
         if not math.isfinite(loss) or not np.isfinite(self.model.params).all():
             what = "NaN" if (math.isnan(loss) or not math.isinf(loss)) else "infinite"
-            self.status = "diverged"
+            self.status = RunStatus.DIVERGED
             self.message = f"diverged: the loss became {what} at epoch {self.epoch + (0 if self._pos == 0 else 1)}; " \
                            "try a smaller learning rate"
 
@@ -352,7 +361,7 @@ class Trainer:
         rec = self._record(train_loss, train_acc)
         self._check(rec)
         patience = self.spec.train.patience
-        if self.status == "running" and patience > 0:
+        if self.status == RunStatus.RUNNING and patience > 0:
             watched = rec["test_loss"] if rec["test_loss"] is not None else rec["train_loss"]
             if watched < self._best:
                 self._best, self._since_best = watched, 0
@@ -360,11 +369,11 @@ class Trainer:
                 self._since_best += 1
                 if self._since_best >= patience:
                     which = "test" if rec["test_loss"] is not None else "training"
-                    self.status = "completed"
+                    self.status = RunStatus.COMPLETED
                     self.message = (f"stopped early: the {which} loss has not improved for {patience} epochs "
                                     f"(best {self._best:.4g})")
-        if self.status == "running" and self.epoch >= self.spec.train.epochs:
-            self.status = "completed"
+        if self.status == RunStatus.RUNNING and self.epoch >= self.spec.train.epochs:
+            self.status = RunStatus.COMPLETED
             self.message = f"completed {self.epoch} epochs"
         return rec
 
@@ -378,7 +387,7 @@ class Trainer:
         if self._pos == 0:
             self._start_epoch()
         if not self._run_batches(len(self._views), stop):
-            self.status = "stopped"
+            self.status = RunStatus.STOPPED
             self.message = f"stopped by the user during epoch {self.epoch + 1}"
             return None
         return self._finish_epoch()
@@ -426,15 +435,15 @@ class Trainer:
         yielding the epoch whose loss was not finite) or is stopped. Calling ``run``
         again after a stop resumes where the run stopped (mid-epoch included).
         """
-        if self.status == "stopped":
-            self.status, self.message = "running", ""
-        while self.status == "running" and self.epoch < self.spec.train.epochs:
+        if self.status == RunStatus.STOPPED:
+            self.status, self.message = RunStatus.RUNNING, ""
+        while self.status == RunStatus.RUNNING and self.epoch < self.spec.train.epochs:
             rec = self.train_epoch(stop)
             if rec is None:
                 return
             yield rec
-        if self.status == "running":
-            self.status = "completed"
+        if self.status == RunStatus.RUNNING:
+            self.status = RunStatus.COMPLETED
             self.message = f"completed {self.epoch} epochs"
 
     @property
