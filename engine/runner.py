@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import signal
@@ -31,6 +32,7 @@ import numpy as np
 
 from .features import Preprocessor
 from .fileio import atomic_write
+from .logsetup import setup_cli_logging
 from .metrics import format_metric
 from .model import Network
 from .model_io import load_class_names, load_model, save_model
@@ -38,6 +40,8 @@ from .parallel import ParallelError, SerialComm, world_comm
 from .spec import SpecError, load_spec
 
 RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
+
+logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_INVALID, EXIT_DIVERGED, EXIT_STOPPED = 0, 2, 3, 130
 
@@ -148,12 +152,14 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             raise UsageError(problem or "another rank could not load the data")
         return EXIT_INVALID
 
+    logger.info("training %s into %s on %d rank(s) (this is rank %d)", spec_path, out_dir, comm.size, comm.rank)
     stop = threading.Event()
     received: list[int] = []
 
     def on_signal(signum, frame):
         received.append(signum)
         stop.set()
+        logger.info("signal %d: stopping after this step", signum)
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -186,6 +192,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
                 metrics_fh.write(json.dumps(_json_safe(rec)) + "\n")
                 metrics_fh.flush()
             bar.update(rec)
+            logger.debug("epoch %d: train loss %.4g, %.0f samples/s", rec["epoch"], rec["train_loss"],
+                         rec["samples_per_s"])
         bar.close()
         if lead:
             metrics_fh.close()
@@ -204,6 +212,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             }
             text = json.dumps(_json_safe(result), indent=2) + "\n"
             atomic_write(os.path.join(out_dir, "result.json"), text)
+            logger.info("%s after %d epochs; wrote model.npz and result.json in %s", trainer.status,
+                        trainer.epoch, out_dir)
             if trainer.status != RunStatus.COMPLETED:
                 sys.stderr.write(trainer.message + "\n")
     finally:
@@ -278,6 +288,8 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="ScaleLab's learning engine.")
+    verbose_help = "log debug records (data, ranks, epochs, files written) to stderr"
+    parser.add_argument("--verbose", action="store_true", help=verbose_help)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train a run spec headless (data-parallel under mpirun/srun)")
     p.add_argument("spec", help="run spec JSON file")
@@ -294,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
     p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid"),
                    help="run only this case (repeatable)")
+    for command in sub.choices.values():  # --verbose also after the command
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     return parser
 
 
@@ -303,6 +317,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse printed its usage line already
         return EXIT_INVALID if exc.code else EXIT_OK
+    setup_cli_logging(args.verbose)
+    logger.debug("python -m engine %s", " ".join(sys.argv[1:] if argv is None else argv))
     try:
         if args.command == "bench":
             from .bench import main as bench_main

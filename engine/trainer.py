@@ -18,6 +18,7 @@ records have no accuracy keys. Losses are data losses (L1/L2 penalties not added
 from __future__ import annotations
 
 import enum
+import logging
 import math
 import time
 from typing import Callable, Iterator, NamedTuple
@@ -43,6 +44,8 @@ class RunStatus(enum.StrEnum):
     DIVERGED = "diverged"  #: the loss or a parameter became NaN or infinite
     STOPPED = "stopped"  #: interrupted between two steps; ``run`` resumes it
 
+
+logger = logging.getLogger(__name__)
 
 #: up to this many batches per epoch, each gets a prebuilt step plan (``Network.batch_plan``)
 MAX_PLANNED_BATCHES = 20_000
@@ -189,6 +192,9 @@ class Trainer:
             plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws) if planned and ws is not None else None
             views.append(_BatchView(x, t, fi, 1.0 / g, st, ws, g, plan))
         self._views = views
+        logger.debug("rank %d: %d training rows (%d here), %d test rows here, %d batches of up to %d, %s steps",
+                     comm.rank, n, m, self._test.n, len(batches), batch,
+                     "planned" if planned and net.dropout == 0 else "plain")
 
     def set_dataset(self, dataset: Dataset) -> None:
         """Train on ``dataset`` from the next epoch on (e.g. points painted during training).
