@@ -84,6 +84,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.presentation_action.setToolTip("Large fonts and thick lines for a projector; finer controls hidden.")
         self.presentation_action.toggled.connect(self.set_presentation)
         help_menu = bar.addMenu("&Help")
+        help_menu.setToolTipsVisible(True)
         self.open_log_folder_action = help_menu.addAction("Open &log folder", self._on_open_log_folder)
         self.open_log_folder_action.setToolTip(
             f"Show the folder of ScaleLab's log file ({logs.log_folder()}): attach it when reporting a problem.")
