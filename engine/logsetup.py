@@ -39,8 +39,8 @@ def setup_cli_logging(verbose: bool = False, stream=None) -> None:
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     # paramiko's debug records are its packet-level chatter; its info records (connected,
-    # authenticated) are the ones worth reading.
-    logging.getLogger("paramiko").setLevel(logging.INFO)
+    # authenticated) are the ones worth reading, and only with --verbose.
+    logging.getLogger("paramiko").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 class _StderrHandler(logging.StreamHandler):

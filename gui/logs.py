@@ -60,6 +60,9 @@ def setup_logging(verbose: bool = False) -> str | None:
             handler.close()
     _file_handler = None
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # paramiko's debug records are its packet-level chatter; its info records (connected,
+    # authenticated) belong in the log.
+    logging.getLogger("paramiko").setLevel(logging.INFO)
     formatter = logging.Formatter(LOG_FORMAT)
     folder = log_folder()
     try:

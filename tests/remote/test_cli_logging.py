@@ -29,3 +29,29 @@ def test_verbose_logs_the_commands_run(tmp_path, before):
 def test_without_verbose_nothing_is_logged(tmp_path):
     proc = run_remote(tmp_path, "doctor", "--profile", "local")
     assert "DEBUG" not in proc.stderr and "INFO" not in proc.stderr
+
+
+def test_paramiko_info_records_only_with_verbose():
+    # A quiet CLI must not let paramiko's "Connected ..." lines through (they would land in
+    # the one-line error output); --verbose shows them, but not its packet-level debug records.
+    import logging
+
+    from engine.logsetup import setup_cli_logging
+
+    root = logging.getLogger()
+    saved = root.level, list(root.handlers), logging.getLogger("paramiko").level
+    try:
+        paramiko_log = logging.getLogger("paramiko.transport")
+        setup_cli_logging(False)
+        assert not paramiko_log.isEnabledFor(logging.INFO)
+        assert paramiko_log.isEnabledFor(logging.WARNING)
+        setup_cli_logging(True)
+        assert paramiko_log.isEnabledFor(logging.INFO)
+        assert not paramiko_log.isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("remote.backend").isEnabledFor(logging.DEBUG)
+    finally:
+        for handler in list(root.handlers):
+            if handler not in saved[1]:
+                root.removeHandler(handler)
+        root.setLevel(saved[0])
+        logging.getLogger("paramiko").setLevel(saved[2])
