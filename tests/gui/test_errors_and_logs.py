@@ -17,6 +17,7 @@ def log_dir(tmp_path, monkeypatch):
     """The app's file logging, set up in a fresh folder and taken down after the test."""
     folder = tmp_path / "logs"
     monkeypatch.setenv(logs.LOG_DIR_ENV, str(folder))
+    levels = logging.getLogger().level, logging.getLogger("paramiko").level
     path = logs.setup_logging()
     assert path == str(folder / logs.LOG_FILE_NAME)
     yield folder
@@ -26,6 +27,8 @@ def log_dir(tmp_path, monkeypatch):
             root.removeHandler(handler)
             handler.close()
     logs._file_handler = None
+    root.setLevel(levels[0])
+    logging.getLogger("paramiko").setLevel(levels[1])
 
 
 def _read_log(folder) -> str:
