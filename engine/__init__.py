@@ -3,8 +3,9 @@
 Modules: ``spec`` (the run spec), ``data``/``loaders``/``datasets``/``features`` (data
 in), ``layers``/``losses``/``model``/``optim`` (the network), ``trainer`` (training
 generator), ``parallel`` (MPI data parallelism), ``grid`` (pictures for the GUI),
-``metrics``, ``runner`` (``python -m engine``) and ``bench``. Importing the package
-imports none of them, so ``import engine.spec`` stays light.
+``metrics``, ``model_io`` (``model.npz``), ``runner`` (``python -m engine``), ``logsetup``
+(the CLIs' logging) and ``bench``. Importing the package imports none of them, so
+``import engine.spec`` stays light.
 """
 
 __version__ = "0.1.0"

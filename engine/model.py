@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import Callable
 
 import numpy as np
 
@@ -29,61 +28,6 @@ from .spec import RunSpec, SpecError
 
 #: rows per chunk for inference: a 4096 x 64 float32 activation block is 1 MiB
 INFER_CHUNK = 4096
-
-
-def compile_plan(ops: list) -> "Callable[[], None]":
-    """One function that makes the calls of a step plan (a list of callables) in order.
-
-    Each ``functools.partial`` in ``ops`` becomes a direct call of its function with its
-    bound arguments written out in generated source, which saves the partial's own call
-    and the loop (about 20 ns per call, 0.7 us on a 35-call step). The source contains
-    only generated names; the objects are passed in its namespace, never as text.
-    """
-    values = []
-    shape = []
-    for op in ops:
-        if isinstance(op, partial):
-            values.append(op.func)
-            values.extend(op.args)
-            values.extend(op.keywords.values())
-            shape.append((len(op.args), tuple(op.keywords)))
-        else:
-            values.append(op)
-            shape.append(None)
-    shape = tuple(shape)
-    # Writing and compiling the source costs ~0.2 ms and a trainer makes a plan per batch
-    # (up to thousands), all of the same shape: code and names are kept per shape.
-    cached = _plan_code.get(shape)
-    if cached is None:
-        names, lines = [], []
-        for i, sig in enumerate(shape):
-            names.append(f"f{i}")
-            if sig is None:
-                lines.append(f"    f{i}()\n")
-                continue
-            n_args, keys = sig
-            args = [f"a{i}_{j}" for j in range(n_args)]
-            names += args
-            for j, key in enumerate(keys):
-                if not key.isidentifier():
-                    raise ValueError(f"plan keyword {key!r} is not an identifier")
-                names.append(f"k{i}_{j}")
-                args.append(f"{key}=k{i}_{j}")
-            lines.append(f"    f{i}({', '.join(args)})\n")
-        # A factory taking the objects as arguments: the step reads them from closure
-        # cells. (Plans sharing one code object with separate globals dicts would defeat
-        # the interpreter's global-lookup caches and run slower than the plain loop.)
-        source = (f"def make_plan({', '.join(names)}):\n    def run_plan():\n"
-                  + "".join("    " + line for line in lines) + "        pass\n    return run_plan\n")
-        namespace: dict = {}
-        exec(compile(source, "<step plan>", "exec"), namespace)  # noqa: S102
-        if len(_plan_code) >= 64:
-            _plan_code.clear()
-        cached = _plan_code[shape] = namespace["make_plan"]
-    return cached(*values)
-
-
-_plan_code: dict = {}
 
 
 class _Workspace:
@@ -419,37 +363,29 @@ class Network:
     def batch_plan(self, x, t, flat_idx, scale, stats, ws: _Workspace) -> list | None:
         """:meth:`train_batch` for fixed buffers as a flat list of argument-free callables.
 
-        Running the list does exactly what ``train_batch(x, t, flat_idx, scale, stats, ws)``
-        does, but as C-level calls with no Python logic in between: for small batches
-        the interpreter overhead is then a small part of a step. None with dropout (its
-        masks are drawn per step).
+        Running the list (``for op in plan: op()``) gives bit for bit what
+        ``train_batch(x, t, flat_idx, scale, stats, ws)`` gives, but with no Python logic
+        between the NumPy calls: for small batches, where each call takes well under a
+        microsecond, that halves a step (``python -m engine bench --case tiny``: 36 ->
+        20 us/step). None with dropout (its masks are drawn per step).
+
+        The calls differ from :meth:`train_batch` in two ways, each worth at least 10% on
+        the tiny case (measured in ``docs/engine.md``): ``np.dot`` / ``np.copyto`` are
+        called without their array-function dispatch (``raw_dot``, ``raw_copyto``), and
+        each bias is first spread over a full-size buffer (``np.copyto`` broadcasts
+        cheaply) so that the add is a same-shape add on contiguous arrays, about half
+        the cost of a broadcasting add over narrow rows. Same numbers exactly.
         """
         if self.dropout > 0:
             return None
         layers, acts = self.layers, ws.acts
         ops = []
-        # Each bias row is first copied into a full-size buffer: np.copyto broadcasts
-        # cheaply, and a same-shape add then takes NumPy's contiguous fast path, which
-        # together cost about half of one broadcasting add (same numbers exactly). Runs of
-        # layers of one width whose biases lie next to each other share one copy.
-        tiles = []
-        i = 0
-        while i < len(layers):
-            j = i + 1
-            w = layers[i].n_out
-            while (j < len(layers) and layers[j].n_out == w
-                   and layers[j].b.ctypes.data == layers[i].b.ctypes.data + (j - i) * layers[i].b.nbytes):
-                j += 1
-            b = layers[i].b
-            # The biases of layers i..j-1 as (j-i, 1, w) rows of the flat parameter vector.
-            rows = np.lib.stride_tricks.as_strided(b, (j - i, 1, w), (b.nbytes, 0, b.itemsize), writeable=False)
-            block = np.empty((j - i,) + acts[i].shape, acts[i].dtype)
-            ops.append(partial(raw_copyto, block, rows))
-            tiles += list(block)
-            i = j
         h = x
-        for layer, a, tile in zip(layers, acts, tiles):
-            ops += [partial(raw_dot, h, layer.W, a), partial(np.add, a, tile, a)]
+        for layer, a in zip(layers, acts):
+            tiled_bias = np.empty_like(a)
+            ops += [partial(raw_copyto, tiled_bias, layer.b),
+                    partial(raw_dot, h, layer.W, a),
+                    partial(np.add, a, tiled_bias, a)]
             ops += layer.activation.plan_forward(a)
             h = a
         last = len(layers) - 1

@@ -7,8 +7,6 @@ allocated once, so a step allocates nothing.
 from __future__ import annotations
 
 import math
-from functools import partial
-
 import numpy as np
 
 
@@ -51,15 +49,6 @@ class SGD(Optimizer):
         self.t += 1
         np.multiply(self.grads, self._lr, self.tmp)
         np.subtract(self.params, self.tmp, self.params)
-
-    def step_plan(self) -> list:
-        """:meth:`step` without the step count as argument-free callables (same numbers).
-
-        A caller that runs these appends them to a step plan and adds the steps it took to
-        ``t`` itself; the bound 0-d learning rate follows ``learning_rate`` changes.
-        """
-        return [partial(np.multiply, self.grads, self._lr, self.tmp),
-                partial(np.subtract, self.params, self.tmp, self.params)]
 
 
 class Momentum(Optimizer):

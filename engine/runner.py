@@ -5,7 +5,8 @@
 - ``DIR/metrics.jsonl``: one JSON record per epoch, flushed as it goes (non-finite
   numbers are written as ``null``);
 - ``DIR/model.npz``: the spec (JSON text), the preprocessing and every layer's ``W`` and
-  ``b``; readable with ``np.load(..., allow_pickle=False)`` and by :func:`load_model`;
+  ``b``; readable with ``np.load(..., allow_pickle=False)`` and by
+  :func:`engine.model_io.load_model`;
 - ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``epochs``,
   ``steps``, ``message``, ``final`` (the last record) and ``ranks``.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import signal
@@ -29,14 +31,17 @@ import time
 import numpy as np
 
 from .features import Preprocessor
-from .fileio import atomic_write, atomic_write_with
+from .fileio import atomic_write
+from .logsetup import setup_cli_logging
 from .metrics import format_metric
 from .model import Network
+from .model_io import load_class_names, load_model, save_model
 from .parallel import ParallelError, SerialComm, world_comm
-from .spec import RunSpec, SpecError, load_spec
+from .spec import SpecError, load_spec
 
 RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
-MODEL_FORMAT = "scalelab-model-1"
+
+logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_INVALID, EXIT_DIVERGED, EXIT_STOPPED = 0, 2, 3, 130
 
@@ -60,77 +65,6 @@ def _json_safe(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
-
-
-def save_model(path: str, spec: RunSpec, preprocess: Preprocessor, network: Network, class_names=()) -> None:
-    """Write ``model.npz`` atomically (plain arrays only; no pickled objects).
-
-    Arrays: ``format``, ``spec`` (JSON text, without ``weights``), ``features``,
-    ``mean``/``std`` (empty when the data are not standardized), ``task``, ``n_classes``,
-    ``class_names``, ``n_layers``, and ``W0``, ``b0``, ``W1``, ... input to output.
-    """
-    arrays = {
-        "format": np.array(MODEL_FORMAT),
-        "spec": np.array(spec.with_(weights=None).to_json()),
-        "features": np.array(list(preprocess.features)),
-        "mean": np.zeros(0) if preprocess.mean is None else np.asarray(preprocess.mean, np.float64),
-        "std": np.zeros(0) if preprocess.std is None else np.asarray(preprocess.std, np.float64),
-        "task": np.array(network.task),
-        "n_classes": np.array(network.n_classes),
-        "class_names": np.array(list(class_names), dtype=str) if len(class_names) else np.zeros(0, dtype="<U1"),
-        "n_layers": np.array(len(network.layers)),
-    }
-    for i, layer in enumerate(network.layers):
-        arrays[f"W{i}"] = np.array(layer.W)
-        arrays[f"b{i}"] = np.array(layer.b)
-
-    def write(tmp):
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-
-    atomic_write_with(path, write)
-
-
-def load_model(path) -> tuple[RunSpec, Preprocessor, Network]:
-    """Read a ``model.npz`` written by ``train``.
-
-    Returns
-    -------
-    spec : RunSpec
-    preprocess : Preprocessor
-    network : Network
-        With the trained weights.
-
-    Raises
-    ------
-    SpecError
-        The file is missing, not a model file, or inconsistent; the message names it.
-    """
-    path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except OSError as exc:
-        raise SpecError("", f"cannot read model file {path}: {exc.strerror or exc}") from None
-    except (ValueError, EOFError) as exc:
-        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' ({exc})") from None
-    if str(data.get("format", "")) != MODEL_FORMAT:
-        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' (no format {MODEL_FORMAT})")
-    try:
-        spec = RunSpec.from_dict(json.loads(str(data["spec"])))
-        mean = data["mean"] if data["mean"].size else None
-        std = data["std"] if data["std"].size else None
-        preprocess = Preprocessor(tuple(str(f) for f in data["features"]), mean, std)
-        n_layers = int(data["n_layers"])
-        weights = [{"W": data[f"W{i}"], "b": data[f"b{i}"]} for i in range(n_layers)]
-        n_classes = int(data["n_classes"])
-        network = Network.from_spec(spec, weights[0]["W"].shape[0], n_classes)
-        network.set_weights(weights)
-    except SpecError as exc:
-        raise SpecError(exc.field, f"{path}: {exc.message}") from None
-    except (KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise SpecError("", f"{path} is damaged or incomplete: {exc}") from None
-    return spec, preprocess, network
 
 
 # ----------------------------------------------------------------------------- train
@@ -181,7 +115,7 @@ def _agree(comm, value: int) -> int:
 
 def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, progress: bool | None = None) -> int:
     """Train ``spec_path`` into ``out_dir``; returns the exit code (see the module docstring)."""
-    from .trainer import Trainer  # the trainer pulls in the data layer; keep 'validate' light
+    from .trainer import RunStatus, Trainer  # the trainer pulls in the data layer; keep 'validate' light
 
     comm = comm if comm is not None else SerialComm()
     lead = comm.rank == 0
@@ -218,12 +152,14 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             raise UsageError(problem or "another rank could not load the data")
         return EXIT_INVALID
 
+    logger.info("training %s into %s on %d rank(s) (this is rank %d)", spec_path, out_dir, comm.size, comm.rank)
     stop = threading.Event()
     received: list[int] = []
 
     def on_signal(signum, frame):
         received.append(signum)
         stop.set()
+        logger.info("signal %d: stopping after this step", signum)
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -256,6 +192,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
                 metrics_fh.write(json.dumps(_json_safe(rec)) + "\n")
                 metrics_fh.flush()
             bar.update(rec)
+            logger.debug("epoch %d: train loss %.4g, %.0f samples/s", rec["epoch"], rec["train_loss"],
+                         rec["samples_per_s"])
         bar.close()
         if lead:
             metrics_fh.close()
@@ -274,16 +212,18 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             }
             text = json.dumps(_json_safe(result), indent=2) + "\n"
             atomic_write(os.path.join(out_dir, "result.json"), text)
-            if trainer.status != "completed":
+            logger.info("%s after %d epochs; wrote model.npz and result.json in %s", trainer.status,
+                        trainer.epoch, out_dir)
+            if trainer.status != RunStatus.COMPLETED:
                 sys.stderr.write(trainer.message + "\n")
     finally:
         if metrics_fh is not None:
             metrics_fh.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if trainer.status == "diverged":
+    if trainer.status == RunStatus.DIVERGED:
         return EXIT_DIVERGED
-    if trainer.status == "stopped":
+    if trainer.status == RunStatus.STOPPED:
         return EXIT_STOPPED
     return EXIT_OK
 
@@ -331,8 +271,7 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
-    with np.load(model_path, allow_pickle=False) as z:
-        names = [str(c) for c in z["class_names"]]
+    names = list(load_class_names(model_path))
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
     if labels is not None and net.task == "classification":
@@ -349,6 +288,8 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="ScaleLab's learning engine.")
+    verbose_help = "log debug records (data, ranks, epochs, files written) to stderr"
+    parser.add_argument("--verbose", action="store_true", help=verbose_help)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train a run spec headless (data-parallel under mpirun/srun)")
     p.add_argument("spec", help="run spec JSON file")
@@ -365,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
     p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid"),
                    help="run only this case (repeatable)")
+    for command in sub.choices.values():  # --verbose also after the command
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     return parser
 
 
@@ -374,6 +317,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse printed its usage line already
         return EXIT_INVALID if exc.code else EXIT_OK
+    setup_cli_logging(args.verbose)
+    logger.debug("python -m engine %s", " ".join(sys.argv[1:] if argv is None else argv))
     try:
         if args.command == "bench":
             from .bench import main as bench_main

@@ -17,23 +17,35 @@ records have no accuracy keys. Losses are data losses (L1/L2 penalties not added
 
 from __future__ import annotations
 
+import enum
+import logging
 import math
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
 from .data import Dataset, load_dataset
 from .features import Preprocessor
-from .model import Network, compile_plan
-from .optim import SGD, make_optimizer
+from .model import Network
+from .optim import make_optimizer
 from .parallel import SerialComm, batch_shares, split_range
 from .spec import RunSpec, SpecError
 
 RECORD_KEYS = ("epoch", "step", "train_loss", "test_loss", "train_accuracy", "test_accuracy",
                "elapsed_s", "samples_per_s", "ranks", "compute_s", "comm_s")
 
-STATUSES = ("running", "completed", "diverged", "stopped")
+
+class RunStatus(enum.StrEnum):
+    """Where a run stands. A ``str``: compares equal to, and is written to JSON as, its value."""
+
+    RUNNING = "running"  #: not ended (also before the first step)
+    COMPLETED = "completed"  #: all epochs trained, or stopped early by ``patience``
+    DIVERGED = "diverged"  #: the loss or a parameter became NaN or infinite
+    STOPPED = "stopped"  #: interrupted between two steps; ``run`` resumes it
+
+
+logger = logging.getLogger(__name__)
 
 #: up to this many batches per epoch, each gets a prebuilt step plan (``Network.batch_plan``)
 MAX_PLANNED_BATCHES = 20_000
@@ -44,6 +56,19 @@ def _should_stop(stop) -> bool:
         return False
     is_set = getattr(stop, "is_set", None)
     return bool(is_set()) if is_set is not None else bool(stop())
+
+
+class _BatchView(NamedTuple):
+    """One batch of the epoch buffers and what its step needs, built once per data set."""
+
+    x: np.ndarray  #: (n, n_inputs) features of this rank's share
+    t: np.ndarray  #: targets of the share (``loss.targets`` rows)
+    flat_idx: np.ndarray | None  #: (n, 1) ``row * n_outputs + class`` (classification)
+    scale: float  #: 1 / global batch size
+    stats: np.ndarray  #: (loss.n_stats, n, 1) slice of the epoch's statistics
+    ws: object  #: the network's workspace for n rows (None for an empty share)
+    global_size: int  #: rows of the global batch, all ranks
+    plan: list | None  #: ``Network.batch_plan`` for these buffers, or None: ``train_batch``
 
 
 class _Split:
@@ -76,8 +101,8 @@ class Trainer:
         Raw inputs ``(n, d)`` to network inputs.
     dataset : Dataset
         The data the current epoch trains on.
-    status : str
-        ``running`` until the run ends ``completed``, ``diverged`` or ``stopped``.
+    status : RunStatus
+        ``RUNNING`` until the run ends ``COMPLETED``, ``DIVERGED`` or ``STOPPED``.
     message : str
         Why the run ended ("" while running).
     epoch, step : int
@@ -112,7 +137,7 @@ class Trainer:
         self.optimizer = make_optimizer(t.optimizer, self.model.params, self.model.grads, t.learning_rate, t.momentum)
         self.classification = ds.task == "classification"
         self._shuffle_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         self.message = ""
         self.epoch = 0
         self.step = 0
@@ -165,14 +190,11 @@ class Trainer:
             fi = self._flat[lo:hi] if self._uses_flat else None
             st = self._stats[:, lo:hi]
             plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws) if planned and ws is not None else None
-            # With plain SGD the update joins the plan (used on one rank without penalties,
-            # where nothing has to happen between the gradient and the update).
-            fused = None
-            if plan is not None and type(self.optimizer) is SGD:
-                fused = compile_plan(plan + self.optimizer.step_plan())
-            self._fused_for = self.optimizer
-            views.append((x, t, fi, 1.0 / g, st, ws, g, plan, fused))
+            views.append(_BatchView(x, t, fi, 1.0 / g, st, ws, g, plan))
         self._views = views
+        logger.debug("rank %d: %d training rows (%d here), %d test rows here, %d batches of up to %d, %s steps",
+                     comm.rank, n, m, self._test.n, len(batches), batch,
+                     "planned" if planned and net.dropout == 0 else "plain")
 
     def set_dataset(self, dataset: Dataset) -> None:
         """Train on ``dataset`` from the next epoch on (e.g. points painted during training).
@@ -230,8 +252,6 @@ class Trainer:
         reduce_buffer = net.reduce_buffer
         flag = reduce_buffer.size - 1
         penalty = net.l1 > 0 or net.l2 > 0
-        fuse = not parallel and not penalty and opt is self._fused_for
-        fused_steps = 0
         views = self._views
         comm_s = 0.0
         samples = 0
@@ -243,13 +263,7 @@ class Trainer:
                 if not parallel and stop is not None and _should_stop(stop):
                     completed = False
                     break
-                x, t, fi, scale, st, ws, g, plan, fused = views[pos]
-                if fuse and fused is not None:
-                    fused()
-                    samples += g
-                    pos += 1
-                    fused_steps += 1
-                    continue
+                x, t, fi, scale, st, ws, g, plan = views[pos]
                 if plan is not None:
                     for op in plan:
                         op()
@@ -273,7 +287,6 @@ class Trainer:
                     completed = False
                     break
         dt = time.perf_counter() - t0
-        opt.t += fused_steps  # the fused plans' updates are not counted by SGD.step
         self.step += pos - self._pos
         self._pos = pos
         self._epoch_comm_s += comm_s
@@ -343,7 +356,7 @@ class Trainer:
         loss = rec["train_loss"]
         if not math.isfinite(loss) or not np.isfinite(self.model.params).all():
             what = "NaN" if (math.isnan(loss) or not math.isinf(loss)) else "infinite"
-            self.status = "diverged"
+            self.status = RunStatus.DIVERGED
             self.message = f"diverged: the loss became {what} at epoch {self.epoch + (0 if self._pos == 0 else 1)}; " \
                            "try a smaller learning rate"
 
@@ -354,7 +367,7 @@ class Trainer:
         rec = self._record(train_loss, train_acc)
         self._check(rec)
         patience = self.spec.train.patience
-        if self.status == "running" and patience > 0:
+        if self.status == RunStatus.RUNNING and patience > 0:
             watched = rec["test_loss"] if rec["test_loss"] is not None else rec["train_loss"]
             if watched < self._best:
                 self._best, self._since_best = watched, 0
@@ -362,11 +375,11 @@ class Trainer:
                 self._since_best += 1
                 if self._since_best >= patience:
                     which = "test" if rec["test_loss"] is not None else "training"
-                    self.status = "completed"
+                    self.status = RunStatus.COMPLETED
                     self.message = (f"stopped early: the {which} loss has not improved for {patience} epochs "
                                     f"(best {self._best:.4g})")
-        if self.status == "running" and self.epoch >= self.spec.train.epochs:
-            self.status = "completed"
+        if self.status == RunStatus.RUNNING and self.epoch >= self.spec.train.epochs:
+            self.status = RunStatus.COMPLETED
             self.message = f"completed {self.epoch} epochs"
         return rec
 
@@ -380,7 +393,7 @@ class Trainer:
         if self._pos == 0:
             self._start_epoch()
         if not self._run_batches(len(self._views), stop):
-            self.status = "stopped"
+            self.status = RunStatus.STOPPED
             self.message = f"stopped by the user during epoch {self.epoch + 1}"
             return None
         return self._finish_epoch()
@@ -428,15 +441,15 @@ class Trainer:
         yielding the epoch whose loss was not finite) or is stopped. Calling ``run``
         again after a stop resumes where the run stopped (mid-epoch included).
         """
-        if self.status == "stopped":
-            self.status, self.message = "running", ""
-        while self.status == "running" and self.epoch < self.spec.train.epochs:
+        if self.status == RunStatus.STOPPED:
+            self.status, self.message = RunStatus.RUNNING, ""
+        while self.status == RunStatus.RUNNING and self.epoch < self.spec.train.epochs:
             rec = self.train_epoch(stop)
             if rec is None:
                 return
             yield rec
-        if self.status == "running":
-            self.status = "completed"
+        if self.status == RunStatus.RUNNING:
+            self.status = RunStatus.COMPLETED
             self.message = f"completed {self.epoch} epochs"
 
     @property

@@ -1,10 +1,13 @@
-"""Application entry point: argument parsing, the QApplication and the main window."""
+"""Application entry point: argument parsing, logging, the QApplication and the main window."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -25,6 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot, WIDTHxHEIGHT")
     parser.add_argument("--presentation", action="store_true", help="start in presentation mode (large fonts)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="log debug records (SSH, submit and poll events) to the log file and to stderr")
     return parser.parse_args(argv)
 
 
@@ -33,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # Imported here so that `--help` works without a display and Qt loads once.
+    from gui import errors, logs
     from gui.main_window import run_app
 
-    return run_app(args)
+    path = logs.setup_logging(verbose=args.verbose)
+    logger.info("ScaleLab starting (log file %s)", path)
+    with errors.excepthook_installed():
+        code = run_app(args)
+    logger.info("ScaleLab exiting with code %s", code)
+    return code

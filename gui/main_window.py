@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.spec import SpecError
+from gui import logs
 
 # name -> (tab title, "module:Class"). Views are QWidgets; they may define
 # ``prepare_screenshot()`` (bring the view into a state worth showing, synchronously; a view
@@ -82,9 +84,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.presentation_action.setShortcut(QtGui.QKeySequence("F5"))
         self.presentation_action.setToolTip("Large fonts and thick lines for a projector; finer controls hidden.")
         self.presentation_action.toggled.connect(self.set_presentation)
+        help_menu = bar.addMenu("&Help")
+        help_menu.setToolTipsVisible(True)
+        self.open_log_folder_action = help_menu.addAction("Open &log folder", self._on_open_log_folder)
+        self.open_log_folder_action.setToolTip(
+            f"Show the folder of ScaleLab's log file ({logs.log_folder()}): attach it when reporting a problem.")
         has_playground = "playground" in self.views
         for a in (self.open_action, self.save_action, self.save_as_action):
             a.setEnabled(has_playground)
+
+    def _on_open_log_folder(self) -> None:
+        folder = logs.log_folder()
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            QtWidgets.QMessageBox.warning(self, "Open log folder", f"Cannot create {folder}: {exc.strerror or exc}")
+            return
+        if not QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(folder)):
+            QtWidgets.QMessageBox.information(self, "Open log folder",
+                                              f"No file manager could be started. The log folder is:\n{folder}")
 
     def set_presentation(self, on: bool) -> None:
         for view in self.views.values():

@@ -9,6 +9,7 @@ lists, never shell strings built from user text: over SSH each argument is quote
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shlex
 import stat
@@ -98,6 +99,7 @@ class LocalBackend(Backend):
         self.profile = profile
 
     def run(self, argv: list[str], timeout_s: float | None = 60.0, cwd: str | None = None) -> CommandResult:
+        logger.debug("local: run %s", _for_log(" ".join(shlex.quote(a) for a in argv)))
         try:
             proc = subprocess.run(argv, capture_output=True, timeout=timeout_s, cwd=cwd, stdin=subprocess.DEVNULL)
         except FileNotFoundError:
@@ -137,6 +139,15 @@ class LocalBackend(Backend):
         return os.path.abspath(os.path.expanduser(path))
 
 
+logger = logging.getLogger(__name__)
+
+
+def _for_log(command: str, limit: int = 200) -> str:
+    """A command on one log line: long inline scripts are cut."""
+    command = command.replace("\n", "; ")
+    return command if len(command) <= limit else command[:limit] + f"... ({len(command)} characters)"
+
+
 class SshBackend(Backend):
     """A login over SSH: commands on one connection, files over SFTP on the same one."""
 
@@ -150,14 +161,19 @@ class SshBackend(Backend):
         return self.connection.state
 
     def connect(self) -> "SshBackend":
+        p = self.profile
+        logger.info("connecting to %s@%s:%s (profile %s)", p.user or "", p.host, p.port, p.name)
         self.connection.connect()
+        logger.info("connected to %s (profile %s)", p.host, p.name)
         return self
 
     def run(self, argv: list[str], timeout_s: float | None = 60.0, cwd: str | None = None) -> CommandResult:
         command = " ".join(shlex.quote(a) for a in argv)
         if cwd is not None:
             command = f"cd {shlex.quote(self.expand_path(cwd))} && {command}"
+        logger.debug("%s: run %s", self.profile.name, _for_log(command))
         rc, out, err = self.connection.exec(command, timeout_s)
+        logger.debug("%s: exit status %s, %d bytes out, %d bytes err", self.profile.name, rc, len(out), len(err))
         return CommandResult(rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
     def _sftp_call(self, what: str, path: str, fn: Callable):

@@ -16,6 +16,7 @@ import sys
 from dataclasses import replace
 from typing import Sequence
 
+from engine.logsetup import setup_cli_logging
 from engine.spec import SpecError
 from remote.backend import Backend, BackendError, SshBackend, open_backend
 from remote.bundle import BundleError
@@ -276,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="profile file (default: $SCALELAB_CONFIG or the platform config folder)")
     parser.add_argument("--store", help="job store file (default: $SCALELAB_DATA_DIR/jobs.sqlite or the platform "
                                         "data folder)")
+    verbose_help = "log debug records (connections, commands, submits, polls) to stderr"
+    parser.add_argument("--verbose", action="store_true", help=verbose_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("profiles", help="list the connection profiles")
@@ -324,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_id")
     p.add_argument("--follow", action="store_true", help="keep printing until the job ends")
     p.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
+    for command in sub.choices.values():  # --verbose also after the command
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     return parser
 
 
@@ -339,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    setup_cli_logging(args.verbose)
     backend: Backend | None = None
     store: JobStore | None = None
     try:

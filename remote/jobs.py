@@ -9,6 +9,7 @@ from the same job folder (``bash job.sh``, with ``mpirun -n N`` for N ranks). Ev
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -47,6 +48,9 @@ class SubmitError(JobError):
 
 class FetchError(JobError):
     """Fetching would overwrite different local files, or nothing could be fetched."""
+
+
+logger = logging.getLogger(__name__)
 
 
 def check_job_id(job_id: str) -> str:
@@ -471,6 +475,7 @@ def submit_bundle(backend: Backend, description: JobDescription, bundle: Bundle,
     upload_bundle(backend, job_dir, bundle)
     scheduler = scheduler_for(backend)
     job_id = scheduler.submit(job_dir)
+    logger.info("submitted job %s on %s from %s", job_id, backend.profile.name, job_dir)
     output_path = scheduler.output_path(job_dir, script_output_name(script, description.output), job_id)
     metrics_path = f"{job_dir}/{METRICS_NAME}"
     if store is not None:
@@ -485,6 +490,7 @@ def submit_bundle(backend: Backend, description: JobDescription, bundle: Bundle,
 def cancel_job(backend: Backend, job_id: str, store=None) -> None:
     """Cancel a job (``scancel``, or SIGTERM to a local job's process group)."""
     job_id = check_job_id(job_id)
+    logger.info("cancelling job %s on %s", job_id, backend.profile.name)
     scheduler = scheduler_for(backend)
     if isinstance(scheduler, LocalScheduler):
         job = store.get(backend.profile.name, job_id) if store is not None else None

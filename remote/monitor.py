@@ -16,6 +16,7 @@ record arrives exactly once.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -28,6 +29,8 @@ from remote.slurm import FINISHED_STATES, time_to_seconds
 from remote.ssh import ConnectionLostError
 from remote.states import ConnectionStatus, EventKind
 from remote.store import JobStore, StoreError, StoredJob
+
+logger = logging.getLogger(__name__)
 
 #: Largest piece of a metrics file read in one poll (the rest comes next poll).
 MAX_READ_BYTES = 4 * 1024 * 1024
@@ -142,12 +145,15 @@ class Monitor:
         if not active:
             return []
         self.polls += 1
+        logger.debug("%s: poll %d of %d active job(s)", self.profile, self.polls, len(active))
         events: list[MonitorEvent] = []
         try:
             events += self._poll(active)
         except ConnectionLostError as exc:
             self._delay.grow()
-            self._connection = ConnectionStatus.RECONNECTING
+            if self._connection != ConnectionStatus.RECONNECTING:
+                self._connection = ConnectionStatus.RECONNECTING
+                logger.info("%s: connection lost while polling: %s", self.profile, exc)
             return events + [MonitorEvent(EventKind.CONNECTION, self.profile, state=ConnectionStatus.RECONNECTING,
                                           message=str(exc))]
         if self._connection != ConnectionStatus.CONNECTED:
@@ -157,6 +163,11 @@ class Monitor:
             self._delay.reset()
         else:
             self._delay.grow()
+        for e in events:
+            if e.kind in ("state", "finished", "connection"):
+                logger.info("%s: %s %s %s %s", self.profile, e.kind, e.job_id or "-", e.state,
+                            e.reason or e.message or ("" if e.exit_code is None else f"exit code {e.exit_code}"))
+        logger.debug("%s: %d event(s); next poll in %.0f s", self.profile, len(events), self._delay.current_s)
         return events
 
     def _poll(self, active: list[StoredJob]) -> list[MonitorEvent]:

@@ -32,6 +32,27 @@ def test_import_linter_contracts_are_kept():
     assert "gui never imports remote.cli KEPT" in proc.stdout
 
 
+def test_a_gui_module_importing_the_runner_breaks_a_contract(tmp_path):
+    # The contracts of pyproject.toml, run on a copy of the packages with one view that
+    # imports the command-line runner: lint-imports must fail and name that import.
+    require(importlib.util.find_spec("importlinter") is not None, "needs import-linter (pip install import-linter)")
+    import shutil
+
+    for package in ("engine", "remote", "gui"):
+        shutil.copytree(os.path.join(ROOT, package), tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.path.join(ROOT, "pyproject.toml"), tmp_path / "pyproject.toml")
+    (tmp_path / "gui" / "uses_runner.py").write_text("from engine.runner import main\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
+                               "sys.exit(lint_imports(no_cache=True, no_logo=True))"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "gui and remote never import the command-line runner BROKEN" in proc.stdout
+    assert "gui.uses_runner -> engine.runner" in proc.stdout
+    assert "1 broken" in proc.stdout
+
+
 def _module_level_imports(tree: ast.Module):
     """Imports executed when the module is imported: not inside a def/lambda."""
     stack = list(tree.body)
@@ -68,7 +89,7 @@ def test_engine_imports_only_numpy_and_the_standard_library_at_module_level():
 
 
 def test_importing_the_engine_loads_no_qt_and_no_mpi():
-    code = ("import sys, engine.trainer, engine.runner, engine.grid, engine.bench; "
+    code = ("import sys, engine.trainer, engine.model_io, engine.runner, engine.grid, engine.bench; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'pyqtgraph', 'superqt', 'mpi4py', 'paramiko', 'sklearn', 'torch')))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,

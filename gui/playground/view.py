@@ -246,7 +246,7 @@ class PlaygroundView(QtWidgets.QWidget):
             The file is not a model file, or its data cannot be found (relative data paths
             are looked up next to the model file).
         """
-        from engine.runner import load_model  # only this action needs the runner
+        from engine.model_io import load_model
 
         spec, _preprocess, network = load_model(path)
         base = os.path.dirname(os.path.abspath(path))

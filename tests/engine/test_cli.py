@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from engine.runner import load_model
+from engine.model_io import load_model
 from engine.spec import RunSpec
 from tests.conftest import ROOT
 
@@ -201,3 +201,24 @@ def test_weights_that_do_not_fit_name_the_field_and_spec(tmp_path):
     spec["weights"] = [{"W": [[1.0, 2.0]], "b": [0.0, 0.0]}]
     path = write_spec(tmp_path, spec)
     assert_one_line_error(engine("train", path, "--out", tmp_path / "run"), "weights", str(path))
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_verbose_logs_the_run_on_stderr(tmp_path, before):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "run"
+    args = ["train", spec_path, "--out", out]
+    proc = engine(*(["--verbose", *args] if before else [*args, "--verbose"]))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any(" DEBUG engine.trainer: rank 0: 140 training rows" in line for line in lines), proc.stderr
+    assert any(f" INFO engine.runner: training {spec_path} into {out} on 1 rank(s)" in line for line in lines)
+    assert sum(" DEBUG engine.runner: epoch " in line for line in lines) == SPEC["train"]["epochs"]
+    assert any(f"INFO engine.runner: completed after 4 epochs; wrote model.npz and result.json in {out}" in line
+               for line in lines)
+    assert json.loads((out / "result.json").read_text())["status"] == "completed"
+
+
+def test_without_verbose_a_run_logs_nothing(tmp_path):
+    proc = engine("train", write_spec(tmp_path), "--out", tmp_path / "run")
+    assert proc.returncode == 0 and proc.stderr == ""

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine.parallel import ParallelError, SerialComm, batch_shares, launcher_size, split_range, world_comm
-from engine.runner import load_model
+from engine.model_io import load_model
 from tests.conftest import ROOT, require
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 
@@ -10,7 +11,7 @@ import pytest
 
 from engine.data import Dataset, load_dataset
 from engine.spec import RunSpec, SpecError
-from engine.trainer import RECORD_KEYS, Trainer, train
+from engine.trainer import RECORD_KEYS, RunStatus, Trainer, train
 
 TIMING = {"elapsed_s", "samples_per_s", "compute_s", "comm_s"}
 
@@ -93,6 +94,16 @@ def test_stop_between_steps_with_an_event_or_a_callable():
     tr2 = Trainer(make_spec())
     assert list(tr2.run(event)) == []
     assert tr2.status == "stopped" and tr2.step == 0
+
+
+def test_status_is_an_enum_with_the_documented_strings():
+    assert [str(s) for s in RunStatus] == ["running", "completed", "diverged", "stopped"]
+    tr = Trainer(make_spec(epochs=1))
+    assert tr.status is RunStatus.RUNNING
+    list(tr.run())
+    assert tr.status is RunStatus.COMPLETED and tr.status == "completed"
+    assert json.loads(json.dumps({"status": tr.status})) == {"status": "completed"}
+    assert f"{tr.status}" == "completed"
 
 
 def test_diverging_learning_rate_ends_with_status_diverged():

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import numpy as np
 import pytest
 from PySide6 import QtCore
-from superqt.utils._qthreading import WorkerBase
 
-from gui import workers
+from gui import errors, workers
+
+# The app's log file goes to the test scratch folder, never to the user's log folder.
+os.environ.setdefault("SCALELAB_LOG_DIR", os.path.join(os.environ["SCALELAB_TEST_SCRATCH"], "logs"))
 
 
 def stop_leaked_workers(qapp, grace_ms: int = 3000) -> int:
@@ -22,8 +27,7 @@ def stop_leaked_workers(qapp, grace_ms: int = 3000) -> int:
     leaked = workers.active_worker_count()
     if leaked:
         # Stop them so that the next test starts clean.
-        for worker in list(WorkerBase._worker_set):
-            worker.quit()
+        workers.quit_workers()
         workers.wait_for_workers(10_000)
     return leaked
 
@@ -35,6 +39,33 @@ def no_leaked_workers(qapp):
     leaked = stop_leaked_workers(qapp)
     if leaked:
         pytest.fail(f"the test left {leaked} worker thread(s) running", pytrace=False)
+
+
+class UnexpectedErrorShown(UserWarning):
+    """A bug reached the unexpected-error message box during a test."""
+
+
+@pytest.fixture(autouse=True)
+def unexpected_errors_are_reported(qapp, request):
+    """Close the unexpected-error boxes a test left open and name each bug in a warning.
+
+    The warning (in pytest's summary) keeps such a bug visible without failing a test
+    whose own checks passed; a test that provokes a box on purpose asks for the
+    ``error_boxes_expected`` fixture and gets no warning.
+    """
+    before = len(errors.shown_summaries)
+    yield
+    qapp.processEvents()  # a report from a worker thread arrives as a queued signal
+    shown = errors.shown_summaries[before:]
+    for box in errors.open_error_boxes():
+        box.close()
+    if shown and "error_boxes_expected" not in request.fixturenames:
+        warnings.warn(UnexpectedErrorShown("unexpected error shown to the user: " + "; ".join(shown)))
+
+
+@pytest.fixture
+def error_boxes_expected():
+    """Marks a test that shows unexpected-error message boxes on purpose."""
 
 
 @pytest.fixture

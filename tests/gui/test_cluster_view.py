@@ -209,7 +209,7 @@ def test_local_job_records_reach_the_plot_and_compare(view, qtbot, cluster_env):
     qtbot.waitUntil(lambda: view.job_view.open_button.isEnabled(), timeout=20000)
     assert os.path.exists(view.job_view.fetched_model)
     # Open the fetched model in a real Playground (MainWindow wires the same signal).
-    from engine.runner import load_model
+    from engine.model_io import load_model
     from gui.playground.view import PlaygroundView
 
     playground = PlaygroundView()

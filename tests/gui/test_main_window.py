@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
-from engine.runner import load_model, save_model
+from engine.model_io import load_model, save_model
 from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec
 from engine.trainer import Trainer
 

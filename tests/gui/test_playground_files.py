@@ -77,7 +77,7 @@ def test_save_and_reopen_round_trip_and_engine_trains_it(qtbot, playground, tmp_
 
     # and the model it writes opens in the Playground with its weights
     view.open_model(str(out / "model.npz"))
-    from engine.runner import load_model
+    from engine.model_io import load_model
 
     _spec, _pre, net = load_model(str(out / "model.npz"))
     assert np.allclose(view.session.snapshot.weights[0]["W"], net.layers[0].W)

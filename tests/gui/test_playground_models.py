@@ -128,7 +128,7 @@ def test_main_window_menus(qtbot, tmp_path):
     try:
         view = window.views["playground"]
         titles = [a.text() for a in window.menuBar().actions()]
-        assert titles == ["&File", "&View"]
+        assert titles == ["&File", "&View", "&Help"]
         window.presentation_action.setChecked(True)
         assert view.presentation
         window.presentation_action.setChecked(False)
