@@ -80,20 +80,33 @@ class SoftmaxCrossEntropy(Loss):
 
     Statistics per sample: column 0 is ``z_y - max(z)`` and column 1 the softmax
     denominator ``sum exp(z - max(z))``, so ``-log p_y = log(col1) - col0`` exactly, even
-    where ``p_y`` underflows to 0 in float32, and the sample is classified right exactly
-    when ``col0 == 0`` (ties count as right).
+    where ``p_y`` underflows to 0 in float32; column 2 is the predicted class, the first
+    index of the largest score as ``Network.predict`` takes it, so a sample whose true
+    class only ties for the top score is not counted as right.
     """
 
     name = "softmax_cross_entropy"
-    n_stats = 2
+    n_stats = 3
 
     def targets(self, y, n_classes, dtype):
         return _onehot(y, n_classes, dtype)
 
     def buffers(self, n, k, dtype):
-        return {"max": np.empty((n, 1), dtype), "ones": np.ones((k, 1), dtype), "k": k}
+        return {"max": np.empty((n, 1), dtype), "ones": np.ones((k, 1), dtype), "k": k,
+                "pred": np.empty((n, 1), np.intp)}
+
+    @staticmethod
+    def _predicted_ops(z, stats, bufs) -> list:
+        """Calls that write ``argmax(z)`` per row into ``stats[2]`` (before ``z`` is overwritten)."""
+        if bufs["k"] == 2:
+            # argmax of two columns takes column 0 on a tie: class 1 only when strictly greater.
+            return [partial(np.greater, z[:, 1:2], z[:, 0:1], out=stats[2])]
+        pred = bufs["pred"][: z.shape[0]]
+        return [partial(np.argmax, z, 1, pred, keepdims=True), partial(np.copyto, stats[2], pred)]
 
     def batch(self, z, t, flat_idx, scale, stats, bufs):
+        for op in self._predicted_ops(z, stats, bufs):
+            op()
         m = bufs["max"]
         if bufs["k"] == 2:
             # Two columns: one elementwise maximum beats a row reduction.
@@ -113,12 +126,13 @@ class SoftmaxCrossEntropy(Loss):
     def plan(self, z, t, flat_idx, scale, stats, bufs):
         m = bufs["max"]
         sc = np.array(scale, z.dtype)
+        predicted = self._predicted_ops(z, stats, bufs)
         if bufs["k"] == 2 and z.flags.c_contiguous:
-            return self._plan_two(z, t, flat_idx, sc, stats, bufs)
+            return predicted + self._plan_two(z, t, flat_idx, sc, stats, bufs)
         if bufs["k"] == 2:
-            ops = [partial(np.maximum, z[:, 0:1], z[:, 1:2], out=m)]
+            ops = predicted + [partial(np.maximum, z[:, 0:1], z[:, 1:2], out=m)]
         else:
-            ops = [partial(np.max, z, axis=1, keepdims=True, out=m)]
+            ops = predicted + [partial(np.max, z, axis=1, keepdims=True, out=m)]
         # Constants as 0-d arrays of the right dtype: a Python float costs a conversion per call.
         return ops + [
             partial(np.subtract, z, m, z),
@@ -158,7 +172,8 @@ class SoftmaxCrossEntropy(Loss):
 
     def reduce(self, stats, y):
         loss = float(np.sum(np.log(stats[1], dtype=np.float64)) - np.sum(stats[0], dtype=np.float64))
-        return loss, int(np.count_nonzero(stats[0] == 0))
+        right = int(np.count_nonzero(stats[2, :, 0] == np.asarray(y))) if y is not None else 0
+        return loss, right
 
     @staticmethod
     def probabilities(z: np.ndarray) -> np.ndarray:
@@ -250,7 +265,12 @@ class PerceptronCriterion(Loss):
     def reduce(self, stats, y):
         if self.binary:
             margin = stats[0]
-            return float(np.sum(np.maximum(-margin, 0), dtype=np.float64)), int(np.count_nonzero(margin > 0))
+            loss = float(np.sum(np.maximum(-margin, 0), dtype=np.float64))
+            if y is None:
+                return loss, 0
+            # predict() says class 1 only for a score > 0: a zero score is right for class 0.
+            right = np.count_nonzero(margin > 0) + np.count_nonzero((margin[:, 0] == 0) & (np.asarray(y) == 0))
+            return loss, int(right)
         right = int(np.count_nonzero(stats[0, :, 0] == np.asarray(y))) if y is not None else 0
         return float(np.sum(stats[1], dtype=np.float64)), right
 

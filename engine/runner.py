@@ -31,6 +31,9 @@ import numpy as np
 from .features import Preprocessor
 from .model import Network
 from .parallel import ParallelError, SerialComm, world_comm
+from .memory import available_memory, check_memory, estimate_run_memory, format_bytes
+from .model_checks import check_model_arrays, label_indices
+from .value_checks import check_inputs_fit
 from .spec import RunSpec, SpecError, load_spec
 
 RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
@@ -115,15 +118,10 @@ def load_model(path) -> tuple[RunSpec, Preprocessor, Network]:
         The file is missing, not a model file, or inconsistent; the message names it.
     """
     path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except OSError as exc:
-        raise SpecError("", f"cannot read model file {path}: {exc.strerror or exc}") from None
-    except (ValueError, EOFError) as exc:
-        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' ({exc})") from None
+    data = _read_model_arrays(path)
     if str(data.get("format", "")) != MODEL_FORMAT:
         raise SpecError("", f"{path} is not a model file written by 'python -m engine train' (no format {MODEL_FORMAT})")
+    check_model_arrays(data, path)
     try:
         spec = RunSpec.from_dict(json.loads(str(data["spec"])))
         mean = data["mean"] if data["mean"].size else None
@@ -136,9 +134,25 @@ def load_model(path) -> tuple[RunSpec, Preprocessor, Network]:
         network.set_weights(weights)
     except SpecError as exc:
         raise SpecError(exc.field, f"{path}: {exc.message}") from None
-    except (KeyError, ValueError, json.JSONDecodeError) as exc:
+    except (KeyError, ValueError, IndexError, TypeError, RecursionError, json.JSONDecodeError) as exc:
         raise SpecError("", f"{path} is damaged or incomplete: {exc}") from None
     return spec, preprocess, network
+
+
+def _read_model_arrays(path: str) -> dict:
+    """Every array of a model file, or one SpecError line (missing, truncated, not a zip)."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):
+                raise ValueError("a single array, not an .npz archive")
+            return {k: z[k] for k in z.files}
+    except OSError as exc:
+        raise SpecError("", f"cannot read model file {path}: {exc.strerror or exc}") from None
+    except (ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise SpecError("", f"{path} is not a model file written by 'python -m engine train', or it is "
+                            f"damaged or cut short ({exc})") from None
 
 
 # ----------------------------------------------------------------------------- train
@@ -317,15 +331,25 @@ def run_validate(spec_path: str) -> int:
     pre = Preprocessor.for_dataset(spec, ds)
     n_in = pre.n_outputs(ds.n_features_raw)
     n_out = ds.n_classes if ds.task == "classification" else 1
+    # Refuse before building the network: its parameters alone may not fit.
+    estimate = estimate_run_memory(spec, ds, n_in)
+    available, source = available_memory()
+    check_memory(estimate, available, source)
+    for X in (ds.X_train, ds.X_test):
+        check_inputs_fit(X, pre, np.dtype(spec.train.dtype), ds.feature_names)
     net = Network.from_spec(spec, n_in, n_out)
     widths = "-".join(str(w) for w in [n_in] + [layer.n_out for layer in net.layers])
     what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     print(f"{spec_path}: valid")
     print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
           f"{ds.n_features_raw} columns, {what}")
+    for note in ds.notes:
+        print(f"  {note}")
     print(f"  model: {spec.model.kind} {widths}, {net.n_parameters} parameters")
     t = spec.train
     print(f"  train: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.dtype}")
+    room = f"{format_bytes(available)} available ({source})" if available is not None else "available memory unknown"
+    print(f"  memory: {estimate.summary()} per process; {room}")
     return EXIT_OK
 
 
@@ -345,19 +369,23 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     else:
         raise SpecError("", f"{data_path}: {X.shape[1] + 1} columns, the model needs {need} feature columns "
                             "(and optionally a label)")
+    check_inputs_fit(X, pre, net.dtype, [f"column {i + 1}" for i in range(X.shape[1])], where=data_path)
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
-    with np.load(model_path, allow_pickle=False) as z:
-        names = [str(c) for c in z["class_names"]]
+    names = [str(c) for c in _read_model_arrays(model_path)["class_names"]]
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
     if labels is not None and net.task == "classification":
-        truth = [str(v) if labels.dtype.kind in "US" else (names[int(v)] if names and float(v).is_integer()
-                 and 0 <= int(v) < len(names) else str(v)) for v in labels]
-        shown = [names[int(p)] if names else str(p) for p in pred]
-        acc = float(np.mean([a == b for a, b in zip(truth, shown)]))
-        sys.stderr.write(f"accuracy {acc:.4f} on {len(pred)} rows\n")
+        truth = label_indices(labels, names, spec.dataset.class_names is not None)
+        acc = float(np.mean(truth == pred))
+        unknown = int(np.count_nonzero(truth < 0))
+        note = ""
+        if unknown:
+            first = labels[int(np.flatnonzero(truth < 0)[0])]
+            note = (f" ({unknown} rows have labels that are not among the model's classes, e.g. "
+                    f"{first if labels.dtype.kind in 'US' else format(float(first), 'g')!r}; counted as wrong)")
+        sys.stderr.write(f"accuracy {acc:.4f} on {len(pred)} rows{note}\n")
     return EXIT_OK
 
 
