@@ -79,3 +79,16 @@ def test_screenshot_of_a_sixteen_class_data_set(tmp_path):
     seen = {img.pixelColor(x, y).name().upper() for x in range(0, img.width(), 2) for y in range(0, img.height(), 2)}
     # every class colour appears somewhere (points, class list)
     assert set(theme.class_colors(16)) <= seen, set(theme.class_colors(16)) - seen
+
+
+def test_whole_number_targets_import_as_regression_when_the_problem_type_says_so(qtbot, playground):
+    view = playground
+    sample = os.path.join(ROOT, "resources", "data", "diabetes_2d_semicolon.csv")
+    view.dataset_panel.import_csv(sample)
+    assert view.store.task == "classification" and view.store.n_classes > 100  # type_of_target: multiclass
+    combo = view.problem_combo
+    combo.setCurrentIndex(combo.findData("regression"))
+    qtbot.waitUntil(lambda: view.dataset_panel.task == "regression", timeout=3000)
+    view.dataset_panel.import_csv(sample)
+    assert view.store.task == "regression" and len(view.store) == 442
+    assert sorted(np.unique(view.store.y))[:3] == [25.0, 31.0, 37.0]
