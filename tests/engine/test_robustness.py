@@ -174,7 +174,13 @@ def test_predict_counts_labels_the_model_does_not_know(tmp_path):
 # ----------------------------------------------------------------------------- memory
 
 
-def test_memory_estimate_matches_the_real_allocation_within_15_percent(tmp_path):
+@pytest.mark.parametrize("hidden, activation, batch, optimizer, dropout", [
+    ([256, 128], "tanh", 4500, "adam", 0.0),    # one full batch: activations dominate
+    ([64, 64], "relu", 10, "sgd", 0.0),         # 450 small batches: step plans dominate
+    ([512], "tanh", 1000, "momentum", 0.2),     # dropout masks, a smaller last batch
+])
+def test_memory_estimate_matches_the_real_allocation_within_15_percent(tmp_path, hidden, activation, batch,
+                                                                      optimizer, dropout):
     from engine.memory import estimate_run_memory
 
     rng = np.random.default_rng(0)
@@ -182,8 +188,9 @@ def test_memory_estimate_matches_the_real_allocation_within_15_percent(tmp_path)
     y = (X[:, 0] > 0).astype(float) + (X[:, 1] > 0)
     np.savez(tmp_path / "d.npz", X=X, y=y)
     spec = RunSpec.from_dict({"dataset": {"kind": "npz", "path": "d.npz", "test_fraction": 0.25},
-                              "model": {"kind": "mlp", "hidden": [256, 128]},
-                              "train": {"epochs": 1, "batch_size": 4500, "optimizer": "adam"}},
+                              "model": {"kind": "mlp", "hidden": hidden, "activation": activation},
+                              "train": {"epochs": 1, "batch_size": batch, "optimizer": optimizer,
+                                        "dropout": dropout}},
                              base_dir=str(tmp_path))
     ds = load_dataset(spec)
     tracemalloc.start()
