@@ -337,20 +337,37 @@ def run_validate(spec_path: str) -> int:
     check_memory(estimate, available, source)
     for X in (ds.X_train, ds.X_test):
         check_inputs_fit(X, pre, np.dtype(spec.train.dtype), ds.feature_names)
-    net = Network.from_spec(spec, n_in, n_out)
-    widths = "-".join(str(w) for w in [n_in] + [layer.n_out for layer in net.layers])
+    widths, n_parameters = _network_shape(spec, n_in, n_out)
     what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     print(f"{spec_path}: valid")
     print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
           f"{ds.n_features_raw} columns, {what}")
     for note in ds.notes:
         print(f"  {note}")
-    print(f"  model: {spec.model.kind} {widths}, {net.n_parameters} parameters")
+    print(f"  model: {spec.model.kind} {widths}, {n_parameters} parameters")
     t = spec.train
     print(f"  train: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.dtype}")
     room = f"{format_bytes(available)} available ({source})" if available is not None else "available memory unknown"
     print(f"  memory: {estimate.summary()} per process; {room}")
     return EXIT_OK
+
+
+def _network_shape(spec: RunSpec, n_in: int, n_out: int) -> tuple[str, int]:
+    """``("2-8-8-3", n_parameters)`` of the network a spec builds, without allocating it.
+
+    Spec weights are checked against the shapes by building the network (they are small
+    enough to be written in JSON).
+    """
+    from .losses import make_loss
+
+    if spec.weights is not None or n_out == 1:
+        net = Network.from_spec(spec, n_in, n_out)
+        widths = [n_in] + [layer.n_out for layer in net.layers]
+    else:
+        task = "classification"
+        widths = [n_in, *spec.model.hidden, make_loss(spec.model.kind, task, n_out).n_outputs(n_out)]
+    n_parameters = sum(widths[i] * widths[i + 1] + widths[i + 1] for i in range(len(widths) - 1))
+    return "-".join(str(w) for w in widths), n_parameters
 
 
 def run_predict(model_path: str, data_path: str, out=None) -> int:

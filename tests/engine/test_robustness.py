@@ -227,15 +227,18 @@ def test_cli_validate_refuses_a_run_that_cannot_fit(tmp_path):
             "model": {"kind": "mlp", "hidden": [4096]}, "train": {"batch_size": 10_000_000}}
     proc = engine("validate", write_spec(tmp_path, spec), timeout=300)
     line = assert_one_line_error(proc, "memory", "GiB", "available")
-    assert "batch buffers" in line
+    assert "batch buffers (7,000,000 rows)" in line
+    spec["dataset"]["n_samples"] = spec["train"]["batch_size"] = 2_000_000
     proc = engine("train", write_spec(tmp_path, spec), "--out", tmp_path / "run", timeout=300)
-    assert_one_line_error(proc, "memory", "GiB")
+    assert_one_line_error(proc, "memory", "GiB", "batch buffers (1,400,000 rows)")
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
 
 
 def test_validate_prints_the_memory_estimate(tmp_path):
     proc = engine("validate", write_spec(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "memory: about" in proc.stdout and "available" in proc.stdout
+    assert "model: mlp 4-6-6-2, 86 parameters" in proc.stdout  # 4*6+6 + 6*6+6 + 6*2+2
 
 
 # ----------------------------------------------------------------------------- one line, exit 2
