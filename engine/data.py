@@ -309,7 +309,7 @@ def label_notes(y_raw: np.ndarray, declared: str, task: str, n_classes: int, whe
             notes.append(
                 f"{n_odd} of the {n} {where} {'is' if n_odd == 1 else 'are'} not a number ({shown}{more}) "
                 f"while the other {n_numeric} are: every label is taken as text, so "
-                f"{'it forms a class' if len(odd) == 1 else 'they form classes'} of {'its' if len(odd) == 1 else 'their'} own; "
+                f"{'it forms a class of its' if len(odd) == 1 else 'they form classes of their'} own; "
                 "fix or remove those rows if they mark missing values"
             )
     return tuple(notes)
