@@ -29,12 +29,12 @@ import time
 import numpy as np
 
 from .features import Preprocessor
-from .model import Network
-from .parallel import ParallelError, SerialComm, world_comm
 from .memory import available_memory, check_memory, estimate_run_memory, format_bytes
+from .model import Network
 from .model_checks import check_model_arrays, label_indices
-from .value_checks import check_inputs_fit
+from .parallel import ParallelError, SerialComm, world_comm
 from .spec import RunSpec, SpecError, load_spec
+from .value_checks import check_inputs_fit
 
 RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
 MODEL_FORMAT = "scalelab-model-1"
@@ -360,11 +360,13 @@ def _network_shape(spec: RunSpec, n_in: int, n_out: int) -> tuple[str, int]:
     """
     from .losses import make_loss
 
-    if spec.weights is not None or n_out == 1:
+    if spec.weights is not None:
         net = Network.from_spec(spec, n_in, n_out)
         widths = [n_in] + [layer.n_out for layer in net.layers]
     else:
-        task = "classification"
+        if n_out == 1 and spec.model.kind != "mlp":
+            raise SpecError("model.kind", f"{spec.model.kind!r} is a classifier; a regression data set needs 'mlp'")
+        task = "regression" if n_out == 1 else "classification"
         widths = [n_in, *spec.model.hidden, make_loss(spec.model.kind, task, n_out).n_outputs(n_out)]
     n_parameters = sum(widths[i] * widths[i + 1] + widths[i + 1] for i in range(len(widths) - 1))
     return "-".join(str(w) for w in widths), n_parameters
