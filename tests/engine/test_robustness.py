@@ -127,6 +127,18 @@ def test_all_scores_tied_is_scored_as_predict_scores_it(tmp_path, n_classes):
     assert records[-1]["train_accuracy"] < 0.6
     full = trainer.evaluate()
     assert full["train_accuracy"] == pytest.approx(accuracy(ds.y_train, train_pred))
+    # the confusion matrix and per-class scores of the same predictions, as scikit-learn has them
+    from sklearn.metrics import confusion_matrix as sk_confusion
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from engine.metrics import classification_report
+
+    report = classification_report(ds.y_test, test_pred, n_classes)
+    labels = list(range(n_classes))
+    np.testing.assert_array_equal(report["confusion"], sk_confusion(ds.y_test, test_pred, labels=labels))
+    p, r, f, _ = precision_recall_fscore_support(ds.y_test, test_pred, labels=labels, zero_division=0)
+    np.testing.assert_allclose([report["precision"], report["recall"], report["f1"]], [p, r, f])
+    assert report["accuracy"] == pytest.approx(records[-1]["test_accuracy"])
 
 
 def test_binary_perceptron_zero_score_is_class_zero_as_predict_says():
