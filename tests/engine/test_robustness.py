@@ -417,3 +417,30 @@ def test_csv_with_undeterminable_encoding(tmp_path):
     path.write_bytes("x,y,label\n1,2,a\n".encode("utf-16-le"))  # UTF-16 without its BOM
     with pytest.raises(SpecError, match="encoding cannot be determined"):
         read_csv(path)
+
+
+@pytest.mark.parametrize("k", [2, 5])
+@pytest.mark.parametrize("path", ["batch", "plan"])
+def test_softmax_right_count_is_argmax_with_ties_and_near_ties(k, path):
+    from engine.losses import SoftmaxCrossEntropy, _flat_index, _onehot
+
+    rng = np.random.default_rng(k)
+    z = rng.normal(size=(60, k)).astype(np.float32)
+    z[:10] = 0.0                                      # every score tied
+    z[10:20, 1] = z[10:20, 0]                         # class 0 and 1 tied
+    z[20:30, 1] = np.nextafter(z[20:30, 0], np.float32(np.inf))  # class 1 one ulp ahead
+    z[30:35] = [[0.0, 1e-30] + [-1.0] * (k - 2)]      # a difference far below float32's resolution at 1
+    y = rng.integers(0, k, size=60)
+    y[:20] = 1
+    expected = int(np.count_nonzero(np.argmax(z, axis=1) == y))
+    loss = SoftmaxCrossEntropy()
+    stats = np.empty((loss.n_stats, 60, 1), np.float32)
+    work = z.copy()
+    bufs = loss.buffers(60, k, np.float32)
+    t = _onehot(y, k, np.float32)
+    if path == "batch":
+        loss.batch(work, t, _flat_index(y, k), 1 / 60, stats, bufs)
+    else:
+        for op in loss.plan(work, t, _flat_index(y, k), 1 / 60, stats, bufs):
+            op()
+    assert loss.reduce(stats, y)[1] == expected
