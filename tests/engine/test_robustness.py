@@ -9,6 +9,9 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits, load_iris
+from sklearn.metrics import accuracy_score
+from sklearn.utils.multiclass import type_of_target
 
 from engine.data import labels_to_classes, load_dataset
 from engine.loaders import read_csv
@@ -17,11 +20,6 @@ from engine.runner import load_model
 from engine.spec import RunSpec, SpecError, load_spec
 from engine.trainer import Trainer
 from tests.engine.test_cli import assert_one_line_error, engine, write_spec
-
-sklearn = pytest.importorskip("sklearn")
-from sklearn.datasets import load_digits, load_iris  # noqa: E402
-from sklearn.metrics import accuracy_score  # noqa: E402
-from sklearn.utils.multiclass import type_of_target  # noqa: E402
 
 
 def blobs_csv(path, n_classes, n_per_class=12, d=4, first_label=0, seed=0, sep=","):
