@@ -19,7 +19,7 @@ import numpy as np
 
 from .datasets import PRESET_KINDS, make_preset, preset_n_classes, split_indices, train_test_split
 from .loaders import DataError, read_csv, read_libsvm, read_npz, write_csv
-from .spec import MAX_CLASSES, MAX_SAMPLES, RunSpec, SpecError
+from .spec import MAX_SAMPLES, RunSpec, SpecError
 
 __all__ = [
     "DataError",
@@ -64,6 +64,9 @@ class Dataset:
         (``std`` of a constant column is 1), else None.
     feature_names : tuple of str
         One name per feature column (the CSV header, else ``x1``, ``x2``, ...).
+    notes : tuple of str
+        What the loader decided and why (the task under ``task: auto``) and anything odd
+        it noticed in the labels; ``python -m engine validate`` prints them.
 
     The arrays are read-only: one data set is shared by the trainer and the views.
     """
@@ -78,6 +81,7 @@ class Dataset:
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
     feature_names: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         for name in ("X_train", "y_train", "X_test", "y_test", "mean", "std"):
@@ -162,9 +166,10 @@ def labels_to_classes(
     y_raw : ndarray, shape (n,)
         Numbers or text.
     task : str
-        ``"auto"``, ``"classification"`` or ``"regression"``. Auto: text labels, or
-        whole-number labels with at most ``MAX_CLASSES`` distinct values, are classes;
-        anything else is a regression target.
+        ``"auto"``, ``"classification"`` or ``"regression"``. Auto decides as
+        scikit-learn's ``type_of_target``: text labels and whole-number labels are
+        classes (any number of them), labels with a fractional part are a regression
+        target.
     class_names : tuple of str, optional
         For numeric labels: the names of classes 0, 1, ... (when every label is such an
         index) or of the sorted distinct labels (when there are as many names). For text
@@ -199,7 +204,7 @@ def labels_to_classes(
     values, inverse = np.unique(y_raw, return_inverse=True)
     inverse = inverse.ravel().astype(np.int64)
     whole = not text and _is_whole(values)
-    if task == "auto" and not text and not (whole and len(values) <= MAX_CLASSES):
+    if task == "auto" and not text and not whole:
         return REGRESSION, y_raw, ()
     if not text and not whole:
         bad = values[values != np.round(values)][0]
@@ -235,15 +240,108 @@ def labels_to_classes(
             names = tuple(f"class {int(v)}" for v in values)
         else:
             names = tuple(str(int(v)) for v in values)
-    if len(names) > MAX_CLASSES:
-        raise SpecError(
-            "dataset.task", f"the {where} hold {len(names)} classes; at most {MAX_CLASSES} are supported"
-        )
     if len(names) < 2:
         raise SpecError(
             "dataset.task", f"the {where} hold only one class ({names[0]!r}); classification needs two or more"
         )
     return CLASSIFICATION, y, names
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def label_notes(y_raw: np.ndarray, declared: str, task: str, n_classes: int, where: str = "labels") -> tuple[str, ...]:
+    """Say what the task decision was and why, and flag labels that look like mistakes.
+
+    Parameters
+    ----------
+    y_raw : ndarray, shape (n,)
+        The labels as read (numbers or text).
+    declared : str
+        The spec's ``task`` (``auto``, ``classification`` or ``regression``).
+    task : str
+        The task decided, ``classification`` or ``regression``.
+    n_classes : int
+        C for classification.
+    where : str
+        Where the labels came from, for the messages.
+
+    Returns
+    -------
+    tuple of str
+        One sentence each. The first says the task and the reason (as scikit-learn's
+        ``type_of_target``: whole numbers and text are classes, fractional numbers a
+        target); then, for text labels of which most are numbers, how many are not.
+    """
+    y_raw = np.asarray(y_raw)
+    text = y_raw.dtype.kind in "US"
+    n = len(y_raw)
+    notes = []
+    if declared != "auto":
+        notes.append(f"task: {task}, as the spec says (dataset.task)")
+    elif task == REGRESSION:
+        notes.append("task: regression, because the labels are numbers with a fractional part "
+                     "(scikit-learn's type_of_target: continuous)")
+    elif text:
+        notes.append(f"task: classification with {n_classes} classes, because the labels are text")
+    else:
+        kind = "binary" if n_classes == 2 else "multiclass"
+        notes.append(f"task: classification with {n_classes} classes, because the labels are whole numbers "
+                     f"(scikit-learn's type_of_target: {kind}); set dataset.task to regression "
+                     "if they are a numeric target")
+    if task == CLASSIFICATION and n_classes > max(2, n // 2):
+        notes.append(f"{n_classes} classes for {n} samples: fewer than two samples per class on average")
+    if text:
+        values, counts = np.unique(y_raw.astype(str), return_counts=True)
+        numeric = np.array([_is_number_text(v) for v in values], dtype=bool)
+        n_numeric = int(counts[numeric].sum())
+        if numeric.any() and n_numeric >= n - n_numeric:
+            odd = values[~numeric]
+            odd_counts = counts[~numeric]
+            n_odd = int(odd_counts.sum())
+            shown = ", ".join(f"{str(v)!r} x{c}" for v, c in zip(odd[:5], odd_counts[:5]))
+            more = ", ..." if len(odd) > 5 else ""
+            notes.append(
+                f"{n_odd} of the {n} {where} {'is' if n_odd == 1 else 'are'} not a number ({shown}{more}) "
+                f"while the other {n_numeric} are: every label is taken as text, so "
+                f"{'it forms a class of its' if len(odd) == 1 else 'they form classes of their'} own; "
+                "fix or remove those rows if they mark missing values"
+            )
+    return tuple(notes)
+
+
+def standardization(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation, finite for any finite data.
+
+    Parameters
+    ----------
+    X_train : ndarray, shape (n, d), float64
+
+    Returns
+    -------
+    mean, std : ndarray, shape (d,)
+        ``std`` is 1 for constant columns. Both are computed on the columns divided by
+        their largest magnitude and scaled back, so values near the float64 limit
+        (1e200, 1e308) neither overflow the sum nor the squares.
+    """
+    X = np.asarray(X_train, dtype=np.float64)
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1]), np.ones(X.shape[1])
+    scale = np.max(np.abs(X), axis=0)
+    scale[~(scale > 0)] = 1.0
+    Xs = X / scale
+    mean_s = Xs.mean(axis=0)
+    std_s = Xs.std(axis=0)
+    mean = mean_s * scale
+    std = std_s * scale
+    # A constant column has nothing to scale; dividing by 1 leaves it centred.
+    std[~((std_s > 1e-12 * np.maximum(1.0, np.abs(mean_s))) & np.isfinite(std) & (std > 0))] = 1.0
+    return mean, std
 
 
 # ----------------------------------------------------------------------------- loading
@@ -278,6 +376,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
     """
     ds = spec.dataset
     feature_names: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     where = "labels"
     if ds.is_preset:
         X, y = make_preset(ds.kind, ds.n_samples, ds.noise, ds.seed, ds.n_classes)
@@ -304,6 +403,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
                 task, y, names = labels_to_classes(y_raw, ds.task, ds.class_names, where=where, index_names=True)
             except SpecError as exc:
                 raise _point_error(exc, y_raw, ds.class_names) from None
+            notes = label_notes(y_raw, ds.task, task, len(names), "labels")
         else:
             path = ds.resolve_path(spec.base_dir)
             if ds.kind == "csv":
@@ -323,6 +423,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
                 raise DataError(path, None, f"{len(X):,} samples; at most {MAX_SAMPLES:,} are supported")
             where = f"labels of {path}"
             task, y, names = labels_to_classes(y_raw, ds.task, ds.class_names, where=where)
+            notes = label_notes(y_raw, ds.task, task, len(names), "labels")
         n_classes = len(names) if task == CLASSIFICATION else 1
 
     stratify = task == CLASSIFICATION
@@ -334,10 +435,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
         fresh.setflags(write=False)
     mean = std = None
     if ds.standardize:
-        mean = X_train.mean(axis=0)
-        std = X_train.std(axis=0)
-        # A constant column has nothing to scale; dividing by 1 leaves it centred.
-        std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+        mean, std = standardization(X_train)
     return Dataset(
         X_train=X_train,
         y_train=y_train,
@@ -349,6 +447,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
         mean=mean,
         std=std,
         feature_names=feature_names,
+        notes=notes,
     )
 
 

@@ -228,8 +228,9 @@ def _split_rng(seed: int) -> np.random.Generator:
 
 
 def _looks_like_classes(y: np.ndarray) -> bool:
+    # As scikit-learn's type_of_target: whole numbers are classes, however many.
     values = np.unique(y)
-    return len(values) <= MAX_CLASSES and bool(np.all(values == np.round(values)))
+    return bool(np.all(values == np.round(values)))
 
 
 def split_indices(
@@ -241,7 +242,7 @@ def split_indices(
     ----------
     y : ndarray, shape (n,)
         Labels. Integer or text labels are stratified when ``stratify``; so are float
-        labels that look like classes (whole numbers, at most ``MAX_CLASSES`` values),
+        labels that look like classes (whole numbers),
         while other float labels (regression targets) get a plain random split.
     test_fraction : float
         Share of the samples that goes to the test part, 0 <= f < 1.

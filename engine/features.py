@@ -150,7 +150,9 @@ class Preprocessor:
             object.__setattr__(self, "mean", mean)
             object.__setattr__(self, "std", std)
             # Multiplying by 1/std is cheaper than dividing, per frame; keep one copy per dtype.
-            scale = {dt: (mean.astype(dt), (1.0 / std).astype(dt)) for dt in (np.float32, np.float64)}
+            # A scale beyond float32 becomes inf in its float32 copy, used only for float32 input.
+            with np.errstate(over="ignore", under="ignore"):
+                scale = {dt: (mean.astype(dt), (1.0 / std).astype(dt)) for dt in (np.float32, np.float64)}
             object.__setattr__(self, "_scale", scale)
         else:
             object.__setattr__(self, "_scale", None)

@@ -70,18 +70,41 @@ def _read_text(path: str) -> str:
         raise DataError(path, None, "is a folder, not a data file") from None
     except OSError as exc:
         raise DataError(path, None, f"cannot read the file ({exc.strerror or exc})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if b"\x00" not in raw:
-            # Spreadsheets on Windows still export in their 8-bit code page; text files
-            # never hold NUL bytes, binary files almost always do.
+    return decode_text(raw, path)
+
+
+def decode_text(raw: bytes, path: str | None = None) -> str:
+    """Text of a data file: UTF-8 (with or without BOM), UTF-16 or UTF-32 with BOM, or Latin-1.
+
+    Spreadsheets on Windows still export in their 8-bit code page (Windows-1252, a
+    superset of Latin-1's printable characters), and "Unicode text" from Excel is UTF-16
+    with a byte-order mark. Text never holds NUL bytes, so bytes that are not UTF-8 and
+    hold NULs (UTF-16 without a BOM, or a binary file) cannot be told apart: they get a
+    DataError saying so.
+    """
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise DataError(path, None, f"starts with a {codec.upper()} byte-order mark but is not valid "
+                                            f"{codec.upper()} text (near byte {exc.start})") from None
+    if b"\x00" not in raw:
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
             try:
                 return raw.decode("cp1252")
             except UnicodeDecodeError:
                 return raw.decode("latin-1")
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(path, line, "not UTF-8 text (is this a binary file?)") from None
+    line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+    raise DataError(
+            path, line,
+            "the text encoding cannot be determined: not UTF-8, not UTF-16 with a byte-order mark, and it holds "
+            "NUL bytes, so not Latin-1 text either (is it a binary file, or UTF-16 without a BOM?); "
+            "save it as UTF-8",
+    )
 
 
 def _parse_float(text: str) -> float | None:
@@ -99,13 +122,35 @@ def _is_number(text: str) -> bool:
 # ----------------------------------------------------------------------------- CSV
 
 
-def _sniff_delimiter(line: str) -> str:
-    # Semicolons and tabs almost never occur inside comma-separated numbers or names, so
-    # their presence on the first row is a cheap and reliable sign.
-    if ";" in line:
-        return ";"
-    if "\t" in line:
-        return "\t"
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    if '"' not in line:
+        return line.count(delimiter)
+    return sum(part.count(delimiter) for part in line.split('"')[::2])
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter of the first data lines: ``;``, tab or ``,``.
+
+    A candidate must split every sampled line into the same number (> 1) of cells; among
+    those, tab, then ``;`` (which European exports pair with a decimal comma) wins over
+    ``,``. So a header name with a ``;`` in it (``"width;cm"``) does not switch a
+    comma-separated file, because the data lines hold no ``;``. When no candidate is
+    consistent (ragged rows), the first line decides, as before, and the row-length
+    check names the bad line.
+    """
+    sample = lines[:50]
+    consistent = []
+    for delimiter in ("\t", ";", ","):
+        counts = {_count_outside_quotes(line, delimiter) for line in sample}
+        if len(counts) == 1 and counts.pop() > 0:
+            consistent.append(delimiter)
+    if consistent:
+        return consistent[0]
+    # Ragged or single-line files: the body lines (without the header) decide first.
+    for part in (sample[1:], sample):
+        for delimiter in ("\t", ";", ","):
+            if part and all(_count_outside_quotes(line, delimiter) > 0 for line in part):
+                return delimiter
     return ","
 
 
@@ -150,13 +195,14 @@ def read_csv(
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
     """Read a CSV file of feature columns and one label column.
 
-    The delimiter is ``,``, ``;`` or tab, detected from the first row; with ``;`` a
-    decimal comma (``1,5``) is accepted. A header row is detected: the first row is a
+    The delimiter is ``,``, ``;`` or tab, the one that splits the first lines into
+    equally many cells; with ``;`` a decimal comma (``1,5``) is accepted in features and
+    in numeric labels. A header row is detected: the first row is a
     header when one of its feature cells is not a number, or when its label cell is text
     while the next row's label is a number. Blank lines and lines starting with ``#``
     are skipped, as is an empty last column left by a delimiter at the end of every line.
-    The text is UTF-8 (with or without BOM), or else the Windows code page 1252 that
-    spreadsheets export.
+    The text is UTF-8 (with or without BOM), UTF-16 or UTF-32 with a BOM, or else the
+    Windows code page 1252 / Latin-1 that spreadsheets export (see :func:`decode_text`).
 
     Parameters
     ----------
@@ -186,12 +232,11 @@ def read_csv(
     rows: list[list[str]] = []
     lines: list[int] = []
     delimiter = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if delimiter is None:
-            delimiter = _sniff_delimiter(line)
+    content = [(number, line) for number, line in enumerate(text.splitlines(), start=1)
+               if line.strip() and not line.strip().startswith("#")]
+    if content:
+        delimiter = _sniff_delimiter([line for _, line in content])
+    for number, line in content:
         # One line is one record; the csv module only runs for quoted cells ("a, b").
         if '"' in line:
             cells = [c.strip() for c in next(csv.reader([line], delimiter=delimiter, skipinitialspace=True))]
@@ -254,10 +299,7 @@ def read_csv(
     for label, number in zip(labels, body_lines):
         if label == "":
             raise DataError(path, number, f"the label (column {names[label_index]!r}) is empty")
-    try:
-        y_raw = np.fromiter(map(float, labels), dtype=np.float64, count=len(labels))
-    except ValueError:
-        y_raw = None
+    y_raw = _numeric_labels(labels, decimal_comma=delimiter == ";")
     if y_raw is not None:
         bad_labels = np.flatnonzero(~np.isfinite(y_raw))
         if len(bad_labels):
@@ -266,6 +308,20 @@ def read_csv(
     else:
         y_raw = np.array(labels, dtype=str)
     return X, y_raw, header
+
+
+def _numeric_labels(labels: list[str], decimal_comma: bool) -> np.ndarray | None:
+    """The labels as float64 when every one is a number (``2,5`` too with a decimal comma), else None."""
+    try:
+        return np.fromiter(map(float, labels), dtype=np.float64, count=len(labels))
+    except ValueError:
+        pass
+    if decimal_comma:
+        try:
+            return np.fromiter((float(v.replace(",", ".")) for v in labels), dtype=np.float64, count=len(labels))
+        except ValueError:
+            pass
+    return None
 
 
 def _label_text(value) -> str:

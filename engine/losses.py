@@ -80,27 +80,54 @@ class SoftmaxCrossEntropy(Loss):
 
     Statistics per sample: column 0 is ``z_y - max(z)`` and column 1 the softmax
     denominator ``sum exp(z - max(z))``, so ``-log p_y = log(col1) - col0`` exactly, even
-    where ``p_y`` underflows to 0 in float32, and the sample is classified right exactly
-    when ``col0 == 0`` (ties count as right).
+    where ``p_y`` underflows to 0 in float32; column 2 says the predicted class, the first
+    index of the largest score as ``Network.predict`` takes it (for two classes as
+    ``z_0 - max(z)``: 0 for class 0, negative for class 1), so a sample whose true class
+    only ties for the top score is not counted as right.
     """
 
     name = "softmax_cross_entropy"
-    n_stats = 2
+    n_stats = 3
 
     def targets(self, y, n_classes, dtype):
         return _onehot(y, n_classes, dtype)
 
     def buffers(self, n, k, dtype):
-        return {"max": np.empty((n, 1), dtype), "ones": np.ones((k, 1), dtype), "k": k}
+        return {"max": np.empty((n, 1), dtype), "ones": np.ones((k, 1), dtype), "k": k,
+                "pred": np.empty((n, 1), np.intp),
+                "col0": (np.arange(n, dtype=np.intp) * k).reshape(-1, 1)}
+
+    @staticmethod
+    def _predicted_ops(z, stats, bufs) -> list:
+        """Calls that write each row's predicted class into ``stats[2]``.
+
+        Two classes: run after ``z -= max(z)``; they take ``z_0 - max(z)``, which is 0
+        exactly when ``argmax`` says class 0 (a tie included) and negative when it says
+        class 1 (one cheap ``take``; :meth:`reduce` reads a negative value as class 1).
+        More classes: ``argmax`` itself, run on the raw scores before ``z -= max(z)``.
+        """
+        if bufs["k"] == 2:
+            return [partial(z.take, bufs["col0"][: z.shape[0]], None, stats[2], "clip")]
+        pred = bufs["pred"][: z.shape[0]]
+        return [partial(np.argmax, z, 1, pred, keepdims=True), partial(np.copyto, stats[2], pred)]
 
     def batch(self, z, t, flat_idx, scale, stats, bufs):
         m = bufs["max"]
-        if bufs["k"] == 2:
+        two = bufs["k"] == 2
+        predicted = self._predicted_ops(z, stats, bufs)
+        if two:
             # Two columns: one elementwise maximum beats a row reduction.
             np.maximum(z[:, 0:1], z[:, 1:2], out=m)
         else:
+            # argmax of the raw scores, as predict takes it (z - max can round two apart
+            # scores to one value).
+            for op in predicted:
+                op()
             np.max(z, axis=1, keepdims=True, out=m)
         np.subtract(z, m, out=z)
+        if two:
+            for op in predicted:
+                op()
         np.take(z, flat_idx, out=stats[0])
         np.exp(z, out=z)
         denom = stats[1]
@@ -113,15 +140,15 @@ class SoftmaxCrossEntropy(Loss):
     def plan(self, z, t, flat_idx, scale, stats, bufs):
         m = bufs["max"]
         sc = np.array(scale, z.dtype)
+        predicted = self._predicted_ops(z, stats, bufs)
         if bufs["k"] == 2 and z.flags.c_contiguous:
-            return self._plan_two(z, t, flat_idx, sc, stats, bufs)
+            return self._plan_two(z, t, flat_idx, sc, stats, bufs, predicted)
         if bufs["k"] == 2:
-            ops = [partial(np.maximum, z[:, 0:1], z[:, 1:2], out=m)]
+            ops = [partial(np.maximum, z[:, 0:1], z[:, 1:2], out=m), partial(np.subtract, z, m, z)] + predicted
         else:
-            ops = [partial(np.max, z, axis=1, keepdims=True, out=m)]
+            ops = predicted + [partial(np.max, z, axis=1, keepdims=True, out=m), partial(np.subtract, z, m, z)]
         # Constants as 0-d arrays of the right dtype: a Python float costs a conversion per call.
         return ops + [
-            partial(np.subtract, z, m, z),
             partial(z.take, flat_idx, None, stats[0]),
             partial(np.exp, z, z),
             partial(raw_dot, z, bufs["ones"], stats[1]),
@@ -131,7 +158,7 @@ class SoftmaxCrossEntropy(Loss):
         ]
 
     @staticmethod
-    def _plan_two(z, t, flat_idx, sc, stats, bufs):
+    def _plan_two(z, t, flat_idx, sc, stats, bufs, predicted):
         """The two-class plan: the same numbers as :meth:`batch`, in cheaper calls.
 
         Two classes are the Playground's usual case and the benchmark's tiny one, where
@@ -149,6 +176,7 @@ class SoftmaxCrossEntropy(Loss):
             partial(raw_copyto, swapped, z[:, ::-1]),
             partial(np.maximum, z, swapped, out=wide),
             partial(np.subtract, z, wide, z),
+            *predicted,
             partial(z.take, flat_idx, None, stats[0]),
             partial(np.exp, z, z),
             partial(raw_dot, z, bufs["ones"], denom),
@@ -160,7 +188,12 @@ class SoftmaxCrossEntropy(Loss):
 
     def reduce(self, stats, y):
         loss = float(np.sum(np.log(stats[1], dtype=np.float64)) - np.sum(stats[0], dtype=np.float64))
-        return loss, int(np.count_nonzero(stats[0] == 0))
+        if y is None:
+            return loss, 0
+        pred = stats[2, :, 0]
+        # Two classes store z_0 - max(z): negative means class 1 (see _predicted_ops).
+        right = np.count_nonzero(np.where(pred < 0, 1, pred) == np.asarray(y))
+        return loss, int(right)
 
     @staticmethod
     def probabilities(z: np.ndarray) -> np.ndarray:
@@ -252,7 +285,12 @@ class PerceptronCriterion(Loss):
     def reduce(self, stats, y):
         if self.binary:
             margin = stats[0]
-            return float(np.sum(np.maximum(-margin, 0), dtype=np.float64)), int(np.count_nonzero(margin > 0))
+            loss = float(np.sum(np.maximum(-margin, 0), dtype=np.float64))
+            if y is None:
+                return loss, 0
+            # predict() says class 1 only for a score > 0: a zero score is right for class 0.
+            right = np.count_nonzero(margin > 0) + np.count_nonzero((margin[:, 0] == 0) & (np.asarray(y) == 0))
+            return loss, int(right)
         right = int(np.count_nonzero(stats[0, :, 0] == np.asarray(y))) if y is not None else 0
         return float(np.sum(stats[1], dtype=np.float64)), right
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
 import numpy as np
 
 from .features import Preprocessor
 from .fileio import atomic_write_with
 from .model import Network
+from .model_checks import check_model_arrays
 from .spec import RunSpec, SpecError
 
 __all__ = ["MODEL_FORMAT", "save_model", "load_model", "load_class_names"]
@@ -68,14 +70,18 @@ def save_model(path: str | os.PathLike, spec: RunSpec, preprocess: Preprocessor,
 
 
 def _read_arrays(path: str) -> dict:
-    """Every array of a model file, checked for the format tag."""
+    """Every array of a model file, checked for the format tag; one SpecError line when it
+    is missing, truncated, a single array or not a zip archive."""
     try:
         with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):
+                raise ValueError("a single array, not an .npz archive")
             data = {k: z[k] for k in z.files}
     except OSError as exc:
         raise SpecError("", f"cannot read model file {path}: {exc.strerror or exc}") from None
-    except (ValueError, EOFError) as exc:
-        raise SpecError("", f"{path} is not a model file written by 'python -m engine train' ({exc})") from None
+    except (ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise SpecError("", f"{path} is not a model file written by 'python -m engine train', or it is "
+                            f"damaged or cut short ({exc})") from None
     if str(data.get("format", "")) != MODEL_FORMAT:
         raise SpecError("", f"{path} is not a model file written by 'python -m engine train' (no format {MODEL_FORMAT})")
     return data
@@ -98,6 +104,7 @@ def load_model(path: str | os.PathLike) -> tuple[RunSpec, Preprocessor, Network]
     """
     path = os.fspath(path)
     data = _read_arrays(path)
+    check_model_arrays(data, path)
     try:
         spec = RunSpec.from_dict(json.loads(str(data["spec"])))
         mean = data["mean"] if data["mean"].size else None
@@ -110,7 +117,7 @@ def load_model(path: str | os.PathLike) -> tuple[RunSpec, Preprocessor, Network]
         network.set_weights(weights)
     except SpecError as exc:
         raise SpecError(exc.field, f"{path}: {exc.message}") from None
-    except (KeyError, ValueError, json.JSONDecodeError) as exc:
+    except (KeyError, ValueError, IndexError, TypeError, RecursionError, json.JSONDecodeError) as exc:
         raise SpecError("", f"{path} is damaged or incomplete: {exc}") from None
     return spec, preprocess, network
 

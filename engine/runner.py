@@ -33,11 +33,14 @@ import numpy as np
 from .features import Preprocessor
 from .fileio import atomic_write
 from .logsetup import setup_cli_logging
+from .memory import available_memory, check_memory, estimate_run_memory, format_bytes
 from .metrics import format_metric
 from .model import Network
+from .model_checks import label_indices
 from .model_io import load_class_names, load_model, save_model
 from .parallel import ParallelError, SerialComm, world_comm
-from .spec import SpecError, load_spec
+from .spec import RunSpec, SpecError, load_spec
+from .value_checks import check_inputs_fit
 
 RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
 
@@ -240,16 +243,45 @@ def run_validate(spec_path: str) -> int:
     pre = Preprocessor.for_dataset(spec, ds)
     n_in = pre.n_outputs(ds.n_features_raw)
     n_out = ds.n_classes if ds.task == "classification" else 1
-    net = Network.from_spec(spec, n_in, n_out)
-    widths = "-".join(str(w) for w in [n_in] + [layer.n_out for layer in net.layers])
+    # Refuse before building the network: its parameters alone may not fit.
+    estimate = estimate_run_memory(spec, ds, n_in)
+    available, source = available_memory()
+    check_memory(estimate, available, source)
+    for X in (ds.X_train, ds.X_test):
+        check_inputs_fit(X, pre, np.dtype(spec.train.dtype), ds.feature_names)
+    widths, n_parameters = _network_shape(spec, n_in, n_out)
     what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     print(f"{spec_path}: valid")
     print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
           f"{ds.n_features_raw} columns, {what}")
-    print(f"  model: {spec.model.kind} {widths}, {net.n_parameters} parameters")
+    for note in ds.notes:
+        print(f"  {note}")
+    print(f"  model: {spec.model.kind} {widths}, {n_parameters} parameters")
     t = spec.train
     print(f"  train: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.dtype}")
+    room = f"{format_bytes(available)} available ({source})" if available is not None else "available memory unknown"
+    print(f"  memory: {estimate.summary()} per process; {room}")
     return EXIT_OK
+
+
+def _network_shape(spec: RunSpec, n_in: int, n_out: int) -> tuple[str, int]:
+    """``("2-8-8-3", n_parameters)`` of the network a spec builds, without allocating it.
+
+    Spec weights are checked against the shapes by building the network (they are small
+    enough to be written in JSON).
+    """
+    from .losses import make_loss
+
+    if spec.weights is not None:
+        net = Network.from_spec(spec, n_in, n_out)
+        widths = [n_in] + [layer.n_out for layer in net.layers]
+    else:
+        if n_out == 1 and spec.model.kind != "mlp":
+            raise SpecError("model.kind", f"{spec.model.kind!r} is a classifier; a regression data set needs 'mlp'")
+        task = "regression" if n_out == 1 else "classification"
+        widths = [n_in, *spec.model.hidden, make_loss(spec.model.kind, task, n_out).n_outputs(n_out)]
+    n_parameters = sum(widths[i] * widths[i + 1] + widths[i + 1] for i in range(len(widths) - 1))
+    return "-".join(str(w) for w in widths), n_parameters
 
 
 def run_predict(model_path: str, data_path: str, out=None) -> int:
@@ -268,6 +300,7 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     else:
         raise SpecError("", f"{data_path}: {X.shape[1] + 1} columns, the model needs {need} feature columns "
                             "(and optionally a label)")
+    check_inputs_fit(X, pre, net.dtype, [f"column {i + 1}" for i in range(X.shape[1])], where=data_path)
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
@@ -275,11 +308,15 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
     if labels is not None and net.task == "classification":
-        truth = [str(v) if labels.dtype.kind in "US" else (names[int(v)] if names and float(v).is_integer()
-                 and 0 <= int(v) < len(names) else str(v)) for v in labels]
-        shown = [names[int(p)] if names else str(p) for p in pred]
-        acc = float(np.mean([a == b for a, b in zip(truth, shown)]))
-        sys.stderr.write(f"accuracy {acc:.4f} on {len(pred)} rows\n")
+        truth = label_indices(labels, names, spec.dataset.class_names is not None)
+        acc = float(np.mean(truth == pred))
+        unknown = int(np.count_nonzero(truth < 0))
+        note = ""
+        if unknown:
+            first = labels[int(np.flatnonzero(truth < 0)[0])]
+            note = (f" ({unknown} rows have labels that are not among the model's classes, e.g. "
+                    f"{first if labels.dtype.kind in 'US' else format(float(first), 'g')!r}; counted as wrong)")
+        sys.stderr.write(f"accuracy {acc:.4f} on {len(pred)} rows{note}\n")
     return EXIT_OK
 
 

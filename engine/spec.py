@@ -272,6 +272,8 @@ class DatasetSpec:
         label_column = d.get("label_column")
         if label_column is not None and (isinstance(label_column, bool) or not isinstance(label_column, (int, str))):
             raise _fail(f"{path}.label_column", f"expected a column number or name, got {label_column!r}")
+        if label_column is not None and kind != "csv":
+            raise _fail(f"{path}.label_column", f"only used with csv files, not {kind!r}")
         class_names = d.get("class_names")
         if class_names is not None:
             if not isinstance(class_names, (list, tuple)) or not all(isinstance(c, str) and c for c in class_names):
@@ -534,7 +536,8 @@ def load_spec(path: str | os.PathLike) -> RunSpec:
     """
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as fh:
+        # utf-8-sig: editors on Windows save JSON with a byte-order mark.
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except OSError as exc:
         raise SpecError("", f"cannot read spec file {path}: {exc.strerror or exc}") from None
@@ -544,10 +547,14 @@ def load_spec(path: str | os.PathLike) -> RunSpec:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError("", f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise SpecError("", f"{path}: the JSON is nested too deeply to be a run spec") from None
     try:
         return RunSpec.from_dict(data, base_dir=os.path.dirname(os.path.abspath(path)))
     except SpecError as exc:
         raise SpecError(exc.field, f"{exc.message} (in {path})") from None
+    except RecursionError:
+        raise SpecError("", f"{path}: the JSON is nested too deeply to be a run spec") from None
 
 
 def save_spec(spec: RunSpec, path: str | os.PathLike) -> None:

@@ -27,10 +27,12 @@ import numpy as np
 
 from .data import Dataset, load_dataset
 from .features import Preprocessor
+from .memory import check_memory, estimate_run_memory
 from .model import Network
 from .optim import make_optimizer
 from .parallel import SerialComm, batch_shares, split_range
 from .spec import RunSpec, SpecError
+from .value_checks import check_inputs_fit
 
 RECORD_KEYS = ("epoch", "step", "train_loss", "test_loss", "train_accuracy", "test_accuracy",
                "elapsed_s", "samples_per_s", "ranks", "compute_s", "comm_s")
@@ -83,6 +85,14 @@ class _Split:
         self.n = self.F.shape[0]
 
 
+def check_run_fits(spec: RunSpec, ds: Dataset, preprocess: Preprocessor, n_inputs: int, ranks: int = 1) -> None:
+    """Refuse (SpecError, one line) a run that cannot fit this machine's memory, or whose
+    network inputs do not fit the training precision (e.g. 1e39 in float32)."""
+    check_memory(estimate_run_memory(spec, ds, n_inputs, ranks))
+    for X in (ds.X_train, ds.X_test):
+        check_inputs_fit(X, preprocess, np.dtype(spec.train.dtype), ds.feature_names)
+
+
 class Trainer:
     """Trains one run spec, in process (the GUI) or data-parallel (under MPI).
 
@@ -125,6 +135,7 @@ class Trainer:
             raise SpecError("model.kind", f"{spec.model.kind!r} is a classifier; a regression data set needs 'mlp'")
         if ds.n_train < 1:
             raise SpecError("dataset", "the training part of the data set is empty")
+        check_run_fits(spec, ds, self.preprocess, n_inputs, self.comm.size)
         seed = spec.train.seed
         self.model = Network.from_spec(spec, n_inputs, ds.n_classes if ds.task == "classification" else 1, seed)
         # Every rank starts from rank 0's parameters (identical already for the same seed,

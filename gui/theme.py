@@ -1,7 +1,8 @@
 """Colours, fonts and the presentation-mode scale shared by every view.
 
 The class palette is Okabe and Ito's (2008) colour-blind-safe set, ordered so that the
-two-class case is the familiar orange versus blue. The diverging palette (orange for
+two-class case is the familiar orange versus blue; data with more than its eight classes
+(imported files) get a larger palette of colours far apart in CIELAB. The diverging palette (orange for
 negative, white for zero, blue for positive) colours weights, signed neuron outputs
 and regression values, so one legend explains every picture on the screen.
 """
@@ -42,9 +43,63 @@ def hex_to_rgb(color: str) -> tuple[int, int, int]:
     return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
 
 
+#: size of the large palette for imported data with more classes than the painter's 8
+LARGE_PALETTE_SIZE = 100
+
+
+def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB ``(n, 3)`` in 0-1 to CIELAB (D65) ``(n, 3)``."""
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375],
+                  [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    eps, kappa = 216 / 24389, 24389 / 27
+    f = np.where(xyz > eps, np.cbrt(xyz), (kappa * xyz + 16) / 116)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1)
+
+
+def _large_palette(n: int) -> tuple[str, ...]:
+    """``n`` colours chosen to be far apart in CIELAB, starting from the Okabe-Ito eight.
+
+    Farthest-point selection over an sRGB grid: each next colour is the candidate whose
+    nearest already chosen colour is farthest away (CIE76 colour difference). Candidates
+    lighter than L* 85 are left out so that every class shows on the white plot and in
+    the pale decision regions.
+    """
+    steps = np.linspace(0.0, 1.0, 18)
+    grid = np.stack(np.meshgrid(steps, steps, steps, indexing="ij"), axis=-1).reshape(-1, 3)
+    lab = _srgb_to_lab(grid)
+    keep = lab[:, 0] <= 85
+    grid, lab = grid[keep], lab[keep]
+    chosen = [np.array(hex_to_rgb(c), dtype=np.float64) / 255.0 for c in CLASS_COLORS]
+    nearest = np.min(np.linalg.norm(lab[:, None, :] - _srgb_to_lab(np.array(chosen))[None], axis=2), axis=1)
+    while len(chosen) < n:
+        k = int(np.argmax(nearest))
+        chosen.append(grid[k])
+        nearest = np.minimum(nearest, np.linalg.norm(lab - lab[k], axis=1))
+    return tuple("#{:02X}{:02X}{:02X}".format(*(int(round(v * 255)) for v in rgb)) for rgb in chosen[:n])
+
+
+_LARGE: tuple[str, ...] = ()
+
+
+def class_colors(n_classes: int) -> tuple[str, ...]:
+    """One colour per class: the eight painting colours for up to 8 classes, else the
+    large palette (up to ``LARGE_PALETTE_SIZE`` distinct colours; more classes reuse them
+    in order)."""
+    global _LARGE
+    n = max(int(n_classes), 0)
+    if n <= len(CLASS_COLORS):
+        return CLASS_COLORS[:n]
+    if not _LARGE:
+        _LARGE = _large_palette(LARGE_PALETTE_SIZE)
+    return tuple(_LARGE[i % len(_LARGE)] for i in range(n))
+
+
 def class_rgb(n_classes: int) -> np.ndarray:
-    """The first ``n_classes`` class colours as a ``(n_classes, 3)`` float array in 0-1."""
-    return np.array([hex_to_rgb(c) for c in CLASS_COLORS[:n_classes]], dtype=np.float32) / 255.0
+    """The colours of ``n_classes`` classes as a ``(n_classes, 3)`` float array in 0-1."""
+    return np.array([hex_to_rgb(c) for c in class_colors(n_classes)], dtype=np.float32).reshape(-1, 3) / 255.0
 
 
 def diverging_lut(n: int = 256) -> np.ndarray:

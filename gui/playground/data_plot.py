@@ -221,7 +221,7 @@ class DataPlot(pg.PlotWidget):
             self._image_shape = rgb.shape[:2]
 
     def _make_brushes(self) -> None:
-        self._class_brushes = np.array([pg.mkBrush(c) for c in theme.CLASS_COLORS] + [None], dtype=object)[:-1]
+        self._class_brushes = self._brushes_of(theme.CLASS_COLORS)
         lut = theme.diverging_lut(65)
         self._value_brushes = np.array([pg.mkBrush(int(r), int(g), int(b)) for r, g, b, _ in lut] + [None],
                                        dtype=object)[:-1]
@@ -229,6 +229,10 @@ class DataPlot(pg.PlotWidget):
         # Regression values near zero are white: a grey rim keeps those points visible.
         self._value_train_pen = pg.mkPen("#9AA0A6", width=1.0)
         self._test_pen = pg.mkPen("#202124", width=1.6)
+
+    @staticmethod
+    def _brushes_of(colors) -> np.ndarray:
+        return np.array([pg.mkBrush(c) for c in colors] + [None], dtype=object)[:-1]
 
     def _brushes_for(self, y: np.ndarray) -> np.ndarray:
         if self.store.task == "classification":
@@ -238,6 +242,10 @@ class DataPlot(pg.PlotWidget):
 
     def _on_classes_changed(self) -> None:
         self.current_class = min(self.current_class, max(self.store.n_classes - 1, 0))
+        # Imported data may have more classes than the eight painting colours.
+        colors = theme.class_colors(max(self.store.n_classes, len(theme.CLASS_COLORS)))
+        if len(colors) != len(self._class_brushes):
+            self._class_brushes = self._brushes_of(colors)
 
     def _on_store_changed(self) -> None:
         s = self.store

@@ -343,6 +343,15 @@ class DatasetPanel(QtWidgets.QWidget):
             spec = RunSpec(dataset=DatasetSpec(kind="csv", path=os.path.abspath(path),
                                                test_fraction=self.test_fraction, seed=self.seed))
             ds = load_dataset(spec)
+            if ds.task == "classification" and self.task == "regression":
+                # Whole-number labels are classes by default; with the problem type set to
+                # regression, numeric labels stay a target (text labels stay classes).
+                try:
+                    ds = load_dataset(spec.with_(dataset=DatasetSpec(
+                        kind="csv", path=os.path.abspath(path), test_fraction=self.test_fraction,
+                        seed=self.seed, task="regression")))
+                except SpecError:
+                    pass
             if ds.n_features_raw != 2:
                 raise DataError(path, None, f"has {ds.n_features_raw} feature columns; the playground plots 2")
         except SpecError as exc:

@@ -154,10 +154,11 @@ class PaintPanel(QtWidgets.QWidget):
         self.class_list.blockSignals(True)
         row = self.class_list.currentRow()
         self.class_list.clear()
+        colors = theme.class_colors(self.store.n_classes)  # imported data may have more than 8 classes
         for i, name in enumerate(self.store.class_names):
             item = QtWidgets.QListWidgetItem(name)
             pm = QtGui.QPixmap(14, 14)
-            pm.fill(QtGui.QColor(theme.CLASS_COLORS[i]))
+            pm.fill(QtGui.QColor(colors[i]))
             icon = QtGui.QIcon(pm)
             icon.addPixmap(pm, QtGui.QIcon.Mode.Selected)  # keep the true colour when selected
             item.setIcon(icon)
