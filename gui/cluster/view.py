@@ -31,6 +31,7 @@ from gui.cluster.polling import ProfilePoller
 from gui.cluster.profiles import DoctorDialog, ProfileBar, ProfileEditor
 from gui.cluster.queue_table import QueueTable
 from gui.cluster.script_preview import ScriptPreview
+from gui.cluster.script_job import choose_script, follows_output, is_script, job_bundle, script_summary, with_program
 from gui.cluster.templates import TemplateError, list_templates, save_template
 from remote.backend import Backend
 from remote.bundle import build_bundle, job_folder_name
@@ -72,7 +73,7 @@ def description_for(profile: Profile, job_dir: str, values: dict, spec_name: str
         account=values.get("account", ""), reservation=values.get("reservation", ""), qos=values.get("qos", ""),
         mem=values.get("mem", ""), cpus_per_task=values.get("cpus_per_task"),
     )
-    desc = describe_job(profile, job_dir, options, spec_name)
+    desc = with_program(describe_job(profile, job_dir, options, spec_name), spec_name)
     if not profile.is_local:
         desc = replace(desc, ntasks_per_node=values.get("ntasks_per_node"), mail_user=values.get("mail_user", ""),
                        mail_type=values.get("mail_type", ""))
@@ -569,7 +570,18 @@ class ClusterView(QtWidgets.QWidget):
         self._new_folder()
         self.tabs.setCurrentIndex(0)
 
+    def compose_script_job(self, path: str) -> None:
+        """Start composing a job that runs a Python script (an exported Keras script) with its data."""
+        self.spec, self.spec_source = None, path
+        self.spec_label.setText(script_summary(path))
+        self.form.set_values(dict(self.form.values(), ntasks=1, nodes=1))
+        self._new_folder()
+        self.tabs.setCurrentIndex(0)
+
     def open_spec_file(self, path: str) -> bool:
+        if is_script(path):
+            self.compose_script_job(path)
+            return True
         try:
             spec = load_spec(path)
         except SpecError as exc:
@@ -579,7 +591,8 @@ class ClusterView(QtWidgets.QWidget):
         return True
 
     def _on_open_spec(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a spec file", "", "Run spec (*.json)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a spec file or a script", "",
+                                                        "Run spec (*.json);;Python script (*.py)")
         if path:
             self.open_spec_file(path)
 
@@ -604,6 +617,10 @@ class ClusterView(QtWidgets.QWidget):
         values = self.form.values()
         values.update(template.values)
         self.form.set_values(values)
+        if template.runs == "script" and not is_script(self.spec_source):
+            path = choose_script(self)
+            if path:
+                self.compose_script_job(path)
         self._new_folder()
         return True
 
@@ -669,7 +686,7 @@ class ClusterView(QtWidgets.QWidget):
             return
         self.preview.set_error(None)
         self.preview.set_generated(text)
-        self.submit_button.setEnabled(self.spec is not None and self.form.is_valid())
+        self.submit_button.setEnabled((self.spec is not None or is_script(self.spec_source)) and self.form.is_valid())
 
     def script_text(self) -> str:
         return self.preview.text()
@@ -678,7 +695,7 @@ class ClusterView(QtWidgets.QWidget):
 
     def submit(self) -> None:
         """Upload the bundle and sbatch the job (in a worker); SLURM's refusal is shown verbatim."""
-        if self.spec is None:
+        if self.spec is None and not is_script(self.spec_source):
             self._show_submit_result("No spec to run: use “Run on cluster…” in the Playground or open a spec file.",
                                      error=True)
             return
@@ -699,7 +716,7 @@ class ClusterView(QtWidgets.QWidget):
             workdir = backend.expand_path(profile.workdir).rstrip("/")
             desc = description_for(profile, f"{workdir}/{folder}", values, spec_name)
             script = script_text if edited else render_job_script(desc)
-            job = submit_bundle(backend, desc, build_bundle(spec, script), store=store)
+            job = submit_bundle(backend, desc, job_bundle(spec, spec_name, script), store=store)
             return job.job_id, workdir
 
         def done(value):
@@ -756,7 +773,7 @@ class ClusterView(QtWidgets.QWidget):
 
     def job_records(self, job: StoredJob) -> list[dict]:
         """A job's records so far: our JSON lines, or parsed from a Keras/CSV file it writes."""
-        if job.kind == "tracked":
+        if job.kind == "tracked" and not follows_output(job):
             return self.store.records(job.profile, job.job_id)
         lines = self.store.record_lines(job.profile, job.job_id)
         if not lines:
