@@ -246,6 +246,33 @@ KERAS_CODE = '''
 LEAKY_SLOPE = 0.01  # ScaleLab's leaky ReLU (Keras's own default slope is 0.2)
 
 
+def choose_keras_backend():
+    """Keep the configured Keras backend; where it is not installed, use one that is.
+
+    KERAS_BACKEND, else ~/.keras/keras.json, names the backend (TensorFlow by default). When
+    that one is missing, the first installed of tensorflow, torch and jax is used instead,
+    so the script runs wherever any of them is. Call it before Keras is imported.
+    """
+    import importlib.util
+    import json
+
+    wanted = os.environ.get("KERAS_BACKEND")
+    if wanted is None:
+        config = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")), "keras.json")
+        try:
+            with open(config, encoding="utf-8") as fh:
+                wanted = json.load(fh).get("backend")
+        except (OSError, ValueError, AttributeError):
+            wanted = None
+    module = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax", "numpy": "numpy"}.get(wanted or "tensorflow")
+    if module and importlib.util.find_spec(module) is not None:
+        return
+    for name in ("tensorflow", "torch", "jax"):
+        if importlib.util.find_spec(name) is not None:
+            os.environ["KERAS_BACKEND"] = name
+            return
+
+
 def _initializer(activation, keras):
     """ScaleLab's uniform initialisation: He for ReLU-like layers, Glorot otherwise."""
     if activation in ("relu", "leaky_relu"):
@@ -379,6 +406,7 @@ def main(argv=None):
     if args.epochs < 0:
         parser.error("--epochs must be 0 or more")
 
+    choose_keras_backend()
     X_train, y_train, X_test, y_test = load_data(DATA_FILE)
     mean, std = fit_standardization(X_train) if STANDARDIZE else (None, None)
     F_train, F_test = make_features(X_train, mean, std), make_features(X_test, mean, std)

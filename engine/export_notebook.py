@@ -119,7 +119,8 @@ else:
     print("The data have", X_train.shape[1], "columns: a boundary can only be drawn for 2-D data.")
 '''
 
-KERAS_RUN_CODE = '''F_train, F_test = make_features(X_train, mean, std), make_features(X_test, mean, std)
+KERAS_RUN_CODE = '''choose_keras_backend()
+F_train, F_test = make_features(X_train, mean, std), make_features(X_test, mean, std)
 keras_model = compile_model(build_model(F_train.shape[1]))
 keras_history = fit_model(keras_model, F_train, y_train, F_test, y_test, verbose=0).history
 print(f"Keras: {len(keras_history['loss'])} epochs; " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in keras_history.items()))
