@@ -13,8 +13,10 @@ import runpy
 import numpy as np
 import pytest
 
-# Before anything imports Keras: the tests use the PyTorch backend (CPU).
+# Before anything imports Keras: the tests use the PyTorch backend (CPU), one thread (these
+# networks are tiny: more threads only wait for each other).
 os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from engine.export import export_run  # noqa: E402
 from engine.export_keras import prepare_export, scalelab_scores  # noqa: E402
@@ -27,11 +29,11 @@ from tests.engine.test_export import iris_spec  # noqa: E402
 pytestmark = pytest.mark.slow
 
 PRESET = {
-    "dataset": {"kind": "xor", "n_samples": 240, "noise": 0.1, "seed": 3, "test_fraction": 0.3,
+    "dataset": {"kind": "xor", "n_samples": 400, "noise": 0.1, "seed": 3, "test_fraction": 0.5,
                 "standardize": True},
     "features": ["x1", "x2", "x1*x2", "sin(x1)"],
     "model": {"kind": "mlp", "hidden": [6], "activation": "tanh"},
-    "train": {"epochs": 25, "batch_size": 16, "optimizer": "momentum", "learning_rate": 0.05, "l2": 0.0005},
+    "train": {"epochs": 20, "batch_size": 25, "optimizer": "momentum", "learning_rate": 0.05, "l2": 0.0005},
 }
 
 
@@ -93,7 +95,7 @@ def test_notebook_runs_headless_and_ends_with_both_accuracies(tmp_path):
     import nbformat
     from nbclient import NotebookClient
 
-    spec = load_spec(write_spec(tmp_path, dict(PRESET, train=dict(PRESET["train"], epochs=10))))
+    spec = load_spec(write_spec(tmp_path, dict(PRESET, train=dict(PRESET["train"], epochs=6))))
     path = tmp_path / "lesson" / "xor.ipynb"
     written = export_run(prepare_export(spec), notebook_path=str(path))
     assert written == [str(path), str(tmp_path / "lesson" / "xor_data.csv")]
