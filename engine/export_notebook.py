@@ -65,21 +65,22 @@ LOAD_CODE = '''DATA_FILE = {data_name!r}
 if not os.path.isfile(DATA_FILE):
     raise FileNotFoundError(f"{{DATA_FILE}} is not in {{os.getcwd()}}: keep it beside this notebook")
 X_train, y_train, X_test, y_test = load_data(DATA_FILE)
+with open(DATA_FILE, encoding="utf-8") as fh:
+    FEATURE_NAMES = tuple(next(csv.reader(fh))[:-2])
 mean, std = fit_standardization(X_train) if STANDARDIZE else (None, None)
-print(f"{{len(X_train)}} training and {{len(X_test)}} test samples, {{X_train.shape[1]}} columns")
+print(f"{{len(X_train)}} training and {{len(X_test)}} test samples, columns: {{', '.join(FEATURE_NAMES)}}")
+# One colour per class (the same in every plot), or a colour scale for regression targets.
+COLOURS = dict(cmap="tab10", vmin=0, vmax=9) if TASK == "classification" else dict(cmap="viridis")
 
 if X_train.shape[1] == 2:
     fig, ax = plt.subplots(figsize=(5, 5))
     for part, X, y, marker in (("train", X_train, y_train, "o"), ("test", X_test, y_test, "x")):
-        colour = y if TASK == "classification" else y
-        ax.scatter(X[:, 0], X[:, 1], c=colour, cmap="coolwarm", marker=marker, s=18, label=part)
-    ax.set_xlabel("x1"); ax.set_ylabel("x2"); ax.legend(); ax.set_title("The data")
+        ax.scatter(X[:, 0], X[:, 1], c=y, marker=marker, s=18, label=part, **COLOURS)
+    ax.set_xlabel(FEATURE_NAMES[0]); ax.set_ylabel(FEATURE_NAMES[1]); ax.legend(); ax.set_title("The data")
     plt.show()
 '''
 
 SCALELAB_CODE = '''SPEC = RunSpec.from_dict(json.loads({spec_json!r}))
-with open(DATA_FILE, encoding="utf-8") as fh:
-    FEATURE_NAMES = tuple(fh.readline().strip().split(",")[:-2])
 dataset = Dataset(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test, task=TASK,
                   n_classes=len(CLASS_NAMES) if TASK == "classification" else 1,
                   class_names=tuple(CLASS_NAMES), mean=mean, std=std, feature_names=FEATURE_NAMES)
@@ -106,9 +107,10 @@ BOUNDARY_CODE = '''def plot_boundary(ax, predict, title):
     g1, g2 = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 200),
                          np.linspace(lo[1] - pad[1], hi[1] + pad[1], 200))
     answer = predict(np.column_stack([g1.ravel(), g2.ravel()])).reshape(g1.shape)
-    ax.contourf(g1, g2, answer, levels=20 if TASK == "regression" else len(CLASS_NAMES), cmap="coolwarm", alpha=0.4)
-    ax.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap="coolwarm", s=12, edgecolors="k", linewidths=0.3)
-    ax.set_title(title); ax.set_xlabel("x1"); ax.set_ylabel("x2")
+    levels = 20 if TASK == "regression" else np.arange(len(CLASS_NAMES) + 1) - 0.5
+    ax.contourf(g1, g2, answer, levels=levels, alpha=0.35, **COLOURS)
+    ax.scatter(X_train[:, 0], X_train[:, 1], c=y_train, s=14, edgecolors="k", linewidths=0.3, **COLOURS)
+    ax.set_title(title); ax.set_xlabel(FEATURE_NAMES[0]); ax.set_ylabel(FEATURE_NAMES[1])
 
 
 if X_train.shape[1] == 2:
@@ -159,22 +161,23 @@ def _words(run: ExportedRun, title: str) -> dict[str, str]:
     m, t = spec.model, spec.train
     lines = _describe(run, data_source_words(spec))
     if ds.is_classification:
-        task = (f"a **classification** task: every sample belongs to one of {ds.n_classes} classes "
+        task = (f"It is a **classification** task: every sample belongs to one of {ds.n_classes} classes "
                 f"({', '.join(ds.class_names)}) and the network learns to tell them apart.")
     else:
-        task = "a **regression** task: the network learns to predict a number for every sample."
+        task = "It is a **regression** task: the network learns to predict a number for every sample."
     features = ", ".join(f"`{f}`" for f in spec.features)
     std_words = ("Each input column is first **standardized**: its mean is subtracted and it is divided by "
                  "its standard deviation, both measured on the *training* part only, so that the test "
                  "part stays unseen. " if spec.dataset.standardize else "")
+    n_hidden = f"{len(m.hidden)} hidden layer" + ("s" if len(m.hidden) != 1 else "")
     if m.kind == "mlp":
         layers = " -> ".join([str(run.n_inputs)] + [f"{w} ({a})" for w, a in zip(m.hidden, m.activations)]
                              + [str(run.n_outputs)])
-        network = (f"A **multi-layer perceptron** with {len(m.hidden)} hidden layer(s): {layers}. Each hidden "
+        network = (f"A **multi-layer perceptron** with {n_hidden}: {layers}. Each hidden "
                    "neuron adds up its weighted inputs plus a bias and applies its activation function; the "
                    "output layer gives one score per class (softmax turns scores into probabilities)"
                    if ds.is_classification else
-                   f"A **multi-layer perceptron** with {len(m.hidden)} hidden layer(s): {layers}; the single "
+                   f"A **multi-layer perceptron** with {n_hidden}: {layers}; the single "
                    "output is the predicted value")
     elif m.kind == "logistic":
         network = "**Logistic regression**: no hidden layer, one weighted sum per class, softmax on top"
@@ -196,7 +199,7 @@ def _words(run: ExportedRun, title: str) -> dict[str, str]:
                    "ScaleLab's own engine, part 2 builds the same network in Keras and compares the two.\n\n"
                  + "\n".join(f"- {line}" for line in lines),
         "data": "## The data\n\n"
-                f"The data set is {data_source_words(spec)}: {task} It has {ds.n_train} **training** samples, "
+                f"The data set is {data_source_words(spec)}. {task} It has {ds.n_train} **training** samples, "
                 f"which the network learns from, and {ds.n_test} **test** samples, which it never sees while "
                 "learning: they tell us how well it does on new data. The split is ScaleLab's own, stored in "
                 "the `part` column of the data file next to this notebook.",
@@ -208,7 +211,11 @@ def _words(run: ExportedRun, title: str) -> dict[str, str]:
                    f"Training runs for {t.epochs} **epochs** (passes over the training data) in batches of "
                    f"{t.batch_size} samples with {opt_words}, learning rate {t.learning_rate:g}.",
         "curves": "## Loss curves\n\n"
-                  "The **loss** measures how wrong the network is (lower is better). The training loss is "
+                  "The **loss** measures how wrong the network is (lower is better)"
+                  + (": here the cross-entropy, the average of -log(probability given to the right class). "
+                     if ds.is_classification and m.kind != "perceptron" else
+                     ": here the mean squared error of the predictions. " if not ds.is_classification else ". ")
+                  + "The training loss is "
                   "averaged over each epoch's batches, the test loss is measured on the test part after the "
                   "epoch. When the training loss keeps falling while the test loss rises again, the network "
                   "has started to memorize the training samples: it **overfits**.",

@@ -114,3 +114,42 @@ def test_notebook_runs_headless_and_ends_with_both_accuracies(tmp_path):
     assert 0.5 <= keras <= 1.0
     images = [out for cell in nb.cells for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
     assert len(images) >= 3  # the data, the loss curves, the boundary, the comparison
+
+
+OTHER_KINDS = {
+    "regression": {"dataset": {"kind": "plane", "n_samples": 120, "noise": 0.1, "seed": 1},
+                   "features": ["x1", "x2", "x2^2", "sin(x2)"],
+                   "model": {"kind": "mlp", "hidden": [5, 4], "activation": ["sigmoid", "leaky_relu"]},
+                   "train": {"epochs": 2, "batch_size": 10, "optimizer": "sgd", "learning_rate": 0.01, "l1": 0.001}},
+    "perceptron-2": {"dataset": {"kind": "gauss", "n_samples": 120, "noise": 0.5, "seed": 1},
+                     "model": {"kind": "perceptron"}, "train": {"epochs": 2, "batch_size": 1, "optimizer": "sgd"}},
+    "perceptron-3": {"dataset": {"kind": "blobs", "n_samples": 120, "n_classes": 3, "seed": 1},
+                     "model": {"kind": "perceptron"}, "train": {"epochs": 2, "batch_size": 4, "optimizer": "sgd"}},
+    "logistic-float64": {"dataset": {"kind": "moons", "n_samples": 120, "seed": 1, "standardize": True},
+                         "features": ["x1", "x2", "x1*x2"], "model": {"kind": "logistic"},
+                         "train": {"epochs": 2, "batch_size": 8, "dtype": "float64", "learning_rate": 0.1}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_KINDS))
+def test_transferred_weights_give_scalelabs_outputs_for_every_model_kind(kind, tmp_path):
+    need_keras()
+    spec = load_spec(write_spec(tmp_path, OTHER_KINDS[kind]))
+    trainer, final = trained(spec)
+    run = prepare_export(spec, weights=trainer.model.get_weights())
+    script = tmp_path / f"{kind}.py"
+    export_run(run, keras_path=str(script), start_from_weights=True)
+    ns = runpy.run_path(str(script), run_name="exported_script")
+    try:
+        assert ns["main"](["--epochs", "0", "--save-predictions", str(tmp_path / "p.npz")]) == 0
+    finally:
+        import keras
+
+        keras.config.set_floatx("float32")  # float64 runs set it for the whole process
+    with np.load(tmp_path / "p.npz", allow_pickle=False) as z:
+        np.testing.assert_allclose(z["before"], scalelab_scores(run), rtol=0, atol=1e-5)
+        if trainer.dataset.is_classification:
+            assert float(z["test_accuracy"]) == pytest.approx(final["test_accuracy"], abs=1e-6)
+        else:
+            # Keras's loss adds the L1 penalty to ScaleLab's data loss.
+            assert float(z["test_loss"]) == pytest.approx(final["test_loss"] + trainer.model.penalty(), rel=1e-4)
