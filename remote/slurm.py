@@ -420,8 +420,9 @@ def render_job_script(desc: JobDescription) -> str:
         "trap 'exit 143' TERM",
         'cd "$JOB_DIR"',
         "",
-        "# The engine's source was copied into the job folder: make it importable.",
-        'export PYTHONPATH="$JOB_DIR${PYTHONPATH:+:$PYTHONPATH}"',
+        *(("# The script and the data files it reads were copied into the job folder.",) if desc.program
+          else ("# The engine's source was copied into the job folder: make it importable.",
+                'export PYTHONPATH="$JOB_DIR${PYTHONPATH:+:$PYTHONPATH}"')),
         "# One BLAS thread per core given to each rank, so ranks do not fight over cores.",
         "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}",
     ]

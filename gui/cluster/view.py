@@ -574,7 +574,10 @@ class ClusterView(QtWidgets.QWidget):
         """Start composing a job that runs a Python script (an exported Keras script) with its data."""
         self.spec, self.spec_source = None, path
         self.spec_label.setText(script_summary(path))
-        self.form.set_values(dict(self.form.values(), ntasks=1, nodes=1))
+        values = dict(self.form.values(), ntasks=1, nodes=1)
+        if not values.get("job_name") or values["job_name"] == JobDescription().job_name:
+            values["job_name"] = _safe_name(f"keras-{os.path.splitext(os.path.basename(path))[0]}")[:64]
+        self.form.set_values(values)
         self._new_folder()
         self.tabs.setCurrentIndex(0)
 
