@@ -32,7 +32,8 @@ from .model import Network
 from .spec import RunSpec, SpecError
 
 __all__ = ["ExportError", "ExportedRun", "prepare_export", "export_keras", "keras_script_source",
-           "write_data_csv", "write_weights_npz", "companion_paths", "KERAS_CODE"]
+           "write_data_csv", "write_weights_npz", "write_text_atomic", "companion_paths", "describe_run",
+           "data_source_words", "settings_source", "scalelab_scores", "DATA_CODE", "KERAS_CODE"]
 
 
 class ExportError(SpecError):
@@ -127,7 +128,7 @@ def write_data_csv(path: str | os.PathLike, dataset: Dataset) -> None:
                          else repr(float(label)))
             cells.append(part)
             lines.append(",".join(cells))
-    _write_text(path, "\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def write_weights_npz(path: str | os.PathLike, weights) -> None:
@@ -147,7 +148,8 @@ def write_weights_npz(path: str | os.PathLike, weights) -> None:
             os.remove(tmp)
 
 
-def _write_text(path: str, text: str) -> None:
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` as UTF-8 with ``\\n`` line ends, atomically (a crash never leaves half a file)."""
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
@@ -442,8 +444,8 @@ if __name__ == "__main__":
 '''
 
 
-def _describe(run: ExportedRun, source: str) -> list[str]:
-    """A few lines saying what the run is, for the script's docstring."""
+def describe_run(run: ExportedRun, source: str) -> list[str]:
+    """Four lines saying what the run is (data, features, network, training), ``source`` naming the data."""
     spec, ds = run.spec, run.dataset
     m, t = spec.model, spec.train
     what = (f"{ds.n_classes} classes ({', '.join(ds.class_names)})" if ds.is_classification else "regression")
@@ -489,7 +491,7 @@ def keras_script_source(run: ExportedRun, data_name: str, weights_name: str, sta
     title : str
         First line of the script's docstring.
     """
-    about = "\n".join(_describe(run, data_source_words(run.spec)))
+    about = "\n".join(describe_run(run, data_source_words(run.spec)))
     script_name = (data_name[: -len("_data.csv")] if data_name.endswith("_data.csv") else title) + ".py"
     header = f'''#!/usr/bin/env python3
 """{title}: a ScaleLab run as a Keras 3 script (any backend, e.g. KERAS_BACKEND=torch).
@@ -558,7 +560,10 @@ def export_keras(run: ExportedRun, path: str | os.PathLike, start_from_weights: 
         if run.weights is not None:
             write_weights_npz(weights_path, run.weights)
             written.append(weights_path)
-        _write_text(path, source)
+        elif os.path.exists(weights_path):
+            # The weights of the script this one replaces: --scalelab-weights must not load them.
+            os.remove(weights_path)
+        write_text_atomic(path, source)
         os.chmod(path, 0o755)
     except OSError as exc:
         raise ExportError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 
-from .export_keras import (DATA_CODE, KERAS_CODE, ExportedRun, ExportError, _describe, _write_text,
+from .export_keras import (DATA_CODE, KERAS_CODE, ExportedRun, ExportError, describe_run, write_text_atomic,
                            companion_paths, data_source_words, settings_source, write_data_csv)
 
 __all__ = ["export_notebook", "notebook_cells"]
@@ -159,7 +159,7 @@ def _words(run: ExportedRun, title: str) -> dict[str, str]:
     """The markdown texts, in the course's words."""
     spec, ds = run.spec, run.dataset
     m, t = spec.model, spec.train
-    lines = _describe(run, data_source_words(spec))
+    lines = describe_run(run, data_source_words(spec))
     if ds.is_classification:
         task = (f"It is a **classification** task: every sample belongs to one of {ds.n_classes} classes "
                 f"({', '.join(ds.class_names)}) and the network learns to tell them apart.")
@@ -302,7 +302,7 @@ def export_notebook(run: ExportedRun, path: str | os.PathLike, engine_root: str 
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         write_data_csv(data_path, run.dataset)
-        _write_text(path, nbformat.writes(nb) + "\n")
+        write_text_atomic(path, nbformat.writes(nb) + "\n")
     except OSError as exc:
         raise ExportError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
     return [path, data_path]

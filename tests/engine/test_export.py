@@ -90,6 +90,17 @@ def test_weights_from_a_model_file_are_written_for_set_weights(tmp_path):
     assert script_namespace(out)["START_FROM_SCALELAB_WEIGHTS"] is True
 
 
+def test_overwriting_an_export_without_weights_removes_the_old_weights(tmp_path):
+    spec_path = write_spec(tmp_path, PRESET)
+    assert engine("export", spec_path, "--keras", tmp_path / "k.py", "--weights").returncode == 0
+    assert (tmp_path / "k_weights.npz").exists()
+    proc = engine("export", spec_path, "--keras", tmp_path / "k.py", "--force")
+    assert proc.returncode == 0, proc.stderr
+    # The new script starts from scratch; stale weights beside it would not fit its story.
+    assert not (tmp_path / "k_weights.npz").exists()
+    assert script_namespace(tmp_path / "k.py")["START_FROM_SCALELAB_WEIGHTS"] is False
+
+
 def test_weights_without_a_file_train_the_spec_first(tmp_path):
     spec_path = write_spec(tmp_path, PRESET)
     proc = engine("export", spec_path, "--keras", tmp_path / "k.py", "--weights")
