@@ -343,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
     p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid"),
                    help="run only this case (repeatable)")
+    from .export import add_export_parser
+
+    add_export_parser(sub)
     for command in sub.choices.values():  # --verbose also after the command
         command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     return parser
@@ -365,6 +368,10 @@ def main(argv=None) -> int:
             return run_validate(args.spec)
         if args.command == "predict":
             return run_predict(args.model, args.data)
+        if args.command == "export":
+            from .export import run_export
+
+            return run_export(args)
         try:
             comm = world_comm()
         except ParallelError as exc:

@@ -75,6 +75,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_as_action.setShortcut(QtGui.QKeySequence.StandardKey.SaveAs)
         file_menu.addSeparator()
         self.export_action = file_menu.addAction("Export window picture…", self._on_export_picture)
+        from gui.playground.export_action import add_export_action
+
+        self.export_run_action = add_export_action(self, file_menu, self.views.get("playground"))
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)

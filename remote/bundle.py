@@ -4,6 +4,11 @@ A job folder (mode 0700) holds a copy of the ``engine/`` source (``.py`` files o
 cluster's own Python runs exactly this version), ``spec.json`` (with the data path pointing at
 the uploaded copy when the data is a local file), that data file under ``data/``, and
 ``job.sh``.
+
+A script job (:func:`build_script_bundle`) runs a user's Python script instead, e.g. a Keras
+script exported by ``python -m engine export``: its folder holds the script, the files it
+reads from beside it (the exported ``*_data.csv`` and ``*_weights.npz``, or any named
+others) and ``job.sh``.
 """
 
 from __future__ import annotations
@@ -117,7 +122,7 @@ class Bundle:
     """Files of a job folder: relative path -> bytes, plus the (rewritten) spec."""
 
     files: dict[str, bytes]
-    spec: RunSpec
+    spec: RunSpec | None
     data_source: str | None = None
 
     def mode(self, relpath: str) -> int:
@@ -185,6 +190,51 @@ def build_bundle(spec: RunSpec, job_script: str, *, key_files=(), allow_outside=
     return Bundle(files=files, spec=spec, data_source=data_source)
 
 
+def script_companions(script_path: str | os.PathLike) -> list[str]:
+    """The files an exported script reads from beside it that exist: ``X_data.csv``, ``X_weights.npz``."""
+    from engine.export_keras import companion_paths
+
+    return [p for p in companion_paths(script_path) if os.path.isfile(p)]
+
+
+def build_script_bundle(script_path: str | os.PathLike, job_script: str,
+                        extra_files: tuple[str | os.PathLike, ...] | None = None) -> Bundle:
+    """The files of a job folder that runs the Python script ``script_path``.
+
+    Parameters
+    ----------
+    script_path : path
+        The script on this computer; it lands in the job folder under its own name.
+    job_script : str
+        The rendered ``job.sh`` (its ``program`` is the script's name).
+    extra_files : tuple of paths, optional
+        Files the script reads from its own folder, copied beside it; default
+        :func:`script_companions` (the data and weights of an exported Keras script).
+
+    Raises
+    ------
+    BundleError
+        The script or a file beside it cannot be read, or two files share a name.
+    """
+    script_path = os.fspath(script_path)
+    if not script_path.endswith(".py"):
+        raise BundleError(f"{script_path} is not a Python script (.py)")
+    paths = [script_path] + [os.fspath(p) for p in (script_companions(script_path) if extra_files is None
+                                                      else extra_files)]
+    files: dict[str, bytes] = {}
+    for path in paths:
+        name = os.path.basename(path)
+        if name in files or name == SCRIPT_NAME:
+            raise BundleError(f"two files of the job would be called {name}")
+        try:
+            with open(path, "rb") as fh:
+                files[name] = fh.read()
+        except OSError as exc:
+            raise BundleError(f"cannot read {path}: {exc.strerror or exc}") from None
+    files[SCRIPT_NAME] = job_script.encode("utf-8")
+    return Bundle(files=files, spec=None, data_source=script_path)
+
+
 def upload_bundle(backend, job_dir: str, bundle: Bundle) -> None:
     """Create ``job_dir`` (0700) and write every file of ``bundle`` into it."""
     backend.makedirs(job_dir, 0o700)
@@ -202,5 +252,5 @@ def upload_bundle(backend, job_dir: str, bundle: Bundle) -> None:
 
 
 __all__ = ["Bundle", "BundleError", "DATA_FOLDER", "DataOutsideSpecFolderError", "PRIVATE_FOLDERS", "SCRIPT_NAME",
-           "SPEC_NAME", "build_bundle", "check_data_file", "engine_sources", "job_folder_name",
-           "outside_data_file", "read_spec", "upload_bundle", "with_data_path"]
+           "SPEC_NAME", "build_bundle", "build_script_bundle", "check_data_file", "engine_sources", "job_folder_name",
+           "outside_data_file", "read_spec", "script_companions", "upload_bundle", "with_data_path"]

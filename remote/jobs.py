@@ -21,7 +21,7 @@ from engine.fileio import atomic_write
 from engine.spec import RunSpec, SpecError
 from remote.backend import Backend
 from remote.bundle import (
-    SCRIPT_NAME, Bundle, build_bundle, job_folder_name, read_spec, upload_bundle, with_data_path,
+    SCRIPT_NAME, Bundle, build_bundle, build_script_bundle, job_folder_name, read_spec, upload_bundle, with_data_path,
 )
 from remote.config import Profile
 from remote.slurm import (
@@ -462,6 +462,36 @@ def submit_job(backend: Backend, spec: RunSpec | str | os.PathLike, options: Job
     return submit_bundle(backend, prepared.description, prepared.bundle(script), store=store)
 
 
+def prepare_script_job(profile: Profile, script_path: str | os.PathLike, options: JobOptions,
+                       workdir: str | None = None) -> tuple[JobDescription, Bundle]:
+    """The description and files of a job that runs a Python script (an exported Keras script).
+
+    The script and the files it reads from beside it (see
+    :func:`remote.bundle.build_script_bundle`) go into the job folder; ``job.sh`` runs it as
+    one unbuffered process, and its output file is the job's metrics source.
+
+    Raises
+    ------
+    SlurmInputError, BundleError
+        Naming the bad field or file.
+    """
+    script_path = os.fspath(script_path)
+    name = os.path.basename(script_path)
+    desc0 = describe_job(profile, "/", options, name).with_(program=name)
+    desc0.validate()
+    base = (workdir or profile.workdir).rstrip("/") or "/"
+    desc = desc0.with_(job_dir=f"{base}/{job_folder_name(desc0.job_name)}")
+    return desc, build_script_bundle(script_path, render_job_script(desc))
+
+
+def submit_script_job(backend: Backend, script_path: str | os.PathLike, options: JobOptions = JobOptions(),
+                      store=None) -> SubmittedJob:
+    """Upload a Python script with its data into a new job folder and submit it (one process)."""
+    workdir = backend.expand_path(backend.profile.workdir)
+    desc, bundle = prepare_script_job(backend.profile, script_path, options, workdir)
+    return submit_bundle(backend, desc, bundle, store=store)
+
+
 def submit_bundle(backend: Backend, description: JobDescription, bundle: Bundle, *, store=None) -> SubmittedJob:
     """Upload ``bundle`` into ``description.job_dir`` and submit its ``job.sh``.
 
@@ -477,7 +507,8 @@ def submit_bundle(backend: Backend, description: JobDescription, bundle: Bundle,
     job_id = scheduler.submit(job_dir)
     logger.info("submitted job %s on %s from %s", job_id, backend.profile.name, job_dir)
     output_path = scheduler.output_path(job_dir, script_output_name(script, description.output), job_id)
-    metrics_path = f"{job_dir}/{METRICS_NAME}"
+    # A script job writes no metrics.jsonl: its curves come from the Keras lines in its output.
+    metrics_path = output_path if description.program else f"{job_dir}/{METRICS_NAME}"
     if store is not None:
         store.add_job(backend.profile.name, job_id, name=description.job_name, job_dir=job_dir,
                       output_path=output_path, metrics_path=metrics_path, ntasks=description.ntasks,
@@ -609,6 +640,6 @@ def follow_job(backend: Backend, store, job_id: str, output_path: str = "", metr
 __all__ = [
     "ExternalJob", "FetchConflictError", "FetchError", "JobError", "JobOptions", "LocalScheduler", "PreparedJob",
     "Scheduler", "SlurmScheduler", "SpecError", "SubmitError", "SubmittedJob", "cancel_job", "check_job_id",
-    "describe_job", "fetch_job", "fetch_stored_job", "follow_job", "prepare_job", "scheduler_for", "submit_bundle",
-    "submit_job",
+    "describe_job", "fetch_job", "fetch_stored_job", "follow_job", "prepare_job", "prepare_script_job",
+    "scheduler_for", "submit_bundle", "submit_job", "submit_script_job",
 ]

@@ -139,6 +139,7 @@ _TIME_RE = re.compile(
 _MEM_RE = re.compile(r"^[1-9][0-9]{0,9}[KMGT]?$")
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9_.%/+-]{1,255}$")
+_PROGRAM_RE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,127}\.py$")
 _GPUS_RE = re.compile(r"^(?:[A-Za-z0-9_-]{1,32}:)?[0-9]{1,4}$")
 _MPI_PLUGINS = ("pmix", "pmix_v4", "pmi2", "none", "cray_shasta", "")
 
@@ -177,6 +178,8 @@ class JobDescription:
     spec: str = "spec.json"
     out: str = "."
     job_dir: str = ""
+    #: A Python script in the job folder run instead of ``-m engine train`` (an exported Keras script).
+    program: str = ""
 
     def validate(self) -> "JobDescription":
         """Check every field; returns self so calls can be chained.
@@ -241,6 +244,12 @@ class JobDescription:
         for name in ("spec", "out"):
             if not getattr(self, name):
                 raise SlurmInputError(name, "must not be empty")
+        if self.program:
+            if not _PROGRAM_RE.match(self.program):
+                raise SlurmInputError("program", f"{self.program!r} is not allowed: a .py file name of letters, "
+                                                 "digits, '_', '.', '+' or '-'")
+            if self.ntasks != 1:
+                raise SlurmInputError("ntasks", "a script job runs one process: set the tasks to 1")
         return self
 
     def with_(self, **changes: Any) -> "JobDescription":
@@ -355,6 +364,10 @@ def sbatch_directives(desc: JobDescription) -> list[str]:
 
 def launch_line(desc: JobDescription) -> tuple[str, str]:
     """The command that starts the training, and a comment explaining it."""
+    if desc.program:
+        # -u: unbuffered, so that each progress line reaches the output file (and the live curves) at once.
+        return (f"{shell_word(desc.python)} -u {shlex.quote(desc.program)}",
+                f"One process runs {desc.program} (no MPI); its progress lines are this job's output.")
     program = f"{shell_word(desc.python)} -m engine train {shlex.quote(desc.spec)} --out {shlex.quote(desc.out)}"
     if desc.launcher == "srun":
         mpi = f" --mpi={desc.mpi_plugin}" if desc.mpi_plugin else ""
@@ -407,8 +420,9 @@ def render_job_script(desc: JobDescription) -> str:
         "trap 'exit 143' TERM",
         'cd "$JOB_DIR"',
         "",
-        "# The engine's source was copied into the job folder: make it importable.",
-        'export PYTHONPATH="$JOB_DIR${PYTHONPATH:+:$PYTHONPATH}"',
+        *(("# The script and the data files it reads were copied into the job folder.",) if desc.program
+          else ("# The engine's source was copied into the job folder: make it importable.",
+                'export PYTHONPATH="$JOB_DIR${PYTHONPATH:+:$PYTHONPATH}"')),
         "# One BLAS thread per core given to each rank, so ranks do not fight over cores.",
         "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}",
     ]
@@ -423,7 +437,8 @@ def render_job_script(desc: JobDescription) -> str:
         "",
         f"# {why}",
         launch,
-        'echo "Finished $(date \'+%F %T\'): metrics.jsonl, model.npz and result.json are in $JOB_DIR"',
+        ('echo "Finished $(date \'+%F %T\')"' if desc.program else
+         'echo "Finished $(date \'+%F %T\'): metrics.jsonl, model.npz and result.json are in $JOB_DIR"'),
         "",
     ]
     return "\n".join(lines)

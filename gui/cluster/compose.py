@@ -17,12 +17,28 @@ from PySide6 import QtCore, QtWidgets
 from engine.spec import RunSpec, SpecError, load_spec
 from gui import theme
 from gui.cluster.job_form import JobForm
+from gui.cluster.script_job import (
+    choose_script,
+    is_script,
+    script_summary,
+    with_program,
+)
 from gui.cluster.script_preview import ScriptPreview
-from gui.cluster.templates import JobTemplate, TemplateError, list_templates, save_template
+from gui.cluster.templates import (
+    JobTemplate,
+    TemplateError,
+    list_templates,
+    save_template,
+)
 from remote.bundle import BundleError, job_folder_name, outside_data_file
 from remote.config import Profile
 from remote.jobs import JobOptions, describe_job
-from remote.slurm import DIRECTIVE_HELP, JobDescription, SlurmInputError, render_job_script
+from remote.slurm import (
+    DIRECTIVE_HELP,
+    JobDescription,
+    SlurmInputError,
+    render_job_script,
+)
 
 
 def description_for(profile: Profile, job_dir: str, values: dict, spec_name: str = "job") -> JobDescription:
@@ -37,7 +53,7 @@ def description_for(profile: Profile, job_dir: str, values: dict, spec_name: str
         account=values.get("account", ""), reservation=values.get("reservation", ""), qos=values.get("qos", ""),
         mem=values.get("mem", ""), cpus_per_task=values.get("cpus_per_task"),
     )
-    desc = describe_job(profile, job_dir, options, spec_name)
+    desc = with_program(describe_job(profile, job_dir, options, spec_name), spec_name)
     if not profile.is_local:
         desc = replace(desc, ntasks_per_node=values.get("ntasks_per_node"), mail_user=values.get("mail_user", ""),
                        mail_type=values.get("mail_type", ""))
@@ -192,8 +208,22 @@ class ComposeTab(QtWidgets.QWidget):
         self.form.set_values(values)
         self.new_folder()
 
+    def compose_script_job(self, path: str) -> None:
+        """Start composing a job that runs a Python script (an exported Keras script) with its data."""
+        self.spec, self.spec_source = None, path
+        self.spec_label.setText(script_summary(path))
+        values = dict(self.form.values(), ntasks=1, nodes=1)
+        if not values.get("job_name") or values["job_name"] == JobDescription().job_name:
+            values["job_name"] = safe_name(f"keras-{os.path.splitext(os.path.basename(path))[0]}")[:64]
+        self.form.set_values(values)
+        self.new_folder()
+
     def open_spec_file(self, path: str) -> bool:
-        """Compose a job for the spec file at ``path``; ``False`` (and a message) when it is not one."""
+        """Compose a job for the spec file (or Python script) at ``path``; ``False`` (and a message)
+        when it is neither."""
+        if is_script(path):
+            self.compose_script_job(path)
+            return True
         try:
             spec = load_spec(path)
         except SpecError as exc:
@@ -203,7 +233,8 @@ class ComposeTab(QtWidgets.QWidget):
         return True
 
     def _on_open_spec(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a spec file", "", "Run spec (*.json)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a spec file or a script", "",
+                                                        "Run spec (*.json);;Python script (*.py)")
         if path:
             self.open_spec_file(path)
 
@@ -230,6 +261,10 @@ class ComposeTab(QtWidgets.QWidget):
         values = self.form.values()
         values.update(template.values)
         self.form.set_values(values)
+        if template.runs == "script" and not is_script(self.spec_source):
+            path = choose_script(self)
+            if path:
+                self.compose_script_job(path)
         self.new_folder()
         return True
 
@@ -294,7 +329,12 @@ class ComposeTab(QtWidgets.QWidget):
             return
         self.preview.set_error(None)
         self.preview.set_generated(text)
-        self.submit_button.setEnabled(self.spec is not None and self.form.is_valid())
+        self.submit_button.setEnabled(self.has_job_source and self.form.is_valid())
+
+    @property
+    def has_job_source(self) -> bool:
+        """Whether there is something to run: a spec, or a Python script."""
+        return self.spec is not None or is_script(self.spec_source)
 
     def script_text(self) -> str:
         return self.preview.text()
@@ -303,7 +343,7 @@ class ComposeTab(QtWidgets.QWidget):
 
     def submit(self) -> None:
         """Check the form and emit :attr:`submit_requested` (the submit itself runs elsewhere)."""
-        if self.spec is None:
+        if not self.has_job_source:
             self.show_submit_result("No spec to run: use “Run on cluster…” in the Playground or open a spec file.",
                                     error=True)
             return
@@ -330,6 +370,8 @@ class ComposeTab(QtWidgets.QWidget):
         with the bundle's reason; one from outside the spec's folder is uploaded only after the
         user said yes to its name.
         """
+        if self.spec is None:
+            return ()  # a script job: the script and the files beside it
         try:
             outside = outside_data_file(self.spec, (self.profile.key_file,))
         except BundleError as exc:

@@ -16,10 +16,17 @@ from PySide6 import QtCore, QtWidgets
 from gui.cluster.compose import SubmitRequest, description_for, safe_name
 from gui.cluster.connections import ConnectionManager
 from gui.cluster.dialogs import confirm
+from gui.cluster.script_job import job_bundle
 from remote.backend import Backend
-from remote.bundle import build_bundle
 from remote.config import data_dir
-from remote.jobs import MODEL_NAME, FetchConflictError, cancel_job, fetch_stored_job, follow_job, submit_bundle
+from remote.jobs import (
+    MODEL_NAME,
+    FetchConflictError,
+    cancel_job,
+    fetch_stored_job,
+    follow_job,
+    submit_bundle,
+)
 from remote.slurm import render_job_script
 from remote.store import JobStore, StoredJob
 
@@ -78,8 +85,8 @@ class JobActions(QtCore.QObject):
             workdir = backend.expand_path(request.profile.workdir).rstrip("/")
             desc = description_for(request.profile, f"{workdir}/{request.folder}", request.values, request.spec_name)
             script = request.script if request.script is not None else render_job_script(desc)
-            bundle = build_bundle(request.spec, script, key_files=(request.profile.key_file,),
-                                  allow_outside=request.allow_outside)
+            bundle = job_bundle(request.spec, request.spec_name, script, key_files=(request.profile.key_file,),
+                                allow_outside=request.allow_outside)
             job = submit_bundle(backend, desc, bundle, store=store)
             return job.job_id, workdir
 

@@ -4,7 +4,9 @@ Built-in templates ship in ``resources/templates/jobform-*.json``; the user's ow
 ``<config dir>/templates/NAME.json`` (``platformdirs.user_config_dir("scalelab")``, or the
 folder of ``SCALELAB_CONFIG`` when that is set, so tests and classrooms keep their own).
 A template file is one JSON object: ``{"name": ..., "description": ..., "values": {...}}``
-where ``values`` holds job-form fields (``nodes``, ``ntasks``, ``time``, ...).
+where ``values`` holds job-form fields (``nodes``, ``ntasks``, ``time``, ...), and optionally
+``"runs": "script"``: the job runs a Python script the user picks (an exported Keras script)
+instead of ScaleLab's trainer.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from gui.cluster.job_form import FIELD_NAMES
 from resources import templates_dir
 
 BUILTIN_DIR = templates_dir()
+#: What a template's job runs: ScaleLab's trainer on a spec, or a Python script.
+RUNS = ("engine", "script")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}$")
 
 
@@ -35,6 +39,7 @@ class JobTemplate:
     description: str = ""
     path: str = ""
     builtin: bool = False
+    runs: str = "engine"
 
 
 def user_template_dir() -> str:
@@ -66,8 +71,11 @@ def read_template(path: str, builtin: bool = False) -> JobTemplate:
         raise TemplateError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise TemplateError(f"{path}: expected an object with a 'name'")
+    runs = data.get("runs", "engine")
+    if runs not in RUNS:
+        raise TemplateError(f"{path}: 'runs' must be one of {', '.join(RUNS)}, got {runs!r}")
     return JobTemplate(name=data["name"], values=_clean_values(data.get("values", {}), path),
-                       description=str(data.get("description", "")), path=path, builtin=builtin)
+                       description=str(data.get("description", "")), path=path, builtin=builtin, runs=runs)
 
 
 def list_templates(errors: list[str] | None = None) -> list[JobTemplate]:

@@ -29,11 +29,12 @@ from gui.cluster.output_tail import OutputTail
 from gui.cluster.profile_controller import ProfileController
 from gui.cluster.profiles import ProfileBar
 from gui.cluster.queue_table import QueueTable
+from gui.cluster.script_job import follows_output
 from remote.config import Profile
 from remote.jobs import JobError, check_job_id
 from remote.logparse import parse_metrics_file
 from remote.states import EventKind
-from remote.store import JobStore, StoreError, StoredJob
+from remote.store import JobStore, StoredJob, StoreError
 
 
 class ClusterView(QtWidgets.QWidget):
@@ -226,7 +227,7 @@ class ClusterView(QtWidgets.QWidget):
 
     def job_records(self, job: StoredJob) -> list[dict]:
         """A job's records so far: our JSON lines, or parsed from a Keras/CSV file it writes."""
-        if job.kind == "tracked":
+        if job.kind == "tracked" and not follows_output(job):
             return self.store.records(job.profile, job.job_id)
         lines = self.store.record_lines(job.profile, job.job_id)
         if not lines:

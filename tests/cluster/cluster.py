@@ -29,6 +29,9 @@ ROOT_DIR = Path(os.environ.get("SCALELAB_CLUSTER_DIR", "/var/tmp/scalelab-cluste
 TESTENV_ROOT = Path(os.environ.get("SCALELAB_TESTENV_ROOT", "/opt/scalelab-testenv"))
 # Bump when the job venv's contents change: a new stamp builds a new venv next to the old.
 TESTENV_STAMP = "v1-numpy-mpi4py"
+# The venv for exported Keras scripts (built on demand, see TestCluster.ensure_keras_python).
+KERAS_TESTENV_STAMP = "keras-v1-torch-2.13.0"
+KERAS_TORCH = "2.13.0"
 USER = "scalelabtest"
 SSH_PORT = int(os.environ.get("SCALELAB_CLUSTER_SSH_PORT", "22822"))
 CTLD_PORT = int(os.environ.get("SCALELAB_CLUSTER_CTLD_PORT", "16817"))
@@ -326,6 +329,33 @@ class TestCluster:
         _run([str(target / "bin" / "python"), "-c", "import numpy, mpi4py"], timeout_s=60)
         _run(["chmod", "-R", "a+rX", str(target)])
         (target / ".complete").write_text(TESTENV_STAMP + "\n")
+
+    def ensure_keras_python(self, log=print) -> str:
+        """A second job venv with Keras 3 and the CPU build of PyTorch, for exported Keras scripts.
+
+        Kept apart from the main job venv (and built only when a test asks for it, once, about
+        40 s from pip's cache), so that cluster starts stay fast. Returns its Python.
+        """
+        target = TESTENV_ROOT / KERAS_TESTENV_STAMP
+        python = target / "bin" / "python"
+        TESTENV_ROOT.mkdir(parents=True, exist_ok=True)
+        os.chmod(TESTENV_ROOT, 0o755)
+        with open(TESTENV_ROOT / f".{KERAS_TESTENV_STAMP}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                if not (target / ".complete").exists():
+                    log(f"building the Keras job venv {target} (numpy, keras, torch {KERAS_TORCH}), once")
+                    shutil.rmtree(target, ignore_errors=True)
+                    _run(["/usr/bin/python3", "-m", "venv", str(target)], timeout_s=120)
+                    _run([str(python), "-m", "pip", "install", "-q", "numpy", "keras>=3", f"torch=={KERAS_TORCH}"],
+                         timeout_s=900)
+                    _run([str(python), "-c", "import numpy, keras, torch"], timeout_s=120,
+                         env={**os.environ, "KERAS_BACKEND": "torch"})
+                    _run(["chmod", "-R", "a+rX", str(target)])
+                    (target / ".complete").write_text(KERAS_TESTENV_STAMP + "\n")
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return str(python)
 
     def _ensure_user(self) -> None:
         home = self.home
