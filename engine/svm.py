@@ -1,0 +1,648 @@
+"""Support vector machines: the dual problem solved by SMO, one-vs-one for several classes.
+
+The binary solver is libsvm's (Chang & Lin): it minimises ``f(a) = 1/2 a'Qa - e'a`` over
+``0 <= a_t <= C`` with ``y'a = 0``, ``Q_st = y_s y_t K(x_s, x_t)``, two coordinates at a
+time. The pair is chosen by second-order working-set selection (Fan, Chen & Lin 2005):
+``i`` is the most violating index of the upper set, ``j`` the index of the lower set that
+decreases ``f`` most with ``i``. The run stops when the largest violation
+``max_{I_up} -y_t G_t + max_{I_low} y_t G_t`` falls under ``tol``; ties in either choice go
+to the lowest index. Kernel rows are kept in an LRU cache of ``cache_mb`` megabytes; when
+every row fits, it is filled on demand and never evicted.
+
+Several classes: one binary problem per pair of classes ``(a, b)``, ``a < b``, class ``a``
+labelled +1 (libsvm's order); a point gets one vote per pair, for ``a`` when the pair's
+decision value is positive, and the class with most votes wins, the lowest class index on
+a tie (as libsvm and piSVM).
+
+Data parallel (piSVM's scheme): every rank holds a contiguous block of the pair's rows and
+keeps the gradient, the kernel rows and the cache for that block only. ``i`` and ``j``
+are each found by one small all-gather of every rank's best candidate (the lowest global
+index wins a tie, so N ranks pick what 1 rank picks); the two new multipliers are then
+computed identically everywhere and every rank updates its part of the gradient.
+
+The reported ``dual_objective`` is the maximised form ``e'a - 1/2 a'Qa`` (libsvm prints
+its negative), summed over the pairs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+KERNELS = ("rbf", "linear", "poly", "sigmoid")
+TAU = 1e-12
+#: a metrics record every this many SMO iterations (and one at the end of each pair)
+REPORT_EVERY = 1000
+
+
+# ----------------------------------------------------------------------------- kernels
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A kernel with resolved parameters (``gamma`` is a number here).
+
+    ``rbf``: ``exp(-gamma |x - z|^2)``; ``linear``: ``x.z``; ``poly``:
+    ``(gamma x.z + coef0)^degree``; ``sigmoid``: ``tanh(gamma x.z + coef0)``.
+    """
+
+    kind: str = "rbf"
+    gamma: float = 1.0
+    degree: int = 3
+    coef0: float = 0.0
+
+    def block(self, A: np.ndarray, B: np.ndarray, sq_A: np.ndarray | None = None,
+              sq_B: np.ndarray | None = None) -> np.ndarray:
+        """Kernel values between the rows of ``A`` (m, d) and of ``B`` (n, d), shape (m, n).
+
+        ``sq_A``/``sq_B`` are the rows' squared norms (RBF only; computed when omitted).
+        """
+        P = A @ B.T
+        return self._finish(P, A, B, sq_A, sq_B)
+
+    def _finish(self, P, A, B, sq_A, sq_B):
+        if self.kind == "linear":
+            return P
+        if self.kind == "rbf":
+            if sq_A is None:
+                sq_A = np.einsum("ij,ij->i", A, A)
+            if sq_B is None:
+                sq_B = np.einsum("ij,ij->i", B, B)
+            P *= -2.0
+            P += sq_A.reshape(-1, 1) if P.ndim == 2 else sq_A
+            P += sq_B
+            np.maximum(P, 0.0, out=P)  # rounding can make |x - x|^2 a tiny negative
+            P *= -self.gamma
+            return np.exp(P, out=P)
+        P *= self.gamma
+        P += self.coef0
+        if self.kind == "poly":
+            return np.power(P, self.degree, out=P)
+        return np.tanh(P, out=P)
+
+    def row(self, x: np.ndarray, X: np.ndarray, sq_x: float, sq_X: np.ndarray | None,
+            out: np.ndarray) -> np.ndarray:
+        """``K(x, X[t])`` for every row of ``X`` (n, d), written into ``out`` (n,)."""
+        np.dot(X, x, out=out)
+        if self.kind == "linear":
+            return out
+        if self.kind == "rbf":
+            out *= -2.0
+            out += sq_x
+            out += sq_X
+            np.maximum(out, 0.0, out=out)
+            out *= -self.gamma
+            return np.exp(out, out=out)
+        out *= self.gamma
+        out += self.coef0
+        if self.kind == "poly":
+            return np.power(out, self.degree, out=out)
+        return np.tanh(out, out=out)
+
+    def diagonal(self, X: np.ndarray) -> np.ndarray:
+        """``K(x_t, x_t)`` for every row, shape (n,)."""
+        sq = np.einsum("ij,ij->i", X, X)
+        if self.kind == "rbf":
+            return np.ones(len(X))
+        if self.kind == "linear":
+            return sq
+        v = self.gamma * sq + self.coef0
+        return v ** self.degree if self.kind == "poly" else np.tanh(v)
+
+
+def resolve_gamma(gamma, X: np.ndarray) -> float:
+    """``gamma`` as a number: ``scale`` is ``1 / (d * X.var())``, ``auto`` is ``1 / d``.
+
+    ``X`` (n, d) are the training inputs after preprocessing (as scikit-learn's SVC).
+    """
+    d = X.shape[1]
+    if gamma == "auto":
+        return 1.0 / d
+    if gamma == "scale":
+        var = float(X.var())
+        return 1.0 / (d * var) if var > 0 else 1.0
+    return float(gamma)
+
+
+# ----------------------------------------------------------------------------- the row cache
+
+
+class KernelRowCache:
+    """Kernel rows ``K(x_i, X_local)`` for the working indices, LRU within a byte budget.
+
+    Parameters
+    ----------
+    kernel : Kernel
+    X_all : ndarray, shape (n, d)
+        Every row of the problem (a chosen row's inputs come from here).
+    start, stop : int
+        This rank's rows ``X_all[start:stop]``: the columns of every cached row.
+    cache_bytes : int
+        Memory for rows; at least two rows are always kept.
+    """
+
+    def __init__(self, kernel: Kernel, X_all: np.ndarray, start: int, stop: int, cache_bytes: int):
+        self.kernel = kernel
+        self.X_all = X_all
+        self.X = X_all[start:stop]
+        self.sq_all = np.einsum("ij,ij->i", X_all, X_all) if kernel.kind == "rbf" else None
+        self.sq = self.sq_all[start:stop] if self.sq_all is not None else None
+        n, m = len(X_all), stop - start
+        per_row = max(8 * m, 1)
+        self.n_slots = int(max(2, min(n, cache_bytes // per_row)))
+        self.rows = np.empty((self.n_slots, m))
+        self.slot_of = np.full(n, -1, np.int64)
+        self.full = self.n_slots >= n  # every row fits: a row's slot is its index
+        self.row_in_slot = np.full(self.n_slots, -1, np.int64)
+        self.last_used = np.zeros(self.n_slots, np.int64)
+        self.clock = 0
+        self.filled = 0
+        self.misses = 0
+
+    def get(self, i: int) -> np.ndarray:
+        """The cached row of index ``i`` (a view; valid until the next call)."""
+        slot = self.slot_of[i]
+        self.clock += 1
+        if slot >= 0:
+            self.last_used[slot] = self.clock
+            return self.rows[slot]
+        self.misses += 1
+        if self.full:
+            slot = i
+        elif self.filled < self.n_slots:
+            slot = self.filled
+            self.filled += 1
+        else:
+            slot = int(np.argmin(self.last_used))
+            self.slot_of[self.row_in_slot[slot]] = -1
+        self.row_in_slot[slot] = i
+        self.slot_of[i] = slot
+        self.last_used[slot] = self.clock
+        sq_i = self.sq_all[i] if self.sq_all is not None else 0.0
+        return self.kernel.row(self.X_all[i], self.X, sq_i, self.sq, self.rows[slot])
+
+
+# ----------------------------------------------------------------------------- binary SMO
+
+
+@dataclass
+class BinaryResult:
+    """A solved binary problem: ``alpha`` (n,) in ``[0, C]``, ``rho`` (decision is
+    ``sum_t alpha_t y_t K(x_t, x) - rho``), ``objective`` (maximised dual), ``iterations``,
+    ``converged``."""
+
+    alpha: np.ndarray
+    rho: float
+    objective: float
+    iterations: int
+    converged: bool
+
+
+class _Gather:
+    """All-gather of a few float64 numbers per rank (the selections' only communication)."""
+
+    def __init__(self, comm, width: int):
+        self.comm = comm
+        self.send = np.empty(width)
+        self.recv = np.empty((comm.size, width))
+
+    def __call__(self) -> np.ndarray:
+        self.comm.allgather(self.send, self.recv)
+        return self.recv
+
+
+def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: float, max_iter: int,
+               cache_bytes: int, comm=None, progress=None, stop=None):
+    """Solve one binary SVM dual by SMO; a generator that returns a :class:`BinaryResult`.
+
+    Parameters
+    ----------
+    kernel : Kernel
+    X : ndarray, shape (n, d), float64
+        Every row of the problem (each rank has them all but works on its block).
+    y : ndarray, shape (n,)
+        +1 or -1.
+    C, tol : float
+    max_iter : int
+        -1 for no limit.
+    cache_bytes : int
+    comm : SerialComm or MpiComm, optional
+        The rows are split over its ranks (``engine.parallel.split_range``).
+    progress : callable, optional
+        ``progress(iteration, max_violation, alpha, objective) -> dict``; its result is yielded every
+        ``REPORT_EVERY`` iterations.
+    stop : callable, optional
+        Checked at each report; True ends the run early (``converged`` False).
+
+    Yields
+    ------
+    dict
+        Whatever ``progress`` returns.
+    """
+    from .parallel import SerialComm, split_range
+
+    comm = comm if comm is not None else SerialComm()
+    n = len(y)
+    start, stop_row = split_range(n, comm.size, comm.rank)
+    m = stop_row - start
+    parallel = comm.size > 1
+    cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes)
+    y_all = np.asarray(y, np.float64)
+    yl = y_all[start:stop_row].copy()
+    pos = yl > 0
+    diag_all = kernel.diagonal(X)
+    diag = diag_all[start:stop_row]
+    alpha = np.zeros(n)  # every rank holds all multipliers: they change only at i and j
+    G = -np.ones(m)  # gradient of f on this rank's rows
+    # Index sets of libsvm: I_up may increase y_t a_t, I_low may decrease it.
+    in_up = pos.copy()
+    in_low = ~pos
+    minus_inf = np.full(m, -np.inf)
+    plus_inf = np.full(m, np.inf)
+    yG = np.empty(m)
+    work = np.empty(m)
+    quad = np.empty(m)
+    gather_i = _Gather(comm, 3) if parallel else None
+    gather_j = _Gather(comm, 5) if parallel else None
+    it = 0
+    converged = False
+    violation = math.inf
+    limit = max_iter if max_iter > 0 else None
+
+    def update_sets(t_global: int) -> None:
+        t = t_global - start
+        if 0 <= t < m:
+            a = alpha[t_global]
+            if pos[t]:
+                in_up[t], in_low[t] = a < C, a > 0
+            else:
+                in_up[t], in_low[t] = a > 0, a < C
+
+    while True:
+        np.multiply(yl, G, out=yG)
+        # --- i: the most violating index of I_up
+        np.negative(yG, out=work)
+        np.copyto(work, minus_inf, where=~in_up)
+        li = int(np.argmax(work)) if m else 0
+        g_max_local = work[li] if m else -math.inf
+        if parallel:
+            s = gather_i.send
+            s[0], s[1], s[2] = g_max_local, start + li, (G[li] if m else 0.0)
+            r = gather_i()
+            best = np.flatnonzero(r[:, 0] == r[:, 0].max())[0]  # lowest rank = lowest index
+            g_max, i, G_i = float(r[best, 0]), int(r[best, 1]), float(r[best, 2])
+        else:
+            g_max, i, G_i = float(g_max_local), li, float(G[li])
+        if g_max == -math.inf:
+            # I_up is empty (every multiplier at a bound that cannot move): optimal.
+            converged = True
+            violation = 0.0
+            break
+        K_i = cache.get(i)
+        # --- j: the index of I_low that lowers f most with i (second-order)
+        np.copyto(work, yG)
+        np.copyto(work, minus_inf, where=~in_low)
+        g_max2_local = float(work.max()) if m else -math.inf
+        # quad = K_ii + K_tt - 2 K_it ; gain = (g_max + y_t G_t)^2 / quad
+        np.multiply(K_i, -2.0, out=quad)
+        quad += diag
+        quad += diag_all[i]
+        np.copyto(quad, TAU, where=quad <= 0)
+        np.add(yG, g_max, out=work)  # grad_diff
+        ok = in_low & (work > 0)
+        np.multiply(work, work, out=work)
+        np.divide(work, quad, out=work)
+        np.negative(work, out=work)
+        np.copyto(work, plus_inf, where=~ok)
+        lj = int(np.argmin(work)) if m else 0
+        obj_local = work[lj] if m else math.inf
+        if parallel:
+            s = gather_j.send
+            s[0], s[1], s[2] = obj_local, start + lj, g_max2_local
+            s[3], s[4] = (G[lj], K_i[lj]) if m else (0.0, 0.0)
+            r = gather_j()
+            g_max2 = float(r[:, 2].max())
+            best = np.flatnonzero(r[:, 0] == r[:, 0].min())[0]
+            obj_min, j, G_j, K_ij = float(r[best, 0]), int(r[best, 1]), float(r[best, 3]), float(r[best, 4])
+        else:
+            g_max2 = g_max2_local
+            obj_min, j, G_j, K_ij = float(obj_local), lj, float(G[lj]), float(K_i[lj])
+        violation = g_max + g_max2
+        if violation < tol or obj_min == math.inf:
+            converged = True
+            break
+        if limit is not None and it >= limit:
+            break
+        it += 1
+        # --- the two-variable step (libsvm's Solver::Solve, equal C for both classes)
+        y_i, y_j = y_all[i], y_all[j]
+        old_i, old_j = alpha[i], alpha[j]
+        K_ii, K_jj = diag_all[i], diag_all[j]
+        if y_i != y_j:
+            q = K_ii + K_jj - 2.0 * K_ij
+            if q <= 0:
+                q = TAU
+            delta = (-G_i - G_j) / q
+            diff = old_i - old_j
+            a_i, a_j = old_i + delta, old_j + delta
+            if diff > 0:
+                if a_j < 0:
+                    a_j, a_i = 0.0, diff
+            elif a_i < 0:
+                a_i, a_j = 0.0, -diff
+            if diff > 0:  # C_i - C_j == 0
+                if a_i > C:
+                    a_i, a_j = C, C - diff
+            elif a_j > C:
+                a_j, a_i = C, C + diff
+        else:
+            q = K_ii + K_jj - 2.0 * K_ij
+            if q <= 0:
+                q = TAU
+            delta = (G_i - G_j) / q
+            total = old_i + old_j
+            a_i, a_j = old_i - delta, old_j + delta
+            if total > C:
+                if a_i > C:
+                    a_i, a_j = C, total - C
+            elif a_j < 0:
+                a_j, a_i = 0.0, total
+            if total > C:
+                if a_j > C:
+                    a_j, a_i = C, total - C
+            elif a_i < 0:
+                a_i, a_j = 0.0, total
+        alpha[i], alpha[j] = a_i, a_j
+        d_i, d_j = (a_i - old_i) * y_i, (a_j - old_j) * y_j
+        # The least recently used row goes, never i's (just used): K_i stays valid.
+        K_j = cache.get(j)
+        # G_t += y_t (y_i d_a_i K_it + y_j d_a_j K_jt)
+        np.multiply(K_i, d_i, out=work)
+        work += d_j * K_j
+        work *= yl
+        G += work
+        update_sets(i)
+        update_sets(j)
+        if progress is not None and it % REPORT_EVERY == 0:
+            part = np.array([float(np.dot(alpha[start:stop_row], G - 1.0))])
+            if parallel:
+                comm.allreduce_sum(part)
+            yield progress(it, violation, alpha, -part[0] / 2.0)
+            if stop is not None and stop():
+                break
+
+    # --- rho (libsvm's calculate_rho) and the objective, over every rank's rows
+    al = alpha[start:stop_row]
+    np.multiply(yl, G, out=yG)
+    at_upper, at_lower = al >= C, al <= 0
+    free = ~at_upper & ~at_lower
+    ub_mask = (at_upper & ~pos) | (at_lower & pos)
+    lb_mask = (at_upper & pos) | (at_lower & ~pos)
+    stats = np.array([
+        yG[free].sum(), float(free.sum()),
+        float(np.dot(al, G - 1.0)),
+    ])
+    bounds = np.array([-(yG[ub_mask].min() if ub_mask.any() else math.inf),
+                       yG[lb_mask].max() if lb_mask.any() else -math.inf])
+    if parallel:
+        comm.allreduce_sum(stats)
+        comm.allreduce_max(bounds)
+    ub, lb = -bounds[0], bounds[1]
+    rho = stats[0] / stats[1] if stats[1] > 0 else (ub + lb) / 2.0
+    objective = -stats[2] / 2.0
+    return BinaryResult(alpha=alpha, rho=float(rho), objective=float(objective), iterations=it,
+                        converged=converged)
+
+
+# ----------------------------------------------------------------------------- one-vs-one
+
+
+@dataclass
+class SvmModel:
+    """A trained SVM in libsvm's layout.
+
+    Attributes
+    ----------
+    kernel : Kernel
+    classes : int
+        Number of classes ``k``.
+    support_vectors : ndarray, shape (n_sv, d)
+        Grouped by class, class 0's first.
+    n_support : ndarray, shape (k,) int64
+        Support vectors per class.
+    dual_coef : ndarray, shape (k - 1, n_sv)
+        ``y_t alpha_t`` of every support vector in each pair it belongs to, in libsvm's
+        (and scikit-learn's ``dual_coef_``) arrangement.
+    intercept : ndarray, shape (k (k - 1) / 2,)
+        ``-rho`` of each pair ``(0, 1), (0, 2), ..., (k - 2, k - 1)``.
+    """
+
+    kernel: Kernel
+    classes: int
+    support_vectors: np.ndarray
+    n_support: np.ndarray
+    dual_coef: np.ndarray
+    intercept: np.ndarray
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        return class_pairs(self.classes)
+
+    def decision_values(self, X: np.ndarray, block_rows: int = 4096) -> np.ndarray:
+        """One-vs-one decision values, shape (n, k (k - 1) / 2); positive favours the pair's first class.
+
+        Kernel values against the support vectors are computed in blocks of rows.
+        """
+        X = np.asarray(X, np.float64)
+        out = np.empty((len(X), len(self.intercept)))
+        starts = np.concatenate([[0], np.cumsum(self.n_support)])
+        sv = self.support_vectors
+        sq_sv = np.einsum("ij,ij->i", sv, sv) if self.kernel.kind == "rbf" else None
+        for lo in range(0, len(X), block_rows):
+            K = self.kernel.block(X[lo:lo + block_rows], sv, None, sq_sv)
+            for p, (a, b) in enumerate(self.pairs):
+                sa, sb = slice(starts[a], starts[a + 1]), slice(starts[b], starts[b + 1])
+                out[lo:lo + block_rows, p] = (K[:, sa] @ self.dual_coef[b - 1, sa]
+                                              + K[:, sb] @ self.dual_coef[a, sb] + self.intercept[p])
+        return out
+
+    def votes(self, X: np.ndarray) -> np.ndarray:
+        """Votes per class, shape (n, k) int64."""
+        dec = self.decision_values(X)
+        return ovo_votes(dec, self.classes)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices, shape (n,) int64: most votes, the lowest class on a tie."""
+        return np.argmax(self.votes(X), axis=1).astype(np.int64)
+
+
+def class_pairs(k: int) -> list[tuple[int, int]]:
+    """The one-vs-one pairs in libsvm's order: (0, 1), (0, 2), ..., (k - 2, k - 1)."""
+    return [(a, b) for a in range(k) for b in range(a + 1, k)]
+
+
+def ovo_votes(decision: np.ndarray, k: int) -> np.ndarray:
+    """Votes per class from one-vs-one decision values.
+
+    Parameters
+    ----------
+    decision : ndarray, shape (n, k (k - 1) / 2)
+    k : int
+
+    Returns
+    -------
+    ndarray, shape (n, k) int64
+        A positive value votes for the pair's first class, anything else for the second.
+    """
+    votes = np.zeros((len(decision), k), np.int64)
+    for p, (a, b) in enumerate(class_pairs(k)):
+        first = decision[:, p] > 0
+        votes[:, a] += first
+        votes[:, b] += ~first
+    return votes
+
+
+@dataclass(frozen=True)
+class SvmSettings:
+    """The solver's settings (``C``, ``tol``, ``max_iter``, ``cache_mb``) and kernel."""
+
+    kernel: str = "rbf"
+    C: float = 1.0
+    gamma: float | str = "scale"
+    degree: int = 3
+    coef0: float = 0.0
+    tol: float = 1e-3
+    max_iter: int = -1
+    cache_mb: float = 200.0
+
+
+class OneVsOneFit:
+    """Fits a multiclass SVM pair after pair; :meth:`run` yields metrics records.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Training inputs after preprocessing (every rank has all of them).
+    y : ndarray, shape (n,) int
+        Class indices 0..k-1.
+    k : int
+    settings : SvmSettings
+    comm : SerialComm or MpiComm, optional
+
+    Attributes after :meth:`run`
+    ----------------------------
+    model : SvmModel
+    iterations : list of int, per pair
+    objectives : list of float, per pair
+    converged : bool
+        Every pair reached ``tol``.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, k: int, settings: SvmSettings, comm=None):
+        from .parallel import SerialComm
+
+        self.X = np.ascontiguousarray(X, np.float64)
+        self.y = np.asarray(y, np.int64)
+        self.k = k
+        self.settings = settings
+        self.comm = comm if comm is not None else SerialComm()
+        self.kernel = Kernel(settings.kernel, resolve_gamma(settings.gamma, self.X), settings.degree,
+                             settings.coef0)
+        self.model: SvmModel | None = None
+        self.iterations: list[int] = []
+        self.objectives: list[float] = []
+        self.converged = True
+        self.stopped = False
+
+    def run(self, stop=None, started: float | None = None):
+        """Train every pair; yields a record every ``REPORT_EVERY`` iterations and after each pair.
+
+        Record keys: ``iteration`` (over all pairs so far), ``pair`` (1-based),
+        ``pairs``, ``dual_objective`` (finished pairs plus the current one),
+        ``n_support`` (support vectors so far), ``max_violation`` (the current pair's),
+        ``elapsed_s``, ``ranks``.
+        """
+        started = time.perf_counter() if started is None else started
+        s = self.settings
+        pairs = class_pairs(self.k)
+        members = [np.flatnonzero(self.y == c) for c in range(self.k)]
+        n = len(self.y)
+        alpha_of = np.zeros((len(pairs), n))  # alpha of each training row in each pair
+        rho = np.zeros(len(pairs))
+        cache_bytes = int(s.cache_mb * 2**20)
+        done_iters = 0
+        done_obj = 0.0
+        sv_seen = np.zeros(n, bool)
+        for p, (a, b) in enumerate(pairs):
+            rows = np.concatenate([members[a], members[b]])
+            y_pair = np.where(self.y[rows] == a, 1.0, -1.0)
+
+            def progress(it, violation, alpha, objective, p=p, rows=rows):
+                n_sv = int(np.count_nonzero(sv_seen | _scatter(alpha > 0, rows, n)))
+                return self._record(done_iters + it, p, len(pairs), done_obj + objective, n_sv, violation,
+                                    started)
+
+            gen = smo_binary(self.kernel, self.X[rows], y_pair, s.C, s.tol, s.max_iter, cache_bytes,
+                             self.comm, progress, stop)
+            while True:
+                try:
+                    rec = next(gen)
+                except StopIteration as fin:
+                    result = fin.value
+                    break
+                yield rec
+            alpha_of[p, rows] = result.alpha
+            rho[p] = result.rho
+            done_iters += result.iterations
+            done_obj += result.objective
+            self.iterations.append(result.iterations)
+            self.objectives.append(result.objective)
+            if not result.converged:
+                self.converged = False
+            sv_seen[rows[result.alpha > 0]] = True
+            yield self._record(done_iters, p, len(pairs), done_obj, int(sv_seen.sum()), 0.0 if result.converged
+                               else None, started)
+            if stop is not None and stop():
+                self.stopped = p + 1 < len(pairs)
+                if self.stopped:
+                    return
+        self.model = self._assemble(pairs, members, alpha_of, rho, sv_seen)
+
+    def _record(self, iteration, p, n_pairs, objective, n_sv, violation, started) -> dict:
+        return {"iteration": iteration, "pair": p + 1, "pairs": n_pairs, "dual_objective": objective,
+                "n_support": n_sv, "max_violation": violation,
+                "elapsed_s": time.perf_counter() - started, "ranks": self.comm.size}
+
+    def _assemble(self, pairs, members, alpha_of, rho, sv_seen) -> SvmModel:
+        k = self.k
+        sv_rows = [m[sv_seen[m]] for m in members]
+        n_support = np.array([len(r) for r in sv_rows], np.int64)
+        order = np.concatenate(sv_rows)
+        position = np.full(len(self.y), -1, np.int64)
+        position[order] = np.arange(len(order))
+        dual_coef = np.zeros((max(k - 1, 1), len(order)))
+        for p, (a, b) in enumerate(pairs):
+            ra, rb = sv_rows[a], sv_rows[b]
+            # class a's vectors keep their coefficient of pair (a, b) in row b - 1, class b's in row a
+            dual_coef[b - 1, position[ra]] = alpha_of[p, ra]
+            dual_coef[a, position[rb]] = -alpha_of[p, rb]
+        return SvmModel(kernel=self.kernel, classes=k, support_vectors=self.X[order].copy(), n_support=n_support,
+                        dual_coef=dual_coef, intercept=-rho)
+
+
+def _scatter(mask_rows: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, bool)
+    out[rows] = mask_rows
+    return out
+
+
+def available_memory_bytes() -> int | None:
+    """Physical memory of this machine, None where the system does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
