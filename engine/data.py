@@ -19,7 +19,7 @@ import numpy as np
 
 from .datasets import PRESET_KINDS, make_preset, preset_n_classes, split_indices, train_test_split
 from .loaders import DataError, read_csv, read_libsvm, read_npz, write_csv
-from .spec import MAX_CLASSES, MAX_SAMPLES, RunSpec, SpecError
+from .spec import MAX_CLASSES, MAX_DECLARED_CLASSES, MAX_SAMPLES, RunSpec, SpecError
 
 __all__ = [
     "DataError",
@@ -235,9 +235,12 @@ def labels_to_classes(
             names = tuple(f"class {int(v)}" for v in values)
         else:
             names = tuple(str(int(v)) for v in values)
-    if len(names) > MAX_CLASSES:
+    # Many classes only when the spec says classification (auto keeps whole-number targets numeric).
+    most = MAX_DECLARED_CLASSES if task == CLASSIFICATION else MAX_CLASSES
+    if len(names) > most:
+        hint = "" if task == CLASSIFICATION else f" (up to {MAX_DECLARED_CLASSES} with task 'classification')"
         raise SpecError(
-            "dataset.task", f"the {where} hold {len(names)} classes; at most {MAX_CLASSES} are supported"
+            "dataset.task", f"the {where} hold {len(names)} classes; at most {most} are supported{hint}"
         )
     if len(names) < 2:
         raise SpecError(
@@ -280,7 +283,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
     feature_names: tuple[str, ...] = ()
     where = "labels"
     if ds.is_preset:
-        X, y = make_preset(ds.kind, ds.n_samples, ds.noise, ds.seed, ds.n_classes)
+        X, y = make_preset(ds.kind, ds.n_samples, ds.noise, ds.seed, ds.n_classes, n_features=ds.n_features)
         task = ds.declared_task
         if task == CLASSIFICATION:
             n_classes = preset_n_classes(ds.kind, ds.n_classes)

@@ -139,13 +139,19 @@ def load_model(path) -> tuple[RunSpec, Preprocessor, Network]:
 class _Progress:
     """A one-line progress display on stderr, only when stderr is a terminal."""
 
-    def __init__(self, total_epochs: int, enabled: bool):
+    def __init__(self, total_epochs: int, enabled: bool, describe=None):
         self.total = total_epochs
         self.enabled = enabled
         self.shown = False
+        self.describe = describe  # the model kind's own line, or None for the epoch line
 
     def update(self, rec: dict) -> None:
         if not self.enabled:
+            return
+        if self.describe is not None:
+            sys.stderr.write("\r\x1b[K" + self.describe(rec))
+            sys.stderr.flush()
+            self.shown = True
             return
         parts = [f"epoch {rec['epoch']}/{self.total}", f"loss {format_metric(rec['train_loss'])}"]
         if rec.get("test_loss") is not None:
@@ -181,7 +187,7 @@ def _agree(comm, value: int) -> int:
 
 def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, progress: bool | None = None) -> int:
     """Train ``spec_path`` into ``out_dir``; returns the exit code (see the module docstring)."""
-    from .trainer import Trainer  # the trainer pulls in the data layer; keep 'validate' light
+    from .estimators import model_kind  # the fitters pull in the data layer; keep 'validate' light
 
     comm = comm if comm is not None else SerialComm()
     lead = comm.rank == 0
@@ -205,7 +211,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             raise UsageError(problem)
         return EXIT_INVALID
     try:
-        trainer = Trainer(spec, comm=comm)
+        kind = model_kind(spec.model.kind)
+        trainer = kind.fitter(spec, comm=comm)
     except SpecError as exc:
         problem = str(exc)
         if exc.field and not exc.field.startswith("dataset"):
@@ -249,7 +256,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
                     comm.abort(EXIT_INVALID)
                 raise UsageError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
         show = progress if progress is not None else (lead and sys.stderr.isatty())
-        bar = _Progress(spec.train.epochs, bool(show) and lead)
+        describe = (lambda rec: kind.progress_text(trainer, rec)) if kind.progress_text else None
+        bar = _Progress(spec.train.epochs, bool(show) and lead, describe)
         started = time.time()
         for rec in trainer.run(stop):
             if metrics_fh is not None:
@@ -260,13 +268,11 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
         if lead:
             metrics_fh.close()
             metrics_fh = None
-            save_model(os.path.join(out_dir, "model.npz"), spec, trainer.preprocess, trainer.model,
-                       trainer.dataset.class_names)
+            kind.save(os.path.join(out_dir, "model.npz"), spec, trainer)
             result = {
                 "status": trainer.status,
                 "message": trainer.message,
-                "epochs": trainer.epoch,
-                "steps": trainer.step,
+                **kind.result_fields(trainer),
                 "ranks": comm.size,
                 "final": trainer.last_record,
                 "wall_s": time.time() - started,
@@ -294,29 +300,28 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
 def run_validate(spec_path: str) -> int:
     """Print a summary of a valid spec and its data; errors raise SpecError."""
     from .data import load_dataset
+    from .estimators import model_kind
 
     spec = load_spec(spec_path)
     ds = load_dataset(spec)
     pre = Preprocessor.for_dataset(spec, ds)
-    n_in = pre.n_outputs(ds.n_features_raw)
-    n_out = ds.n_classes if ds.task == "classification" else 1
-    net = Network.from_spec(spec, n_in, n_out)
-    widths = "-".join(str(w) for w in [n_in] + [layer.n_out for layer in net.layers])
+    lines = model_kind(spec.model.kind).describe(spec, ds, pre)
     what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     print(f"{spec_path}: valid")
     print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
           f"{ds.n_features_raw} columns, {what}")
-    print(f"  model: {spec.model.kind} {widths}, {net.n_parameters} parameters")
-    t = spec.train
-    print(f"  train: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.dtype}")
+    for line in lines:
+        print(f"  {line}")
     return EXIT_OK
 
 
 def run_predict(model_path: str, data_path: str, out=None) -> int:
     """Print one prediction per row of a CSV file (and the accuracy when it has labels)."""
+    from .estimators import read_model
     from .loaders import read_csv
 
-    spec, pre, net = load_model(model_path)
+    spec, net = read_model(model_path)
+    pre = net.preprocess
     X, y_raw, _ = read_csv(data_path)
     d = pre.mean.shape[0] if pre.mean is not None else None
     need = d if d is not None else (2 if pre.features != ("x1", "x2") else net.n_inputs)
@@ -331,8 +336,7 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
-    with np.load(model_path, allow_pickle=False) as z:
-        names = [str(c) for c in z["class_names"]]
+    names = list(net.class_names)
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
     if labels is not None and net.task == "classification":

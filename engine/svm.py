@@ -103,6 +103,19 @@ class Kernel:
             return np.power(out, self.degree, out=out)
         return np.tanh(out, out=out)
 
+    def rows32(self, A: np.ndarray, sq_A, X: np.ndarray, sq_X) -> np.ndarray:
+        """``K(A[r], X[t])`` as float32, shape (len(A), len(X)); products in float64."""
+        P = A @ X.T if len(A) > 1 else (X @ A[0]).reshape(1, -1)
+        if self.kind == "rbf":
+            P *= -2.0
+            P += sq_A.reshape(-1, 1)
+            P += sq_X
+            np.maximum(P, 0.0, out=P)
+            P *= -self.gamma
+            out = P.astype(np.float32)
+            return np.exp(out, out=out)
+        return self._finish(P, A, X, None, None).astype(np.float32)
+
     def diagonal(self, X: np.ndarray) -> np.ndarray:
         """``K(x_t, x_t)`` for every row, shape (n,)."""
         sq = np.einsum("ij,ij->i", X, X)
@@ -134,6 +147,11 @@ def resolve_gamma(gamma, X: np.ndarray) -> float:
 class KernelRowCache:
     """Kernel rows ``K(x_i, X_local)`` for the working indices, LRU within a byte budget.
 
+    Rows are stored in float32 (as libsvm's cache): twice the rows in the same memory,
+    and the exponential costs a quarter. A missing row is computed together with up to
+    ``BLOCK - 1`` rows the solver expects to need soon (while there is room for them),
+    as one matrix product.
+
     Parameters
     ----------
     kernel : Kernel
@@ -145,6 +163,8 @@ class KernelRowCache:
         Memory for rows; at least two rows are always kept.
     """
 
+    BLOCK = 16
+
     def __init__(self, kernel: Kernel, X_all: np.ndarray, start: int, stop: int, cache_bytes: int):
         self.kernel = kernel
         self.X_all = X_all
@@ -152,38 +172,60 @@ class KernelRowCache:
         self.sq_all = np.einsum("ij,ij->i", X_all, X_all) if kernel.kind == "rbf" else None
         self.sq = self.sq_all[start:stop] if self.sq_all is not None else None
         n, m = len(X_all), stop - start
-        per_row = max(8 * m, 1)
+        per_row = max(4 * m, 1)
         self.n_slots = int(max(2, min(n, cache_bytes // per_row)))
-        self.rows = np.empty((self.n_slots, m))
+        self.rows = np.empty((self.n_slots, m), np.float32)
         self.slot_of = np.full(n, -1, np.int64)
         self.full = self.n_slots >= n  # every row fits: a row's slot is its index
         self.row_in_slot = np.full(self.n_slots, -1, np.int64)
         self.last_used = np.zeros(self.n_slots, np.int64)
         self.clock = 0
         self.filled = 0
-        self.misses = 0
+        self.computed = 0
 
-    def get(self, i: int) -> np.ndarray:
-        """The cached row of index ``i`` (a view; valid until the next call)."""
+    def get(self, i: int, candidates=None) -> np.ndarray:
+        """The row of index ``i`` (a float32 view, valid until the next call).
+
+        ``candidates()``, called only on a miss, returns indices (best first) worth
+        computing in the same block.
+        """
         slot = self.slot_of[i]
         self.clock += 1
         if slot >= 0:
             self.last_used[slot] = self.clock
             return self.rows[slot]
-        self.misses += 1
-        if self.full:
-            slot = i
-        elif self.filled < self.n_slots:
-            slot = self.filled
-            self.filled += 1
+        want = [i]
+        room = self.n_slots - self.filled if not self.full else len(self.slot_of)
+        if candidates is not None and room > 1:
+            for c in candidates():
+                c = int(c)
+                if c != i and self.slot_of[c] < 0:
+                    want.append(c)
+                    if len(want) >= min(self.BLOCK, room):
+                        break
+        slots = []
+        for r in want:
+            if self.full:
+                slot = r
+            elif self.filled < self.n_slots:
+                slot = self.filled
+                self.filled += 1
+            else:
+                slot = int(np.argmin(self.last_used))
+                self.slot_of[self.row_in_slot[slot]] = -1
+            self.row_in_slot[slot] = r
+            self.slot_of[r] = slot
+            self.last_used[slot] = self.clock
+            slots.append(slot)
+        self.computed += len(want)
+        idx = np.array(want)
+        sq = self.sq_all[idx] if self.sq_all is not None else None
+        block = self.kernel.rows32(self.X_all[idx], sq, self.X, self.sq)
+        if len(slots) == 1:
+            self.rows[slots[0]] = block[0]
         else:
-            slot = int(np.argmin(self.last_used))
-            self.slot_of[self.row_in_slot[slot]] = -1
-        self.row_in_slot[slot] = i
-        self.slot_of[i] = slot
-        self.last_used[slot] = self.clock
-        sq_i = self.sq_all[i] if self.sq_all is not None else 0.0
-        return self.kernel.row(self.X_all[i], self.X, sq_i, self.sq, self.rows[slot])
+            self.rows[np.array(slots)] = block
+        return self.rows[slots[0]]
 
 
 # ----------------------------------------------------------------------------- binary SMO
@@ -200,6 +242,8 @@ class BinaryResult:
     objective: float
     iterations: int
     converged: bool
+    stopped: bool = False
+    violation: float = 0.0
 
 
 class _Gather:
@@ -233,10 +277,10 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     comm : SerialComm or MpiComm, optional
         The rows are split over its ranks (``engine.parallel.split_range``).
     progress : callable, optional
-        ``progress(iteration, max_violation, alpha, objective) -> dict``; its result is yielded every
-        ``REPORT_EVERY`` iterations.
+        ``progress(iteration, max_violation, alpha, objective) -> dict``; its result is
+        yielded every ``REPORT_EVERY`` iterations.
     stop : callable, optional
-        Checked at each report; True ends the run early (``converged`` False).
+        Checked at each report; True ends the run early (``stopped`` True).
 
     Yields
     ------
@@ -257,19 +301,23 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     diag_all = kernel.diagonal(X)
     diag = diag_all[start:stop_row]
     alpha = np.zeros(n)  # every rank holds all multipliers: they change only at i and j
-    G = -np.ones(m)  # gradient of f on this rank's rows
-    # Index sets of libsvm: I_up may increase y_t a_t, I_low may decrease it.
-    in_up = pos.copy()
-    in_low = ~pos
-    minus_inf = np.full(m, -np.inf)
-    plus_inf = np.full(m, np.inf)
-    yG = np.empty(m)
+    # y_t G_t on this rank's rows, G the gradient of f (G = Qa - e, so -1 at a = 0).
+    # Kept as y_t G_t: the step then adds d_i K_it + d_j K_jt (y_t^2 = 1).
+    yG = -yl.copy()
+    # libsvm's index sets as additive masks, 0 inside and -inf outside: I_up may increase
+    # y_t a_t, I_low may decrease it.
+    up_mask = np.where(pos, 0.0, -np.inf)
+    low_mask = np.where(pos, -np.inf, 0.0)
+    low_one = np.where(pos, 0.0, 1.0)
     work = np.empty(m)
+    gain = np.empty(m)
     quad = np.empty(m)
+    step = np.empty(m)
     gather_i = _Gather(comm, 3) if parallel else None
     gather_j = _Gather(comm, 5) if parallel else None
     it = 0
     converged = False
+    stopped = False
     violation = math.inf
     limit = max_iter if max_iter > 0 else None
 
@@ -277,62 +325,62 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         t = t_global - start
         if 0 <= t < m:
             a = alpha[t_global]
-            if pos[t]:
-                in_up[t], in_low[t] = a < C, a > 0
-            else:
-                in_up[t], in_low[t] = a > 0, a < C
+            up, low = (a < C, a > 0) if pos[t] else (a > 0, a < C)
+            up_mask[t] = 0.0 if up else -np.inf
+            low_mask[t] = 0.0 if low else -np.inf
+            low_one[t] = 1.0 if low else 0.0
+
+    def top(values):
+        # The best few local rows by ``values``, as global indices (cache prefetch hints).
+        k = min(KernelRowCache.BLOCK, m)
+        part = np.argpartition(values, m - k)[m - k:]
+        return start + part[np.argsort(-values[part])]
 
     while True:
-        np.multiply(yl, G, out=yG)
-        # --- i: the most violating index of I_up
-        np.negative(yG, out=work)
-        np.copyto(work, minus_inf, where=~in_up)
+        # --- i: the most violating index of I_up, max -y_t G_t
+        np.subtract(up_mask, yG, out=work)
         li = int(np.argmax(work)) if m else 0
-        g_max_local = work[li] if m else -math.inf
+        g_max_local = float(work[li]) if m else -math.inf
         if parallel:
             s = gather_i.send
-            s[0], s[1], s[2] = g_max_local, start + li, (G[li] if m else 0.0)
+            s[0], s[1], s[2] = g_max_local, start + li, (yG[li] if m else 0.0)
             r = gather_i()
-            best = np.flatnonzero(r[:, 0] == r[:, 0].max())[0]  # lowest rank = lowest index
-            g_max, i, G_i = float(r[best, 0]), int(r[best, 1]), float(r[best, 2])
+            best = int(np.flatnonzero(r[:, 0] == r[:, 0].max())[0])  # lowest rank = lowest index
+            g_max, i, yG_i = float(r[best, 0]), int(r[best, 1]), float(r[best, 2])
         else:
-            g_max, i, G_i = float(g_max_local), li, float(G[li])
+            g_max, i, yG_i = g_max_local, li, float(yG[li])
         if g_max == -math.inf:
-            # I_up is empty (every multiplier at a bound that cannot move): optimal.
-            converged = True
-            violation = 0.0
+            converged, violation = True, 0.0  # I_up is empty: nothing can move
             break
-        K_i = cache.get(i)
-        # --- j: the index of I_low that lowers f most with i (second-order)
-        np.copyto(work, yG)
-        np.copyto(work, minus_inf, where=~in_low)
-        g_max2_local = float(work.max()) if m else -math.inf
-        # quad = K_ii + K_tt - 2 K_it ; gain = (g_max + y_t G_t)^2 / quad
-        np.multiply(K_i, -2.0, out=quad)
+        K_i = cache.get(i, lambda: top(work))
+        # --- j: the index of I_low that lowers f most together with i (second order):
+        # max over y_t G_t > -g_max of (g_max + y_t G_t)^2 / (K_ii + K_tt - 2 K_it)
+        np.add(yG, low_mask, out=gain)
+        g_max2_local = float(gain.max()) if m else -math.inf
+        np.multiply(K_i, -2.0, out=quad, dtype=np.float64)
         quad += diag
         quad += diag_all[i]
-        np.copyto(quad, TAU, where=quad <= 0)
-        np.add(yG, g_max, out=work)  # grad_diff
-        ok = in_low & (work > 0)
-        np.multiply(work, work, out=work)
-        np.divide(work, quad, out=work)
-        np.negative(work, out=work)
-        np.copyto(work, plus_inf, where=~ok)
-        lj = int(np.argmin(work)) if m else 0
-        obj_local = work[lj] if m else math.inf
+        np.maximum(quad, TAU, out=quad)
+        np.add(yG, g_max, out=gain)
+        np.maximum(gain, 0.0, out=gain)
+        gain *= low_one
+        gain *= gain
+        gain /= quad
+        lj = int(np.argmax(gain)) if m else 0
+        gain_local = float(gain[lj]) if m else 0.0
         if parallel:
             s = gather_j.send
-            s[0], s[1], s[2] = obj_local, start + lj, g_max2_local
-            s[3], s[4] = (G[lj], K_i[lj]) if m else (0.0, 0.0)
+            s[0], s[1], s[2] = gain_local, start + lj, g_max2_local
+            s[3], s[4] = (yG[lj], K_i[lj]) if m else (0.0, 0.0)
             r = gather_j()
             g_max2 = float(r[:, 2].max())
-            best = np.flatnonzero(r[:, 0] == r[:, 0].min())[0]
-            obj_min, j, G_j, K_ij = float(r[best, 0]), int(r[best, 1]), float(r[best, 3]), float(r[best, 4])
+            best = int(np.flatnonzero(r[:, 0] == r[:, 0].max())[0])
+            gain_max, j, yG_j, K_ij = float(r[best, 0]), int(r[best, 1]), float(r[best, 3]), float(r[best, 4])
         else:
             g_max2 = g_max2_local
-            obj_min, j, G_j, K_ij = float(obj_local), lj, float(G[lj]), float(K_i[lj])
+            gain_max, j, yG_j, K_ij = gain_local, lj, float(yG[lj]), float(K_i[lj])
         violation = g_max + g_max2
-        if violation < tol or obj_min == math.inf:
+        if violation < tol or gain_max <= 0.0:
             converged = True
             break
         if limit is not None and it >= limit:
@@ -340,12 +388,12 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         it += 1
         # --- the two-variable step (libsvm's Solver::Solve, equal C for both classes)
         y_i, y_j = y_all[i], y_all[j]
+        G_i, G_j = y_i * yG_i, y_j * yG_j
         old_i, old_j = alpha[i], alpha[j]
-        K_ii, K_jj = diag_all[i], diag_all[j]
+        q = diag_all[i] + diag_all[j] - 2.0 * K_ij
+        if q <= 0:
+            q = TAU
         if y_i != y_j:
-            q = K_ii + K_jj - 2.0 * K_ij
-            if q <= 0:
-                q = TAU
             delta = (-G_i - G_j) / q
             diff = old_i - old_j
             a_i, a_j = old_i + delta, old_j + delta
@@ -360,9 +408,6 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
             elif a_j > C:
                 a_j, a_i = C, C + diff
         else:
-            q = K_ii + K_jj - 2.0 * K_ij
-            if q <= 0:
-                q = TAU
             delta = (G_i - G_j) / q
             total = old_i + old_j
             a_i, a_j = old_i - delta, old_j + delta
@@ -379,33 +424,29 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         alpha[i], alpha[j] = a_i, a_j
         d_i, d_j = (a_i - old_i) * y_i, (a_j - old_j) * y_j
         # The least recently used row goes, never i's (just used): K_i stays valid.
-        K_j = cache.get(j)
-        # G_t += y_t (y_i d_a_i K_it + y_j d_a_j K_jt)
-        np.multiply(K_i, d_i, out=work)
-        work += d_j * K_j
-        work *= yl
-        G += work
+        K_j = cache.get(j, lambda: top(gain))
+        np.multiply(K_i, d_i, out=step, dtype=np.float64)
+        yG += step
+        np.multiply(K_j, d_j, out=step, dtype=np.float64)
+        yG += step
         update_sets(i)
         update_sets(j)
         if progress is not None and it % REPORT_EVERY == 0:
-            part = np.array([float(np.dot(alpha[start:stop_row], G - 1.0))])
+            part = np.array([float(np.dot(alpha[start:stop_row], yl * yG - 1.0))])
             if parallel:
                 comm.allreduce_sum(part)
             yield progress(it, violation, alpha, -part[0] / 2.0)
             if stop is not None and stop():
+                stopped = True
                 break
 
     # --- rho (libsvm's calculate_rho) and the objective, over every rank's rows
     al = alpha[start:stop_row]
-    np.multiply(yl, G, out=yG)
     at_upper, at_lower = al >= C, al <= 0
     free = ~at_upper & ~at_lower
     ub_mask = (at_upper & ~pos) | (at_lower & pos)
     lb_mask = (at_upper & pos) | (at_lower & ~pos)
-    stats = np.array([
-        yG[free].sum(), float(free.sum()),
-        float(np.dot(al, G - 1.0)),
-    ])
+    stats = np.array([yG[free].sum(), float(free.sum()), float(np.dot(al, yl * yG - 1.0))])
     bounds = np.array([-(yG[ub_mask].min() if ub_mask.any() else math.inf),
                        yG[lb_mask].max() if lb_mask.any() else -math.inf])
     if parallel:
@@ -415,7 +456,7 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     rho = stats[0] / stats[1] if stats[1] > 0 else (ub + lb) / 2.0
     objective = -stats[2] / 2.0
     return BinaryResult(alpha=alpha, rho=float(rho), objective=float(objective), iterations=it,
-                        converged=converged)
+                        converged=converged, stopped=stopped, violation=float(max(violation, 0.0)))
 
 
 # ----------------------------------------------------------------------------- one-vs-one
@@ -540,6 +581,8 @@ class OneVsOneFit:
     objectives : list of float, per pair
     converged : bool
         Every pair reached ``tol``.
+    stopped_early : bool
+        ``stop`` said so; ``model`` is None unless it was during the last pair.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, k: int, settings: SvmSettings, comm=None):
@@ -556,7 +599,7 @@ class OneVsOneFit:
         self.iterations: list[int] = []
         self.objectives: list[float] = []
         self.converged = True
-        self.stopped = False
+        self.stopped_early = False
 
     def run(self, stop=None, started: float | None = None):
         """Train every pair; yields a record every ``REPORT_EVERY`` iterations and after each pair.
@@ -604,11 +647,10 @@ class OneVsOneFit:
             if not result.converged:
                 self.converged = False
             sv_seen[rows[result.alpha > 0]] = True
-            yield self._record(done_iters, p, len(pairs), done_obj, int(sv_seen.sum()), 0.0 if result.converged
-                               else None, started)
-            if stop is not None and stop():
-                self.stopped = p + 1 < len(pairs)
-                if self.stopped:
+            yield self._record(done_iters, p, len(pairs), done_obj, int(sv_seen.sum()), result.violation, started)
+            if result.stopped or (stop is not None and p + 1 < len(pairs) and stop()):
+                self.stopped_early = True
+                if p + 1 < len(pairs):
                     return
         self.model = self._assemble(pairs, members, alpha_of, rho, sv_seen)
 
