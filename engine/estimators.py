@@ -249,16 +249,17 @@ class SvmFitter:
         return counts[0] / len(y)
 
     def run(self, stop=None):
+        def asked() -> bool:
+            return stop is not None and bool(stop.is_set() if hasattr(stop, "is_set") else stop())
+
         def should_stop() -> bool:
-            if stop is None:
-                return False
-            flag = np.array([1.0 if (stop.is_set() if hasattr(stop, "is_set") else stop()) else 0.0])
+            flag = np.array([1.0 if asked() else 0.0])
             self.comm.allreduce_max(flag)  # every rank leaves at the same iteration
             return bool(flag[0])
 
         started = time.perf_counter()
         record = None
-        for record in self.fit.run(should_stop, started):
+        for record in self.fit.run(should_stop, started, stop_local=asked):
             self.last_record = record
             yield record
         if self.fit.model is None:

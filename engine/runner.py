@@ -365,9 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict the rows of a CSV file with a trained model.npz")
     p.add_argument("model")
     p.add_argument("data")
+    p = sub.add_parser("export-data", help="write a spec's data to a CSV, LIBSVM (.svm) or .npz file")
+    p.add_argument("spec")
+    p.add_argument("file", help="output file; its extension (.csv, .svm, .libsvm, .txt, .npz) picks the format")
     p = sub.add_parser("bench", help="compare the engine's speed with scikit-learn and PyTorch")
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
-    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid"),
+    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm"),
                    help="run only this case (repeatable)")
     return parser
 
@@ -387,6 +390,11 @@ def main(argv=None) -> int:
             return run_validate(args.spec)
         if args.command == "predict":
             return run_predict(args.model, args.data)
+        if args.command == "export-data":
+            from .export import export_data
+
+            print(export_data(args.spec, args.file))
+            return EXIT_OK
         try:
             comm = world_comm()
         except ParallelError as exc:

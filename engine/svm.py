@@ -37,6 +37,8 @@ KERNELS = ("rbf", "linear", "poly", "sigmoid")
 TAU = 1e-12
 #: a metrics record every this many SMO iterations (and one at the end of each pair)
 REPORT_EVERY = 1000
+#: a pair is split over the ranks only with at least this many rows per rank
+SPLIT_MIN_ROWS = 500
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -215,7 +217,9 @@ class KernelRowCache:
                 self.slot_of[self.row_in_slot[slot]] = -1
             self.row_in_slot[slot] = r
             self.slot_of[r] = slot
-            self.last_used[slot] = self.clock
+            # Rows fetched ahead count as older than the one asked for: the next miss
+            # must not evict the row the caller is holding.
+            self.last_used[slot] = self.clock if r == i else self.clock - 1
             slots.append(slot)
         self.computed += len(want)
         idx = np.array(want)
@@ -601,14 +605,58 @@ class OneVsOneFit:
         self.converged = True
         self.stopped_early = False
 
-    def run(self, stop=None, started: float | None = None):
-        """Train every pair; yields a record every ``REPORT_EVERY`` iterations and after each pair.
+    def plan(self) -> tuple[list[int], list[list[int]]]:
+        """How the pairs are spread over the ranks.
 
-        Record keys: ``iteration`` (over all pairs so far), ``pair`` (1-based),
-        ``pairs``, ``dual_objective`` (finished pairs plus the current one),
-        ``n_support`` (support vectors so far), ``max_violation`` (the current pair's),
-        ``elapsed_s``, ``ranks``.
+        Returns
+        -------
+        together : list of int
+            Pairs every rank solves together, rows split (piSVM's data parallelism).
+        own : list of list of int
+            For each rank, the pairs it solves alone (the others wait for the result).
+
+        A pair is split over the ranks when there is one pair only, or when its cost
+        (rows squared) exceeds a fair share of the total and it has at least
+        ``SPLIT_MIN_ROWS`` rows per rank: no assignment of whole pairs balances such a
+        pair. The other pairs are dealt to ranks largest first, each to the rank with the
+        least work so far. One rank solves everything itself, in order.
         """
+        size = self.comm.size
+        pairs = class_pairs(self.k)
+        counts = np.bincount(self.y, minlength=self.k)
+        rows = [int(counts[a] + counts[b]) for a, b in pairs]
+        if size == 1:
+            return list(range(len(pairs))), [[]]
+        cost = [r * r for r in rows]
+        share = sum(cost) / size
+        together = [p for p in range(len(pairs))
+                    if len(pairs) == 1 or (cost[p] > share and rows[p] >= SPLIT_MIN_ROWS * size)]
+        own: list[list[int]] = [[] for _ in range(size)]
+        load = [0] * size
+        for p in sorted(set(range(len(pairs))) - set(together), key=lambda p: (-cost[p], p)):
+            r = min(range(size), key=lambda r: (load[r], r))
+            own[r].append(p)
+            load[r] += cost[p]
+        return together, [sorted(o) for o in own]
+
+    def run(self, stop=None, started: float | None = None, stop_local=None):
+        """Train every pair; yields metrics records.
+
+        Pairs solved by all ranks together report every ``REPORT_EVERY`` iterations and
+        when they end; pairs dealt out to single ranks (see :meth:`plan`) are reported
+        once every rank has finished its share, one record per pair.
+
+        Record keys: ``iteration`` (over the pairs reported so far), ``pair`` (1-based),
+        ``pairs``, ``dual_objective`` (those pairs plus the current one), ``n_support``
+        (support vectors so far), ``max_violation`` (the current pair's), ``elapsed_s``,
+        ``ranks``.
+
+        ``stop`` is called at the same moments on every rank (it may be collective);
+        ``stop_local`` (default ``stop``) is asked by a rank alone while it solves its own
+        pairs.
+        """
+        from .parallel import SerialComm
+
         started = time.perf_counter() if started is None else started
         s = self.settings
         pairs = class_pairs(self.k)
@@ -617,20 +665,75 @@ class OneVsOneFit:
         alpha_of = np.zeros((len(pairs), n))  # alpha of each training row in each pair
         rho = np.zeros(len(pairs))
         cache_bytes = int(s.cache_mb * 2**20)
-        done_iters = 0
-        done_obj = 0.0
         sv_seen = np.zeros(n, bool)
-        for p, (a, b) in enumerate(pairs):
-            rows = np.concatenate([members[a], members[b]])
-            y_pair = np.where(self.y[rows] == a, 1.0, -1.0)
+        self.iterations = [0] * len(pairs)
+        self.objectives = [0.0] * len(pairs)
+        together, own = self.plan()
+        pair_rows = [np.concatenate([members[a], members[b]]) for a, b in pairs]
+        done = {"iters": 0, "obj": 0.0}
+
+        def solve(p, comm, progress, stop_fn):
+            rows = pair_rows[p]
+            y_pair = np.where(self.y[rows] == pairs[p][0], 1.0, -1.0)
+            return smo_binary(self.kernel, self.X[rows], y_pair, s.C, s.tol, s.max_iter, cache_bytes, comm,
+                              progress, stop_fn)
+
+        def finish(p, result):
+            rows = pair_rows[p]
+            alpha_of[p, rows] = result.alpha[: len(rows)]
+            rho[p] = result.rho
+            self.iterations[p] = result.iterations
+            self.objectives[p] = result.objective
+            done["iters"] += result.iterations
+            done["obj"] += result.objective
+            if not result.converged:
+                self.converged = False
+            sv_seen[rows[alpha_of[p, rows] > 0]] = True
+            return self._record(done["iters"], p, len(pairs), done["obj"], int(sv_seen.sum()), result.violation,
+                                started)
+
+        # Pairs dealt out: each rank solves its own alone, then one exchange.
+        shared = sorted(p for r in own for p in r) if self.comm.size > 1 else []
+        if shared:
+            mine = own[self.comm.rank]
+            local_stop = stop_local if stop_local is not None else stop
+            results = {}
+            for p in mine:
+                gen = solve(p, SerialComm(), None, local_stop)
+                results[p] = _finish_generator(gen)
+            offsets = np.concatenate([[0], np.cumsum([len(pair_rows[p]) for p in shared])])
+            width = int(offsets[-1])
+            buf = np.zeros(width + 6 * len(shared))
+            for q, p in enumerate(shared):
+                if p in results:
+                    res = results[p]
+                    buf[offsets[q]:offsets[q + 1]] = res.alpha
+                    buf[width + 6 * q: width + 6 * q + 6] = (res.rho, res.objective, res.iterations,
+                                                             float(res.converged), float(res.stopped), res.violation)
+            self.comm.allreduce_sum(buf)
+            any_stopped = False
+            for q, p in enumerate(shared):
+                rho_p, obj_p, it_p, conv_p, stopped_p, viol_p = buf[width + 6 * q: width + 6 * q + 6]
+                res = BinaryResult(alpha=buf[offsets[q]:offsets[q + 1]].copy(), rho=float(rho_p),
+                                   objective=float(obj_p), iterations=int(it_p), converged=bool(conv_p),
+                                   stopped=bool(stopped_p), violation=float(viol_p))
+                any_stopped |= res.stopped
+                yield finish(p, res)
+            if any_stopped:
+                self.stopped_early = True
+                return
+
+        # Pairs solved by every rank together (all pairs on one rank), in order.
+        todo = [p for p in range(len(pairs)) if p not in set(shared)]
+        for q, p in enumerate(todo):
+            rows = pair_rows[p]
 
             def progress(it, violation, alpha, objective, p=p, rows=rows):
                 n_sv = int(np.count_nonzero(sv_seen | _scatter(alpha > 0, rows, n)))
-                return self._record(done_iters + it, p, len(pairs), done_obj + objective, n_sv, violation,
+                return self._record(done["iters"] + it, p, len(pairs), done["obj"] + objective, n_sv, violation,
                                     started)
 
-            gen = smo_binary(self.kernel, self.X[rows], y_pair, s.C, s.tol, s.max_iter, cache_bytes,
-                             self.comm, progress, stop)
+            gen = solve(p, self.comm, progress, stop)
             while True:
                 try:
                     rec = next(gen)
@@ -638,19 +741,11 @@ class OneVsOneFit:
                     result = fin.value
                     break
                 yield rec
-            alpha_of[p, rows] = result.alpha
-            rho[p] = result.rho
-            done_iters += result.iterations
-            done_obj += result.objective
-            self.iterations.append(result.iterations)
-            self.objectives.append(result.objective)
-            if not result.converged:
-                self.converged = False
-            sv_seen[rows[result.alpha > 0]] = True
-            yield self._record(done_iters, p, len(pairs), done_obj, int(sv_seen.sum()), result.violation, started)
-            if result.stopped or (stop is not None and p + 1 < len(pairs) and stop()):
+            yield finish(p, result)
+            last = q + 1 == len(todo)
+            if result.stopped or (stop is not None and not last and stop()):
                 self.stopped_early = True
-                if p + 1 < len(pairs):
+                if not last:
                     return
         self.model = self._assemble(pairs, members, alpha_of, rho, sv_seen)
 
@@ -674,6 +769,15 @@ class OneVsOneFit:
             dual_coef[a, position[rb]] = -alpha_of[p, rb]
         return SvmModel(kernel=self.kernel, classes=k, support_vectors=self.X[order].copy(), n_support=n_support,
                         dual_coef=dual_coef, intercept=-rho)
+
+
+def _finish_generator(gen):
+    """Run a generator to its end; its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as fin:
+            return fin.value
 
 
 def _scatter(mask_rows: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
