@@ -30,13 +30,16 @@ def class_sizes(n: int, k: int) -> np.ndarray:
     counts = np.asarray(INDIAN_PINES_COUNTS, np.float64)
     weights = counts if k == len(counts) else np.interp(np.linspace(0, len(counts) - 1, k),
                                                         np.arange(len(counts)), counts)
-    least = min(2, n // k)
-    spare = n - least * k
-    exact = weights / weights.sum() * spare
+    exact = weights / weights.sum() * n
     sizes = np.floor(exact).astype(np.int64)
     order = np.argsort(-(exact - sizes), kind="stable")
-    sizes[order[: spare - int(sizes.sum())]] += 1
-    return sizes + least
+    sizes[order[: n - int(sizes.sum())]] += 1
+    # Every class keeps a few pixels (a train and a test one); the largest classes pay.
+    least = min(2, n // k)
+    while sizes.min() < least:
+        sizes[int(np.argmin(sizes))] += 1
+        sizes[int(np.argmax(sizes))] -= 1
+    return sizes
 
 
 def _smooth(rng: np.random.Generator, rows: int, d: int, width: float) -> np.ndarray:
