@@ -4,7 +4,10 @@ Built-in templates ship in ``resources/templates/jobform-*.json``; the user's ow
 ``<config dir>/templates/NAME.json`` (``platformdirs.user_config_dir("scalelab")``, or the
 folder of ``SCALELAB_CONFIG`` when that is set, so tests and classrooms keep their own).
 A template file is one JSON object: ``{"name": ..., "description": ..., "values": {...}}``
-where ``values`` holds job-form fields (``nodes``, ``ntasks``, ``time``, ...).
+where ``values`` holds job-form fields (``nodes``, ``ntasks``, ``time``, ...), and optionally
+``"spec": "PATH.json"``, a run spec (relative to the template's folder) that starting from
+the template opens too: a template can then be a whole course job (the parallel SVM one
+brings its SVM settings and data file).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class JobTemplate:
     description: str = ""
     path: str = ""
     builtin: bool = False
+    spec_path: str = ""
 
 
 def user_template_dir() -> str:
@@ -66,8 +70,13 @@ def read_template(path: str, builtin: bool = False) -> JobTemplate:
         raise TemplateError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise TemplateError(f"{path}: expected an object with a 'name'")
+    spec = data.get("spec", "")
+    if not isinstance(spec, str) or (spec and not spec.endswith(".json")):
+        raise TemplateError(f"{path}: 'spec' must name a run spec .json file, got {spec!r}")
+    spec_path = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), spec)) if spec else ""
     return JobTemplate(name=data["name"], values=_clean_values(data.get("values", {}), path),
-                       description=str(data.get("description", "")), path=path, builtin=builtin)
+                       description=str(data.get("description", "")), path=path, builtin=builtin,
+                       spec_path=spec_path)
 
 
 def list_templates(errors: list[str] | None = None) -> list[JobTemplate]:
