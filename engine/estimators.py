@@ -191,7 +191,7 @@ def _svm_settings(spec: RunSpec):
 
     m = spec.model
     return SvmSettings(kernel=m.kernel, C=m.C, gamma=m.gamma, degree=m.degree, coef0=m.coef0, tol=m.tol,
-                       max_iter=m.max_iter, cache_mb=m.cache_mb)
+                       max_iter=m.max_iter, cache_mb=m.cache_mb, shrinking=m.shrinking)
 
 
 def _check_cache(spec: RunSpec) -> None:

@@ -280,7 +280,8 @@ class ModelSpec:
     The ``svm`` fields mean what they mean in scikit-learn's ``SVC``: ``kernel``
     (``rbf``, ``linear``, ``poly``, ``sigmoid``), ``C`` > 0, ``gamma`` (``scale``,
     ``auto`` or a number > 0), ``degree`` and ``coef0`` (poly, sigmoid), ``tol`` (the
-    stopping violation), ``max_iter`` (-1: none) and ``cache_mb`` (kernel-row cache).
+    stopping violation), ``max_iter`` (-1: none), ``cache_mb`` (kernel-row cache) and
+    ``shrinking``.
     """
 
     kind: str = "mlp"
@@ -294,6 +295,7 @@ class ModelSpec:
     tol: float = 1e-3
     max_iter: int = -1
     cache_mb: float = 200.0
+    shrinking: bool = True
 
     @property
     def activations(self) -> tuple[str, ...]:
@@ -374,12 +376,13 @@ def _svm_fields(d: Mapping[str, Any], path: str) -> dict[str, Any]:
         "tol": _float(d, "tol", path, ModelSpec.tol, 0.0, 1e6, lo_open=True),
         "max_iter": max_iter,
         "cache_mb": _float(d, "cache_mb", path, ModelSpec.cache_mb, 1.0, 2.0**30),
+        "shrinking": _bool(d, "shrinking", path, ModelSpec.shrinking),
     }
 
 
 #: the fields each non-network kind has, besides ``kind``, and their parsers
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "svm": ("kernel", "C", "gamma", "degree", "coef0", "tol", "max_iter", "cache_mb"),
+    "svm": ("kernel", "C", "gamma", "degree", "coef0", "tol", "max_iter", "cache_mb", "shrinking"),
 }
 _KIND_PARSERS = {"svm": _svm_fields}
 

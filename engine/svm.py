@@ -39,6 +39,8 @@ TAU = 1e-12
 REPORT_EVERY = 1000
 #: a pair is split over the ranks only with at least this many rows per rank
 SPLIT_MIN_ROWS = 500
+#: shrink the active rows every this many iterations (libsvm's 1000)
+SHRINK_EVERY = 1000
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -248,6 +250,7 @@ class BinaryResult:
     converged: bool
     stopped: bool = False
     violation: float = 0.0
+    most_shrunk: int = 0
 
 
 class _Gather:
@@ -264,7 +267,7 @@ class _Gather:
 
 
 def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: float, max_iter: int,
-               cache_bytes: int, comm=None, progress=None, stop=None):
+               cache_bytes: int, comm=None, progress=None, stop=None, shrinking: bool = True):
     """Solve one binary SVM dual by SMO; a generator that returns a :class:`BinaryResult`.
 
     Parameters
@@ -285,6 +288,9 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         yielded every ``REPORT_EVERY`` iterations.
     stop : callable, optional
         Checked at each report; True ends the run early (``stopped`` True).
+    shrinking : bool
+        Leave rows that cannot be chosen out of the selection for a while (libsvm's
+        heuristic; the solution is the same within ``tol``).
 
     Yields
     ------
@@ -306,16 +312,14 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     diag = diag_all[start:stop_row]
     alpha = np.zeros(n)  # every rank holds all multipliers: they change only at i and j
     # y_t G_t on this rank's rows, G the gradient of f (G = Qa - e, so -1 at a = 0).
-    # Kept as y_t G_t: the step then adds d_i K_it + d_j K_jt (y_t^2 = 1).
+    # Kept as y_t G_t: the step then adds d_i K_it + d_j K_jt (y_t^2 = 1). It is kept
+    # exact on every row, shrunk or not, so unshrinking needs no reconstruction.
     yG = -yl.copy()
     # libsvm's index sets as additive masks, 0 inside and -inf outside: I_up may increase
     # y_t a_t, I_low may decrease it.
     up_mask = np.where(pos, 0.0, -np.inf)
     low_mask = np.where(pos, -np.inf, 0.0)
     low_one = np.where(pos, 0.0, 1.0)
-    work = np.empty(m)
-    gain = np.empty(m)
-    quad = np.empty(m)
     step = np.empty(m)
     gather_i = _Gather(comm, 3) if parallel else None
     gather_j = _Gather(comm, 5) if parallel else None
@@ -324,6 +328,28 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     stopped = False
     violation = math.inf
     limit = max_iter if max_iter > 0 else None
+    # Shrinking (libsvm's): every SHRINK_EVERY iterations the rows that are at a bound and
+    # cannot be chosen while the largest violations stay as they are leave the selection;
+    # the gradient is still updated everywhere, so each shrinking judges every row afresh
+    # and all rows come back before the solver may stop.
+    act = None  # active local rows (None: all)
+    counter = min(n, SHRINK_EVERY)
+    view = {}
+    counts = {"most_shrunk": 0}
+
+    def set_active(rows) -> None:
+        nonlocal act
+        act = rows
+        if rows is None:
+            view.update(up=up_mask, low=low_mask, one=low_one, diag=diag, where=None)
+        else:
+            where = np.full(m, -1, np.int64)
+            where[rows] = np.arange(len(rows))
+            view.update(up=up_mask[rows], low=low_mask[rows], one=low_one[rows], diag=diag[rows], where=where)
+        size = m if rows is None else len(rows)
+        view.update(size=size, work=np.empty(size), gain=np.empty(size), quad=np.empty(size))
+
+    set_active(None)
 
     def update_sets(t_global: int) -> None:
         t = t_global - start
@@ -333,62 +359,99 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
             up_mask[t] = 0.0 if up else -np.inf
             low_mask[t] = 0.0 if low else -np.inf
             low_one[t] = 1.0 if low else 0.0
+            if act is not None and view["where"][t] >= 0:
+                k = view["where"][t]
+                view["up"][k], view["low"][k], view["one"][k] = up_mask[t], low_mask[t], low_one[t]
 
-    def top(values):
-        # The best few local rows by ``values``, as global indices (cache prefetch hints).
-        k = min(KernelRowCache.BLOCK, m)
-        part = np.argpartition(values, m - k)[m - k:]
-        return start + part[np.argsort(-values[part])]
+    def shrink(g_max: float, g_max2: float) -> None:
+        al = alpha[start:stop_row]
+        upper, lower = al >= C, al <= 0
+        out = ((upper & pos & (-yG > g_max)) | (upper & ~pos & (yG > g_max2))
+               | (lower & pos & (yG > g_max2)) | (lower & ~pos & (-yG > g_max)))
+        keep = np.flatnonzero(~out)
+        set_active(None if len(keep) == m else keep)
+        counts["most_shrunk"] = max(counts["most_shrunk"], m - len(keep))
+
+    def top(values, local_rows):
+        # The best few active rows by ``values``, as global indices (cache prefetch hints).
+        size = len(values)
+        k = min(KernelRowCache.BLOCK, size)
+        part = np.argpartition(values, size - k)[size - k:]
+        best = part[np.argsort(-values[part])]
+        return start + (best if local_rows is None else local_rows[best])
 
     while True:
+        size = view["size"]
+        work, gain, quad = view["work"], view["gain"], view["quad"]
+        yG_a = yG if act is None else yG[act]
         # --- i: the most violating index of I_up, max -y_t G_t
-        np.subtract(up_mask, yG, out=work)
-        li = int(np.argmax(work)) if m else 0
-        g_max_local = float(work[li]) if m else -math.inf
+        np.subtract(view["up"], yG_a, out=work)
+        li = int(np.argmax(work)) if size else 0
+        g_max_local = float(work[li]) if size else -math.inf
+        row_i = (li if act is None else int(act[li])) if size else 0
         if parallel:
             s = gather_i.send
-            s[0], s[1], s[2] = g_max_local, start + li, (yG[li] if m else 0.0)
+            s[0], s[1], s[2] = g_max_local, start + row_i, (yG[row_i] if size else 0.0)
             r = gather_i()
             best = int(np.flatnonzero(r[:, 0] == r[:, 0].max())[0])  # lowest rank = lowest index
             g_max, i, yG_i = float(r[best, 0]), int(r[best, 1]), float(r[best, 2])
         else:
-            g_max, i, yG_i = g_max_local, li, float(yG[li])
+            g_max, i, yG_i = g_max_local, row_i, float(yG[row_i]) if size else 0.0
         if g_max == -math.inf:
+            if act is not None:
+                set_active(None)
+                continue
             converged, violation = True, 0.0  # I_up is empty: nothing can move
             break
-        K_i = cache.get(i, lambda: top(work))
+        K_i_full = cache.get(i, lambda: top(work, act))
+        K_i = K_i_full if act is None else K_i_full[act]
         # --- j: the index of I_low that lowers f most together with i (second order):
         # max over y_t G_t > -g_max of (g_max + y_t G_t)^2 / (K_ii + K_tt - 2 K_it)
-        np.add(yG, low_mask, out=gain)
-        g_max2_local = float(gain.max()) if m else -math.inf
+        np.add(yG_a, view["low"], out=gain)
+        g_max2_local = float(gain.max()) if size else -math.inf
         np.multiply(K_i, -2.0, out=quad, dtype=np.float64)
-        quad += diag
+        quad += view["diag"]
         quad += diag_all[i]
         np.maximum(quad, TAU, out=quad)
-        np.add(yG, g_max, out=gain)
+        np.add(yG_a, g_max, out=gain)
         np.maximum(gain, 0.0, out=gain)
-        gain *= low_one
+        gain *= view["one"]
         gain *= gain
         gain /= quad
-        lj = int(np.argmax(gain)) if m else 0
-        gain_local = float(gain[lj]) if m else 0.0
+        lj = int(np.argmax(gain)) if size else 0
+        gain_local = float(gain[lj]) if size else 0.0
+        row_j = (lj if act is None else int(act[lj])) if size else 0
         if parallel:
             s = gather_j.send
-            s[0], s[1], s[2] = gain_local, start + lj, g_max2_local
-            s[3], s[4] = (yG[lj], K_i[lj]) if m else (0.0, 0.0)
+            s[0], s[1], s[2] = gain_local, start + row_j, g_max2_local
+            s[3], s[4] = (yG[row_j], K_i[lj]) if size else (0.0, 0.0)
             r = gather_j()
             g_max2 = float(r[:, 2].max())
             best = int(np.flatnonzero(r[:, 0] == r[:, 0].max())[0])
             gain_max, j, yG_j, K_ij = float(r[best, 0]), int(r[best, 1]), float(r[best, 3]), float(r[best, 4])
         else:
             g_max2 = g_max2_local
-            gain_max, j, yG_j, K_ij = gain_local, lj, float(yG[lj]), float(K_i[lj])
+            gain_max, j, yG_j = gain_local, row_j, float(yG[row_j]) if size else 0.0
+            K_ij = float(K_i[lj]) if size else 0.0
         violation = g_max + g_max2
         if violation < tol or gain_max <= 0.0:
+            if act is not None:
+                # Optimal on the active rows: check every row before stopping.
+                set_active(None)
+                counter = 1
+                continue
             converged = True
             break
         if limit is not None and it >= limit:
             break
+        if shrinking:
+            counter -= 1
+            if counter == 0:
+                counter = min(n, SHRINK_EVERY)
+                # Every row is judged again (the gradient is exact everywhere), which also
+                # brings back the rows that became candidates since the last time.
+                shrink(g_max, g_max2)
+                continue  # select again on the new active rows
         it += 1
         # --- the two-variable step (libsvm's Solver::Solve, equal C for both classes)
         y_i, y_j = y_all[i], y_all[j]
@@ -428,8 +491,8 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         alpha[i], alpha[j] = a_i, a_j
         d_i, d_j = (a_i - old_i) * y_i, (a_j - old_j) * y_j
         # The least recently used row goes, never i's (just used): K_i stays valid.
-        K_j = cache.get(j, lambda: top(gain))
-        np.multiply(K_i, d_i, out=step, dtype=np.float64)
+        K_j = cache.get(j, lambda: top(gain, act))
+        np.multiply(K_i_full, d_i, out=step, dtype=np.float64)
         yG += step
         np.multiply(K_j, d_j, out=step, dtype=np.float64)
         yG += step
@@ -460,7 +523,8 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     rho = stats[0] / stats[1] if stats[1] > 0 else (ub + lb) / 2.0
     objective = -stats[2] / 2.0
     return BinaryResult(alpha=alpha, rho=float(rho), objective=float(objective), iterations=it,
-                        converged=converged, stopped=stopped, violation=float(max(violation, 0.0)))
+                        converged=converged, stopped=stopped, violation=float(max(violation, 0.0)),
+                        most_shrunk=counts["most_shrunk"])
 
 
 # ----------------------------------------------------------------------------- one-vs-one
@@ -563,6 +627,7 @@ class SvmSettings:
     tol: float = 1e-3
     max_iter: int = -1
     cache_mb: float = 200.0
+    shrinking: bool = True
 
 
 class OneVsOneFit:
@@ -676,7 +741,7 @@ class OneVsOneFit:
             rows = pair_rows[p]
             y_pair = np.where(self.y[rows] == pairs[p][0], 1.0, -1.0)
             return smo_binary(self.kernel, self.X[rows], y_pair, s.C, s.tol, s.max_iter, cache_bytes, comm,
-                              progress, stop_fn)
+                              progress, stop_fn, s.shrinking)
 
         def finish(p, result):
             rows = pair_rows[p]

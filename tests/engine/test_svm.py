@@ -147,6 +147,21 @@ def _solve(gen):
             return fin.value
 
 
+def test_shrinking_reaches_the_same_solution():
+    X, y = make_preset("spiral", 1500, 0.3, 3)
+    yy = np.where(y == 0, 1.0, -1.0)
+    k = Kernel("rbf", gamma=1.5)
+    full = _solve(smo_binary(k, X, yy, 50.0, 1e-3, -1, 10**8, shrinking=False))
+    shrunk = _solve(smo_binary(k, X, yy, 50.0, 1e-3, -1, 10**8, shrinking=True))
+    assert full.iterations > 1500 and full.most_shrunk == 0
+    assert shrunk.most_shrunk > 300  # rows really left the selection
+    assert full.converged and shrunk.converged and shrunk.violation < 1e-3
+    assert shrunk.objective == pytest.approx(full.objective, rel=1e-4)
+    ref = SVC(C=50.0, gamma=1.5, shrinking=True).fit(X, y)
+    assert shrunk.objective == pytest.approx(sklearn_dual_objective(ref, k), rel=1e-3)
+    assert abs(int(np.sum(shrunk.alpha > 0)) - int(ref.n_support_.sum())) <= 0.02 * ref.n_support_.sum()
+
+
 def test_one_vs_one_vote_breaks_ties_toward_the_lowest_class():
     # 3 classes, pairs (0,1), (0,2), (1,2): each class wins once -> a 1-1-1 tie -> class 0.
     dec = np.array([[1.0, -1.0, 1.0],   # 0 beats 1, 2 beats 0, 1 beats 2: tie
@@ -204,7 +219,8 @@ def test_svm_spec_round_trips_and_keeps_its_fields_apart():
     again = RunSpec.from_dict(json.loads(spec.to_json()))
     assert again == spec
     assert spec.model.to_dict() == {"kind": "svm", "kernel": "poly", "C": 100.0, "gamma": 8.0, "degree": 2,
-                                    "coef0": 1.5, "tol": 1e-4, "max_iter": 500, "cache_mb": 50.0}
+                                    "coef0": 1.5, "tol": 1e-4, "max_iter": 500, "cache_mb": 50.0,
+                                    "shrinking": True}
     assert RunSpec.from_dict({"model": {"kind": "svm", "gamma": "auto"}}).model.gamma == "auto"
     # network fields stay with networks, SVM fields with SVMs
     assert "C" not in RunSpec.from_dict({"model": {"kind": "mlp"}}).model.to_dict()
@@ -218,6 +234,7 @@ def test_svm_spec_round_trips_and_keeps_its_fields_apart():
     ({"kernel": "cosine"}, "model.kernel", "not one of rbf, linear, poly, sigmoid"),
     ({"tol": 0}, "model.tol", "out of range"),
     ({"max_iter": 0}, "model.max_iter", "-1 for no limit"),
+    ({"shrinking": "yes"}, "model.shrinking", "expected true or false"),
     ({"hidden": [4]}, "model.hidden", "not a field of model 'svm'"),
 ])
 def test_bad_svm_fields_name_the_field(model, field, words):
