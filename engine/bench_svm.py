@@ -12,7 +12,9 @@ mpi4py are there):
 
 Each figure is the best of a few fits (the machine is shared; the best run is the least
 disturbed). Targets: the engine no slower than scikit-learn; two ranks at least 1.6x
-faster than one.
+faster than one. Next to the wall-clock times the line gives the CPU time of one rank and
+of the busiest of two: on a machine with fewer free cores than ranks the wall clock says
+little, the CPU split says how the work was shared (an MPI wait that spins counts as CPU).
 """
 
 from __future__ import annotations
@@ -55,13 +57,13 @@ def _fit_engine(name: str, comm=None) -> tuple[float, dict]:
     X, y = problem_data(name)
     if comm is not None:
         comm.barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fit = OneVsOneFit(X, y, p["classes"], SvmSettings(C=p["C"], gamma=p["gamma"]), comm)
     for _ in fit.run():
         pass
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     return seconds, {"iterations": sum(fit.iterations), "n_support": int(fit.model.n_support.sum()),
-                     "dual_objective": sum(fit.objectives)}
+                     "dual_objective": sum(fit.objectives), "cpu_s": cpu}
 
 
 def _fit_sklearn(name: str) -> tuple[float, dict] | str:
@@ -76,7 +78,7 @@ def _fit_sklearn(name: str) -> tuple[float, dict] | str:
     return time.perf_counter() - t0, {"iterations": int(np.sum(clf.n_iter_)), "n_support": int(clf.n_support_.sum())}
 
 
-def _fit_two_ranks(name: str, repeats: int) -> float | str:
+def _fit_two_ranks(name: str, repeats: int) -> tuple[float, float] | str:
     mpirun = shutil.which("mpirun")
     if mpirun is None:
         return "no mpirun"
@@ -92,7 +94,8 @@ def _fit_two_ranks(name: str, repeats: int) -> float | str:
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=3600)
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
-            return float(json.loads(line)["seconds"])
+            found = json.loads(line)
+            return float(found["seconds"]), float(found["busiest_cpu_s"])
     return f"failed ({(proc.stderr.strip().splitlines() or ['no output'])[-1]})"
 
 
@@ -128,10 +131,11 @@ def run(quick: bool = False) -> int:
         if isinstance(two, str):
             line += f" | 2 ranks: {two}"
         else:
-            speedup = eng_s / two
+            speedup = eng_s / two[0]
             ok = speedup >= TARGET_TWO_RANKS
             failures += not ok
-            line += f" | 2 ranks {two:7.2f} s: {speedup:.2f}x, target {TARGET_TWO_RANKS:g}x {'met' if ok else 'MISSED'}"
+            line += (f" | 2 ranks {two[0]:7.2f} s: {speedup:.2f}x, target {TARGET_TWO_RANKS:g}x "
+                     f"{'met' if ok else 'MISSED'} (CPU: 1 rank {eng['cpu_s']:.2f} s, busiest of 2 {two[1]:.2f} s)")
         print(line, flush=True)
     return failures
 
@@ -140,9 +144,12 @@ def _worker(name: str, repeats: int) -> None:
     from .parallel import world_comm
 
     comm = world_comm()
-    best = min(_fit_engine(name, comm)[0] for _ in range(repeats))
+    runs = [_fit_engine(name, comm) for _ in range(repeats)]
+    seconds, info = min(runs, key=lambda r: r[0])
+    cpu = np.array([info["cpu_s"]])
+    comm.allreduce_max(cpu)
     if comm.rank == 0:
-        print(json.dumps({"seconds": best, "ranks": comm.size}), flush=True)
+        print(json.dumps({"seconds": seconds, "busiest_cpu_s": float(cpu[0]), "ranks": comm.size}), flush=True)
 
 
 if __name__ == "__main__":
