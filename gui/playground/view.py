@@ -91,6 +91,13 @@ TIPS = {
 }
 
 
+def _check_network(spec, path: str) -> None:
+    """The Playground trains and draws networks; other model kinds get one clear line."""
+    if not spec.model.is_network:
+        raise SpecError("model.kind", f"{os.path.basename(path)} holds a {spec.model.kind!r} model; the Playground "
+                                      "shows networks. Train it with 'python -m engine train' or on a cluster")
+
+
 def _combo(items, tip: str) -> QtWidgets.QComboBox:
     c = QtWidgets.QComboBox()
     for text, data in items:
@@ -580,6 +587,7 @@ class PlaygroundView(QtWidgets.QWidget):
     def open(self, path: str) -> None:
         """Open a playground / run spec file (errors raise ``SpecError`` with a clear message)."""
         spec = load_spec(path)
+        _check_network(spec, path)
         self.load_run_spec(spec)
         self.file_path = path
         self.spec_loaded.emit(path)
@@ -593,8 +601,10 @@ class PlaygroundView(QtWidgets.QWidget):
             The file is not a model file, or its data cannot be found (relative data paths
             are looked up next to the model file).
         """
+        from engine.estimators import read_model
         from engine.runner import load_model  # only this action needs the runner
 
+        _check_network(read_model(path)[0], path)
         spec, _preprocess, network = load_model(path)
         base = os.path.dirname(os.path.abspath(path))
         self.load_run_spec(spec.with_(weights=tuple(network.get_weights()), base_dir=base))
