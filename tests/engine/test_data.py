@@ -17,7 +17,8 @@ from engine.data import (
     train_test_split,
     write_csv,
 )
-from engine.spec import CLASSIFICATION_PRESETS, MAX_CLASSES, REGRESSION_PRESETS, RunSpec, SpecError
+from engine.spec import (CLASSIFICATION_PRESETS, MAX_CLASSES, MAX_DECLARED_CLASSES, REGRESSION_PRESETS, RunSpec,
+                         SpecError)
 
 ALL_PRESETS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS
 
@@ -388,8 +389,12 @@ def test_task_detection_rules():
     assert labels_to_classes(np.arange(MAX_CLASSES, dtype=float))[0] == "classification"
     assert labels_to_classes(np.arange(MAX_CLASSES + 1, dtype=float))[0] == "regression"
     assert labels_to_classes(np.array([0.5, 1.0]))[0] == "regression"
-    with pytest.raises(SpecError, match="at most"):
-        labels_to_classes(np.arange(MAX_CLASSES + 1, dtype=float), "classification")
+    # Declared classification allows more classes (Indian Pines has 16), up to a limit.
+    assert len(labels_to_classes(np.arange(MAX_CLASSES + 1, dtype=float), "classification")[2]) == MAX_CLASSES + 1
+    with pytest.raises(SpecError, match=f"at most {MAX_DECLARED_CLASSES} are supported"):
+        labels_to_classes(np.arange(MAX_DECLARED_CLASSES + 1, dtype=float), "classification")
+    with pytest.raises(SpecError, match=f"up to {MAX_DECLARED_CLASSES} with task 'classification'"):
+        labels_to_classes(np.array([f"c{i}" for i in range(MAX_CLASSES + 1)]))
     with pytest.raises(SpecError, match="regression needs numbers"):
         labels_to_classes(np.array(["a", "b"]), "regression")
     # Text labels in the order the class names give.
