@@ -305,11 +305,17 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     m = stop_row - start
     parallel = comm.size > 1
     cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes)
+    # The cache's hit path, inlined in the loop below (a lookup per chosen index).
+    slot_of, last_used, cache_rows = cache.slot_of, cache.last_used, cache.rows
     y_all = np.asarray(y, np.float64)
     yl = y_all[start:stop_row].copy()
     pos = yl > 0
     diag_all = kernel.diagonal(X)
     diag = diag_all[start:stop_row]
+    diag_list = diag_all.tolist()
+    y_list = y_all.tolist()
+    diag_first = float(diag_all[0]) if n else 0.0
+    diag_constant = bool(n) and bool(np.all(diag_all == diag_first))
     alpha = np.zeros(n)  # every rank holds all multipliers: they change only at i and j
     # y_t G_t on this rank's rows, G the gradient of f (G = Qa - e, so -1 at a = 0).
     # Kept as y_t G_t: the step then adds d_i K_it + d_j K_jt (y_t^2 = 1). It is kept
@@ -347,21 +353,27 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
             where[rows] = np.arange(len(rows))
             view.update(up=up_mask[rows], low=low_mask[rows], one=low_one[rows], diag=diag[rows], where=where)
         size = m if rows is None else len(rows)
-        view.update(size=size, work=np.empty(size), gain=np.empty(size), quad=np.empty(size))
+        view.update(size=size, work=np.empty(size), gain=np.empty(size), quad=np.empty(size),
+                    where_list=None if rows is None else view["where"].tolist())
 
     set_active(None)
 
-    def update_sets(t_global: int) -> None:
+    pos_list = pos.tolist()
+    minus_inf = -math.inf
+
+    def update_sets(t_global: int, a: float) -> None:
         t = t_global - start
         if 0 <= t < m:
-            a = alpha[t_global]
-            up, low = (a < C, a > 0) if pos[t] else (a > 0, a < C)
-            up_mask[t] = 0.0 if up else -np.inf
-            low_mask[t] = 0.0 if low else -np.inf
-            low_one[t] = 1.0 if low else 0.0
-            if act is not None and view["where"][t] >= 0:
-                k = view["where"][t]
-                view["up"][k], view["low"][k], view["one"][k] = up_mask[t], low_mask[t], low_one[t]
+            if pos_list[t]:
+                up, low = a < C, a > 0
+            else:
+                up, low = a > 0, a < C
+            u, lo, one = (0.0 if up else minus_inf), (0.0 if low else minus_inf), (1.0 if low else 0.0)
+            up_mask[t], low_mask[t], low_one[t] = u, lo, one
+            if act is not None:
+                k = view["where_list"][t]
+                if k >= 0:
+                    view["up"][k], view["low"][k], view["one"][k] = u, lo, one
 
     def shrink(g_max: float, g_max2: float) -> None:
         al = alpha[start:stop_row]
@@ -386,7 +398,7 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         yG_a = yG if act is None else yG[act]
         # --- i: the most violating index of I_up, max -y_t G_t
         np.subtract(view["up"], yG_a, out=work)
-        li = int(np.argmax(work)) if size else 0
+        li = int(work.argmax()) if size else 0
         g_max_local = float(work[li]) if size else -math.inf
         row_i = (li if act is None else int(act[li])) if size else 0
         if parallel:
@@ -403,22 +415,31 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
                 continue
             converged, violation = True, 0.0  # I_up is empty: nothing can move
             break
-        K_i_full = cache.get(i, lambda: top(work, act))
+        slot = slot_of[i]
+        if slot >= 0:
+            cache.clock += 1
+            last_used[slot] = cache.clock
+            K_i_full = cache_rows[slot]
+        else:
+            K_i_full = cache.get(i, lambda: top(work, act))
         K_i = K_i_full if act is None else K_i_full[act]
         # --- j: the index of I_low that lowers f most together with i (second order):
         # max over y_t G_t > -g_max of (g_max + y_t G_t)^2 / (K_ii + K_tt - 2 K_it)
         np.add(yG_a, view["low"], out=gain)
         g_max2_local = float(gain.max()) if size else -math.inf
         np.multiply(K_i, -2.0, out=quad, dtype=np.float64)
-        quad += view["diag"]
-        quad += diag_all[i]
+        if diag_constant:
+            quad += 2.0 * diag_first  # K_ii + K_tt, the same for every t (RBF: 2)
+        else:
+            quad += view["diag"]
+            quad += diag_all[i]
         np.maximum(quad, TAU, out=quad)
         np.add(yG_a, g_max, out=gain)
         np.maximum(gain, 0.0, out=gain)
         gain *= view["one"]
         gain *= gain
         gain /= quad
-        lj = int(np.argmax(gain)) if size else 0
+        lj = int(gain.argmax()) if size else 0
         gain_local = float(gain[lj]) if size else 0.0
         row_j = (lj if act is None else int(act[lj])) if size else 0
         if parallel:
@@ -454,10 +475,10 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
                 continue  # select again on the new active rows
         it += 1
         # --- the two-variable step (libsvm's Solver::Solve, equal C for both classes)
-        y_i, y_j = y_all[i], y_all[j]
+        y_i, y_j = y_list[i], y_list[j]
         G_i, G_j = y_i * yG_i, y_j * yG_j
-        old_i, old_j = alpha[i], alpha[j]
-        q = diag_all[i] + diag_all[j] - 2.0 * K_ij
+        old_i, old_j = float(alpha[i]), float(alpha[j])
+        q = diag_list[i] + diag_list[j] - 2.0 * K_ij
         if q <= 0:
             q = TAU
         if y_i != y_j:
@@ -491,13 +512,19 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         alpha[i], alpha[j] = a_i, a_j
         d_i, d_j = (a_i - old_i) * y_i, (a_j - old_j) * y_j
         # The least recently used row goes, never i's (just used): K_i stays valid.
-        K_j = cache.get(j, lambda: top(gain, act))
+        slot = slot_of[j]
+        if slot >= 0:
+            cache.clock += 1
+            last_used[slot] = cache.clock
+            K_j = cache_rows[slot]
+        else:
+            K_j = cache.get(j, lambda: top(gain, act))
         np.multiply(K_i_full, d_i, out=step, dtype=np.float64)
         yG += step
         np.multiply(K_j, d_j, out=step, dtype=np.float64)
         yG += step
-        update_sets(i)
-        update_sets(j)
+        update_sets(i, a_i)
+        update_sets(j, a_j)
         if progress is not None and it % REPORT_EVERY == 0:
             part = np.array([float(np.dot(alpha[start:stop_row], yl * yG - 1.0))])
             if parallel:
