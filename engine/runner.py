@@ -2,12 +2,17 @@
 
 ``train SPEC.json --out DIR`` writes, on rank 0 only:
 
-- ``DIR/metrics.jsonl``: one JSON record per epoch, flushed as it goes (non-finite
-  numbers are written as ``null``);
-- ``DIR/model.npz``: the spec (JSON text), the preprocessing and every layer's ``W`` and
-  ``b``; readable with ``np.load(..., allow_pickle=False)`` and by :func:`load_model`;
-- ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``epochs``,
-  ``steps``, ``message``, ``final`` (the last record) and ``ranks``.
+- ``DIR/metrics.jsonl``: one JSON record per epoch (an SVM: every 1,000 SMO iterations and
+  per pair of classes), flushed as it goes (non-finite numbers are written as ``null``);
+- ``DIR/model.npz``: the spec (JSON text), the preprocessing and the model's arrays (a
+  network's ``W`` and ``b`` per layer; an SVM's support vectors, coefficients, intercepts);
+  readable with ``np.load(..., allow_pickle=False)`` and by ``engine.estimators.read_model``;
+- ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``message``,
+  ``final`` (the last record), ``ranks`` and the model kind's own fields (networks:
+  ``epochs``, ``steps``; SVMs: ``n_support``, ``iterations``, ``dual_objective``, ...).
+
+The model kind decides how to train, save, load and describe: ``engine.estimators``.
+``export-data SPEC FILE`` writes a spec's data as CSV, LIBSVM or NPZ.
 
 ``model.npz`` and ``result.json`` are written atomically, also when SIGINT or SIGTERM
 stops the run between two steps. An invalid spec or data set exits with code 2 and one
