@@ -287,7 +287,8 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         ``progress(iteration, max_violation, alpha, objective) -> dict``; its result is
         yielded every ``REPORT_EVERY`` iterations.
     stop : callable, optional
-        Checked at each report; True ends the run early (``stopped`` True).
+        Asked every ``REPORT_EVERY`` iterations; True ends the run early (``stopped``
+        True). With several ranks it must answer alike on all of them.
     shrinking : bool
         Leave rows that cannot be chosen out of the selection for a while (libsvm's
         heuristic; the solution is the same within ``tol``).
@@ -525,11 +526,13 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         yG += step
         update_sets(i, a_i)
         update_sets(j, a_j)
-        if progress is not None and it % REPORT_EVERY == 0:
-            part = np.array([float(np.dot(alpha[start:stop_row], yl * yG - 1.0))])
-            if parallel:
-                comm.allreduce_sum(part)
-            yield progress(it, violation, alpha, -part[0] / 2.0)
+        if it % REPORT_EVERY == 0:
+            if progress is not None:
+                part = np.array([float(np.dot(alpha[start:stop_row], yl * yG - 1.0))])
+                if parallel:
+                    comm.allreduce_sum(part)
+                yield progress(it, violation, alpha, -part[0] / 2.0)
+            # Asked also without reports: a rank solving its own pairs must stop too.
             if stop is not None and stop():
                 stopped = True
                 break

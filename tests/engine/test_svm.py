@@ -162,6 +162,21 @@ def test_shrinking_reaches_the_same_solution():
     assert abs(int(np.sum(shrunk.alpha > 0)) - int(ref.n_support_.sum())) <= 0.02 * ref.n_support_.sum()
 
 
+def test_stop_ends_a_pair_at_the_next_thousand_iterations_also_without_reports():
+    X, y = make_preset("spiral", 1500, 0.3, 3)
+    yy = np.where(y == 0, 1.0, -1.0)
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return True
+
+    result = _solve(smo_binary(Kernel("rbf", gamma=1.5), X, yy, 50.0, 1e-3, -1, 10**8, stop=stop))
+    assert result.stopped and not result.converged and result.iterations == 1000 and len(asked) == 1
+    # the multipliers so far are still feasible: y'a = 0 and 0 <= a <= C
+    assert abs(result.alpha @ yy) < 1e-9 and result.alpha.min() >= 0 and result.alpha.max() <= 50.0
+
+
 def test_one_vs_one_vote_breaks_ties_toward_the_lowest_class():
     # 3 classes, pairs (0,1), (0,2), (1,2): each class wins once -> a 1-1-1 tie -> class 0.
     dec = np.array([[1.0, -1.0, 1.0],   # 0 beats 1, 2 beats 0, 1 beats 2: tie
