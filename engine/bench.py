@@ -13,7 +13,9 @@ Cases (from the engine's specification):
 - ``tiny``: 2-D spiral, 1,000 points, 2-8-8-2, batch 10, SGD;
 - ``wide``: 100,000 2-D points, 2-64-64-2, batch 256, Adam;
 - ``large``: 20,000 x 200, 16 classes, 200-256-128-16, batch 128, Adam;
-- ``grid``: the decision grid, 200 x 200 points, for 2-8-8-2 and 2-64-64-2.
+- ``grid``: the decision grid, 200 x 200 points, for 2-8-8-2 and 2-64-64-2;
+- ``svm``: fitting RBF SVMs, against scikit-learn's SVC and on 2 MPI ranks
+  (``engine.bench_svm``; only when asked for with ``--case svm``).
 
 Targets: tiny >= 10x scikit-learn and >= 18x PyTorch; large >= 1.5x scikit-learn and
 >= 1.35x PyTorch; grid for 2-8-8-2 under 1.5 ms.
@@ -263,6 +265,11 @@ def main(quick: bool = False, cases=None) -> int:
             print(f"note: {env}={os.environ[env]} is set; it changes OpenBLAS's kernels")
     failures = 0
     for name in cases:
+        if name == "svm":
+            from .bench_svm import run as run_svm
+
+            failures += run_svm(quick)
+            continue
         if name == "grid":
             repeats = 30 if quick else 200
             for hidden in ((8, 8), (64, 64)):

@@ -379,7 +379,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
     notes: tuple[str, ...] = ()
     where = "labels"
     if ds.is_preset:
-        X, y = make_preset(ds.kind, ds.n_samples, ds.noise, ds.seed, ds.n_classes)
+        X, y = make_preset(ds.kind, ds.n_samples, ds.noise, ds.seed, ds.n_classes, n_features=ds.n_features)
         task = ds.declared_task
         if task == CLASSIFICATION:
             n_classes = preset_n_classes(ds.kind, ds.n_classes)

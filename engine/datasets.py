@@ -20,9 +20,10 @@ import math
 
 import numpy as np
 
-from .spec import CLASSIFICATION_PRESETS, MAX_CLASSES, REGRESSION_PRESETS, SpecError
+from .hyperspectral import make_hyperspectral
+from .spec import CLASSIFICATION_PRESETS, MAX_CLASSES, MAX_DECLARED_CLASSES, REGRESSION_PRESETS, WIDE_PRESETS, SpecError
 
-PRESET_KINDS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS
+PRESET_KINDS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS + WIDE_PRESETS
 
 # Half-width of the box the Playground draws its points in.
 _RADIUS = 5.0
@@ -172,11 +173,11 @@ def preset_n_classes(kind: str, n_classes: int = 3) -> int:
     """How many classes preset ``kind`` has (1 for a regression preset)."""
     if kind in REGRESSION_PRESETS:
         return 1
-    return n_classes if kind == "blobs" else 2
+    return n_classes if kind == "blobs" or kind in WIDE_PRESETS else 2
 
 
 def make_preset(
-    kind: str, n_samples: int, noise: float, seed: int, n_classes: int = 3
+    kind: str, n_samples: int, noise: float, seed: int, n_classes: int = 3, n_features: int = 200
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate a preset data set.
 
@@ -191,12 +192,16 @@ def make_preset(
     seed : int
         Seed of the generator; the same seed gives the same points.
     n_classes : int
-        Number of blobs for ``blobs`` (2 to ``MAX_CLASSES``); other presets ignore it.
+        Number of blobs for ``blobs`` (2 to ``MAX_CLASSES``) or of materials for
+        ``hyperspectral`` (2 to ``MAX_DECLARED_CLASSES``); other presets ignore it.
+    n_features : int
+        Spectral bands of ``hyperspectral``; other presets ignore it.
 
     Returns
     -------
     X : ndarray, shape (n, 2), float64
-        Points, in about [-6, 6] x [-6, 6].
+        Points, in about [-6, 6] x [-6, 6] (``hyperspectral``: (n, n_features)
+        reflectances of about 0 to 1).
     y : ndarray, shape (n,)
         ``int64`` class indices 0..C-1 for classification, ``float64`` targets in about
         [-1.2, 1.2] for regression.
@@ -214,6 +219,12 @@ def make_preset(
         if not 2 <= n_classes <= MAX_CLASSES:
             raise SpecError("dataset.n_classes", f"{n_classes} is out of range [2, {MAX_CLASSES}]")
         X, y = _blobs(rng, n, noise, int(n_classes))
+    elif kind in WIDE_PRESETS:
+        if not 2 <= n_classes <= MAX_DECLARED_CLASSES:
+            raise SpecError("dataset.n_classes", f"{n_classes} is out of range [2, {MAX_DECLARED_CLASSES}]")
+        if n < n_classes:
+            raise SpecError("dataset.n_samples", f"{n} samples for {n_classes} classes; need at least one each")
+        X, y = make_hyperspectral(rng, n, noise, int(n_classes), int(n_features))
     else:
         X, y = _GENERATORS[kind](rng, n, noise)
     return _shuffled(rng, X.astype(np.float64, copy=False), y)

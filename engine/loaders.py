@@ -551,3 +551,48 @@ def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise DataError(path, None, f"y has dtype {y.dtype}; expected numbers or text")
     return X, y
+
+
+# ----------------------------------------------------------------------------- writers for libsvm and npz
+
+
+def write_libsvm(path: str | os.PathLike, X: np.ndarray, y: np.ndarray) -> None:
+    """Write samples as an SVMlight / libsvm file that :func:`read_libsvm` reads back exactly.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; written atomically.
+    X : ndarray, shape (n, d)
+        Features; zeros are left out (the format's sparse convention), indices are 1-based.
+    y : ndarray, shape (n,)
+        Numeric labels (class indices or regression targets).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape != (len(X),):
+        raise ValueError(f"expected X (n, d) and y (n,), got {X.shape} and {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise ValueError("libsvm labels must be numbers")
+    lines = []
+    for row, label in zip(X.tolist(), y.tolist()):
+        cells = [_label_text(label)]
+        cells.extend(f"{j + 1}:{v!r}" for j, v in enumerate(row) if v != 0.0)
+        lines.append(" ".join(cells))
+    atomic_write(os.fspath(path), "\n".join(lines) + "\n")
+
+
+def write_npz(path: str | os.PathLike, X: np.ndarray, y: np.ndarray) -> None:
+    """Write arrays ``X`` (n, d) float64 and ``y`` (n,) as an ``.npz`` that :func:`read_npz` reads."""
+    from .fileio import atomic_write_with
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape != (len(X),):
+        raise ValueError(f"expected X (n, d) and y (n,), got {X.shape} and {y.shape}")
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, X=X, y=y)
+
+    atomic_write_with(os.fspath(path), write)

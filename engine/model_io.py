@@ -25,7 +25,7 @@ from .model import Network
 from .model_checks import check_model_arrays
 from .spec import RunSpec, SpecError
 
-__all__ = ["MODEL_FORMAT", "save_model", "load_model", "load_class_names"]
+__all__ = ["MODEL_FORMAT", "save_model", "load_model", "load_class_names", "read_model_arrays"]
 
 MODEL_FORMAT = "scalelab-model-1"
 
@@ -69,7 +69,7 @@ def save_model(path: str | os.PathLike, spec: RunSpec, preprocess: Preprocessor,
     atomic_write_with(path, write)
 
 
-def _read_arrays(path: str) -> dict:
+def read_model_arrays(path: str | os.PathLike) -> dict:
     """Every array of a model file, checked for the format tag; one SpecError line when it
     is missing, truncated, a single array or not a zip archive."""
     try:
@@ -103,7 +103,7 @@ def load_model(path: str | os.PathLike) -> tuple[RunSpec, Preprocessor, Network]
         The file is missing, not a model file, or inconsistent; the message names it.
     """
     path = os.fspath(path)
-    data = _read_arrays(path)
+    data = read_model_arrays(path)
     check_model_arrays(data, path)
     try:
         spec = RunSpec.from_dict(json.loads(str(data["spec"])))
@@ -131,5 +131,5 @@ def load_class_names(path: str | os.PathLike) -> tuple[str, ...]:
         As :func:`load_model`.
     """
     path = os.fspath(path)
-    data = _read_arrays(path)
+    data = read_model_arrays(path)
     return tuple(str(c) for c in data.get("class_names", ()))

@@ -37,6 +37,13 @@ class SerialComm:
     def bcast(self, buf: np.ndarray) -> None:
         """Copy rank 0's ``buf`` to every rank, in place."""
 
+    def allreduce_max(self, buf: np.ndarray) -> None:
+        """Element-wise maximum of ``buf`` over ranks, in place."""
+
+    def allgather(self, send: np.ndarray, recv: np.ndarray) -> None:
+        """Every rank's ``send`` (shape (w,)) into row ``rank`` of ``recv`` (shape (size, w))."""
+        recv[0] = send
+
     def barrier(self) -> None:
         """Wait for every rank."""
 
@@ -61,6 +68,12 @@ class MpiComm(SerialComm):
 
     def bcast(self, buf):
         self._comm.Bcast(buf, root=0)
+
+    def allreduce_max(self, buf):
+        self._comm.Allreduce(self._MPI.IN_PLACE, buf, op=self._MPI.MAX)
+
+    def allgather(self, send, recv):
+        self._comm.Allgather(send, recv)
 
     def barrier(self):
         self._comm.Barrier()

@@ -2,13 +2,17 @@
 
 ``train SPEC.json --out DIR`` writes, on rank 0 only:
 
-- ``DIR/metrics.jsonl``: one JSON record per epoch, flushed as it goes (non-finite
-  numbers are written as ``null``);
-- ``DIR/model.npz``: the spec (JSON text), the preprocessing and every layer's ``W`` and
-  ``b``; readable with ``np.load(..., allow_pickle=False)`` and by
-  :func:`engine.model_io.load_model`;
-- ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``epochs``,
-  ``steps``, ``message``, ``final`` (the last record) and ``ranks``.
+- ``DIR/metrics.jsonl``: one JSON record per epoch (an SVM: every 1,000 SMO iterations and
+  per pair of classes), flushed as it goes (non-finite numbers are written as ``null``);
+- ``DIR/model.npz``: the spec (JSON text), the preprocessing and the model's arrays (a
+  network's ``W`` and ``b`` per layer; an SVM's support vectors, coefficients, intercepts);
+  readable with ``np.load(..., allow_pickle=False)`` and by ``engine.estimators.read_model`` (networks: :func:`engine.model_io.load_model`);
+- ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``message``,
+  ``final`` (the last record), ``ranks`` and the model kind's own fields (networks:
+  ``epochs``, ``steps``; SVMs: ``n_support``, ``iterations``, ``dual_objective``, ...).
+
+The model kind decides how to train, save, load and describe: ``engine.estimators``.
+``export-data SPEC FILE`` writes a spec's data as CSV, LIBSVM or NPZ.
 
 ``model.npz`` and ``result.json`` are written atomically, also when SIGINT or SIGTERM
 stops the run between two steps. An invalid spec or data set exits with code 2 and one
@@ -33,13 +37,10 @@ import numpy as np
 from .features import Preprocessor
 from .fileio import atomic_write
 from .logsetup import setup_cli_logging
-from .memory import available_memory, check_memory, estimate_run_memory, format_bytes
 from .metrics import format_metric
-from .model import Network
 from .model_checks import label_indices
-from .model_io import load_class_names, load_model, save_model
 from .parallel import ParallelError, SerialComm, world_comm
-from .spec import RunSpec, SpecError, load_spec
+from .spec import SpecError, load_spec
 from .value_checks import check_inputs_fit
 
 RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
@@ -76,13 +77,19 @@ def _json_safe(value):
 class _Progress:
     """A one-line progress display on stderr, only when stderr is a terminal."""
 
-    def __init__(self, total_epochs: int, enabled: bool):
+    def __init__(self, total_epochs: int, enabled: bool, describe=None):
         self.total = total_epochs
         self.enabled = enabled
         self.shown = False
+        self.describe = describe  # the model kind's own line, or None for the epoch line
 
     def update(self, rec: dict) -> None:
         if not self.enabled:
+            return
+        if self.describe is not None:
+            sys.stderr.write("\r\x1b[K" + self.describe(rec))
+            sys.stderr.flush()
+            self.shown = True
             return
         parts = [f"epoch {rec['epoch']}/{self.total}", f"loss {format_metric(rec['train_loss'])}"]
         if rec.get("test_loss") is not None:
@@ -118,7 +125,8 @@ def _agree(comm, value: int) -> int:
 
 def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, progress: bool | None = None) -> int:
     """Train ``spec_path`` into ``out_dir``; returns the exit code (see the module docstring)."""
-    from .trainer import RunStatus, Trainer  # the trainer pulls in the data layer; keep 'validate' light
+    from .estimators import model_kind  # the fitters pull in the data layer; keep 'validate' light
+    from .trainer import RunStatus
 
     comm = comm if comm is not None else SerialComm()
     lead = comm.rank == 0
@@ -142,7 +150,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             raise UsageError(problem)
         return EXIT_INVALID
     try:
-        trainer = Trainer(spec, comm=comm)
+        kind = model_kind(spec.model.kind)
+        trainer = kind.fitter(spec, comm=comm)
     except SpecError as exc:
         problem = str(exc)
         if exc.field and not exc.field.startswith("dataset"):
@@ -188,26 +197,24 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
                     comm.abort(EXIT_INVALID)
                 raise UsageError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
         show = progress if progress is not None else (lead and sys.stderr.isatty())
-        bar = _Progress(spec.train.epochs, bool(show) and lead)
+        describe = (lambda rec: kind.progress_text(trainer, rec)) if kind.progress_text else None
+        bar = _Progress(spec.train.epochs, bool(show) and lead, describe)
         started = time.time()
         for rec in trainer.run(stop):
             if metrics_fh is not None:
                 metrics_fh.write(json.dumps(_json_safe(rec)) + "\n")
                 metrics_fh.flush()
             bar.update(rec)
-            logger.debug("epoch %d: train loss %.4g, %.0f samples/s", rec["epoch"], rec["train_loss"],
-                         rec["samples_per_s"])
+            logger.debug("record %s", rec)
         bar.close()
         if lead:
             metrics_fh.close()
             metrics_fh = None
-            save_model(os.path.join(out_dir, "model.npz"), spec, trainer.preprocess, trainer.model,
-                       trainer.dataset.class_names)
+            kind.save(os.path.join(out_dir, "model.npz"), spec, trainer)
             result = {
                 "status": trainer.status,
                 "message": trainer.message,
-                "epochs": trainer.epoch,
-                "steps": trainer.step,
+                **kind.result_fields(trainer),
                 "ranks": comm.size,
                 "final": trainer.last_record,
                 "wall_s": time.time() - started,
@@ -216,7 +223,7 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             text = json.dumps(_json_safe(result), indent=2) + "\n"
             atomic_write(os.path.join(out_dir, "result.json"), text)
             logger.info("%s after %d epochs; wrote model.npz and result.json in %s", trainer.status,
-                        trainer.epoch, out_dir)
+                        getattr(trainer, "epoch", 0), out_dir)
             if trainer.status != RunStatus.COMPLETED:
                 sys.stderr.write(trainer.message + "\n")
     finally:
@@ -237,58 +244,31 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
 def run_validate(spec_path: str) -> int:
     """Print a summary of a valid spec and its data; errors raise SpecError."""
     from .data import load_dataset
+    from .estimators import model_kind
 
     spec = load_spec(spec_path)
     ds = load_dataset(spec)
     pre = Preprocessor.for_dataset(spec, ds)
-    n_in = pre.n_outputs(ds.n_features_raw)
-    n_out = ds.n_classes if ds.task == "classification" else 1
-    # Refuse before building the network: its parameters alone may not fit.
-    estimate = estimate_run_memory(spec, ds, n_in)
-    available, source = available_memory()
-    check_memory(estimate, available, source)
-    for X in (ds.X_train, ds.X_test):
-        check_inputs_fit(X, pre, np.dtype(spec.train.dtype), ds.feature_names)
-    widths, n_parameters = _network_shape(spec, n_in, n_out)
+    lines = model_kind(spec.model.kind).describe(spec, ds, pre)
     what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     print(f"{spec_path}: valid")
     print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
           f"{ds.n_features_raw} columns, {what}")
     for note in ds.notes:
         print(f"  {note}")
-    print(f"  model: {spec.model.kind} {widths}, {n_parameters} parameters")
-    t = spec.train
-    print(f"  train: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.dtype}")
-    room = f"{format_bytes(available)} available ({source})" if available is not None else "available memory unknown"
-    print(f"  memory: {estimate.summary()} per process; {room}")
+    for line in lines:
+        print(f"  {line}")
     return EXIT_OK
 
-
-def _network_shape(spec: RunSpec, n_in: int, n_out: int) -> tuple[str, int]:
-    """``("2-8-8-3", n_parameters)`` of the network a spec builds, without allocating it.
-
-    Spec weights are checked against the shapes by building the network (they are small
-    enough to be written in JSON).
-    """
-    from .losses import make_loss
-
-    if spec.weights is not None:
-        net = Network.from_spec(spec, n_in, n_out)
-        widths = [n_in] + [layer.n_out for layer in net.layers]
-    else:
-        if n_out == 1 and spec.model.kind != "mlp":
-            raise SpecError("model.kind", f"{spec.model.kind!r} is a classifier; a regression data set needs 'mlp'")
-        task = "regression" if n_out == 1 else "classification"
-        widths = [n_in, *spec.model.hidden, make_loss(spec.model.kind, task, n_out).n_outputs(n_out)]
-    n_parameters = sum(widths[i] * widths[i + 1] + widths[i + 1] for i in range(len(widths) - 1))
-    return "-".join(str(w) for w in widths), n_parameters
 
 
 def run_predict(model_path: str, data_path: str, out=None) -> int:
     """Print one prediction per row of a CSV file (and the accuracy when it has labels)."""
+    from .estimators import read_model
     from .loaders import read_csv
 
-    spec, pre, net = load_model(model_path)
+    spec, net = read_model(model_path)
+    pre = net.preprocess
     X, y_raw, _ = read_csv(data_path)
     d = pre.mean.shape[0] if pre.mean is not None else None
     need = d if d is not None else (2 if pre.features != ("x1", "x2") else net.n_inputs)
@@ -300,11 +280,11 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     else:
         raise SpecError("", f"{data_path}: {X.shape[1] + 1} columns, the model needs {need} feature columns "
                             "(and optionally a label)")
-    check_inputs_fit(X, pre, net.dtype, [f"column {i + 1}" for i in range(X.shape[1])], where=data_path)
+    check_inputs_fit(X, pre, np.dtype(getattr(net, "dtype", np.float64)), [f"column {i + 1}" for i in range(X.shape[1])], where=data_path)
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
-    names = list(load_class_names(model_path))
+    names = list(net.class_names)
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
     if labels is not None and net.task == "classification":
@@ -339,9 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict the rows of a CSV file with a trained model.npz")
     p.add_argument("model")
     p.add_argument("data")
+    p = sub.add_parser("export-data", help="write a spec's data to a CSV, LIBSVM (.svm) or .npz file")
+    p.add_argument("spec")
+    p.add_argument("file", help="output file; its extension (.csv, .svm, .libsvm, .txt, .npz) picks the format")
     p = sub.add_parser("bench", help="compare the engine's speed with scikit-learn and PyTorch")
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
-    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid"),
+    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm"),
                    help="run only this case (repeatable)")
     from .export import add_export_parser
 
@@ -372,6 +355,11 @@ def main(argv=None) -> int:
             from .export import run_export
 
             return run_export(args)
+        if args.command == "export-data":
+            from .export_data import export_data
+
+            print(export_data(args.spec, args.file))
+            return EXIT_OK
         try:
             comm = world_comm()
         except ParallelError as exc:

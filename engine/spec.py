@@ -22,20 +22,31 @@ from .fileio import atomic_write
 
 CLASSIFICATION_PRESETS = ("circle", "xor", "gauss", "spiral", "moons", "blobs", "linear")
 REGRESSION_PRESETS = ("plane", "multigauss")
+#: classification presets with many columns (not drawn in the 2-D Playground)
+WIDE_PRESETS = ("hyperspectral",)
 FILE_KINDS = ("csv", "libsvm", "npz")
-DATASET_KINDS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS + ("points",) + FILE_KINDS
+DATASET_KINDS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS + WIDE_PRESETS + ("points",) + FILE_KINDS
 TASKS = ("auto", "classification", "regression")
 
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 RAW_FEATURES = ("x1", "x2")
 
+#: the networks (trained by epochs; the Playground's model list)
 MODEL_KINDS = ("mlp", "logistic", "perceptron")
+#: kinds with fields of their own (``KIND_FIELDS``); ``engine.estimators`` says how each trains
+KERNEL_MODEL_KINDS = ("svm",)
+ALL_MODEL_KINDS = MODEL_KINDS + KERNEL_MODEL_KINDS
+SVM_KERNELS = ("rbf", "linear", "poly", "sigmoid")
+GAMMA_WORDS = ("scale", "auto")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float32", "float64")
 
 MAX_CLASSES = 8
+#: classes of a wide preset, or of a data file whose task is declared ``classification``
+MAX_DECLARED_CLASSES = 64
 MAX_SAMPLES = 10_000_000
+MAX_FEATURES = 100_000
 
 
 class SpecError(ValueError):
@@ -155,10 +166,20 @@ MODEL_RULES: dict[str, ModelRules] = {
         losses={"classification": "perceptron"}, hidden_layers=False),
 }
 
+#: The kernel machines (solved by SMO, not by an optimizer: the train section's does not apply).
+KERNEL_MODEL_RULES: dict[str, ModelRules] = {
+    "svm": ModelRules(tasks=("classification",), optimizers=OPTIMIZERS, losses={"classification": "hinge"},
+                      hidden_layers=False),
+}
+
+
+def _rules(kind: str) -> ModelRules:
+    return MODEL_RULES[kind] if kind in MODEL_RULES else KERNEL_MODEL_RULES[kind]
+
 
 def model_allows_task(kind: str, task: str) -> bool:
     """Whether model ``kind`` learns ``task`` (``auto``, undecided yet, is allowed)."""
-    return task == "auto" or task in MODEL_RULES[kind].tasks
+    return task == "auto" or task in _rules(kind).tasks
 
 
 def models_for_task(task: str) -> tuple[str, ...]:
@@ -175,7 +196,7 @@ def check_model_for_task(kind: str, task: str, field: str = "model.kind") -> Non
 
 def optimizers_for_model(kind: str) -> tuple[str, ...]:
     """The optimizers model ``kind`` trains with (the perceptron: ``sgd`` only)."""
-    return MODEL_RULES[kind].optimizers
+    return _rules(kind).optimizers
 
 
 def optimizer_for_model(kind: str, optimizer: str) -> str:
@@ -187,12 +208,20 @@ def optimizer_for_model(kind: str, optimizer: str) -> str:
 def loss_for_model(kind: str, task: str) -> str:
     """The name of the loss model ``kind`` minimizes on ``task`` (:class:`SpecError` if it cannot)."""
     check_model_for_task(kind, task)
-    return MODEL_RULES[kind].losses[task]
+    return _rules(kind).losses[task]
 
 
 def model_has_hidden_layers(kind: str) -> bool:
     """Whether model ``kind`` has hidden layers (activations, dropout)."""
-    return MODEL_RULES[kind].hidden_layers
+    return _rules(kind).hidden_layers
+
+
+def _wide_only(d: Mapping, key: str, path: str, kind: str, default: int, lo: int, hi: int) -> int:
+    if kind not in WIDE_PRESETS:
+        if key in d:
+            raise _fail(f"{path}.{key}", f"only used with {', '.join(WIDE_PRESETS)}, not {kind!r}")
+        return default
+    return _int(d, key, path, default, lo, hi)
 
 
 # ----------------------------------------------------------------------------- dataset
@@ -219,15 +248,16 @@ class DatasetSpec:
     label_column: int | str | None = None
     points: tuple[tuple[float, float, float], ...] | None = None
     class_names: tuple[str, ...] | None = None
+    n_features: int = 200
 
     @property
     def is_preset(self) -> bool:
-        return self.kind in CLASSIFICATION_PRESETS or self.kind in REGRESSION_PRESETS
+        return self.kind in CLASSIFICATION_PRESETS or self.kind in REGRESSION_PRESETS or self.kind in WIDE_PRESETS
 
     @property
     def declared_task(self) -> str:
         """``classification`` or ``regression`` where the spec alone says so, else ``auto``."""
-        if self.kind in CLASSIFICATION_PRESETS:
+        if self.kind in CLASSIFICATION_PRESETS or self.kind in WIDE_PRESETS:
             return "classification"
         if self.kind in REGRESSION_PRESETS:
             return "regression"
@@ -282,8 +312,8 @@ class DatasetSpec:
                 raise _fail(f"{path}.class_names", f"names must be distinct, got {list(class_names)!r}")
             class_names = tuple(class_names)
         task = _choice(d, "task", path, cls.task, TASKS)
-        if task != "auto" and (kind in CLASSIFICATION_PRESETS or kind in REGRESSION_PRESETS):
-            natural = "classification" if kind in CLASSIFICATION_PRESETS else "regression"
+        if task != "auto" and (kind in CLASSIFICATION_PRESETS or kind in REGRESSION_PRESETS or kind in WIDE_PRESETS):
+            natural = "regression" if kind in REGRESSION_PRESETS else "classification"
             if task != natural:
                 raise _fail(f"{path}.task", f"preset {kind!r} is a {natural} data set, not {task}")
         return cls(
@@ -292,21 +322,25 @@ class DatasetSpec:
             noise=_float(d, "noise", path, cls.noise, 0.0, 100.0),
             seed=_int(d, "seed", path, cls.seed, 0, 2**32 - 1),
             test_fraction=_float(d, "test_fraction", path, cls.test_fraction, 0.0, 0.9),
-            n_classes=_int(d, "n_classes", path, cls.n_classes, 2, MAX_CLASSES),
+            n_classes=_int(d, "n_classes", path, 16 if kind in WIDE_PRESETS else cls.n_classes, 2,
+                           MAX_DECLARED_CLASSES if kind in WIDE_PRESETS else MAX_CLASSES),
             standardize=_bool(d, "standardize", path, cls.standardize),
             task=task,
             path=file_path,
             label_column=label_column,
             points=points,
             class_names=class_names,
+            n_features=_wide_only(d, "n_features", path, kind, cls.n_features, 1, MAX_FEATURES),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         if self.is_preset:
             out.update(n_samples=self.n_samples, noise=self.noise, seed=self.seed)
-            if self.kind == "blobs":
+            if self.kind == "blobs" or self.kind in WIDE_PRESETS:
                 out["n_classes"] = self.n_classes
+            if self.kind in WIDE_PRESETS:
+                out["n_features"] = self.n_features
         else:
             out["seed"] = self.seed
         out["test_fraction"] = self.test_fraction
@@ -330,14 +364,29 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The model: ``mlp`` (dense hidden layers), ``logistic`` or ``perceptron``.
+    """The model: a network (``mlp`` with dense hidden layers, ``logistic``, ``perceptron``)
+    or a kernel machine (``svm``).
 
     ``activation`` is one name for every hidden layer or a tuple with one per layer.
+    The ``svm`` fields mean what they mean in scikit-learn's ``SVC``: ``kernel``
+    (``rbf``, ``linear``, ``poly``, ``sigmoid``), ``C`` > 0, ``gamma`` (``scale``,
+    ``auto`` or a number > 0), ``degree`` and ``coef0`` (poly, sigmoid), ``tol`` (the
+    stopping violation), ``max_iter`` (-1: none), ``cache_mb`` (kernel-row cache) and
+    ``shrinking``.
     """
 
     kind: str = "mlp"
     hidden: tuple[int, ...] = (8, 8)
     activation: str | tuple[str, ...] = "tanh"
+    kernel: str = "rbf"
+    C: float = 1.0
+    gamma: float | str = "scale"
+    degree: int = 3
+    coef0: float = 0.0
+    tol: float = 1e-3
+    max_iter: int = -1
+    cache_mb: float = 200.0
+    shrinking: bool = True
 
     @property
     def activations(self) -> tuple[str, ...]:
@@ -346,10 +395,21 @@ class ModelSpec:
             return (self.activation,) * len(self.hidden)
         return tuple(self.activation)
 
+    @property
+    def is_network(self) -> bool:
+        return self.kind in MODEL_KINDS
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], path: str = "model") -> "ModelSpec":
         _check_keys(d, {f.name for f in fields(cls)}, path)
-        kind = _choice(d, "kind", path, cls.kind, MODEL_KINDS)
+        kind = _choice(d, "kind", path, cls.kind, ALL_MODEL_KINDS)
+        own = KIND_FIELDS.get(kind, ("hidden", "activation"))
+        foreign = sorted(k for k in d if k != "kind" and k not in own)
+        if foreign:
+            allowed = ", ".join(("kind",) + own)
+            raise _fail(f"{path}.{foreign[0]}", f"not a field of model {kind!r} (its fields: {allowed})")
+        if kind in KIND_FIELDS:
+            return cls(kind=kind, hidden=(), **_KIND_PARSERS[kind](d, path))
         hidden = d.get("hidden", list(cls.hidden) if model_has_hidden_layers(kind) else [])
         if not isinstance(hidden, (list, tuple)):
             raise _fail(f"{path}.hidden", f"expected a list of layer widths, got {hidden!r}")
@@ -383,7 +443,39 @@ class ModelSpec:
         if model_has_hidden_layers(self.kind):
             out["hidden"] = list(self.hidden)
             out["activation"] = self.activation if isinstance(self.activation, str) else list(self.activation)
+        for name in KIND_FIELDS.get(self.kind, ()):
+            out[name] = getattr(self, name)
         return out
+
+
+def _svm_fields(d: Mapping[str, Any], path: str) -> dict[str, Any]:
+    gamma = d.get("gamma", ModelSpec.gamma)
+    if isinstance(gamma, str):
+        if gamma not in GAMMA_WORDS:
+            raise _fail(f"{path}.gamma", f"{gamma!r} is not 'scale', 'auto' or a number > 0")
+    else:
+        gamma = _float(d, "gamma", path, 1.0, 0.0, 1e12, lo_open=True)
+    max_iter = _int(d, "max_iter", path, ModelSpec.max_iter, -1, 10**12)
+    if max_iter == 0:
+        raise _fail(f"{path}.max_iter", "0 iterations; give -1 for no limit or a positive number")
+    return {
+        "kernel": _choice(d, "kernel", path, ModelSpec.kernel, SVM_KERNELS),
+        "C": _float(d, "C", path, ModelSpec.C, 0.0, 1e12, lo_open=True),
+        "gamma": gamma,
+        "degree": _int(d, "degree", path, ModelSpec.degree, 1, 20),
+        "coef0": _float(d, "coef0", path, ModelSpec.coef0, -1e12, 1e12),
+        "tol": _float(d, "tol", path, ModelSpec.tol, 0.0, 1e6, lo_open=True),
+        "max_iter": max_iter,
+        "cache_mb": _float(d, "cache_mb", path, ModelSpec.cache_mb, 1.0, 2.0**30),
+        "shrinking": _bool(d, "shrinking", path, ModelSpec.shrinking),
+    }
+
+
+#: the fields each non-network kind has, besides ``kind``, and their parsers
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "svm": ("kernel", "C", "gamma", "degree", "coef0", "tol", "max_iter", "cache_mb", "shrinking"),
+}
+_KIND_PARSERS = {"svm": _svm_fields}
 
 
 # ----------------------------------------------------------------------------- training

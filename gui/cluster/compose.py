@@ -65,8 +65,12 @@ def spec_summary(spec: RunSpec | None, source: str) -> str:
     if spec is None:
         return "No spec yet: use “Run on cluster…” in the Playground, or open a saved spec file."
     m = spec.model
-    arch = f"{m.kind}" + (f" {list(m.hidden)} {m.activation}" if m.kind == "mlp" else "")
     where = f" ({os.path.basename(source)})" if source else ""
+    data = spec.dataset.kind + (f" {os.path.basename(spec.dataset.path)}" if spec.dataset.path else "")
+    if not m.is_network:
+        gamma = m.gamma if isinstance(m.gamma, str) else f"{m.gamma:g}"
+        return f"Spec{where}: {data} data, SVM {m.kernel} kernel, C {m.C:g}, gamma {gamma}, one-vs-one"
+    arch = f"{m.kind}" + (f" {list(m.hidden)} {m.activation}" if m.kind == "mlp" else "")
     return (f"Spec{where}: {spec.dataset.kind} data, {arch}, {spec.train.epochs} epochs, "
             f"batch {spec.train.batch_size}, {spec.train.optimizer}")
 
@@ -257,6 +261,8 @@ class ComposeTab(QtWidgets.QWidget):
         """Lay the template ``name``'s values over the form; ``False`` when there is none of that name."""
         template = next((t for t in self.templates if t.name == name), None)
         if template is None:
+            return False
+        if template.spec_path and not self.open_spec_file(template.spec_path):
             return False
         values = self.form.values()
         values.update(template.values)

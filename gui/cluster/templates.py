@@ -6,7 +6,9 @@ folder of ``SCALELAB_CONFIG`` when that is set, so tests and classrooms keep the
 A template file is one JSON object: ``{"name": ..., "description": ..., "values": {...}}``
 where ``values`` holds job-form fields (``nodes``, ``ntasks``, ``time``, ...), and optionally
 ``"runs": "script"``: the job runs a Python script the user picks (an exported Keras script)
-instead of ScaleLab's trainer.
+instead of ScaleLab's trainer, or ``"spec": "PATH.json"``, a run spec (relative to the template's folder) that starting from
+the template opens too: a template can then be a whole course job (the parallel SVM one
+brings its SVM settings and data file).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class JobTemplate:
     path: str = ""
     builtin: bool = False
     runs: str = "engine"
+    spec_path: str = ""
 
 
 def user_template_dir() -> str:
@@ -74,8 +77,13 @@ def read_template(path: str, builtin: bool = False) -> JobTemplate:
     runs = data.get("runs", "engine")
     if runs not in RUNS:
         raise TemplateError(f"{path}: 'runs' must be one of {', '.join(RUNS)}, got {runs!r}")
+    spec = data.get("spec", "")
+    if not isinstance(spec, str) or (spec and not spec.endswith(".json")):
+        raise TemplateError(f"{path}: 'spec' must name a run spec .json file, got {spec!r}")
+    spec_path = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), spec)) if spec else ""
     return JobTemplate(name=data["name"], values=_clean_values(data.get("values", {}), path),
-                       description=str(data.get("description", "")), path=path, builtin=builtin, runs=runs)
+                       description=str(data.get("description", "")), path=path, builtin=builtin, runs=runs,
+                       spec_path=spec_path)
 
 
 def list_templates(errors: list[str] | None = None) -> list[JobTemplate]:

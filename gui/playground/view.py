@@ -50,6 +50,13 @@ FRAME_INTERVAL_MS = 100
 ARCHITECTURE_FIELDS = frozenset({"model_kind", "features", "hidden", "activations"})
 
 
+def _check_network(spec, path: str) -> None:
+    """The Playground trains and draws networks; other model kinds get one clear line."""
+    if not spec.model.is_network:
+        raise SpecError("model.kind", f"{os.path.basename(path)} holds a {spec.model.kind!r} model; the Playground "
+                                      "shows networks. Train it with 'python -m engine train' or on a cluster")
+
+
 class PlaygroundView(QtWidgets.QWidget):
     """The classroom window; see the module docstring."""
 
@@ -233,6 +240,7 @@ class PlaygroundView(QtWidgets.QWidget):
     def open(self, path: str) -> None:
         """Open a playground / run spec file (errors raise ``SpecError`` with a clear message)."""
         spec = load_spec(path)
+        _check_network(spec, path)
         self.load_run_spec(spec)
         self.file_path = path
         self.spec_loaded.emit(path)
@@ -246,8 +254,10 @@ class PlaygroundView(QtWidgets.QWidget):
             The file is not a model file, or its data cannot be found (relative data paths
             are looked up next to the model file).
         """
+        from engine.estimators import read_model
         from engine.model_io import load_model
 
+        _check_network(read_model(path)[0], path)
         spec, _preprocess, network = load_model(path)
         base = os.path.dirname(os.path.abspath(path))
         self.load_run_spec(spec.with_(weights=tuple(network.get_weights()), base_dir=base))

@@ -17,7 +17,8 @@ from engine.data import (
     train_test_split,
     write_csv,
 )
-from engine.spec import CLASSIFICATION_PRESETS, MAX_CLASSES, REGRESSION_PRESETS, RunSpec, SpecError
+from engine.spec import (CLASSIFICATION_PRESETS, MAX_CLASSES, REGRESSION_PRESETS, RunSpec,
+                         SpecError)
 
 ALL_PRESETS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS
 
