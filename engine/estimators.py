@@ -348,7 +348,7 @@ class FittedSvm:
 
 def _svm_save(path, spec, fitter: SvmFitter) -> None:
     from .fileio import atomic_write_with
-    from .runner import MODEL_FORMAT
+    from .model_io import MODEL_FORMAT
 
     model = fitter.model
     if model is None:

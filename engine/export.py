@@ -32,7 +32,7 @@ def _weights_for(spec: RunSpec, source: str | None, say) -> list | None:
     if source is None:
         return None
     if source:
-        from .runner import load_model
+        from .model_io import load_model
 
         _, _, network = load_model(source)
         return network.get_weights()

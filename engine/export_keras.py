@@ -28,6 +28,7 @@ import numpy as np
 
 from .data import Dataset, load_dataset
 from .features import Preprocessor
+from .fileio import atomic_write, atomic_write_with
 from .model import Network
 from .spec import RunSpec, SpecError
 
@@ -137,27 +138,17 @@ def write_weights_npz(path: str | os.PathLike, weights) -> None:
     for i, w in enumerate(weights):
         arrays[f"W{i}"] = np.asarray(w["W"], np.float64)
         arrays[f"b{i}"] = np.asarray(w["b"], np.float64)
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
+
+    def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write_with(path, write)
 
 
 def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` as UTF-8 with ``\\n`` line ends, atomically (a crash never leaves half a file)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, text)
 
 
 # ----------------------------------------------------------------------------- the script
@@ -216,11 +207,21 @@ def load_data(path):
 def fit_standardization(X_train):
     """Mean and standard deviation of the TRAINING part only, shapes (d,).
 
-    A constant column keeps a scale of 1 (it is only centred).
+    A constant column keeps a scale of 1 (it is only centred). Computed on the columns
+    divided by their largest magnitude and scaled back (as ScaleLab does), so huge values
+    neither overflow the sum nor the squares.
     """
-    mean = X_train.mean(axis=0)
-    std = X_train.std(axis=0)
-    std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+    X_train = np.asarray(X_train, dtype=np.float64)
+    if X_train.shape[0] == 0:
+        return np.zeros(X_train.shape[1]), np.ones(X_train.shape[1])
+    scale = np.max(np.abs(X_train), axis=0)
+    scale[~(scale > 0)] = 1.0
+    Xs = X_train / scale
+    mean_s = Xs.mean(axis=0)
+    std_s = Xs.std(axis=0)
+    mean = mean_s * scale
+    std = std_s * scale
+    std[~((std_s > 1e-12 * np.maximum(1.0, np.abs(mean_s))) & np.isfinite(std) & (std > 0))] = 1.0
     return mean, std
 
 

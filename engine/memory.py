@@ -157,15 +157,12 @@ def estimate_memory(
         # The epoch's last, smaller batch gets buffers of its own.
         batch += -(-last // ranks) * (per_row * s + 8)
     # Small batches get a prebuilt step plan each (Python objects bound to buffer views),
-    # measured with tracemalloc at about 7 KiB + 2.6 KiB per layer, and for plain SGD on one
-    # rank a compiled function of about 2.2 KiB + 1.6 KiB per layer more.
+    # measured with tracemalloc at about 7 KiB + 2.6 KiB per layer.
     n_batches = -(-n_train // global_batch)
     layers = len(widths) - 1
     plans = 0
     if n_batches <= MAX_PLANNED_BATCHES and dropout == 0:
         per_plan = 7200 + 2660 * layers
-        if optimizer == "sgd" and ranks == 1:
-            per_plan += 2250 + 1640 * layers
         plans = n_batches * per_plan
         # Every plan tiles each layer's bias over its rows: the whole epoch's share times
         # every layer's width; the two-class softmax keeps two more scratch columns.

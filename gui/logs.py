@@ -23,6 +23,8 @@ LOG_BACKUPS = 3
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
 
 _file_handler: logging.handlers.RotatingFileHandler | None = None
+#: the handlers this module added to the root logger (replaced on the next setup)
+_own_handlers: list[logging.Handler] = []
 
 
 def log_folder() -> str:
@@ -55,9 +57,10 @@ def setup_logging(verbose: bool = False) -> str | None:
     global _file_handler
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_scalelab", False):
+        if handler in _own_handlers:
             root.removeHandler(handler)
             handler.close()
+    _own_handlers.clear()
     _file_handler = None
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # paramiko's debug records are its packet-level chatter; its info records (connected,
@@ -73,12 +76,12 @@ def setup_logging(verbose: bool = False) -> str | None:
         print(f"scalelab: no log file: cannot write to {folder}: {exc.strerror or exc}", file=sys.stderr)
     else:
         handler.setFormatter(formatter)
-        handler._scalelab = True
+        _own_handlers.append(handler)
         root.addHandler(handler)
         _file_handler = handler
     if verbose:
         echo = logging.StreamHandler()
         echo.setFormatter(formatter)
-        echo._scalelab = True
+        _own_handlers.append(echo)
         root.addHandler(echo)
     return log_file()

@@ -29,9 +29,7 @@ def export_playground(playground, path: str) -> list[str]:
         The run cannot be exported (no data, a file cannot be written, ...).
     """
     spec = playground.current_spec()
-    session = getattr(playground, "session", None)
-    trainer = getattr(session, "trainer", None)
-    dataset = trainer.dataset if trainer is not None else None
+    dataset = playground.session.dataset
     run = prepare_export(spec.with_(meta=None), dataset=dataset)
     if path.endswith(".ipynb"):
         return export_run(run, notebook_path=path)

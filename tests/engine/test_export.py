@@ -17,7 +17,7 @@ import pytest
 from engine.data import load_dataset
 from engine.export_keras import prepare_export
 from engine.features import Preprocessor
-from engine.runner import load_model
+from engine.model_io import load_model
 from engine.spec import RunSpec, load_spec
 from tests.conftest import ROOT
 from tests.engine.test_cli import assert_one_line_error, engine, write_spec

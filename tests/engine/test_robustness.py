@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import type_of_target
 from engine.data import labels_to_classes, load_dataset
 from engine.loaders import read_csv
 from engine.metrics import accuracy
-from engine.runner import load_model
+from engine.model_io import load_model
 from engine.spec import RunSpec, SpecError, load_spec
 from engine.trainer import Trainer
 from tests.engine.test_cli import assert_one_line_error, engine, write_spec

@@ -98,7 +98,7 @@ def test_softmax_plan_equals_the_plain_loss(n_classes, contiguous):
         if not contiguous:
             z = z[:, :n_classes]  # a view with row stride n_classes + 1
         assert z.flags.c_contiguous == contiguous
-        stats = np.empty((2, n, 1), np.float32)
+        stats = np.empty((loss.n_stats, n, 1), np.float32)
         bufs = loss.buffers(n, n_classes, np.float32)
         if planned:
             for op in loss.plan(z, t, flat, 1 / 7, stats, bufs):

@@ -53,7 +53,7 @@ def test_export_writes_the_playground_run_with_its_data_and_weights(qtbot, tmp_p
 
         ns = runpy.run_path(str(tmp_path / "out" / "circle_lesson.py"), run_name="exported_script")
         X_train, y_train, X_test, y_test = ns["load_data"](ns["DATA_FILE"])
-        shown = playground.session.trainer.dataset
+        shown = playground.session.dataset
         assert np.array_equal(X_train, shown.X_train) and np.array_equal(y_test, shown.y_test)
         assert ns["FEATURES"] == ["x1", "x2", "x1^2", "x2^2"] and ns["HIDDEN"] == [4]
         with np.load(tmp_path / "out" / "circle_lesson_weights.npz", allow_pickle=False) as z:

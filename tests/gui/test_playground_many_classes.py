@@ -52,15 +52,15 @@ def test_sixteen_imported_classes_are_drawn_in_sixteen_colours(qtbot, playground
     drawn = {int(c): b.color().name().upper() for c, b in zip(labels, brushes)}
     assert drawn == {c: expected[c] for c in range(16)}
     # the class list shows each class's colour
-    icons = [view.dataset_panel.class_list.item(i).icon().pixmap(14, 14).toImage().pixelColor(7, 7).name().upper()
+    icons = [view.dataset_panel.paint.class_list.item(i).icon().pixmap(14, 14).toImage().pixelColor(7, 7).name().upper()
              for i in range(16)]
     assert icons == list(expected)
     # painting stays limited to the eight painting colours
-    assert not view.dataset_panel.add_class_button.isEnabled()
+    assert not view.dataset_panel.paint.add_class_button.isEnabled()
     # one training step: the decision regions use the same 16 colours
     view.step()
     qtbot.waitUntil(lambda: not view.session.running, timeout=10000)
-    view._on_frame()
+    view.draw_frame()
     img = view.data_plot.image.image
     assert img is not None and img.shape[-1] == 3
 
@@ -86,7 +86,7 @@ def test_whole_number_targets_import_as_regression_when_the_problem_type_says_so
     sample = os.path.join(ROOT, "resources", "data", "diabetes_2d_semicolon.csv")
     view.dataset_panel.import_csv(sample)
     assert view.store.task == "classification" and view.store.n_classes > 100  # type_of_target: multiclass
-    combo = view.problem_combo
+    combo = view.settings_bar.problem_combo
     combo.setCurrentIndex(combo.findData("regression"))
     qtbot.waitUntil(lambda: view.dataset_panel.task == "regression", timeout=3000)
     view.dataset_panel.import_csv(sample)
