@@ -31,16 +31,17 @@ def setup_cli_logging(verbose: bool = False, stream=None) -> None:
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_scalelab_cli", False):
+        if isinstance(handler, _StderrHandler):
             root.removeHandler(handler)
     handler = _StderrHandler(stream)
-    handler._scalelab_cli = True
     handler.setFormatter(logging.Formatter(VERBOSE_FORMAT if verbose else QUIET_FORMAT))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     # paramiko's debug records are its packet-level chatter; its info records (connected,
-    # authenticated) are the ones worth reading, and only with --verbose.
-    logging.getLogger("paramiko").setLevel(logging.INFO if verbose else logging.WARNING)
+    # authenticated) are the ones worth reading, and only with --verbose. Without it none of
+    # its records are shown: its errors (a port that does not speak SSH, from its own
+    # thread, with a traceback) reach the user as remote's own one-line message.
+    logging.getLogger("paramiko").setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
 
 
 class _StderrHandler(logging.StreamHandler):
