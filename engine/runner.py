@@ -205,7 +205,11 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
                 metrics_fh.write(json.dumps(_json_safe(rec)) + "\n")
                 metrics_fh.flush()
             bar.update(rec)
-            logger.debug("record %s", rec)
+            if "epoch" in rec:
+                logger.debug("epoch %d: train loss %.4g, %.0f samples/s", rec["epoch"], rec.get("train_loss", float("nan")),
+                             rec.get("samples_per_s", float("nan")))
+            else:
+                logger.debug("record %s", rec)
         bar.close()
         if lead:
             metrics_fh.close()
