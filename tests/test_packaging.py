@@ -60,6 +60,7 @@ def test_wheel_installed_elsewhere_finds_templates_and_example_specs(tmp_path):
     for key in ("resources", "gui", "templates_dir"):
         assert found[key].startswith(str(venv)), (key, found[key])
     assert found["templates"] == sorted(json.load(open(p))["name"] for p in (
-        os.path.join(ROOT, "resources", "templates", f) for f in os.listdir(os.path.join(ROOT, "resources", "templates"))))
+        os.path.join(ROOT, "resources", "templates", f) for f in os.listdir(os.path.join(ROOT, "resources", "templates"))
+        if f.startswith("jobform-")))
     assert "iris.json" in found["specs"] and found["iris_data_bytes"] == os.path.getsize(
         os.path.join(ROOT, "resources", "data", "iris_2d.csv"))

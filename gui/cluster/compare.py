@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from PySide6 import QtCore, QtWidgets
+from superqt.utils import signals_blocked
 
 from gui import theme
 from gui.cluster.curves import AXES, MetricPlot
@@ -112,18 +113,17 @@ class CompareView(QtWidgets.QWidget):
         new = run.key not in self.runs
         self.runs[run.key] = run
         item = self._item(run.key)
-        self.list.blockSignals(True)
-        if item is None:
-            item = QtWidgets.QListWidgetItem(run.label)
-            item.setData(QtCore.Qt.ItemDataRole.UserRole, run.key)
-            item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(QtCore.Qt.CheckState.Unchecked)
-            self.list.addItem(item)
-        item.setText(f"{run.label}  ({sum(r.get('epoch') is not None for r in run.records)} epochs)")
-        item.setToolTip(f"{run.label}\n{run.source}" if run.source else run.label)
-        if checked is not None:
-            item.setCheckState(QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked)
-        self.list.blockSignals(False)
+        with signals_blocked(self.list):
+            if item is None:
+                item = QtWidgets.QListWidgetItem(run.label)
+                item.setData(QtCore.Qt.ItemDataRole.UserRole, run.key)
+                item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(QtCore.Qt.CheckState.Unchecked)
+                self.list.addItem(item)
+            item.setText(f"{run.label}  ({sum(r.get('epoch') is not None for r in run.records)} epochs)")
+            item.setToolTip(f"{run.label}\n{run.source}" if run.source else run.label)
+            if checked is not None:
+                item.setCheckState(QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked)
         if new or self.is_checked(run.key) or checked is not None:
             self.redraw()
 

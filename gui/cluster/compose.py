@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, replace
 
 from PySide6 import QtCore, QtWidgets
+from superqt.utils import signals_blocked
 
 from engine.spec import RunSpec, SpecError, load_spec
 from gui import theme
@@ -246,14 +247,13 @@ class ComposeTab(QtWidgets.QWidget):
         """Read the built-in and saved templates again into the template box."""
         errors: list[str] = []
         self.templates = list_templates(errors)
-        self.template_combo.blockSignals(True)
-        self.template_combo.clear()
-        self.template_combo.addItem("Start from template…")
-        for t in self.templates:
-            self.template_combo.addItem(("" if t.builtin else "★ ") + t.name)
-            self.template_combo.setItemData(self.template_combo.count() - 1, t.description,
-                                            QtCore.Qt.ItemDataRole.ToolTipRole)
-        self.template_combo.blockSignals(False)
+        with signals_blocked(self.template_combo):
+            self.template_combo.clear()
+            self.template_combo.addItem("Start from template…")
+            for t in self.templates:
+                self.template_combo.addItem(("" if t.builtin else "★ ") + t.name)
+                self.template_combo.setItemData(self.template_combo.count() - 1, t.description,
+                                                QtCore.Qt.ItemDataRole.ToolTipRole)
         if errors:
             self.message.emit("; ".join(errors), True)
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from PySide6 import QtCore, QtWidgets
+from superqt.utils import signals_blocked
 
 from gui import theme
 from remote.slurm import JobDescription, SlurmInputError
@@ -145,11 +146,10 @@ class JobForm(QtWidgets.QWidget):
         """Offer ``partitions`` (from ``sinfo``) in the partition box, keeping the text."""
         combo: QtWidgets.QComboBox = self.widgets["partition"]
         text = combo.currentText()
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItems([""] + [p for p in partitions if p])
-        combo.setEditText(text)
-        combo.blockSignals(False)
+        with signals_blocked(combo):
+            combo.clear()
+            combo.addItems([""] + [p for p in partitions if p])
+            combo.setEditText(text)
 
     # ------------------------------------------------------------------ values
 
@@ -175,14 +175,13 @@ class JobForm(QtWidgets.QWidget):
         for name in FIELD_NAMES:
             value = values.get(name, getattr(defaults, name))
             w = self.widgets[name]
-            w.blockSignals(True)
-            if isinstance(w, QtWidgets.QSpinBox):
-                w.setValue(0 if value is None else int(value))
-            elif isinstance(w, QtWidgets.QComboBox):
-                w.setEditText("" if value is None else str(value))
-            else:
-                w.setText("" if value is None else str(value))
-            w.blockSignals(False)
+            with signals_blocked(w):
+                if isinstance(w, QtWidgets.QSpinBox):
+                    w.setValue(0 if value is None else int(value))
+                elif isinstance(w, QtWidgets.QComboBox):
+                    w.setEditText("" if value is None else str(value))
+                else:
+                    w.setText("" if value is None else str(value))
         self._revalidate()
         self.changed.emit()
 

@@ -13,6 +13,7 @@ import json
 import os
 
 from PySide6 import QtCore, QtWidgets
+from superqt.utils import signals_blocked
 
 from engine.fileio import atomic_write
 from gui import workers
@@ -149,9 +150,8 @@ class ProfileController(QtCore.QObject):
         """Pick the profile used last time, quietly (nothing connects before the view shows)."""
         remembered = read_remembered_profile()
         if remembered in self.profiles:
-            self.bar.blockSignals(True)
-            self.bar.select(remembered)
-            self.bar.blockSignals(False)
+            with signals_blocked(self.bar):
+                self.bar.select(remembered)
 
     def select(self, name: str) -> None:
         self.bar.select(name)

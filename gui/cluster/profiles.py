@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from PySide6 import QtCore, QtGui, QtWidgets
+from superqt.utils import signals_blocked
 
 from gui import theme
 from remote.config import LAUNCHERS, LOCAL_PROFILE, ConfigError, Profile, profile_from_dict
@@ -282,16 +283,16 @@ class ProfileBar(QtWidgets.QWidget):
 
     def set_profiles(self, profiles: dict[str, Profile], current: str | None = None) -> None:
         current = current or self.current()
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        names = [LOCAL_PROFILE] + sorted(n for n in profiles if n != LOCAL_PROFILE)
-        for name in names:
-            p = profiles[name]
-            where = "this computer" if p.is_local else (f"{p.user}@{p.host}" if p.user else p.host)
-            self.combo.addItem(state_icon(self._states.get(name, (ConnectionStatus.DISCONNECTED, ""))[0]), f"{name}  ({where})", name)
-        index = max(0, self.combo.findData(current)) if current else 0
-        self.combo.setCurrentIndex(index)
-        self.combo.blockSignals(False)
+        with signals_blocked(self.combo):
+            self.combo.clear()
+            names = [LOCAL_PROFILE] + sorted(n for n in profiles if n != LOCAL_PROFILE)
+            for name in names:
+                p = profiles[name]
+                where = "this computer" if p.is_local else (f"{p.user}@{p.host}" if p.user else p.host)
+                state = self._states.get(name, (ConnectionStatus.DISCONNECTED, ""))[0]
+                self.combo.addItem(state_icon(state), f"{name}  ({where})", name)
+            index = max(0, self.combo.findData(current)) if current else 0
+            self.combo.setCurrentIndex(index)
         self._update_buttons()
 
     def current(self) -> str:

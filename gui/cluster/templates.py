@@ -6,9 +6,9 @@ folder of ``SCALELAB_CONFIG`` when that is set, so tests and classrooms keep the
 A template file is one JSON object: ``{"name": ..., "description": ..., "values": {...}}``
 where ``values`` holds job-form fields (``nodes``, ``ntasks``, ``time``, ...), and optionally
 ``"runs": "script"``: the job runs a Python script the user picks (an exported Keras script)
-instead of ScaleLab's trainer, or ``"spec": "PATH.json"``, a run spec (relative to the template's folder) that starting from
-the template opens too: a template can then be a whole course job (the parallel SVM one
-brings its SVM settings and data file).
+instead of ScaleLab's trainer; or ``"spec": "PATH.json"``, a run spec (relative to the
+template's folder) that starting from the template opens too: a template can then be a
+whole course job (the parallel SVM one brings its SVM settings and data file).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+from superqt.utils import signals_blocked
 
 from engine.data import DataError, Dataset, load_dataset, make_preset, write_csv
 from engine.spec import CLASSIFICATION_PRESETS, REGRESSION_PRESETS, DatasetSpec, RunSpec, SpecError
@@ -310,16 +311,14 @@ class DatasetPanel(QtWidgets.QWidget):
         self.task = ds.task
         self.seed = ds_spec.seed
         self.standardize = ds_spec.standardize
-        self.ratio_slider.blockSignals(True)
-        self.ratio_slider.setValue(int(round((1 - ds_spec.test_fraction) * 100)))
-        self.ratio_slider.blockSignals(False)
+        with signals_blocked(self.ratio_slider):
+            self.ratio_slider.setValue(int(round((1 - ds_spec.test_fraction) * 100)))
         if ds_spec.is_preset:
             self.kind = ds_spec.kind
             for w, v in ((self.noise_slider, int(round(ds_spec.noise * 100))),
                          (self.points_slider, ds_spec.n_samples), (self.classes_spin, ds_spec.n_classes)):
-                w.blockSignals(True)
-                w.setValue(v)
-                w.blockSignals(False)
+                with signals_blocked(w):
+                    w.setValue(v)
             self.preset_buttons[self.kind].setChecked(True)
         else:
             self.kind = ds_spec.kind

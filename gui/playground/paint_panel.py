@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+from superqt.utils import signals_blocked
 
 from gui import theme
 from gui.playground.combo import slider
@@ -151,22 +152,21 @@ class PaintPanel(QtWidgets.QWidget):
         return max(self.class_list.currentRow(), 0)
 
     def refresh_classes(self) -> None:
-        self.class_list.blockSignals(True)
-        row = self.class_list.currentRow()
-        self.class_list.clear()
-        colors = theme.class_colors(self.store.n_classes)  # imported data may have more than 8 classes
-        for i, name in enumerate(self.store.class_names):
-            item = QtWidgets.QListWidgetItem(name)
-            pm = QtGui.QPixmap(14, 14)
-            pm.fill(QtGui.QColor(colors[i]))
-            icon = QtGui.QIcon(pm)
-            icon.addPixmap(pm, QtGui.QIcon.Mode.Selected)  # keep the true colour when selected
-            item.setIcon(icon)
-            item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
-            self.class_list.addItem(item)
-        n = self.class_list.count()
-        self.class_list.setCurrentRow(min(max(row, 0), n - 1) if n else -1)
-        self.class_list.blockSignals(False)
+        with signals_blocked(self.class_list):
+            row = self.class_list.currentRow()
+            self.class_list.clear()
+            colors = theme.class_colors(self.store.n_classes)  # imported data may have more than 8 classes
+            for i, name in enumerate(self.store.class_names):
+                item = QtWidgets.QListWidgetItem(name)
+                pm = QtGui.QPixmap(14, 14)
+                pm.fill(QtGui.QColor(colors[i]))
+                icon = QtGui.QIcon(pm)
+                icon.addPixmap(pm, QtGui.QIcon.Mode.Selected)  # keep the true colour when selected
+                item.setIcon(icon)
+                item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
+                self.class_list.addItem(item)
+            n = self.class_list.count()
+            self.class_list.setCurrentRow(min(max(row, 0), n - 1) if n else -1)
         self.add_class_button.setEnabled(self.store.n_classes < MAX_CLASSES)
         self.remove_class_button.setEnabled(self.store.n_classes > MIN_CLASSES)
         self._on_class_selected(self.class_list.currentRow())

@@ -14,6 +14,7 @@ describe a spec the validator accepts.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Callable, Mapping
 
 from engine.spec import (
@@ -23,6 +24,7 @@ from engine.spec import (
     DatasetSpec,
     ModelSpec,
     RunSpec,
+    SpecError,
     TrainSpec,
     model_allows_task,
     model_has_hidden_layers,
@@ -55,6 +57,17 @@ FIELDS = ("problem", "model_kind", "features", "hidden", "activations", "activat
           "regularization", "reg_rate", "batch_size", "optimizer", "dropout", "epochs", "stop_after_epochs",
           "patience", "stop_when_stalled", "speed_index", "discretize", "show_test")
 
+
+
+def check_playground_model(spec: RunSpec, path: str) -> None:
+    """Refuse, in one line, a spec or model file whose model the Playground cannot show.
+
+    The Playground trains and draws networks; an SVM spec is trained by
+    ``python -m engine train`` or on a cluster.
+    """
+    if not spec.model.is_network:
+        raise SpecError("model.kind", f"{os.path.basename(path)} holds a {spec.model.kind!r} model; the Playground "
+                                      "shows networks. Train it with 'python -m engine train' or on a cluster")
 
 class Event:
     """Callbacks called with one value; the plain-Python counterpart of a Qt signal."""

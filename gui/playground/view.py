@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 from PySide6 import QtCore, QtGui, QtWidgets
+from superqt.utils import qdebounced
 
 from engine.spec import (
     ACTIVATIONS,
@@ -40,7 +41,9 @@ from gui.playground.output_panel import OutputPanel
 from gui.playground.plot_box import PlotBox
 from gui.playground.points import PointStore
 from gui.playground.render import feature_pictures
-from gui.playground.settings import NETWORK_FIELDS, TRAINING_FIELDS, PlaygroundSettings, playground_meta
+from gui.playground.settings import (
+    NETWORK_FIELDS, TRAINING_FIELDS, PlaygroundSettings, check_playground_model, playground_meta,
+)
 from gui.playground.settings_bar import SettingsBar
 from gui.playground.tips import DIVERGED_TEXT, NETWORK_HEADING_TIP, NO_POINTS_TEXT
 from gui.playground.training import TrainingSession
@@ -48,13 +51,6 @@ from gui.playground.training_controls import TrainingControls
 
 FRAME_INTERVAL_MS = 100
 ARCHITECTURE_FIELDS = frozenset({"model_kind", "features", "hidden", "activations"})
-
-
-def _check_network(spec, path: str) -> None:
-    """The Playground trains and draws networks; other model kinds get one clear line."""
-    if not spec.model.is_network:
-        raise SpecError("model.kind", f"{os.path.basename(path)} holds a {spec.model.kind!r} model; the Playground "
-                                      "shows networks. Train it with 'python -m engine train' or on a cluster")
 
 
 class PlaygroundView(QtWidgets.QWidget):
@@ -96,10 +92,11 @@ class PlaygroundView(QtWidgets.QWidget):
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
         self.frame_timer.timeout.connect(self.frames.draw)
         self.session.snapshot_arrived.connect(self.frames.draw)
-        self.data_timer = QtCore.QTimer(self)
-        self.data_timer.setSingleShot(True)
-        self.data_timer.setInterval(60)
-        self.data_timer.timeout.connect(self._on_data_settled)
+        # A brush stroke changes the points many times a second: the run takes them once the
+        # stroke has paused for 60 ms.
+        self._settle_data = qdebounced(self._on_data_settled, timeout=60, parent=self)
+        #: painted or imported points are waiting to reach the run
+        self.data_pending = False
 
         self.network.set_feature_pictures(feature_pictures(DEFAULT_BOX))
         self.set_presentation(False)
@@ -240,7 +237,7 @@ class PlaygroundView(QtWidgets.QWidget):
     def open(self, path: str) -> None:
         """Open a playground / run spec file (errors raise ``SpecError`` with a clear message)."""
         spec = load_spec(path)
-        _check_network(spec, path)
+        check_playground_model(spec, path)
         self.load_run_spec(spec)
         self.file_path = path
         self.spec_loaded.emit(path)
@@ -257,7 +254,7 @@ class PlaygroundView(QtWidgets.QWidget):
         from engine.estimators import read_model
         from engine.model_io import load_model
 
-        _check_network(read_model(path)[0], path)
+        check_playground_model(read_model(path)[0], path)
         spec, _preprocess, network = load_model(path)
         base = os.path.dirname(os.path.abspath(path))
         self.load_run_spec(spec.with_(weights=tuple(network.get_weights()), base_dir=base))
@@ -390,7 +387,8 @@ class PlaygroundView(QtWidgets.QWidget):
 
     def _on_store_changed(self) -> None:
         if not self._building:
-            self.data_timer.start()
+            self.data_pending = True
+            self._settle_data()
 
     def _on_data_replaced(self) -> None:
         if not self._building:
@@ -402,6 +400,7 @@ class PlaygroundView(QtWidgets.QWidget):
         Another data set (a preset, a CSV file) starts a new run: a network trained on the old
         one, its epoch count and its curves would only confuse.
         """
+        self.data_pending = False
         new_data, self._new_data = self._new_data, False
         ds = self.dataset_panel.dataset()
         if self.settings.problem != ds.task:

@@ -114,7 +114,8 @@ def test_many_classes_in_a_file_need_the_classification_task(tmp_path):
     rng = np.random.default_rng(0)
     write_libsvm(tmp_path / "d.svm", rng.normal(size=(40, 3)), np.arange(40) % 10)
     auto = load_dataset(RunSpec.from_dict({"dataset": {"kind": "libsvm", "path": str(tmp_path / "d.svm")}}))
-    assert auto.task == "regression"  # 10 whole-number values: a target unless told otherwise
+    # Whole-number labels are classes however many (scikit-learn's type_of_target: multiclass).
+    assert auto.task == "classification" and auto.n_classes == 10
     told = load_dataset(RunSpec.from_dict({"dataset": {"kind": "libsvm", "path": str(tmp_path / "d.svm"),
                                                        "task": "classification"}}))
     assert told.n_classes == 10

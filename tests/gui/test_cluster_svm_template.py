@@ -35,7 +35,7 @@ def test_pisvm_template_fills_form_spec_and_explained_script(qtbot, tmp_path, mo
         qtbot.waitExposed(view)
         view.select_profile("hpc")
         # The user opens "Start from template…" and clicks the SVM job in its list.
-        combo = view.template_combo
+        combo = view.compose.template_combo
         index = next(i for i in range(combo.count()) if combo.itemText(i) == NAME)
         QTest.mouseClick(combo, QtCore.Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: combo.view().isVisible(), timeout=5000)
@@ -53,7 +53,7 @@ def test_pisvm_template_fills_form_spec_and_explained_script(qtbot, tmp_path, mo
         m = view.spec.model
         assert (m.kind, m.kernel, m.C, m.gamma) == ("svm", "rbf", 100.0, 8.0)
         assert view.spec.dataset.kind == "libsvm" and view.spec.dataset.path == "~/indian_pines.svm"
-        assert view.spec_label.text() == ("Spec (pisvm-indian-pines.json): libsvm indian_pines.svm data, "
+        assert view.compose.spec_label.text() == ("Spec (pisvm-indian-pines.json): libsvm indian_pines.svm data, "
                                           "SVM rbf kernel, C 100, gamma 8, one-vs-one")
         script = view.script_text()
         lines = script.splitlines()

@@ -21,7 +21,7 @@ def _paint_two_classes(qtbot, view) -> None:
         for x, y in pts:
             click_data(qtbot, view, x, y)
     n = len(CLASS0) + len(CLASS1)
-    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.has_network
+    qtbot.waitUntil(lambda: not view.data_pending and view.session.has_network
                     and view.session.dataset.n_train + view.session.dataset.n_test == n,
                     timeout=3000)
 

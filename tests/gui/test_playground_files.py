@@ -125,7 +125,7 @@ def test_csv_export_and_import(qtbot, playground, tmp_path):
     wide.write_text("x1,x2,label\n" + "".join(f"{20 * np.cos(t):.3f},{10 * np.sin(t):.3f},{int(t > 3)}\n"
                                               for t in np.linspace(0, 6, 60)))
     view.dataset_panel.import_csv(str(wide))
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
     x0, x1, y0, y1 = view.data_plot.box
     assert x0 < -19 and x1 > 19 and y0 < -9 and y1 > 9
     assert view.session.render_options.box == view.data_plot.box

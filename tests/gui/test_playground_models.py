@@ -55,7 +55,7 @@ def test_the_top_bar_offers_what_the_validator_accepts_for_every_model_and_probl
         for combos in ((bar.problem_combo, bar.model_combo), (bar.model_combo, bar.problem_combo)):
             for box in combos:
                 box.setCurrentIndex(box.findData(problem if box is bar.problem_combo else kind))
-            qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+            qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
             shown_kind, shown_problem = bar.model_combo.currentData(), bar.problem_combo.currentData()
             assert model_allows_task(shown_kind, shown_problem)
             last = combos[-1]
@@ -83,7 +83,7 @@ def test_regression_paint_values_and_train(qtbot, playground):
         for _ in range(6):
             click_data(qtbot, view, xs + rng.uniform(-1, 1), rng.uniform(-4, 4))
     assert sorted(set(view.store.y)) == [-2.0, 2.0]
-    qtbot.waitUntil(lambda: not view.data_timer.isActive() and view.session.has_network
+    qtbot.waitUntil(lambda: not view.data_pending and view.session.has_network
                     and view.session.dataset.n_train + view.session.dataset.n_test == 12,
                     timeout=3000)
     _train_epochs(qtbot, view, 60)
@@ -194,7 +194,7 @@ def test_speed_limit_and_early_stopping(qtbot, playground):
 
     view.settings_bar.speed_slider.setValue(view.settings_bar.speed_slider.maximum())
     view.dataset_panel.choose_preset("gauss")
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)  # the new data reached the run
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)  # the new data reached the run
     view.settings_bar.stop_patience_check.setChecked(True)
     view.settings_bar.patience_spin.setValue(3)
     view.settings_bar.lr_combo.setCurrentIndex(view.settings_bar.lr_combo.findData(0.1))

@@ -221,7 +221,7 @@ def test_choosing_another_preset_starts_a_new_run_but_painting_does_not(qtbot, p
     _train_then_pause(qtbot, view, 20)
     old_weights = view.session.snapshot.weights
     qtbot.mouseClick(view.dataset_panel.preset_buttons["circle"], LEFT)
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
     assert view.session.epoch == 0 and view.controls.epoch_label.text() == "000,000"
     assert len(view.curves.buffer.column("epoch")) == 0
     # the same seed: the run starts from the weights a fresh network gets, not the trained ones
@@ -230,12 +230,12 @@ def test_choosing_another_preset_starts_a_new_run_but_painting_does_not(qtbot, p
     _train_then_pause(qtbot, view, 10)
     epoch = view.session.epoch
     view.data_plot.click_at(1.0, 1.0)
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
     assert view.session.epoch == epoch and len(view.curves.buffer.column("epoch")) == epoch
     # an undone preset choice goes back to the old data, with the network as it is
     view.undo_stack.undo()
     view.undo_stack.undo()
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
     assert view.session.epoch == epoch
 
 
@@ -291,7 +291,7 @@ def test_the_plot_fits_a_files_points_whatever_their_range(qtbot, playground, tm
         path = tmp_path / name
         path.write_text("x1,x2,label\n" + "".join(f"{a},{b},{'ab'[i % 2]}\n" for i, (a, b) in enumerate(X)))
         panel.import_csv(str(path))
-        qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+        qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
 
     def assert_fills(X):
         x0, x1, y0, y1 = view.data_plot.box
@@ -306,14 +306,14 @@ def test_the_plot_fits_a_files_points_whatever_their_range(qtbot, playground, tm
     # painting inside a fitted plot keeps it (no jumping under the brush)
     box = view.data_plot.box
     view.data_plot.click_at(0.005, 0.005)
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
     assert view.data_plot.box == box and len(view.store) == 41
     large = rng.uniform(100.0, 400.0, (40, 2))
     import_points("large.csv", large)
     assert_fills(large)
     # back to a preset: the usual square
     qtbot.mouseClick(panel.preset_buttons["xor"], LEFT)
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
     assert view.data_plot.box == (-6.0, 6.0, -6.0, 6.0)
     import_points("large2.csv", large)
     set_combo_data(view.settings_bar.problem_combo, "regression")
@@ -326,7 +326,7 @@ def test_the_brush_scales_with_a_fitted_plot(qtbot, playground, tmp_path):
     path.write_text("x1,x2,label\n" + "".join(f"{(i % 8) * 0.001},{(i // 8) * 0.001},{'ab'[i % 2]}\n"
                                               for i in range(64)))
     view.dataset_panel.import_csv(str(path))
-    qtbot.waitUntil(lambda: not view.data_timer.isActive(), timeout=3000)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=3000)
     x0, x1, _, _ = view.data_plot.box
     assert view.data_plot.brush_r == view.data_plot.brush_radius * (x1 - x0) / 12.0
     # an erase click with a large brush takes the few points around it, not all 64
