@@ -32,7 +32,7 @@ TESTENV_STAMP = "v1-numpy-mpi4py"
 # The venv for exported Keras scripts (built on demand, see TestCluster.ensure_keras_python).
 KERAS_TESTENV_STAMP = "keras-v1-torch-2.13.0"
 KERAS_TORCH = "2.13.0"
-USER = "scalelabtest"
+USER = os.environ.get("SCALELAB_CLUSTER_USER", "scalelabtest")
 SSH_PORT = int(os.environ.get("SCALELAB_CLUSTER_SSH_PORT", "22822"))
 CTLD_PORT = int(os.environ.get("SCALELAB_CLUSTER_CTLD_PORT", "16817"))
 SLURMD_PORT = int(os.environ.get("SCALELAB_CLUSTER_SLURMD_PORT", "16818"))

@@ -24,6 +24,7 @@ from remote.ssh import (
     AuthenticationError, ConnectionLostError, HostKeyChangedError, HostKeyRevokedError, HostKeyUnknownError, KeyPassphraseError,
     SshConnection, resolve_target,
 )
+from tests.cluster.cluster import USER
 from tests.conftest import ROOT, require
 
 
@@ -172,7 +173,7 @@ def test_passphrase_key_is_asked_for_through_the_prompt(cluster_ssh, tmp_path, k
     conn = SshConnection(profile, prompt)
     try:
         conn.connect()
-        assert conn.run(["whoami"])[1].strip() == b"scalelabtest"
+        assert conn.run(["whoami"])[1].strip() == USER.encode()
     finally:
         conn.close()
     # Asked again after a wrong answer, as ssh does; a secret prompt naming the key.
@@ -310,7 +311,7 @@ def test_proxy_jump_goes_through_every_hop(cluster_ssh, tmp_path):
             assert out.split()[2:] == [b"127.0.0.1", str(main).encode()]
             for folder in ("hop1", "hop2"):
                 log = (tmp_path / folder / "sshd.log").read_text()
-                assert "Accepted publickey for scalelabtest" in log, folder
+                assert f"Accepted publickey for {USER}" in log, folder
 
 
 def test_jump_profiles_chain_in_order():
@@ -347,7 +348,7 @@ def test_keyboard_interactive_against_openssh_asks_through_the_prompt(cluster_ss
         conn = SshConnection(profile, prompt)
         try:
             conn.connect()
-            assert conn.run(["whoami"])[1].strip() == b"scalelabtest"
+            assert conn.run(["whoami"])[1].strip() == USER.encode()
         finally:
             conn.close()
         assert [secret for _, secret in asked] == [True] and "Password" in asked[0][0]
