@@ -24,6 +24,17 @@ COMM_COLOR = theme.CLASS_COLORS[0]
 WAIT_COLOR = theme.CLASS_COLORS[5]
 
 
+def power_of_two_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """Ticks at 1/8, 1/4, ..., 1, 2, 4, ... covering ``[low, high]``, placed for a log10 axis."""
+    first = int(np.floor(np.log2(max(low, 1e-3))))
+    last = int(np.ceil(np.log2(max(high, low, 1e-3))))
+    ticks = []
+    for k in range(first, last + 1):
+        value = 2.0 ** k
+        ticks.append((float(np.log10(value)), f"{value:g}" if k >= 0 else f"1/{2 ** -k}"))
+    return ticks
+
+
 def _plot_widget(title: str, tooltip: str) -> pg.PlotWidget:
     w = pg.PlotWidget(background=theme.BACKGROUND)
     w.setMenuEnabled(False)
@@ -95,7 +106,11 @@ class SpeedupPlot(QtCore.QObject):
         else:
             self.amdahl.setData([], [])
             self.fraction_label.setText("")
-        self.widget.getPlotItem().enableAutoRange()
+        pi = self.widget.getPlotItem()
+        values = [1.0, top, *ys.tolist()]
+        pi.getAxis("bottom").setTicks([power_of_two_ticks(1.0, top)])
+        pi.getAxis("left").setTicks([power_of_two_ticks(min(values), max(values))])
+        pi.enableAutoRange()
 
 
 class EfficiencyBars(QtCore.QObject):
@@ -132,7 +147,8 @@ class RankTimeline(QtCore.QObject):
         self.widget = _plot_widget("Per-rank time per epoch", tips.TIMELINE)
         pi = self.widget.getPlotItem()
         pi.setLabel("left", "seconds", color=theme.MUTED)
-        pi.getAxis("left").enableAutoSIPrefix(False)
+        for name in ("left", "bottom"):
+            pi.getAxis(name).enableAutoSIPrefix(False)
         pi.addLegend(offset=(8, 4), labelTextColor=theme.FOREGROUND, colCount=3)
         self.compute = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COMPUTE_COLOR, pen=None, name="compute")
         self.comm = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COMM_COLOR, pen=None, name="communication")

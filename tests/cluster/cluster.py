@@ -10,8 +10,8 @@ reuse it.
 
 Both "nodes" share the real hostname, which Open MPI's shared-memory transport keys its
 segments by: ranks on different nodes would clash. The profile's setup therefore sets
-``OMPI_MCA_btl=self,tcp``, as a cluster whose nodes share a hostname would need to; tell the
-nodes apart by ``SLURMD_NODENAME``.
+``OMPI_MCA_btl=self,tcp`` for jobs on more than one node, as a cluster whose nodes share a
+hostname would need to; tell the nodes apart by ``SLURMD_NODENAME``.
 
 Daemons are stopped by the PIDs in their pid files, never by name. Needs root (it creates
 the test user and runs the daemons as root, as SLURM's ``SlurmUser=root`` setup expects).
@@ -257,8 +257,9 @@ class TestCluster:
             key_file=str(self.client_key), known_hosts=str(self.known_hosts), workdir="~/scalelab",
             python=self.python,
             setup=('export TMPDIR="$HOME/tmp"', 'mkdir -p "$TMPDIR"',
-                   # the two nodes share one hostname: Open MPI's shared memory would mix them up
-                   "export OMPI_MCA_btl=self,tcp"),
+                   # The two nodes share one hostname, which Open MPI's shared memory would mix up
+                   # across them; a one-node job keeps shared memory.
+                   'if [ "${SLURM_JOB_NUM_NODES:-1}" -gt 1 ]; then export OMPI_MCA_btl=self,tcp; fi'),
             partition=PARTITION, launcher="srun", mpi_plugin="pmix", ssh_config="/dev/null",
             connect_timeout_s=5.0, keepalive_s=5,
         )

@@ -211,3 +211,11 @@ def test_the_playgrounds_spec_becomes_the_sweeps_spec(qtbot, tmp_path):
 
 def test_local_profile_is_offered_first(view):
     assert view.profile_combo.itemText(0) == local_profile().name
+
+
+def test_speedup_axes_are_labelled_in_powers_of_two():
+    from gui.scaling.plots import power_of_two_ticks
+
+    ticks = power_of_two_ticks(0.2, 128)
+    assert [label for _, label in ticks] == ["1/8", "1/4", "1/2", "1", "2", "4", "8", "16", "32", "64", "128"]
+    assert [pos for pos, _ in ticks] == pytest.approx(np.log10([2.0 ** k for k in range(-3, 8)]))
