@@ -541,12 +541,12 @@ def run_sweep(backend: Backend, store, sweep: SweepState, on_event: Callable[[Sw
             run.state = "FAILED"
             sweep.save()
             raise
-        run.job_id, run.state = job.job_id, "PENDING"
-        sweep.save()
-        on_event(SweepEvent("submitted", run, state=run.state))
-        monitor.notify_submitted()
         records: list[dict] = []
-        try:
+        try:  # at once: from here on an interrupt must cancel this job
+            run.job_id, run.state = job.job_id, "PENDING"
+            sweep.save()
+            on_event(SweepEvent("submitted", run, state=run.state))
+            monitor.notify_submitted()
             for event in monitor.watch(job.job_id, sleep=_stoppable_sleep(stop)):
                 if stop():
                     raise _Stopped

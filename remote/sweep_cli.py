@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from remote.config import get_profile
+from remote.slurm import FINISHED_STATES
 from remote.sweep import (
     AGGREGATE, CSV_NAME, JSON_NAME, MODES, SweepEvent, SweepInputError, SweepState, fit_serial_fraction, format_table,
     make_plan, parse_counts, run_sweep,
@@ -46,7 +47,7 @@ def _describe(event: SweepEvent, total: int, index: dict) -> str | None:
     n = index.get(run.key, 0)
     if event.kind == "submitted":
         return f"[{n}/{total}] job {run.job_id} ({where}): submitted, {event.state}"
-    if event.kind == "state":
+    if event.kind == "state" and event.state not in FINISHED_STATES:  # the final state comes with the figures
         return f"[{n}/{total}] job {run.job_id}: {event.state}"
     if event.kind == "finished":
         rate = run.figures.get("samples_per_s")
@@ -124,9 +125,11 @@ def cmd_sweep(args, config: str | None, connect, store_factory) -> int:
         raise
     _print_result(sweep)
     if not complete:
-        failed = [f"{r.job_id or '-'} ({r.ranks} ranks): {r.state}" for r in sweep.pending]
-        _info(f"not every job completed: {'; '.join(failed)}; rerun them with python -m remote sweep --resume "
-              f"{sweep.folder}")
+        failed = [f"job {r.job_id or '-'} ({r.ranks} rank{'s' if r.ranks != 1 else ''}): {r.state}"
+                  for r in sweep.pending]
+        first = next((r.job_id for r in sweep.pending if r.job_id), "JOBID")
+        _info(f"not every job completed: {'; '.join(failed)}; its output: python -m remote log --profile "
+              f"{profile.name} {first}; rerun with python -m remote sweep --resume {sweep.folder}")
         return 1
     return 0
 

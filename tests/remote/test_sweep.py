@@ -314,3 +314,19 @@ def test_a_resumed_sweep_refuses_a_changed_spec(sweep_env):
         SweepState.load(state.folder)
     with pytest.raises(SweepInputError, match="already holds a sweep"):
         SweepState.create(plan, state.folder)
+
+
+def test_a_failed_job_keeps_the_sweep_going_and_the_exit_status_is_1(sweep_env):
+    tmp, spec = sweep_env
+    (tmp / "bad.csv").write_text("a,b,label\n1,2,x\nfoo,bar\n")
+    bad = tmp / "bad.json"
+    bad.write_text(json.dumps({"dataset": {"kind": "csv", "path": "bad.csv"}, "model": {"kind": "mlp", "hidden": [4]},
+                               "train": {"epochs": 2, "batch_size": 4}}))
+    out = _cli(tmp, "sweep", "--profile", "local", str(bad), "--ranks", "1", "--out", str(tmp / "sw"))
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == str(tmp / "sw") and "no run finished yet" in out.stdout
+    assert "not every job completed" in out.stderr and "FAILED" in out.stderr and "remote log" in out.stderr
+    state = json.load(open(tmp / "sw" / "sweep.json"))
+    assert [r["state"] for r in state["runs"]] == ["FAILED"]
+    assert json.load(open(tmp / "sw" / "scaling.json"))["rows"] == []
+    assert open(tmp / "sw" / "scaling.csv").read().splitlines() == [",".join(ROW_KEYS)]
