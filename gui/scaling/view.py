@@ -64,6 +64,9 @@ class ScalingView(QtWidgets.QWidget):
         self.sweep: SweepState | None = None
         self.rows: list[dict] = []
         self.serial_fraction: float | None = None
+        # True from Run until the runner's finished or failed signal: the buttons follow this,
+        # not the worker thread's own flag, which drops before those signals arrive.
+        self.sweeping = False
         self.runner = SweepRunner(self)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
@@ -255,7 +258,7 @@ class ScalingView(QtWidgets.QWidget):
         self.status.setStyleSheet("color: #B3261E;" if error else "")
 
     def _update_buttons(self) -> None:
-        running = self.runner.running
+        running = self.sweeping
         for w in (self.run_button, self.open_button, self.browse_button, self.playground_button):
             w.setEnabled(not running)
         self.stop_button.setEnabled(running)
@@ -292,6 +295,7 @@ class ScalingView(QtWidgets.QWidget):
         self.folder_label.setText(f"Sweep folder: {sweep.folder}")
         self._show(snapshot(sweep))
         self._say(f"Running {len(sweep.pending)} job(s) on {sweep.plan.profile}…")
+        self.sweeping = True
         self.runner.start(self.profiles[sweep.plan.profile], sweep, self.store_path)
         self._update_buttons()
 
@@ -345,6 +349,7 @@ class ScalingView(QtWidgets.QWidget):
             self._say(snap["message"])
 
     def _on_finished(self, complete: bool) -> None:
+        self.sweeping = False
         self._update_buttons()
         if self.sweep is None:
             return
@@ -356,6 +361,7 @@ class ScalingView(QtWidgets.QWidget):
                       error=True)
 
     def _on_failed(self, exc: BaseException) -> None:
+        self.sweeping = False
         self._update_buttons()
         if isinstance(exc, UnexpectedError):
             self._say("The sweep stopped on an unexpected error (see the message box); finished runs are kept.",

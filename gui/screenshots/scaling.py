@@ -40,7 +40,7 @@ def stage(view: ScalingView, ranks: str = "1,2,4") -> Callable[[], None]:
     view.spec_edit.setText(spec_path)
     view.ranks_edit.setText(ranks)
     view.run_button.click()
-    wait_for(view.runner.finished, lambda: not view.runner.running, DEADLINE_MS)
+    wait_for(view.runner.finished, lambda: not view.sweeping, DEADLINE_MS)
 
     def cleanup() -> None:
         view.shutdown()

@@ -66,8 +66,9 @@ def test_a_sweep_started_with_clicks_fills_the_table_and_plots_from_its_jobs(vie
     _type(view.ranks_edit, "1,2")
     assert view.profile_combo.currentText() == "local"
     _click(view.run_button)
-    assert view.runner.running and not view.run_button.isEnabled() and view.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: not view.runner.running and view.run_button.isEnabled(), timeout=180_000)
+    assert view.sweeping and not view.run_button.isEnabled() and view.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.sweeping, timeout=180_000)
+    assert view.run_button.isEnabled() and not view.stop_button.isEnabled()
     assert "every job completed" in view.status.text()
 
     folder = view.sweep.folder
@@ -135,7 +136,7 @@ def test_a_bad_request_is_one_line_in_the_tab_and_submits_nothing(view, tmp_path
         _type(view.nodes_edit, nodes)
         _click(view.run_button)
         assert words in view.status.text() and "\n" not in view.status.text()
-        assert not view.runner.running
+        assert not view.sweeping and not view.runner.running
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "work").exists()
 
 
@@ -219,3 +220,27 @@ def test_speedup_axes_are_labelled_in_powers_of_two():
     ticks = power_of_two_ticks(0.2, 128)
     assert [label for _, label in ticks] == ["1/8", "1/4", "1/2", "1", "2", "4", "8", "16", "32", "64", "128"]
     assert [pos for pos, _ in ticks] == pytest.approx(np.log10([2.0 ** k for k in range(-3, 8)]))
+
+
+@pytest.mark.mpi
+def test_stop_keeps_the_finished_rows_and_resume_runs_only_the_rest(view, qtbot, tmp_path):
+    require(_mpi_ready(), "mpirun and mpi4py are needed for 2 local ranks")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({**SPEC, "dataset": {**SPEC["dataset"], "n_samples": 20000}}))
+    _type(view.spec_edit, str(spec))
+    _type(view.ranks_edit, "1,2")
+    _click(view.run_button)
+    # Stop as soon as the second job is in flight.
+    qtbot.waitUntil(lambda: view.runs_table.item(1, 3).text() != "—", timeout=180_000)
+    first_job = view.runs_table.item(0, 3).text()
+    _click(view.stop_button)
+    qtbot.waitUntil(lambda: not view.sweeping, timeout=60_000)
+    assert view.runs_table.item(0, 4).text() == "COMPLETED" and view.runs_table.item(1, 4).text() == "CANCELLED"
+    assert view.table.rowCount() == 1 and view.resume_button.isEnabled()
+    assert "Resume runs the rest" in view.status.text()
+    _click(view.resume_button)
+    qtbot.waitUntil(lambda: not view.sweeping, timeout=180_000)
+    assert view.table.rowCount() == 2 and "every job completed" in view.status.text()
+    assert view.runs_table.item(0, 3).text() == first_job  # not run again
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        assert len(store.jobs("local")) == 3
