@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from engine.fileio import atomic_write
-from engine.spec import MODEL_KINDS, RunSpec, SpecError, load_spec
+from engine.spec import MODEL_KINDS, RunSpec, load_spec
 from remote.backend import Backend
 from remote.config import Profile, data_dir
 from remote.jobs import JobError, JobOptions, cancel_job, submit_job
@@ -243,7 +243,8 @@ def summarize_records(records: list[dict]) -> dict:
     counted = epochs[1:] if len(epochs) >= 2 else epochs
     warnings: list[str] = []
     for rec in records:
-        for w in rec.get("warnings") or () if isinstance(rec, dict) else ():
+        listed = rec.get("warnings") if isinstance(rec, dict) else None
+        for w in listed if isinstance(listed, list) else ():
             if isinstance(w, str) and w not in warnings:
                 warnings.append(w)
     out = {"samples_per_s": None, "epochs": len(counted), "compute_s": None, "comm_s": None, "wait_s": None,
@@ -423,11 +424,15 @@ class SweepState:
         self.runs = [known.get(p) or SweepRun(*p) for p in plan.points()]
 
     @classmethod
-    def create(cls, plan: SweepPlan, folder: str | None = None) -> "SweepState":
-        """A new sweep folder (default: ``<data dir>/sweeps/<spec>-<mode>-<time>``) with its state written."""
+    def create(cls, plan: SweepPlan, folder: str | None = None, root: str | None = None) -> "SweepState":
+        """A new sweep folder with its state written.
+
+        ``folder`` defaults to ``<root>/<spec>-<mode>-<time>``, ``root`` to the data folder's ``sweeps``.
+        """
         if folder is None:
             stem = re.sub(r"[^A-Za-z0-9_.+-]", "_", os.path.splitext(os.path.basename(plan.spec_path))[0])[:40]
-            base = os.path.join(data_dir(), "sweeps", f"{stem}-{plan.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
+            root = root or os.path.join(data_dir(), "sweeps")
+            base = os.path.join(root, f"{stem}-{plan.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
             folder, i = base, 1
             while os.path.exists(folder):
                 i += 1
@@ -597,7 +602,7 @@ def _cancel_quietly(backend: Backend, store, run: SweepRun) -> None:
     run.state = "CANCELLED"
 
 
-__all__ = ["AGGREGATE", "CSV_NAME", "JSON_NAME", "MODES", "ROW_KEYS", "STATE_NAME", "SpecError", "SweepEvent",
+__all__ = ["AGGREGATE", "CSV_NAME", "JSON_NAME", "MODES", "ROW_KEYS", "STATE_NAME", "SweepEvent",
            "SweepInputError", "SweepPlan", "SweepRun", "SweepState", "amdahl_speedup", "fit_serial_fraction",
            "format_table", "make_plan", "parse_counts", "run_sweep", "scaling_rows", "spec_for", "summarize_records",
            "table_csv"]

@@ -220,6 +220,12 @@ class ScalingView(QtWidgets.QWidget):
         if current in names:
             self.profile_combo.setCurrentText(current)
 
+    def showEvent(self, event) -> None:  # Qt override
+        # Profiles may have been added or changed in the Cluster view meanwhile.
+        if not self.sweeping:
+            self.reload_profiles()
+        super().showEvent(event)
+
     def _sweeps_dir(self) -> str:
         return self.sweeps_dir or os.path.join(data_dir(), "sweeps")
 
@@ -279,11 +285,7 @@ class ScalingView(QtWidgets.QWidget):
             nodes = parse_counts(self.nodes_edit.text(), "nodes")
             plan = make_plan(spec_path, self.profiles[name], ranks, nodes, mode=self.mode_combo.currentText(),
                              repeat=self.repeat_spin.value())
-            stem = os.path.splitext(os.path.basename(spec_path))[0][:40]
-            folder = os.path.join(self._sweeps_dir(), f"{stem}-{plan.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
-            while os.path.exists(folder):
-                folder += "+"
-            sweep = SweepState.create(plan, folder)
+            sweep = SweepState.create(plan, root=self._sweeps_dir())
         except (SweepInputError, SpecError, OSError) as exc:
             self._say(str(exc) if not isinstance(exc, OSError) else f"{exc.filename or ''}: {exc.strerror or exc}",
                       error=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import sys
@@ -144,7 +145,7 @@ def _synthetic_sweep(tmp_path) -> str:
     """A sweep folder whose runs carry per-rank lists and a straggler warning, as the engine writes them."""
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(SPEC))
-    plan = SweepPlan(spec_path=str(spec), spec_sha256=__import__("hashlib").sha256(spec.read_bytes()).hexdigest(),
+    plan = SweepPlan(spec_path=str(spec), spec_sha256=hashlib.sha256(spec.read_bytes()).hexdigest(),
                      profile="local", mode="strong", ranks=(1, 2, 4), nodes=(1, 1, 1), repeat=1, base_batch=40)
     fig2 = {"samples_per_s": 1800.0, "compute_s": 1.1, "comm_s": 0.3, "wait_s": 0.25, "rank_compute_s": [1.0, 1.2],
             "rank_comm_s": [0.3, 0.3], "rank_wait_s": [0.5, 0.0],
@@ -244,3 +245,12 @@ def test_stop_keeps_the_finished_rows_and_resume_runs_only_the_rest(view, qtbot,
     assert view.runs_table.item(0, 3).text() == first_job  # not run again
     with JobStore(tmp_path / "jobs.sqlite") as store:
         assert len(store.jobs("local")) == 3
+
+
+def test_profiles_added_elsewhere_are_offered_when_the_tab_is_shown_again(view, tmp_path):
+    config = tmp_path / "profiles.toml"
+    config.write_text(config.read_text() + '\n[profiles.hpc]\nhost = "login.example.org"\n')
+    assert view.profile_combo.findText("hpc") < 0
+    view.hide()
+    view.show()
+    assert [view.profile_combo.itemText(i) for i in range(view.profile_combo.count())] == ["local", "hpc"]

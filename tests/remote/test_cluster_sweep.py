@@ -45,7 +45,8 @@ def test_the_generated_script_runs_four_ranks_over_two_nodes_two_per_node(test_c
         script = prepared.script.replace(launch, report + "\n" + launch)
         with JobStore(tmp_path / "jobs.sqlite") as store:
             job = submit_bundle(backend, prepared.description, prepared.bundle(script), store=store)
-            events = list(Monitor(backend, store, min_delay_s=0.3, max_delay_s=1.0).watch(job.job_id, max_wait_s=120))
+            # Generous: the job needs all 4 CPUs of the cluster and may queue behind other tests' jobs.
+            events = list(Monitor(backend, store, min_delay_s=0.3, max_delay_s=1.0).watch(job.job_id, max_wait_s=400))
             assert events[-1].kind == "finished" and events[-1].state == "COMPLETED", events[-1]
         output = backend.read_bytes(job.output_path).decode()
         reports = sorted(line.split()[1:] for line in output.splitlines() if line.startswith("rank "))
