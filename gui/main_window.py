@@ -18,6 +18,7 @@ from gui import logs
 VIEWS: dict[str, tuple[str, str]] = {
     "playground": ("Playground", "gui.playground.view:PlaygroundView"),
     "cluster": ("Cluster", "gui.cluster.view:ClusterView"),
+    "scaling": ("Scaling", "gui.scaling.view:ScalingView"),
 }
 
 SPEC_FILTER = "Playground / run spec (*.json);;All files (*)"
@@ -58,6 +59,8 @@ class MainWindow(QtWidgets.QMainWindow):
         playground = self.views.get("playground")
         if playground is not None and hasattr(playground, "run_on_cluster_requested"):
             playground.run_on_cluster_requested.connect(self._on_run_on_cluster)
+        if playground is not None and "scaling" in self.views:
+            self.views["scaling"].spec_provider = playground.current_spec
         cluster = self.views.get("cluster")
         if cluster is not None and hasattr(cluster, "open_model_requested"):
             cluster.open_model_requested.connect(self._on_open_model)

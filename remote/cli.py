@@ -1,4 +1,4 @@
-"""``python -m remote``: profiles, trust, doctor, submit, queue, watch, fetch, cancel, log.
+"""``python -m remote``: profiles, trust, doctor, submit, queue, watch, fetch, cancel, log, sweep.
 
 Errors (unreachable host, refused key, SLURM refusing a job, bad input) print one line
 starting with ``error:`` on stderr and exit with status 2. ``submit`` prints the job id as its
@@ -34,9 +34,11 @@ from remote.ssh import (
     trust_host_key,
 )
 from remote.store import JobStore, StoreError
+from remote.sweep import SweepInputError
+from remote.sweep_cli import add_sweep_parser, cmd_sweep
 
 EXPECTED_ERRORS = (ConfigError, SshError, JobError, SpecError, SlurmInputError, BundleError, StoreError,
-                   BackendError, OSError)
+                   BackendError, SweepInputError, OSError)
 
 
 class CliError(Exception):
@@ -327,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_id")
     p.add_argument("--follow", action="store_true", help="keep printing until the job ends")
     p.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
+
+    add_sweep_parser(sub)
     for command in sub.choices.values():  # --verbose also after the command
         command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     return parser
@@ -350,6 +354,19 @@ def _main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "profiles":
             return cmd_profiles(args, load_profiles(args.config))
+        if args.command == "sweep":
+            def connect(profile: Profile) -> Backend:
+                nonlocal backend
+                backend = open_backend(profile, terminal_prompt)
+                if isinstance(backend, SshBackend):
+                    backend.connect()
+                return backend
+
+            def open_store() -> JobStore:
+                nonlocal store
+                store = JobStore(args.store)
+                return store
+            return cmd_sweep(args, args.config, connect, open_store)
         profile = get_profile(args.profile, args.config)
         if getattr(args, "job_id", None) is not None:
             args.job_id = check_job_id(args.job_id)  # before connecting anywhere

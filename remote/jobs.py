@@ -328,6 +328,7 @@ class JobOptions:
 
     ntasks: int = 1
     nodes: int | None = None
+    ntasks_per_node: int | None = None
     time: str = "00:10:00"
     partition: str | None = None
     job_name: str | None = None
@@ -353,7 +354,8 @@ def describe_job(profile: Profile, job_dir: str, options: JobOptions, spec_name:
             python=profile.python, job_dir=job_dir,
         )
     return JobDescription(
-        job_name=name, nodes=nodes, ntasks=options.ntasks, cpus_per_task=options.cpus_per_task, time=options.time,
+        job_name=name, nodes=nodes, ntasks=options.ntasks, ntasks_per_node=options.ntasks_per_node,
+        cpus_per_task=options.cpus_per_task, time=options.time,
         partition=options.partition if options.partition is not None else profile.partition,
         account=options.account if options.account is not None else profile.account,
         reservation=options.reservation if options.reservation is not None else profile.reservation,

@@ -1,10 +1,17 @@
-"""A real single-node SLURM cluster and OpenSSH server for the integration tests.
+"""A real two-node SLURM cluster and OpenSSH server on this one machine, for the integration tests.
 
 Everything lives under one scratch folder (``SCALELAB_CLUSTER_DIR``, default
-``/var/tmp/scalelab-cluster``): munged with its own key and socket, slurmctld and slurmd with
-their own ports, spool and logs, and an sshd on a loopback port with its own host key. A test
-user logs in with a generated key; its jobs run a venv (made from ``/usr/bin/python3``, with
-numpy and mpi4py) kept in ``/opt/scalelab-testenv`` so later runs reuse it.
+``/var/tmp/scalelab-cluster``): munged with its own key and socket, slurmctld and two slurmd
+daemons (nodes ``n1`` and ``n2``, each with its own port, spool, log and TmpFS; SLURM as
+packaged here supports several slurmd on one host), and an sshd on a loopback port with its
+own host key. A test user logs in with a generated key; its jobs run a venv (made from
+``/usr/bin/python3``, with numpy and mpi4py) kept in ``/opt/scalelab-testenv`` so later runs
+reuse it.
+
+Both "nodes" share the real hostname, which Open MPI's shared-memory transport keys its
+segments by: ranks on different nodes would clash. The profile's setup therefore sets
+``OMPI_MCA_btl=self,tcp`` for jobs on more than one node, as a cluster whose nodes share a
+hostname would need to; tell the nodes apart by ``SLURMD_NODENAME``.
 
 Daemons are stopped by the PIDs in their pid files, never by name. Needs root (it creates
 the test user and runs the daemons as root, as SLURM's ``SlurmUser=root`` setup expects).
@@ -36,6 +43,9 @@ USER = os.environ.get("SCALELAB_CLUSTER_USER", "scalelabtest")
 SSH_PORT = int(os.environ.get("SCALELAB_CLUSTER_SSH_PORT", "22822"))
 CTLD_PORT = int(os.environ.get("SCALELAB_CLUSTER_CTLD_PORT", "16817"))
 SLURMD_PORT = int(os.environ.get("SCALELAB_CLUSTER_SLURMD_PORT", "16818"))
+#: the two nodes and their slurmd ports (the second: SCALELAB_CLUSTER_SLURMD_PORT2, default the next port)
+NODES = ("n1", "n2")
+NODE_PORTS = (SLURMD_PORT, int(os.environ.get("SCALELAB_CLUSTER_SLURMD_PORT2", str(SLURMD_PORT + 1))))
 PROFILE_NAME = "testcluster"
 #: PAM service (and program name) of the test sshd that asks for a one-time code.
 KBD_PAM_SERVICE = "scalelab-test-kbd"
@@ -245,7 +255,11 @@ class TestCluster:
         return Profile(
             name=PROFILE_NAME, kind="ssh", host="127.0.0.1", port=SSH_PORT, user=USER,
             key_file=str(self.client_key), known_hosts=str(self.known_hosts), workdir="~/scalelab",
-            python=self.python, setup=('export TMPDIR="$HOME/tmp"', 'mkdir -p "$TMPDIR"'),
+            python=self.python,
+            setup=('export TMPDIR="$HOME/tmp"', 'mkdir -p "$TMPDIR"',
+                   # The two nodes share one hostname, which Open MPI's shared memory would mix up
+                   # across them; a one-node job keeps shared memory.
+                   'if [ "${SLURM_JOB_NUM_NODES:-1}" -gt 1 ]; then export OMPI_MCA_btl=self,tcp; fi'),
             partition=PARTITION, launcher="srun", mpi_plugin="pmix", ssh_config="/dev/null",
             connect_timeout_s=5.0, keepalive_s=5,
         )
@@ -255,7 +269,7 @@ class TestCluster:
         return {
             "munged": self.munge_dir / "munged.pid",
             "slurmctld": self.slurm_dir / "slurmctld.pid",
-            "slurmd": self.slurm_dir / "slurmd.pid",
+            **{f"slurmd {node}": self.slurm_dir / f"slurmd-{node}.pid" for node in NODES},
             "sshd": self.ssh_dir / "sshd.pid",
         }
 
@@ -289,7 +303,8 @@ class TestCluster:
             if self.is_up():
                 return self
             st = self.status()
-            if st["munged"] and st["slurmctld"] and st["slurmd"] and not st["sshd"] and self.config_path.exists():
+            slurm_up = st["munged"] and st["slurmctld"] and all(st[f"slurmd {node}"] for node in NODES)
+            if slurm_up and not st["sshd"] and self.config_path.exists():
                 # Only sshd is down (a test stops it on purpose): start it, keep SLURM's jobs.
                 self.start_sshd()
                 if self.is_up():
@@ -431,9 +446,15 @@ class TestCluster:
             _run(["mungekey", "--create", f"--keyfile={self.munge_dir / 'munge.key'}"])
         os.chmod(self.munge_dir / "munge.key", 0o600)
 
-        for sub in ("state", "spool"):
+        for sub in ("state", "spool", "tmp"):
             shutil.rmtree(self.slurm_dir / sub, ignore_errors=True)
             (self.slurm_dir / sub).mkdir(mode=0o755)
+        for node in NODES:
+            (self.slurm_dir / "spool" / f"slurmd-{node}").mkdir(mode=0o755)
+            # Each node's own TmpFS: with MpiDefault=pmix both nodes' steps would otherwise
+            # create the same /tmp/spmix_appdir_* folder and fail.
+            (self.slurm_dir / "tmp" / node).mkdir()
+            os.chmod(self.slurm_dir / "tmp" / node, 0o1777)
         # Job ids restart at 1 on a fresh start; an old completion log would confuse sacct -c.
         self.jobcomp.write_text("")
         s = self.slurm_dir
@@ -449,11 +470,12 @@ class TestCluster:
                 "SlurmUser=root",
                 "SlurmdUser=root",
                 f"StateSaveLocation={s / 'state'}",
-                f"SlurmdSpoolDir={s / 'spool'}",
+                f"SlurmdSpoolDir={s / 'spool' / 'slurmd-%n'}",
+                f"TmpFS={s / 'tmp' / '%n'}",
                 f"SlurmctldPidFile={s / 'slurmctld.pid'}",
-                f"SlurmdPidFile={s / 'slurmd.pid'}",
+                f"SlurmdPidFile={s / 'slurmd-%n.pid'}",
                 f"SlurmctldLogFile={s / 'slurmctld.log'}",
-                f"SlurmdLogFile={s / 'slurmd.log'}",
+                f"SlurmdLogFile={s / 'slurmd-%n.log'}",
                 "ProctrackType=proctrack/linuxproc",
                 "TaskPlugin=task/none",
                 "SelectType=select/cons_tres",
@@ -470,9 +492,10 @@ class TestCluster:
                 "SlurmdTimeout=60",
                 "InactiveLimit=0",
                 "Waittime=0",
-                f"NodeName=localhost NodeAddr=127.0.0.1 CPUs={CPUS} Sockets=1 CoresPerSocket={CPUS} "
-                "ThreadsPerCore=1 RealMemory=2000 State=UNKNOWN",
-                f"PartitionName={PARTITION} Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
+                *(f"NodeName={node} NodeAddr=127.0.0.1 NodeHostname=localhost Port={port} CPUs={CPUS} Sockets=1 "
+                  f"CoresPerSocket={CPUS} ThreadsPerCore=1 RealMemory=2000 State=UNKNOWN"
+                  for node, port in zip(NODES, NODE_PORTS)),
+                f"PartitionName={PARTITION} Nodes={','.join(NODES)} Default=YES MaxTime=INFINITE State=UP",
                 "",
             ])
         )
@@ -493,13 +516,15 @@ class TestCluster:
             return "UP" in _run(["scontrol", "ping"], env=self.env, check=False, timeout_s=10).stdout
 
         _wait_for("slurmctld", ctld_up, 30, self.slurm_dir / "slurmctld.log")
-        _run(["/usr/sbin/slurmd", "-N", "localhost"], env=self.env)
+        for node in NODES:
+            _run(["/usr/sbin/slurmd", "-N", node], env=self.env)
 
-        def node_idle() -> bool:
-            out = _run(["sinfo", "-h", "-n", "localhost", "-o", "%T"], env=self.env, check=False, timeout_s=10)
-            return out.stdout.strip().rstrip("*") == "idle"
+        def nodes_idle() -> bool:
+            out = _run(["sinfo", "-h", "-N", "-o", "%N %T"], env=self.env, check=False, timeout_s=10)
+            states = dict(line.split() for line in out.stdout.splitlines() if len(line.split()) == 2)
+            return all(states.get(node, "").rstrip("*") == "idle" for node in NODES)
 
-        _wait_for("slurmd (node idle)", node_idle, 30, self.slurm_dir / "slurmd.log")
+        _wait_for("slurmd (both nodes idle)", nodes_idle, 30, self.slurm_dir / f"slurmd-{NODES[-1]}.log")
         # slurmctld resets the completion log's mode; `sacct -c` opens it for writing.
         with contextlib.suppress(OSError):
             os.chmod(self.jobcomp, 0o666)
@@ -526,7 +551,9 @@ class TestCluster:
     def stop_daemons(self) -> None:
         """Stop every daemon by its pid file (never by name)."""
         self.stop_sshd()
-        _kill_pidfile(self.slurm_dir / "slurmd.pid")
+        for node in NODES:
+            _kill_pidfile(self.slurm_dir / f"slurmd-{node}.pid")
+        _kill_pidfile(self.slurm_dir / "slurmd.pid")  # a one-node cluster started by an older checkout
         _kill_pidfile(self.slurm_dir / "slurmctld.pid")
         _kill_pidfile(self.munge_dir / "munged.pid")
 

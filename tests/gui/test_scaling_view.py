@@ -1,0 +1,256 @@
+"""The Scaling tab driven as a user would: typing, clicking Run, choosing rows, toggling the reference, exporting."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtTest import QTest
+
+from engine.spec import load_spec
+from gui.scaling import tips
+from gui.scaling.view import COLUMNS, ScalingView, format_cell
+from remote.config import local_profile
+from remote.store import JobStore
+from remote.sweep import SweepPlan, SweepRun, SweepState, amdahl_speedup, fit_serial_fraction
+from tests.conftest import require
+from tests.remote.test_local_jobs import _mpi_ready
+
+SPEC = {"dataset": {"kind": "spiral", "n_samples": 2000, "seed": 2}, "model": {"kind": "mlp", "hidden": [16]},
+        "train": {"epochs": 3, "batch_size": 40, "seed": 1}}
+
+
+@pytest.fixture
+def view(qtbot, tmp_path):
+    config = tmp_path / "profiles.toml"
+    config.write_text(f'[profiles.local]\nworkdir = "{tmp_path / "work"}"\npython = "{sys.executable}"\n')
+    v = ScalingView(config_path=str(config), store_path=str(tmp_path / "jobs.sqlite"),
+                    sweeps_dir=str(tmp_path / "sweeps"))
+    qtbot.addWidget(v)
+    v.resize(1500, 900)
+    v.show()
+    yield v
+    v.shutdown()
+
+
+def _type(widget: QtWidgets.QLineEdit, text: str) -> None:
+    widget.selectAll()
+    QTest.keyClick(widget, QtCore.Qt.Key_Delete)
+    QTest.keyClicks(widget, text)
+
+
+def _click(button: QtWidgets.QAbstractButton) -> None:
+    QTest.mouseClick(button, QtCore.Qt.LeftButton)
+
+
+def _click_row(table: QtWidgets.QTableWidget, row: int) -> None:
+    rect = table.visualItemRect(table.item(row, 0))
+    QTest.mouseClick(table.viewport(), QtCore.Qt.LeftButton, pos=rect.center())
+
+
+def _cells(table: QtWidgets.QTableWidget) -> list[list[str]]:
+    return [[table.item(i, j).text() for j in range(table.columnCount())] for i in range(table.rowCount())]
+
+
+@pytest.mark.mpi
+def test_a_sweep_started_with_clicks_fills_the_table_and_plots_from_its_jobs(view, qtbot, tmp_path, monkeypatch):
+    require(_mpi_ready(), "mpirun and mpi4py are needed for 2 local ranks")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    _type(view.spec_edit, str(spec))
+    _type(view.ranks_edit, "1,2")
+    assert view.profile_combo.currentText() == "local"
+    _click(view.run_button)
+    assert view.sweeping and not view.run_button.isEnabled() and view.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.sweeping, timeout=180_000)
+    assert view.run_button.isEnabled() and not view.stop_button.isEnabled()
+    assert "every job completed" in view.status.text()
+
+    folder = view.sweep.folder
+    table = json.load(open(os.path.join(folder, "scaling.json")))
+    rows = table["rows"]
+    assert [r["ranks"] for r in rows] == [1, 2]
+    # The table shows the file's figures.
+    assert _cells(view.table) == [[format_cell(r.get(key), fmt) for _, key, fmt, _ in COLUMNS] for r in rows]
+    assert view.table.item(1, 10).text() == "—"  # no per-rank wait times from this engine
+    # The jobs are ordinary jobs of the store (the Cluster view lists them).
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        assert sorted(j.job_id for j in store.jobs("local")) == sorted(r["job_ids"][0] for r in rows)
+    assert [view.runs_table.item(i, 4).text() for i in range(2)] == ["COMPLETED", "COMPLETED"]
+
+    # Speedup plot: measured points, ideal line, Amdahl's law with the fitted fraction.
+    measured = view.speedup.measured
+    assert list(measured.xData) == [1, 2]
+    assert measured.yData == pytest.approx([1.0, rows[1]["samples_per_s"] / rows[0]["samples_per_s"]])
+    f = fit_serial_fraction([1, 2], [r["speedup"] for r in rows])
+    assert view.speedup.serial_fraction == pytest.approx(f) and table["serial_fraction"] == pytest.approx(f)
+    assert view.speedup.ideal.yData == pytest.approx(view.speedup.ideal.xData)
+    assert view.speedup.amdahl.yData == pytest.approx(amdahl_speedup(f, view.speedup.amdahl.xData))
+    assert f"{f:.3f}" in view.fraction_label.text()
+    # Efficiency bars: speedup / ranks, in percent.
+    assert view.efficiency.bars.opts["height"] == pytest.approx([100.0, 100 * rows[1]["speedup"] / 2])
+
+    # Choosing the 1-rank row shows its times in the timeline.
+    _click_row(view.table, 0)
+    assert view.table.currentRow() == 0
+    assert view.timeline.labels == ["rank 0"]
+    assert view.timeline.values["compute"] == pytest.approx([rows[0]["compute_s"]])
+    _click_row(view.table, 1)
+    assert view.timeline.labels == ["mean of 2 ranks"]
+    assert view.timeline.comm.opts["height"] == pytest.approx([rows[1]["comm_s"]])
+    assert view.timeline.comm.opts["y0"] == pytest.approx([rows[1]["compute_s"]])
+
+    # The course's table overlaid, normalized to its own 1-GPU figure.
+    _click(view.reference_check)
+    ref = view.speedup.reference
+    assert list(ref.xData) == [1, 4, 8, 16, 32, 64, 128]
+    assert ref.yData == pytest.approx(np.array([55, 178, 357, 689, 1230, 2276, 5562]) / 55)
+    assert ref in view.speedup.widget.getPlotItem().items
+    _click(view.reference_check)
+    assert ref not in view.speedup.widget.getPlotItem().items
+
+    # Export: the CSV reads back as the folder's table; the PNG is a picture of the plots.
+    out_csv, out_png = tmp_path / "out.csv", tmp_path / "out.png"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(out_csv if "csv" in a[2] else out_png), "")))
+    _click(view.export_csv_button)
+    _click(view.export_png_button)
+    assert out_csv.read_text() == open(os.path.join(folder, "scaling.csv")).read()
+    assert [int(r["ranks"]) for r in csv.DictReader(open(out_csv))] == [1, 2]
+    image = QtGui.QImage(str(out_png))
+    assert image.width() == view.plots_widget.width() and image.height() == view.plots_widget.height()
+
+
+def test_a_bad_request_is_one_line_in_the_tab_and_submits_nothing(view, tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    _type(view.spec_edit, str(spec))
+    for ranks, nodes, words in (("0,2", "1", "0 is below 1"), ("1,x", "1", "'x' is not a whole number"),
+                                ("1,2", "2", "2 nodes for 1 rank"), ("1,3", "1", "3 ranks do not divide it evenly")):
+        _type(view.ranks_edit, ranks)
+        _type(view.nodes_edit, nodes)
+        _click(view.run_button)
+        assert words in view.status.text() and "\n" not in view.status.text()
+        assert not view.sweeping and not view.runner.running
+    assert not (tmp_path / "sweeps").exists() and not (tmp_path / "work").exists()
+
+
+def _synthetic_sweep(tmp_path) -> str:
+    """A sweep folder whose runs carry per-rank lists and a straggler warning, as the engine writes them."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    plan = SweepPlan(spec_path=str(spec), spec_sha256=hashlib.sha256(spec.read_bytes()).hexdigest(),
+                     profile="local", mode="strong", ranks=(1, 2, 4), nodes=(1, 1, 1), repeat=1, base_batch=40)
+    fig2 = {"samples_per_s": 1800.0, "compute_s": 1.1, "comm_s": 0.3, "wait_s": 0.25, "rank_compute_s": [1.0, 1.2],
+            "rank_comm_s": [0.3, 0.3], "rank_wait_s": [0.5, 0.0],
+            "warnings": ["rank 1 took 20% longer than the median"]}
+    runs = [SweepRun(1, 1, 0, "L1", "COMPLETED", {"samples_per_s": 1000.0, "compute_s": 2.0, "comm_s": 0.0}),
+            SweepRun(2, 1, 0, "L2", "COMPLETED", fig2), SweepRun(4, 1, 0, "L3", "CANCELLED", {})]
+    state = SweepState(str(tmp_path / "sw"), plan, runs)
+    os.makedirs(state.folder)
+    state.save()
+    return state.folder
+
+
+def test_an_opened_sweep_shows_per_rank_bars_stacked_and_straggler_warnings(view, tmp_path, monkeypatch):
+    folder = _synthetic_sweep(tmp_path)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: folder))
+    _click(view.open_button)
+    assert view.table.rowCount() == 2 and view.runs_table.rowCount() == 3
+    assert "2 of 3 runs finished" in view.status.text() and view.resume_button.isEnabled()
+    assert view.table.currentRow() == 1  # the newest row is shown
+    tl = view.timeline
+    assert tl.labels == ["rank 0", "rank 1"]
+    assert tl.compute.opts["height"] == pytest.approx([1.0, 1.2])
+    assert tl.comm.opts["y0"] == pytest.approx([1.0, 1.2]) and tl.comm.opts["height"] == pytest.approx([0.3, 0.3])
+    assert tl.wait.opts["y0"] == pytest.approx([1.3, 1.5]) and tl.wait.opts["height"] == pytest.approx([0.5, 0.0])
+    assert "rank 1 took 20% longer than the median" in view.warnings_label.text()
+    assert view.speedup.measured.yData == pytest.approx([1.0, 1.8])
+    assert view.efficiency.bars.opts["height"] == pytest.approx([100.0, 90.0])
+
+
+def test_every_figure_explains_itself_on_hover(view):
+    assert "samples per second on N ranks divided by" in view.speedup.widget.toolTip()
+    assert "Amdahl" in view.speedup.widget.toolTip()
+    assert "speedup divided by the number of ranks" in view.efficiency.widget.toolTip()
+    assert "straggler" in view.timeline.widget.toolTip() and "Allreduce" in view.timeline.widget.toolTip()
+    assert view.mode_combo.itemData(0, QtCore.Qt.ToolTipRole) == tips.STRONG
+    assert view.mode_combo.itemData(1, QtCore.Qt.ToolTipRole) == tips.WEAK
+    assert "Serial fraction" in view.fraction_label.toolTip()
+    assert "straggler" in view.warnings_label.toolTip()
+    assert "course" in view.reference_check.toolTip()
+    headers = {view.table.horizontalHeaderItem(j).text(): view.table.horizontalHeaderItem(j).toolTip()
+               for j in range(view.table.columnCount())}
+    assert "Allreduce" in headers["Comm s"] and "another rank" in headers["Wait s"]
+    assert all(headers.values())
+
+
+def test_the_playgrounds_spec_becomes_the_sweeps_spec(qtbot, tmp_path):
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    try:
+        scaling = window.show_view("scaling")
+        scaling.sweeps_dir = str(tmp_path / "sweeps")
+        _click(scaling.playground_button)
+        path = scaling.spec_edit.text()
+        assert path.startswith(str(tmp_path / "sweeps")) and "Playground" in scaling.status.text()
+        saved = load_spec(path)
+        shown = window.views["playground"].current_spec()
+        assert saved.model == shown.model and saved.dataset == shown.dataset and saved.train == shown.train
+    finally:
+        for v in window.views.values():
+            if hasattr(v, "shutdown"):
+                v.shutdown()
+
+
+def test_local_profile_is_offered_first(view):
+    assert view.profile_combo.itemText(0) == local_profile().name
+
+
+def test_speedup_axes_are_labelled_in_powers_of_two():
+    from gui.scaling.plots import power_of_two_ticks
+
+    ticks = power_of_two_ticks(0.2, 128)
+    assert [label for _, label in ticks] == ["1/8", "1/4", "1/2", "1", "2", "4", "8", "16", "32", "64", "128"]
+    assert [pos for pos, _ in ticks] == pytest.approx(np.log10([2.0 ** k for k in range(-3, 8)]))
+
+
+@pytest.mark.mpi
+def test_stop_keeps_the_finished_rows_and_resume_runs_only_the_rest(view, qtbot, tmp_path):
+    require(_mpi_ready(), "mpirun and mpi4py are needed for 2 local ranks")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({**SPEC, "dataset": {**SPEC["dataset"], "n_samples": 20000}}))
+    _type(view.spec_edit, str(spec))
+    _type(view.ranks_edit, "1,2")
+    _click(view.run_button)
+    # Stop as soon as the second job is in flight.
+    qtbot.waitUntil(lambda: view.runs_table.item(1, 3).text() != "—", timeout=180_000)
+    first_job = view.runs_table.item(0, 3).text()
+    _click(view.stop_button)
+    qtbot.waitUntil(lambda: not view.sweeping, timeout=60_000)
+    assert view.runs_table.item(0, 4).text() == "COMPLETED" and view.runs_table.item(1, 4).text() == "CANCELLED"
+    assert view.table.rowCount() == 1 and view.resume_button.isEnabled()
+    assert "Resume runs the rest" in view.status.text()
+    _click(view.resume_button)
+    qtbot.waitUntil(lambda: not view.sweeping, timeout=180_000)
+    assert view.table.rowCount() == 2 and "every job completed" in view.status.text()
+    assert view.runs_table.item(0, 3).text() == first_job  # not run again
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        assert len(store.jobs("local")) == 3
+
+
+def test_profiles_added_elsewhere_are_offered_when_the_tab_is_shown_again(view, tmp_path):
+    config = tmp_path / "profiles.toml"
+    config.write_text(config.read_text() + '\n[profiles.hpc]\nhost = "login.example.org"\n')
+    assert view.profile_combo.findText("hpc") < 0
+    view.hide()
+    view.show()
+    assert [view.profile_combo.itemText(i) for i in range(view.profile_combo.count())] == ["local", "hpc"]
