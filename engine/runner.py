@@ -9,7 +9,9 @@
   readable with ``np.load(..., allow_pickle=False)`` and by ``engine.estimators.read_model`` (networks: :func:`engine.model_io.load_model`);
 - ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``message``,
   ``final`` (the last record), ``ranks`` and the model kind's own fields (networks:
-  ``epochs``, ``steps``; SVMs: ``n_support``, ``iterations``, ``dual_objective``, ...).
+  ``epochs``, ``steps``; SVMs: ``n_support``, ``iterations``, ``dual_objective``, ...;
+  k-means: ``inertia``, ``n_iter``, ``cluster_sizes``; DBSCAN: ``k_distance``, ...);
+- ``DIR/clusters.csv`` (clustering kinds): ``row,cluster``, one line per data row.
 
 The model kind decides how to train, save, load and describe: ``engine.estimators``.
 ``export-data SPEC FILE`` writes a spec's data as CSV, LIBSVM or NPZ.
@@ -43,7 +45,7 @@ from .parallel import ParallelError, SerialComm, world_comm
 from .spec import SpecError, load_spec
 from .value_checks import check_inputs_fit
 
-RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
+RUN_FILES = ("metrics.jsonl", "model.npz", "result.json", "clusters.csv")
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +217,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             metrics_fh.close()
             metrics_fh = None
             kind.save(os.path.join(out_dir, "model.npz"), spec, trainer)
+            if kind.write_outputs is not None:
+                kind.write_outputs(out_dir, trainer)
             result = {
                 "status": trainer.status,
                 "message": trainer.message,
@@ -251,9 +255,21 @@ def run_validate(spec_path: str) -> int:
     from .estimators import model_kind
 
     spec = load_spec(spec_path)
+    kind = model_kind(spec.model.kind)
+    if kind.output == "assignment":
+        from .clustering import load_points
+
+        points = load_points(spec)
+        pre = Preprocessor(tuple(spec.features), points.mean, points.std)
+        lines = kind.describe(spec, points, pre)
+        print(f"{spec_path}: valid")
+        print(f"  data: {spec.dataset.kind}, {points.n_rows} rows, {points.n_features_raw} columns")
+        for line in lines:
+            print(f"  {line}")
+        return EXIT_OK
     ds = load_dataset(spec)
     pre = Preprocessor.for_dataset(spec, ds)
-    lines = model_kind(spec.model.kind).describe(spec, ds, pre)
+    lines = kind.describe(spec, ds, pre)
     what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     print(f"{spec_path}: valid")
     print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
@@ -288,6 +304,14 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
+    if getattr(net, "output", "label") == "assignment":
+        from .clustering import adjusted_rand_index
+
+        out.write("".join(f"{int(c)}\n" for c in pred))
+        if labels is not None:
+            sys.stderr.write(f"adjusted Rand index {adjusted_rand_index(labels, pred):.4f} against the last "
+                             f"column on {len(pred)} rows\n")
+        return EXIT_OK
     names = list(net.class_names)
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
