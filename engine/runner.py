@@ -352,8 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="output file; its extension (.csv, .svm, .libsvm, .txt, .npz) picks the format")
     p = sub.add_parser("bench", help="compare the engine's speed with scikit-learn and PyTorch")
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
-    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm"),
+    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm", "clustering"),
                    help="run only this case (repeatable)")
+    p = sub.add_parser("vectorize", help="time a dot product as a Python loop, one NumPy call and over MPI ranks")
+    from .vectorize import add_arguments as add_vectorize_arguments
+
+    add_vectorize_arguments(p)
     from .export import add_export_parser
 
     add_export_parser(sub)
@@ -375,6 +379,10 @@ def main(argv=None) -> int:
             from .bench import main as bench_main
 
             return bench_main(quick=args.quick, cases=args.case)
+        if args.command == "vectorize":
+            from .vectorize import run as run_vectorize
+
+            return run_vectorize(args)
         if args.command == "validate":
             return run_validate(args.spec)
         if args.command == "predict":

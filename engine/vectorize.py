@@ -37,8 +37,10 @@ import numpy as np
 DEFAULT_SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000)
 #: a loop predicted to take longer than this is skipped
 LOOP_LIMIT_S = 2.0
-#: a timing is repeated until one measurement lasts at least this long
-MIN_MEASURE_S = 0.02
+#: one measurement calls the function until it lasts at least this long
+MIN_MEASURE_S = 0.005
+#: measurements of a short call: the least disturbed of many short ones beats a few long ones
+SHORT_CALL_MEASUREMENTS = 15
 
 
 def vectors(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,13 +63,16 @@ def numpy_dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def best_time(fn, repeats: int = 3, min_s: float = MIN_MEASURE_S) -> tuple[float, object]:
-    """Seconds per call of ``fn()``: the best of ``repeats`` measurements, each calling it
-    often enough to last ``min_s``. Returns (seconds, the last value)."""
+    """Seconds per call of ``fn()``: the best of several measurements (``repeats``, or
+    :data:`SHORT_CALL_MEASUREMENTS` for calls well under ``min_s``), each calling it often
+    enough to last ``min_s``. Returns (seconds, the last value)."""
     t0 = time.perf_counter()
     value = fn()
     once = time.perf_counter() - t0
     calls = max(1, int(min_s / once)) if once > 0 else 1000
     best = once
+    if once < min_s / 4:
+        repeats = max(repeats, SHORT_CALL_MEASUREMENTS)
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(calls):
@@ -97,6 +102,34 @@ def measure(sizes=DEFAULT_SIZES, loop_limit_s: float = LOOP_LIMIT_S, repeats: in
         skipped it); ``numpy_s``; ``speedup`` (loop / numpy, None when skipped);
         ``loop_value`` and ``numpy_value``.
     """
+    with one_blas_thread():
+        yield from _measure(sizes, loop_limit_s, repeats, stop)
+
+
+class one_blas_thread:
+    """Pin BLAS to one thread while measuring (through threadpoolctl, when installed).
+
+    The lesson is about one core's SIMD units; a threaded ``ddot`` on a machine whose
+    cores are busy waits for its helper threads and times the scheduler instead.
+    ``pinned`` says whether it could.
+    """
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            self._limits, self.pinned = None, False
+        else:
+            self._limits, self.pinned = threadpool_limits(limits=1, user_api="blas"), True
+        return self
+
+    def __exit__(self, *exc):
+        if self._limits is not None:
+            self._limits.restore_original_limits()
+        return False
+
+
+def _measure(sizes, loop_limit_s, repeats, stop):
     previous: tuple[int, float] | None = None
     skipping = False
     for n in sizes:
@@ -207,7 +240,7 @@ def _mpi_worker(sizes, repeats: int) -> None:
         calls = max(1, int(MIN_MEASURE_S / once[0])) if once[0] > 0 else 1000
         best = math.inf
         value = 0.0
-        for _ in range(repeats):
+        for _ in range(max(repeats, SHORT_CALL_MEASUREMENTS) if once[0] < MIN_MEASURE_S / 4 else repeats):
             comm.barrier()
             t0 = time.perf_counter()
             for _ in range(calls):
@@ -278,34 +311,57 @@ def check_arguments(max_n: float, loop_limit: float, ranks: int, repeats: int) -
     return sizes
 
 
+def lesson(sizes=DEFAULT_SIZES, loop_limit_s: float = LOOP_LIMIT_S, ranks: int = 2, repeats: int = 3,
+           stop=None, on_mpi_started=None):
+    """The whole measurement, as events: what the CLI prints and the GUI plots.
+
+    Yields
+    ------
+    dict
+        First one row per size from :func:`measure` (``"event": "row"``); then, when
+        ``ranks`` >= 2, one per size from :func:`measure_mpi` (``"event": "mpi"``: ``n``,
+        ``mpi_s``, ``mpi_value``, ``ranks``), or one ``{"event": "mpi_error", "message"}``
+        saying why there is no MPI column.
+    """
+    for row in measure(sizes, loop_limit_s, repeats, stop):
+        yield {"event": "row", **row}
+    if ranks < 2 or (stop is not None and stop()):
+        return
+    try:
+        for found in measure_mpi(sizes, ranks, repeats, on_started=on_mpi_started):
+            yield {"event": "mpi", **found}
+    except RuntimeError as exc:
+        yield {"event": "mpi_error", "message": str(exc)}
+
+
 def run(args) -> int:
     try:
         sizes = check_arguments(args.max_n, args.loop_limit, args.ranks, args.repeats)
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    print(f"dot product of two float64 vectors; best of {args.repeats}; load {os.getloadavg()[0]:.2f}")
+    with one_blas_thread() as pin:
+        threads = "one BLAS thread" if pin.pinned else "BLAS threads as configured (threadpoolctl not installed)"
+    print(f"dot product of two float64 vectors; {threads}; best of several runs; "
+          f"load average {os.getloadavg()[0]:.2f}")
     mpi_title = f"MPI ({args.ranks} ranks)" if args.ranks else "MPI"
     print(f"{'n':>12}  {'Python loop':>30}  {'np.dot':>10}  {mpi_title:>12}  {'loop/np':>9}  {'np/MPI':>9}")
-    rows = []
-    for row in measure(sizes, args.loop_limit, args.repeats):
-        rows.append(row)
-        if not args.ranks:
-            print(table_line(row), flush=True)
-    if not args.ranks:
-        return 0
-    try:
-        by_n = {r["n"]: r for r in rows}
-        for found in measure_mpi(sizes, args.ranks, args.repeats):
-            by_n[found["n"]].update(mpi_s=found["mpi_s"], mpi_value=found["mpi_value"])
-    except RuntimeError as exc:
-        for r in rows:
-            r["mpi_note"] = "n/a"
-        note = f"MPI: {exc}"
-    else:
-        note = None
-    for r in rows:
-        print(table_line(r), flush=True)
+    rows: dict[int, dict] = {}
+    note = None
+    for event in lesson(sizes, args.loop_limit, args.ranks, args.repeats):
+        if event["event"] == "row":
+            rows[event["n"]] = event
+            if not args.ranks:
+                print(table_line(event), flush=True)
+        elif event["event"] == "mpi":
+            rows[event["n"]].update(mpi_s=event["mpi_s"], mpi_value=event["mpi_value"])
+        else:
+            note = f"MPI: {event['message']}"
+            for r in rows.values():
+                r["mpi_note"] = "n/a"
+    if args.ranks:
+        for r in rows.values():
+            print(table_line(r), flush=True)
     if note:
         print(note)
     return 0
