@@ -107,7 +107,7 @@ class VectorizeView(QtWidgets.QWidget):
         self.speed_plot.setLabel("left", "times faster")
         self.speed_plot.setLabel("bottom", "n (elements per vector)")
         self.speed_plot.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
-        self.speed_plot.addLegend(offset=(-10, -10), labelTextColor=theme.FOREGROUND)
+        self.speed_plot.addLegend(offset=(-10, 10), labelTextColor=theme.FOREGROUND)
         self.speed_plot.addItem(pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(theme.MUTED, style=QtCore.Qt.PenStyle.DotLine)))
         self.speedup_curve = self.speed_plot.plot([], [], name="np.dot over the loop", pen=pg.mkPen(NUMPY_COLOR, width=2),
                                                   symbol="s", symbolBrush=NUMPY_COLOR, symbolPen=NUMPY_COLOR)
