@@ -19,6 +19,7 @@ VIEWS: dict[str, tuple[str, str]] = {
     "playground": ("Playground", "gui.playground.view:PlaygroundView"),
     "cluster": ("Cluster", "gui.cluster.view:ClusterView"),
     "scaling": ("Scaling", "gui.scaling.view:ScalingView"),
+    "vectorize": ("Vectorization", "gui.vectorize.view:VectorizeView"),
 }
 
 SPEC_FILTER = "Playground / run spec (*.json);;All files (*)"

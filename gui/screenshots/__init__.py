@@ -12,6 +12,7 @@ from typing import Callable
 STAGING: dict[str, str] = {
     "cluster": "gui.screenshots.cluster:stage",
     "scaling": "gui.screenshots.scaling:stage",
+    "vectorize": "gui.screenshots.vectorize:stage",
 }
 
 
