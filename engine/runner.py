@@ -330,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
     p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm"),
                    help="run only this case (repeatable)")
+    p.add_argument("--ranks", type=int, metavar="N",
+                   help="data-parallel training on 1 and N ranks (starts mpirun -n N itself)")
+    p.add_argument("--no-overlap", action="store_true",
+                   help="with --ranks: measure only the blocking gradient reduction")
     from .export import add_export_parser
 
     add_export_parser(sub)
@@ -350,7 +354,7 @@ def main(argv=None) -> int:
         if args.command == "bench":
             from .bench import main as bench_main
 
-            return bench_main(quick=args.quick, cases=args.case)
+            return bench_main(quick=args.quick, cases=args.case, ranks=args.ranks, overlap=not args.no_overlap)
         if args.command == "validate":
             return run_validate(args.spec)
         if args.command == "predict":
