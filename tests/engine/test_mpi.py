@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -87,7 +88,9 @@ def _mpirun(tmp_path, spec_path, out, reduction_env, extra_ranks=None, timeout=1
         cmd += ["-n", "2", sys.executable, "-m", "engine", *train]
     else:
         cmd += ["-n", "1", sys.executable, "-m", "engine", *train, ":", "-n", "1", *extra_ranks, *train]
+    started = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    proc.wall_s = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
@@ -97,8 +100,9 @@ def _records(folder):
 
 
 def _check_timeline(rec, ranks):
-    """The per-rank timeline: one entry per rank, none negative, each rank's parts add up
-    to no more than the epoch's time (rank 0's exactly: it is the record's own)."""
+    """The per-rank timeline: one entry per rank, none negative; rank 0's parts add up to
+    the record's epoch time. (Another rank's epoch may be longer than rank 0's: its first
+    step waits while rank 0 writes the previous record; :func:`_check_run_wall` bounds it.)"""
     for key in ("rank_compute_s", "rank_comm_s", "rank_wait_s"):
         assert len(rec[key]) == ranks and all(v >= 0 for v in rec[key]), (key, rec[key])
     wall = rec["epoch_time_s"]
@@ -106,9 +110,15 @@ def _check_timeline(rec, ranks):
     assert totals[0] == pytest.approx(wall, rel=1e-9)
     assert rec["rank_compute_s"][0] == pytest.approx(rec["compute_s"], rel=1e-9)
     assert rec["rank_comm_s"][0] + rec["rank_wait_s"][0] == pytest.approx(rec["comm_s"], rel=1e-9)
-    for total in totals:
-        assert total <= 1.1 * wall + 0.05
     assert rec["samples_per_s"] == pytest.approx(rec["samples"] / wall, rel=1e-9)
+
+
+def _check_run_wall(records, wall_s):
+    """Every rank's compute + communication + wait over all epochs fits in the run's wall time."""
+    ranks = len(records[0]["rank_compute_s"])
+    for r in range(ranks):
+        total = sum(rec["rank_compute_s"][r] + rec["rank_comm_s"][r] + rec["rank_wait_s"][r] for rec in records)
+        assert 0 < total <= wall_s, (r, total, wall_s)
 
 
 #: the reductions a 2-rank run can use: overlapped with every tensor on its own, with
@@ -141,6 +151,7 @@ def test_two_ranks_under_mpirun_match_one_rank(tmp_path, reduction):
     for r in rec2:
         _check_timeline(r, 2)
         assert r["samples"] == 120
+    _check_run_wall(rec2, two.wall_s)
     for r in rec1:
         _check_timeline(r, 1)
     assert len(rec1) == len(rec2) == 6
@@ -163,7 +174,6 @@ def test_sigterm_to_mpirun_stops_every_rank_at_the_same_step(tmp_path):
     require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
             "needs mpirun (Open MPI) and mpi4py")
     import signal
-    import time
 
     spec = json.loads(json.dumps(SPEC))
     spec["train"]["epochs"] = 10_000_000
@@ -223,10 +233,12 @@ def test_a_slow_rank_is_named_a_straggler_and_the_other_waits_for_it(tmp_path, r
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(SPEC))
     helper = os.path.join(ROOT, "tests", "engine", "straggler_rank.py")
-    _mpirun(tmp_path, spec_path, tmp_path / "run", dict(REDUCTIONS[reduction][0], STRAGGLER_SLEEP_S=str(STRAGGLER_SLEEP_S)),
-            extra_ranks=[sys.executable, helper])
+    run = _mpirun(tmp_path, spec_path, tmp_path / "run",
+                  dict(REDUCTIONS[reduction][0], STRAGGLER_SLEEP_S=str(STRAGGLER_SLEEP_S)),
+                  extra_ranks=[sys.executable, helper])
     records = _records(tmp_path / "run")
     assert len(records) == 6
+    _check_run_wall(records, run.wall_s)
     steps = 18  # 120 rows in batches of 7
     for rec in records:
         _check_timeline(rec, 2)
