@@ -101,15 +101,34 @@ class Network:
         # them in the same Allreduce (``reduce_buffer``), so every rank stops at the same step.
         self.reduce_buffer = np.zeros(size + 1, self.dtype)
         self.grads = self.reduce_buffer[:size]
+        self._bind_layers()
+        self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        self._workspaces: dict[int, _Workspace] = {}
+        self._local = threading.local()
+        self.initialize(seed)
+
+    def _bind_layers(self) -> None:
         w_off, b_off = 0, self.n_weights
         for layer in self.layers:
             layer.bind(self.params, self.grads, w_off, b_off)
             w_off += layer.n_in * layer.n_out
             b_off += layer.n_out
-        self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-        self._workspaces: dict[int, _Workspace] = {}
-        self._local = threading.local()
-        self.initialize(seed)
+
+    def reserve_reduce_slots(self, n: int) -> np.ndarray:
+        """Make ``reduce_buffer`` end with ``n`` spare slots after the gradients; returns them.
+
+        Values a data-parallel step needs from every rank (the stop flag, each rank's
+        arrival time) then travel in the gradients' own Allreduce, with no message of
+        their own. Call it before an optimizer or a step plan holds on to ``grads``.
+        """
+        size = self.params.size
+        buf = np.zeros(size + n, self.dtype)
+        buf[:size] = self.grads
+        self.reduce_buffer = buf
+        self.grads = buf[:size]
+        self._bind_layers()
+        self._workspaces.clear()
+        return buf[size:]
 
     # ------------------------------------------------------------------ construction
 
@@ -304,7 +323,7 @@ class Network:
             np.greater_equal(m, p, out=m)
             np.multiply(m, 1.0 / (1.0 - p), out=m)
 
-    def train_batch(self, x, t, flat_idx, scale, stats, ws: _Workspace, masks=None) -> None:
+    def train_batch(self, x, t, flat_idx, scale, stats, ws: _Workspace, masks=None, layer_done=None) -> None:
         """Forward, loss and backward for one batch: the data gradient lands in ``grads``.
 
         Parameters
@@ -323,6 +342,9 @@ class Network:
             ``workspace(n, training=True)``.
         masks : list of (n, width) arrays, optional
             Fixed dropout masks (tests); default: fresh random ones when dropout > 0.
+        layer_done : callable, optional
+            ``layer_done(i)`` is called as soon as layer ``i``'s gradients are written,
+            last layer first (a data-parallel run starts reducing them there).
 
         Regularization is not included: call :meth:`add_penalty_gradient` after the
         gradients of all ranks have been summed.
@@ -352,15 +374,19 @@ class Network:
         for i in range(last, -1, -1):
             if i == 0:
                 layers[0].backward(inputs[0], dz, ones, None)
+                if layer_done is not None:
+                    layer_done(0)
                 break
             dx = deltas[i - 1]
             layers[i].backward(inputs[i], dz, ones, dx)
+            if layer_done is not None:
+                layer_done(i)
             if dropped is not None:
                 np.multiply(dx, masks[i - 1], out=dx)
             layers[i - 1].activation.backward(acts[i - 1], dx, tmps[i - 1])
             dz = dx
 
-    def batch_plan(self, x, t, flat_idx, scale, stats, ws: _Workspace) -> list | None:
+    def batch_plan(self, x, t, flat_idx, scale, stats, ws: _Workspace, layer_done=None) -> list | None:
         """:meth:`train_batch` for fixed buffers as a flat list of argument-free callables.
 
         Running the list (``for op in plan: op()``) gives bit for bit what
@@ -375,6 +401,10 @@ class Network:
         each bias is first spread over a full-size buffer (``np.copyto`` broadcasts
         cheaply) so that the add is a same-shape add on contiguous arrays, about half
         the cost of a broadcasting add over narrow rows. Same numbers exactly.
+
+        ``layer_done(i)``, when given, returns more callables that the plan runs right
+        after layer ``i``'s gradients are written (before the next layer's backward
+        products): a data-parallel run posts the reduction of those gradients there.
         """
         if self.dropout > 0:
             return None
@@ -395,6 +425,8 @@ class Network:
             layer = layers[i]
             xin = x if i == 0 else acts[i - 1]
             ops += [partial(raw_dot, xin.T, dz, layer.gW), partial(raw_dot, ws.ones, dz, layer.gb)]
+            if layer_done is not None:
+                ops += layer_done(i)
             if i > 0:
                 dx = ws.deltas[i - 1]
                 ops.append(partial(raw_dot, dz, layer.W.T, dx))

@@ -75,6 +75,18 @@ class MpiComm(SerialComm):
     def allgather(self, send, recv):
         self._comm.Allgather(send, recv)
 
+    def iallreduce_sum(self, buf):
+        """Start summing ``buf`` over ranks in place; returns the request (``wait_all``)."""
+        return self._comm.Iallreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM)
+
+    def test_all(self, requests: list) -> None:
+        """Let MPI progress the started reductions (Open MPI moves them only inside MPI calls)."""
+        self._MPI.Request.Testall(requests)
+
+    def wait_all(self, requests: list) -> None:
+        """Block until every request in ``requests`` has completed."""
+        self._MPI.Request.Waitall(requests)
+
     def barrier(self):
         self._comm.Barrier()
 

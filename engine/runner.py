@@ -354,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
     p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm", "clustering"),
                    help="run only this case (repeatable)")
+    p.add_argument("--ranks", type=int, metavar="N",
+                   help="data-parallel training on 1 and N ranks (starts mpirun -n N itself)")
+    p.add_argument("--no-overlap", action="store_true",
+                   help="with --ranks: measure only the blocking gradient reduction")
     p = sub.add_parser("vectorize", help="time a dot product as a Python loop, one NumPy call and over MPI ranks")
     from .vectorize import add_arguments as add_vectorize_arguments
 
@@ -378,7 +382,7 @@ def main(argv=None) -> int:
         if args.command == "bench":
             from .bench import main as bench_main
 
-            return bench_main(quick=args.quick, cases=args.case)
+            return bench_main(quick=args.quick, cases=args.case, ranks=args.ranks, overlap=not args.no_overlap)
         if args.command == "vectorize":
             from .vectorize import run as run_vectorize
 

@@ -224,14 +224,90 @@ class KernelRowCache:
             self.last_used[slot] = self.clock if r == i else self.clock - 1
             slots.append(slot)
         self.computed += len(want)
-        idx = np.array(want)
-        sq = self.sq_all[idx] if self.sq_all is not None else None
-        block = self.kernel.rows32(self.X_all[idx], sq, self.X, self.sq)
+        block = self._compute(np.array(want))
         if len(slots) == 1:
             self.rows[slots[0]] = block[0]
         else:
             self.rows[np.array(slots)] = block
         return self.rows[slots[0]]
+
+
+    def _compute(self, idx: np.ndarray) -> np.ndarray:
+        """Rows ``idx`` (indices into ``X_all``) against this rank's rows: (len(idx), m) float32."""
+        sq = self.sq_all[idx] if self.sq_all is not None else None
+        return self.kernel.rows32(self.X_all[idx], sq, self.X, self.sq)
+
+
+class ClassRowStore:
+    """Kernel rows within each class, ``K(x_t, X_c)`` for ``t`` in class ``c``, computed once.
+
+    One-vs-one solves ``k - 1`` pairs with every class, and a row of pair ``(a, b)`` for a
+    vector of class ``a`` is ``K(x_t, X_a)`` next to ``K(x_t, X_b)``: the within-class part is
+    the same in every pair of ``a``. Kept here (float32, a block per class, filled as rows
+    are asked for), a pair only computes the cross-class part. Used when the blocks of
+    all classes fit in ``budget_bytes``.
+
+    Parameters
+    ----------
+    kernel : Kernel
+    X : ndarray, shape (n, d)
+        Every training row.
+    members : list of int arrays
+        The rows of each class, in the order pairs list them.
+    budget_bytes : int
+    """
+
+    def __init__(self, kernel: Kernel, X: np.ndarray, members: list, budget_bytes: int):
+        self.kernel = kernel
+        self.members = members
+        self.enabled = sum(4 * len(m) ** 2 for m in members) <= budget_bytes
+        self._X = [X[m] for m in members] if self.enabled else []
+        self._sq = [np.einsum("ij,ij->i", x, x) if kernel.kind == "rbf" else None for x in self._X]
+        self._blocks: dict[int, np.ndarray] = {}
+        self._have: dict[int, np.ndarray] = {}
+
+    def rows(self, c: int, local: np.ndarray) -> np.ndarray:
+        """``K(X_c[local], X_c)``, shape (len(local), n_c) float32 (computed where missing)."""
+        block = self._blocks.get(c)
+        if block is None:
+            n_c = len(self.members[c])
+            block = self._blocks[c] = np.empty((n_c, n_c), np.float32)
+            self._have[c] = np.zeros(n_c, bool)
+        have = self._have[c]
+        missing = local[~have[local]]
+        if missing.size:
+            Xc, sq = self._X[c], self._sq[c]
+            block[missing] = self.kernel.rows32(Xc[missing], sq[missing] if sq is not None else None, Xc, sq)
+            have[missing] = True
+        return block[local]
+
+
+class _PairRowCache(KernelRowCache):
+    """The row cache of one pair solved by one rank, whose rows are class ``a``'s then ``b``'s:
+    the within-class parts of its rows come from a :class:`ClassRowStore`."""
+
+    def __init__(self, kernel, X, cache_bytes, n_first: int, store: ClassRowStore, classes: tuple[int, int]):
+        super().__init__(kernel, X, 0, len(X), cache_bytes)
+        self.n_first = n_first
+        self.store = store
+        self.classes = classes
+
+    def _compute(self, idx):
+        na, m = self.n_first, len(self.X)
+        out = np.empty((len(idx), m), np.float32)
+        first = idx < na
+        # (rows of this class, its class, its column range, the other class's column range)
+        for sel, c, own, other in ((first, self.classes[0], slice(0, na), slice(na, m)),
+                                   (~first, self.classes[1], slice(na, m), slice(0, na))):
+            where = np.flatnonzero(sel)
+            if where.size == 0:
+                continue
+            r = idx[where]
+            out[where, own] = self.store.rows(c, r - own.start)
+            sq = self.sq_all[r] if self.sq_all is not None else None
+            sq_other = self.sq_all[other] if self.sq_all is not None else None
+            out[where, other] = self.kernel.rows32(self.X[r], sq, self.X[other], sq_other)
+        return out
 
 
 # ----------------------------------------------------------------------------- binary SMO
@@ -267,7 +343,7 @@ class _Gather:
 
 
 def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: float, max_iter: int,
-               cache_bytes: int, comm=None, progress=None, stop=None, shrinking: bool = True):
+               cache_bytes: int, comm=None, progress=None, stop=None, shrinking: bool = True, pair_of=None):
     """Solve one binary SVM dual by SMO; a generator that returns a :class:`BinaryResult`.
 
     Parameters
@@ -292,6 +368,9 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     shrinking : bool
         Leave rows that cannot be chosen out of the selection for a while (libsvm's
         heuristic; the solution is the same within ``tol``).
+    pair_of : (n_first, ClassRowStore, (a, b)), optional
+        One rank solving pair ``(a, b)`` whose first ``n_first`` rows are class ``a``'s:
+        the within-class parts of kernel rows come from the store.
 
     Yields
     ------
@@ -305,7 +384,10 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     start, stop_row = split_range(n, comm.size, comm.rank)
     m = stop_row - start
     parallel = comm.size > 1
-    cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes)
+    if pair_of is not None and not parallel and pair_of[1].enabled:
+        cache = _PairRowCache(kernel, X, cache_bytes, *pair_of)
+    else:
+        cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes)
     # The cache's hit path, inlined in the loop below (a lookup per chosen index).
     slot_of, last_used, cache_rows = cache.slot_of, cache.last_used, cache.rows
     y_all = np.asarray(y, np.float64)
@@ -767,11 +849,16 @@ class OneVsOneFit:
         pair_rows = [np.concatenate([members[a], members[b]]) for a, b in pairs]
         done = {"iters": 0, "obj": 0.0}
 
+        # Several classes: the within-class kernel rows are shared by each class's pairs.
+        store = ClassRowStore(self.kernel, self.X, members, cache_bytes) if self.k > 2 else None
+
         def solve(p, comm, progress, stop_fn):
             rows = pair_rows[p]
-            y_pair = np.where(self.y[rows] == pairs[p][0], 1.0, -1.0)
+            a, b = pairs[p]
+            y_pair = np.where(self.y[rows] == a, 1.0, -1.0)
+            pair_of = (len(members[a]), store, (a, b)) if store is not None and comm.size == 1 else None
             return smo_binary(self.kernel, self.X[rows], y_pair, s.C, s.tol, s.max_iter, cache_bytes, comm,
-                              progress, stop_fn, s.shrinking)
+                              progress, stop_fn, s.shrinking, pair_of)
 
         def finish(p, result):
             rows = pair_rows[p]

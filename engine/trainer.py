@@ -10,8 +10,14 @@ A metrics record is a dict with exactly these keys (``engine.trainer.RECORD_KEYS
 ``train_accuracy`` (running averages over the current epoch's batches, as Keras reports
 them), ``test_loss`` and ``test_accuracy`` (the whole test set after the last step;
 ``None`` when there is no test set), ``elapsed_s`` (training time so far), ``samples_per_s``
-(training samples per second over the epoch, all ranks), ``ranks``, ``compute_s`` and
-``comm_s`` (time of the epoch's steps outside / inside MPI collectives). Regression
+(training samples per second over the epoch, all ranks: ``samples / epoch_time_s``),
+``ranks``, ``compute_s`` and ``comm_s`` (this rank's time of the epoch's steps outside /
+inside the gradient reduction, waiting included), ``epoch_time_s`` (this rank's time of
+the epoch's steps: ``compute_s + comm_s``), ``samples`` (training rows of the epoch's steps,
+all ranks), ``rank_compute_s``, ``rank_comm_s`` and ``rank_wait_s`` (one number per rank:
+seconds of the epoch's steps computing, communicating and waiting for a later rank;
+:mod:`engine.timeline`) and ``warnings`` (sentences about stragglers; empty when none).
+A record of :meth:`Trainer.train_step` covers the current epoch so far. Regression
 records have no accuracy keys. Losses are data losses (L1/L2 penalties not added).
 """
 
@@ -27,15 +33,18 @@ import numpy as np
 
 from .data import Dataset, load_dataset
 from .features import Preprocessor
+from .grad_reduce import make_reducer
 from .memory import check_memory, estimate_run_memory
 from .model import Network
 from .optim import make_optimizer
 from .parallel import SerialComm, batch_shares, split_range
 from .spec import RunSpec, SpecError
+from .timeline import gather_timeline, straggler_warnings
 from .value_checks import check_inputs_fit
 
 RECORD_KEYS = ("epoch", "step", "train_loss", "test_loss", "train_accuracy", "test_accuracy",
-               "elapsed_s", "samples_per_s", "ranks", "compute_s", "comm_s")
+               "elapsed_s", "samples_per_s", "ranks", "compute_s", "comm_s", "epoch_time_s", "samples",
+               "rank_compute_s", "rank_comm_s", "rank_wait_s", "warnings")
 
 
 class RunStatus(enum.StrEnum):
@@ -144,6 +153,9 @@ class Trainer:
         if self.comm.size > 1:
             # Each rank draws its own dropout masks for its own rows.
             self.model.reseed_dropout([seed, self.comm.rank])
+        # Data parallel: the gradients' reduction (overlapped with the backward pass unless
+        # SCALELAB_OVERLAP=0); it claims its control slots before anything binds the gradients.
+        self._reducer = make_reducer(self.model, self.comm) if self.comm.size > 1 else None
         t = spec.train
         self.optimizer = make_optimizer(t.optimizer, self.model.params, self.model.grads, t.learning_rate, t.momentum)
         self.classification = ds.task == "classification"
@@ -158,7 +170,7 @@ class Trainer:
         self._best = math.inf
         self._since_best = 0
         self._last_record: dict | None = None
-        self._epoch_comm_s = self._epoch_time_s = 0.0
+        self._epoch_comm_s = self._epoch_wait_s = self._epoch_time_s = 0.0
         self._epoch_samples = 0
         self._set_data(ds)
 
@@ -195,12 +207,13 @@ class Trainer:
         # Step plans (flat lists of bound NumPy calls) are worth their memory for the many
         # small batches where interpreter overhead dominates; beyond that, plain calls.
         planned = len(batches) <= MAX_PLANNED_BATCHES
+        layer_ops = self._reducer.layer_ops if self._reducer is not None else None
         for lo, hi, g in batches:
             ws = net.workspace(hi - lo, True) if hi > lo else None
             x, t = self._Fe[lo:hi], self._Te[lo:hi]
             fi = self._flat[lo:hi] if self._uses_flat else None
             st = self._stats[:, lo:hi]
-            plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws) if planned and ws is not None else None
+            plan = net.batch_plan(x, t, fi, 1.0 / g, st, ws, layer_ops) if planned and ws is not None else None
             views.append(_BatchView(x, t, fi, 1.0 / g, st, ws, g, plan))
         self._views = views
         logger.debug("rank %d: %d training rows (%d here), %d test rows here, %d batches of up to %d, %s steps",
@@ -249,6 +262,7 @@ class Trainer:
         if self._uses_flat:
             np.add(self._row_in_batch, self._ye, out=self._flat[:, 0])
         self._epoch_comm_s = 0.0
+        self._epoch_wait_s = 0.0
         self._epoch_time_s = 0.0
         self._epoch_samples = 0
 
@@ -256,17 +270,18 @@ class Trainer:
 
     def _run_batches(self, stop_at: int, stop=None) -> bool:
         """Run batches ``_pos .. stop_at-1``; False when ``stop`` interrupted them."""
-        net, opt, comm = self.model, self.optimizer, self.comm
+        net, opt = self.model, self.optimizer
         train_batch = net.train_batch
         grads = net.grads
-        parallel = comm.size > 1
-        reduce_buffer = net.reduce_buffer
-        flag = reduce_buffer.size - 1
+        reducer = self._reducer
+        parallel = reducer is not None
+        layer_done = reducer.layer_done if parallel else None
         penalty = net.l1 > 0 or net.l2 > 0
         views = self._views
-        comm_s = 0.0
         samples = 0
         t0 = time.perf_counter()
+        if parallel:
+            reducer.start()
         pos = self._pos
         completed = True
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -279,28 +294,27 @@ class Trainer:
                     for op in plan:
                         op()
                 elif ws is not None:
-                    train_batch(x, t, fi, scale, st, ws)
+                    train_batch(x, t, fi, scale, st, ws, layer_done=layer_done)
                 else:
                     grads.fill(0)  # an empty share adds nothing to the sum
-                if parallel:
-                    # Ranks see a signal at different moments; summing the flag with the
-                    # gradients makes all of them stop after this same step.
-                    reduce_buffer[flag] = 1.0 if stop is not None and _should_stop(stop) else 0.0
-                    c0 = time.perf_counter()
-                    comm.allreduce_sum(reduce_buffer)
-                    comm_s += time.perf_counter() - c0
+                # Ranks see a signal at different moments; summing the flag with the
+                # gradients makes all of them stop after this same step.
+                stopping = parallel and reducer.finish(stop is not None and _should_stop(stop))
                 if penalty:
                     net.add_penalty_gradient()
                 opt.step()
                 samples += g
                 pos += 1
-                if parallel and reduce_buffer[flag] > 0:
+                if stopping:
                     completed = False
                     break
         dt = time.perf_counter() - t0
         self.step += pos - self._pos
         self._pos = pos
-        self._epoch_comm_s += comm_s
+        if parallel:
+            mpi_s, wait_s = reducer.take_times()
+            self._epoch_comm_s += mpi_s
+            self._epoch_wait_s += wait_s
         self._epoch_time_s += dt
         self._epoch_samples += samples
         self.elapsed_s += dt
@@ -344,6 +358,8 @@ class Trainer:
     def _record(self, train_loss, train_acc) -> dict:
         test_loss, test_acc = self._score(self._test, self._n_test_global)
         t_epoch = self._epoch_time_s
+        comm_s, wait_s = self._epoch_comm_s, min(self._epoch_wait_s, self._epoch_comm_s)
+        every = gather_timeline(self.comm, t_epoch - comm_s, comm_s - wait_s, wait_s)
         rec = {
             "epoch": self.epoch,
             "step": self.step,
@@ -354,8 +370,14 @@ class Trainer:
             "elapsed_s": self.elapsed_s,
             "samples_per_s": self._epoch_samples / t_epoch if t_epoch > 0 else 0.0,
             "ranks": self.comm.size,
-            "compute_s": t_epoch - self._epoch_comm_s,
-            "comm_s": self._epoch_comm_s,
+            "compute_s": t_epoch - comm_s,
+            "comm_s": comm_s,
+            "epoch_time_s": t_epoch,
+            "samples": self._epoch_samples,
+            "rank_compute_s": every[:, 0].tolist(),
+            "rank_comm_s": every[:, 1].tolist(),
+            "rank_wait_s": every[:, 2].tolist(),
+            "warnings": straggler_warnings(every[:, 0]),
         }
         if not self.classification:
             del rec["train_accuracy"], rec["test_accuracy"]
@@ -462,6 +484,11 @@ class Trainer:
         if self.status == RunStatus.RUNNING:
             self.status = RunStatus.COMPLETED
             self.message = f"completed {self.epoch} epochs"
+
+    @property
+    def gradient_reduction(self) -> str:
+        """How the ranks' gradients are summed, in words ("" on one rank)."""
+        return self._reducer.describe() if self._reducer is not None else ""
 
     @property
     def last_record(self) -> dict | None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -74,26 +75,85 @@ SPEC = {
 }
 
 
-def test_two_ranks_under_mpirun_match_one_rank(tmp_path):
+def _mpirun(tmp_path, spec_path, out, reduction_env, extra_ranks=None, timeout=180):
+    """``mpirun -n 2 python -m engine train`` (or an MPMD line with ``extra_ranks``)."""
     mpirun = shutil.which("mpirun")
     require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
             "needs mpirun (Open MPI) and mpi4py")
+    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path), OMPI_MCA_rmaps_base_oversubscribe="1",
+               **reduction_env)
+    cmd = [mpirun] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + ["--oversubscribe"]
+    train = ["train", str(spec_path), "--out", str(out), "--verbose"]
+    if extra_ranks is None:
+        cmd += ["-n", "2", sys.executable, "-m", "engine", *train]
+    else:
+        cmd += ["-n", "1", sys.executable, "-m", "engine", *train, ":", "-n", "1", *extra_ranks, *train]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    proc.wall_s = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def _records(folder):
+    return [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+def _check_timeline(rec, ranks):
+    """The per-rank timeline: one entry per rank, none negative; rank 0's parts add up to
+    the record's epoch time. (Another rank's epoch may be longer than rank 0's: its first
+    step waits while rank 0 writes the previous record; :func:`_check_run_wall` bounds it.)"""
+    for key in ("rank_compute_s", "rank_comm_s", "rank_wait_s"):
+        assert len(rec[key]) == ranks and all(v >= 0 for v in rec[key]), (key, rec[key])
+    wall = rec["epoch_time_s"]
+    totals = [c + m + w for c, m, w in zip(rec["rank_compute_s"], rec["rank_comm_s"], rec["rank_wait_s"])]
+    assert totals[0] == pytest.approx(wall, rel=1e-9)
+    assert rec["rank_compute_s"][0] == pytest.approx(rec["compute_s"], rel=1e-9)
+    assert rec["rank_comm_s"][0] + rec["rank_wait_s"][0] == pytest.approx(rec["comm_s"], rel=1e-9)
+    assert rec["samples_per_s"] == pytest.approx(rec["samples"] / wall, rel=1e-9)
+
+
+def _check_run_wall(records, wall_s):
+    """Every rank's compute + communication + wait over all epochs fits in the run's wall time."""
+    ranks = len(records[0]["rank_compute_s"])
+    for r in range(ranks):
+        total = sum(rec["rank_compute_s"][r] + rec["rank_comm_s"][r] + rec["rank_wait_s"][r] for rec in records)
+        assert 0 < total <= wall_s, (r, total, wall_s)
+
+
+#: the reductions a 2-rank run can use: overlapped with every tensor on its own, with
+#: small tensors fused (bucket threshold 200 bytes), and one blocking Allreduce
+REDUCTIONS = {
+    "overlapped-per-tensor": ({"SCALELAB_OVERLAP": "1", "SCALELAB_FUSION_BYTES": "0"}, "7 bucketed Iallreduce"),
+    "overlapped-fused": ({"SCALELAB_OVERLAP": "1", "SCALELAB_FUSION_BYTES": "200"}, "3 bucketed Iallreduce"),
+    # 108 gradients, the stop flag and each rank's arrival time
+    "blocking": ({"SCALELAB_OVERLAP": "0"}, "one blocking Allreduce of 111 values"),
+}
+
+
+@pytest.mark.parametrize("reduction", list(REDUCTIONS))
+def test_two_ranks_under_mpirun_match_one_rank(tmp_path, reduction):
+    env_vars, described = REDUCTIONS[reduction]
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(SPEC))
-    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path), OMPI_MCA_rmaps_base_oversubscribe="1")
+    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path))
     one = subprocess.run([sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "one")],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert one.returncode == 0, one.stderr
-    cmd = [mpirun, "-n", "2"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-run-as-root")
-    cmd += ["--oversubscribe", sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "two")]
-    two = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert two.returncode == 0, two.stdout + two.stderr
-    rec1 = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
-    rec2 = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    two = _mpirun(tmp_path, spec_path, tmp_path / "two", env_vars)
+    # the reduction asked for is the one that ran, on both ranks
+    for rank in (0, 1):
+        assert f"rank {rank}: gradient reduction: {described}" in two.stderr
+    rec1 = _records(tmp_path / "one")
+    rec2 = _records(tmp_path / "two")
     assert [r["ranks"] for r in rec2] == [2] * 6  # really ran on 2 MPI ranks
     assert all(r["comm_s"] > 0 for r in rec2)
+    for r in rec2:
+        _check_timeline(r, 2)
+        assert r["samples"] == 120
+    _check_run_wall(rec2, two.wall_s)
+    for r in rec1:
+        _check_timeline(r, 1)
     assert len(rec1) == len(rec2) == 6
     for a, b in zip(rec1, rec2):
         assert a["step"] == b["step"]
@@ -114,7 +174,6 @@ def test_sigterm_to_mpirun_stops_every_rank_at_the_same_step(tmp_path):
     require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
             "needs mpirun (Open MPI) and mpi4py")
     import signal
-    import time
 
     spec = json.loads(json.dumps(SPEC))
     spec["train"]["epochs"] = 10_000_000
@@ -141,3 +200,56 @@ def test_sigterm_to_mpirun_stops_every_rank_at_the_same_step(tmp_path):
     assert result["ranks"] == 2
     _, _, net = load_model(out / "model.npz")
     assert np.all(np.isfinite(net.params))
+
+
+DROPOUT_SPEC = json.loads(json.dumps(SPEC))
+DROPOUT_SPEC["train"]["dropout"] = 0.2
+
+
+def test_overlapped_reduction_of_unplanned_steps_matches_the_blocking_one(tmp_path):
+    # Dropout steps run through Network.train_batch (no step plan): its layer hook starts
+    # the buckets. Both runs draw the same masks per rank, so only the reduction differs.
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(DROPOUT_SPEC))
+    _mpirun(tmp_path, spec_path, tmp_path / "blocking", REDUCTIONS["blocking"][0])
+    fused = _mpirun(tmp_path, spec_path, tmp_path / "overlapped", REDUCTIONS["overlapped-fused"][0])
+    assert "gradient reduction: 3 bucketed Iallreduce" in fused.stderr
+    for a, b in zip(_records(tmp_path / "blocking"), _records(tmp_path / "overlapped"), strict=True):
+        for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12)
+    with np.load(tmp_path / "blocking" / "model.npz", allow_pickle=False) as z1, \
+            np.load(tmp_path / "overlapped" / "model.npz", allow_pickle=False) as z2:
+        for i in range(3):
+            np.testing.assert_allclose(z2[f"W{i}"], z1[f"W{i}"], atol=1e-9, rtol=0)
+
+
+STRAGGLER_SLEEP_S = 0.01
+
+
+@pytest.mark.parametrize("reduction", ["overlapped-fused", "blocking"])
+def test_a_slow_rank_is_named_a_straggler_and_the_other_waits_for_it(tmp_path, reduction):
+    # Rank 1 runs through tests/engine/straggler_rank.py, which adds a sleep to every
+    # optimizer step of that process only (MPMD mpirun): no hook in the product.
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(SPEC))
+    helper = os.path.join(ROOT, "tests", "engine", "straggler_rank.py")
+    run = _mpirun(tmp_path, spec_path, tmp_path / "run",
+                  dict(REDUCTIONS[reduction][0], STRAGGLER_SLEEP_S=str(STRAGGLER_SLEEP_S)),
+                  extra_ranks=[sys.executable, helper])
+    records = _records(tmp_path / "run")
+    assert len(records) == 6
+    _check_run_wall(records, run.wall_s)
+    steps = 18  # 120 rows in batches of 7
+    for rec in records:
+        _check_timeline(rec, 2)
+        compute, wait = rec["rank_compute_s"], rec["rank_wait_s"]
+        # rank 1 slept 10 ms in each of its 18 steps
+        assert compute[1] >= steps * STRAGGLER_SLEEP_S
+        assert compute[1] > compute[0]
+        # ... and rank 0 waited for it at the reduction of every step but the first
+        assert wait[0] >= 0.5 * (steps - 1) * STRAGGLER_SLEEP_S
+        assert wait[0] > wait[1]
+        assert len(rec["warnings"]) == 1
+        assert rec["warnings"][0].startswith("rank 1 is ")
+        assert "slower than the median rank (compute " in rec["warnings"][0]
+        assert rec["warnings"][0].endswith("): a straggler; every other rank waits for it")

@@ -15,6 +15,7 @@ import pytest
 from engine.losses import SoftmaxCrossEntropy
 from engine.spec import RunSpec
 from engine.trainer import Trainer
+from tests.engine.test_trainer import TIMING
 
 
 def make_trainer(activation, n_classes, optimizer="sgd", l2=0.0, kind="mlp", hidden=(8, 8)):
@@ -40,7 +41,7 @@ def unplanned(tr):
 
 
 def strip(rec):
-    return {k: v for k, v in rec.items() if k not in {"elapsed_s", "samples_per_s", "compute_s", "comm_s"}}
+    return {k: v for k, v in rec.items() if k not in TIMING}
 
 
 @pytest.mark.parametrize("activation,n_classes,optimizer,l2,kind", [

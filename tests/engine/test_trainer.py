@@ -13,7 +13,8 @@ from engine.data import Dataset, load_dataset
 from engine.spec import RunSpec, SpecError
 from engine.trainer import RECORD_KEYS, RunStatus, Trainer, train
 
-TIMING = {"elapsed_s", "samples_per_s", "compute_s", "comm_s"}
+TIMING = {"elapsed_s", "samples_per_s", "compute_s", "comm_s", "epoch_time_s", "rank_compute_s", "rank_comm_s",
+          "rank_wait_s", "warnings"}
 
 
 def make_spec(**train_kw):
@@ -39,6 +40,11 @@ def test_records_have_exactly_the_documented_keys():
         assert rec["epoch"] == i
         assert rec["step"] == i * math.ceil(150 / 16)
         assert rec["ranks"] == 1 and rec["comm_s"] == 0.0
+        # one rank: a timeline of one entry, all of it compute
+        assert rec["rank_compute_s"] == [rec["epoch_time_s"]] == [rec["compute_s"]]
+        assert rec["rank_comm_s"] == [0.0] and rec["rank_wait_s"] == [0.0] and rec["warnings"] == []
+        assert rec["samples"] == 150
+        assert rec["samples_per_s"] == pytest.approx(150 / rec["epoch_time_s"])
         assert rec["samples_per_s"] > 0 and rec["elapsed_s"] > 0
         for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
             assert isinstance(rec[key], float)

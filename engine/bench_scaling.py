@@ -1,0 +1,135 @@
+"""``python -m engine bench --ranks N``: data-parallel training speed on 1 and N ranks.
+
+The large case of the scaling lab: 20,000 x 200 inputs (8 Gaussian classes), network
+200-256-128-8 (ReLU), global batch 128, Adam, float32. Each configuration runs in its
+own processes with ONE BLAS/OpenMP thread per rank: one rank as a plain process, N ranks
+under ``mpirun -n N`` (started here), once with the gradient reduction overlapped with the
+backward pass (the default) and once with one blocking Allreduce per step
+(``SCALELAB_OVERLAP=0``; ``--no-overlap`` measures only that one). Every figure is the best
+epoch of several (the least disturbed on a shared machine); the line gives the samples per
+second, the speedup over one rank, the efficiency (speedup / N) and each rank's compute,
+communication and wait time in that epoch. Target: 90% efficiency on 2 ranks on a quiet
+machine; the load average is printed next to the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+CASE = dict(n=20_000, d=200, classes=8, hidden=(256, 128), batch=128, optimizer="adam", lr=0.001, data="blobs200")
+TARGET_EFFICIENCY = 0.90
+_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def _root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _launch(ranks: int, overlap: bool, epochs: int) -> dict | str:
+    """Run the worker on ``ranks`` ranks; its JSON result, or why there is none."""
+    env = dict(os.environ, PYTHONPATH=_root() + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               SCALELAB_OVERLAP="1" if overlap else "0", **{v: "1" for v in _THREADS})
+    cmd = [sys.executable, "-m", "engine.bench_scaling", "worker", str(epochs)]
+    if ranks > 1:
+        mpirun = shutil.which("mpirun")
+        if mpirun is None:
+            return "no mpirun"
+        try:
+            import mpi4py  # noqa: F401
+        except ImportError:
+            return "no mpi4py"
+        launcher = [mpirun, "-n", str(ranks)]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            launcher.append("--allow-run-as-root")
+        if ranks > (os.cpu_count() or 1):
+            launcher.append("--oversubscribe")
+        cmd = launcher + cmd
+    proc = subprocess.run(cmd, cwd=_root(), env=env, capture_output=True, text=True, timeout=1800)
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    return f"failed ({(proc.stderr.strip().splitlines() or ['no output'])[-1]})"
+
+
+def _timeline_text(res: dict) -> str:
+    parts = []
+    for r, (c, m, w) in enumerate(zip(res["rank_compute_s"], res["rank_comm_s"], res["rank_wait_s"])):
+        parts.append(f"rank {r} {c * 1e3:.0f}/{m * 1e3:.0f}/{w * 1e3:.0f}")
+    return "compute/comm/wait ms: " + ", ".join(parts)
+
+
+def run(ranks: int = 2, overlap: bool = True, quick: bool = False) -> int:
+    """Print the 1-rank and N-rank lines; returns the number of targets missed."""
+    epochs = 3 if quick else 8
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    print(f"data parallel: {CASE['n']:,} x {CASE['d']}, {CASE['d']}-" + "-".join(map(str, CASE["hidden"]))
+          + f"-{CASE['classes']}, batch {CASE['batch']}, {CASE['optimizer']}, float32, one BLAS thread per rank, "
+          f"best of {epochs} epochs; {os.cpu_count()} CPUs, load average {load}", flush=True)
+    one = _launch(1, True, epochs)
+    if isinstance(one, str):
+        print(f"1 rank: {one}")
+        return 1
+    print(f"1 rank:                   {one['samples_per_s']:>9,.0f} samples/s", flush=True)
+    failures = 0
+    modes = [True, False] if overlap else [False]
+    for mode in modes:
+        res = _launch(ranks, mode, epochs)
+        label = f"{ranks} ranks, {'overlapped' if mode else 'blocking  '}"
+        if isinstance(res, str):
+            print(f"{label}: {res}")
+            failures += 1
+            continue
+        speedup = res["samples_per_s"] / one["samples_per_s"]
+        efficiency = speedup / ranks
+        ok = efficiency >= TARGET_EFFICIENCY
+        failures += mode == modes[0] and not ok
+        print(f"{label}: {res['samples_per_s']:>9,.0f} samples/s, speedup {speedup:.2f}x, efficiency "
+              f"{efficiency:.0%} (target {TARGET_EFFICIENCY:.0%} {'met' if ok else 'MISSED'}); "
+              f"{_timeline_text(res)}; {res['reduction']}", flush=True)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    print(f"load average after: {load}")
+    return failures
+
+
+def _worker(epochs: int) -> None:
+    from .bench import _data
+    from .data import Dataset
+    from .parallel import world_comm
+    from .spec import RunSpec
+    from .trainer import Trainer
+
+    comm = world_comm()
+    X, y = _data(CASE)
+    k = CASE["classes"]
+    ds = Dataset(X_train=X.astype(np.float64), y_train=y, X_test=np.zeros((0, X.shape[1])),
+                 y_test=np.zeros(0, np.int64), task="classification", n_classes=k,
+                 class_names=tuple(str(c) for c in range(k)))
+    spec = RunSpec.from_dict({
+        "model": {"kind": "mlp", "hidden": list(CASE["hidden"]), "activation": "relu"},
+        "train": {"epochs": epochs + 1, "batch_size": CASE["batch"], "optimizer": CASE["optimizer"],
+                  "learning_rate": CASE["lr"], "dtype": "float32", "seed": 0},
+    })
+    trainer = Trainer(spec, dataset=ds, comm=comm)
+    trainer.train_epoch()  # warm-up: buffers, caches, MPI connections
+    records = [trainer.train_epoch() for _ in range(epochs)]
+    best = max(records, key=lambda r: r["samples_per_s"])
+    if comm.rank == 0:
+        print(json.dumps({
+            "ranks": comm.size, "samples_per_s": best["samples_per_s"],
+            "rank_compute_s": best["rank_compute_s"], "rank_comm_s": best["rank_comm_s"],
+            "rank_wait_s": best["rank_wait_s"],
+            "reduction": trainer.gradient_reduction or "one rank: no reduction",
+        }), flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "worker":
+        _worker(int(sys.argv[2]) if len(sys.argv) > 2 else 8)
+    else:
+        sys.exit(1 if run() else 0)
