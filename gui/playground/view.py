@@ -32,12 +32,14 @@ from engine.spec import (
 )
 from gui import theme
 from gui.playground.confusion import ConfusionPanel
+from gui.playground.evaluation_panel import EvaluationPanel
 from gui.playground.curves import CurvesPanel
 from gui.playground.data_plot import DEFAULT_BOX, DataPlot
 from gui.playground.dataset_panel import DatasetPanel
 from gui.playground.frame_drawer import FrameDrawer
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
+from gui.playground.roc_panel import RocPanel
 from gui.playground.plot_box import PlotBox
 from gui.playground.points import PointStore
 from gui.playground.render import feature_pictures
@@ -83,6 +85,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.output = OutputPanel(self.plot_box, self.curves)
         self.frames = FrameDrawer(self.session, self.controls, self.output, self.network, self.confusion,
                                   lambda: list(self.store.class_names))
+        self.roc = RocPanel()
+        self.frames.roc = self.roc
+        self.evaluation = EvaluationPanel(self._evaluation_spec)
         self._build_layout()
         self._connect()
 
@@ -124,19 +129,37 @@ class PlaygroundView(QtWidgets.QWidget):
         feat_heading.setToolTip(NETWORK_HEADING_TIP)
         ml.addWidget(feat_heading)
         ml.addWidget(self.network, 3)
-        ml.addWidget(self.confusion, 2)
+        # The test set's scores and its ROC curves share one place under the network.
+        self.test_tabs = QtWidgets.QTabWidget()
+        self.test_tabs.setDocumentMode(True)
+        self.test_tabs.addTab(self.confusion, "Scores")
+        self.test_tabs.addTab(self.roc, "ROC")
+        self.test_tabs.currentChanged.connect(self._fit_test_tabs)
+        ml.addWidget(self.test_tabs, 2)
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(16, 8, 16, 8)
         body.setSpacing(18)
         body.addWidget(data_scroll, 0)
         body.addWidget(middle, 5)
-        body.addWidget(self.output, 5)
+        # Evaluation needs the width of the output column, not the live picture beside it.
+        self.output_tabs = QtWidgets.QTabWidget()
+        self.output_tabs.setDocumentMode(True)
+        self.output_tabs.addTab(self.output, "Training")
+        self.output_tabs.addTab(self.evaluation, "Evaluation")
+        body.addWidget(self.output_tabs, 5)
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
         outer.addWidget(self.settings_bar)
         outer.addLayout(body, 1)
+
+    def _fit_test_tabs(self) -> None:
+        """The ROC tab takes the height the score tables had, so the network drawing keeps its room."""
+        if self.test_tabs.currentWidget() is self.roc:
+            self.test_tabs.setMaximumHeight(self.confusion.maximumHeight() + self.test_tabs.tabBar().sizeHint().height())
+        else:
+            self.test_tabs.setMaximumHeight(QtWidgets.QWIDGETSIZE_MAX)
 
     def _connect(self) -> None:
         self.session.state_changed.connect(self._on_state_changed)
@@ -196,6 +219,10 @@ class PlaygroundView(QtWidgets.QWidget):
         if snap is not None and snap.weights and snap.finite:
             d["weights"] = snap.weights_as_lists()
         return RunSpec.from_dict(d)
+
+    def _evaluation_spec(self) -> RunSpec:
+        """What the Evaluation tab evaluates: everything on screen but the trained weights."""
+        return self.settings.run_spec(self.dataset_panel.dataset_spec())
 
     def load_run_spec(self, spec: RunSpec) -> None:
         """Show ``spec``: its data, network, settings, view settings and (when given) weights.
@@ -302,6 +329,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.output.hide_error()
         self.curves.clear()
         self.confusion.clear()
+        self.roc.clear()
         # A new network has no losses yet: the old run's numbers must not stay on screen.
         self.output.show_losses({})
         self.controls.show_epoch(0)
@@ -434,6 +462,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.output.show_state(state, self.session.snapshot)
         if state == "diverged":
             self.confusion.clear()  # the scores shown were of the weights before they blew up
+            self.roc.clear()
             self.frames.forget()
         self.frames.draw()
 
@@ -442,7 +471,7 @@ class PlaygroundView(QtWidgets.QWidget):
         """Large fonts and thick lines for a projector; the finer controls hidden."""
         self.presentation = bool(on)
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
-        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.output):
+        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.roc, self.output):
             child.set_presentation(on)
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
@@ -469,3 +498,4 @@ class PlaygroundView(QtWidgets.QWidget):
         """Stop the worker before the window goes away."""
         self.frame_timer.stop()
         self.session.stop()
+        self.evaluation.shutdown()

@@ -11,6 +11,8 @@ from typing import Callable
 
 STAGING: dict[str, str] = {
     "cluster": "gui.screenshots.cluster:stage",
+    "evaluation": "gui.screenshots.evaluation:stage",
+    "roc": "gui.screenshots.evaluation:stage_roc",
 }
 
 
