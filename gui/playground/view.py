@@ -87,7 +87,7 @@ class PlaygroundView(QtWidgets.QWidget):
                                   lambda: list(self.store.class_names))
         self.roc = RocPanel()
         self.frames.roc = self.roc
-        self.evaluation = EvaluationPanel(self._evaluation_spec)
+        self.evaluation = EvaluationPanel(self.evaluation_spec)
         self._build_layout()
         self._connect()
 
@@ -220,7 +220,7 @@ class PlaygroundView(QtWidgets.QWidget):
             d["weights"] = snap.weights_as_lists()
         return RunSpec.from_dict(d)
 
-    def _evaluation_spec(self) -> RunSpec:
+    def evaluation_spec(self) -> RunSpec:
         """What the Evaluation tab evaluates: everything on screen but the trained weights."""
         return self.settings.run_spec(self.dataset_panel.dataset_spec())
 

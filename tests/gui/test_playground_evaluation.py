@@ -45,7 +45,7 @@ def test_cross_validation_bars_are_the_engines_fold_scores(qtbot, playground):
     assert panel.running and panel.cancel_button.isEnabled() and not panel.cv_button.isEnabled()
     qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
     assert panel.progress.maximum() == 4 and panel.progress.value() == 4
-    spec = playground._evaluation_spec()
+    spec = playground.evaluation_spec()
     ref = CrossValidation(spec, 4, stratified=True)
     list(ref.run())
     expected = [r["test_accuracy"] for r in ref.to_json()["per_fold"]]
@@ -65,7 +65,7 @@ def test_learning_and_validation_curves_plot_mean_and_spread(qtbot, playground):
     panel.folds.setValue(3)
     click(qtbot, panel.learning_button)
     qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
-    spec = playground._evaluation_spec()
+    spec = playground.evaluation_spec()
     ref = LearningCurve(spec, 3, stratified=True)
     list(ref.run())
     points = ref.to_json()["points"]
