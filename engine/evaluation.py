@@ -456,7 +456,11 @@ class _Study:
 
     def same_setup(self, saved: dict) -> str | None:
         """Why a saved study cannot be resumed by this one (None: it can)."""
-        mine = self.to_json()
+        import json
+
+        # compared as JSON reads back (tuples become lists, NaN null)
+        mine = json.loads(json.dumps({k: v for k, v in self.to_json().items()
+                                      if k not in ("per_fold", "points", "assignment")}, default=str))
         for key in ("command", "kind", "param", "values", "sizes", "folds", "stratified", "seed", "rows",
                     "spec_content"):
             if saved.get(key) != mine.get(key):

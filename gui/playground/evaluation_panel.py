@@ -162,6 +162,8 @@ class EvaluationPanel(QtWidgets.QWidget):
                                         "each point cross-validated: does more data still help?")
         self.param = QtWidgets.QComboBox()
         self.param.setEditable(True)
+        self.param.setMinimumContentsLength(8)
+        self.param.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.param.setToolTip("Any numeric field of the run spec, as a dotted path (model.hidden.0 is the width of "
                               "the first hidden layer).")
         self.values = QtWidgets.QLineEdit()
@@ -203,11 +205,13 @@ class EvaluationPanel(QtWidgets.QWidget):
         self.validation = BandCurves(self.validation_plot)
         self.fold_summary = QtWidgets.QLabel("")
         self.fold_summary.setProperty("role", "metric")
+        self.fold_summary.setWordWrap(True)
         # one legend for all three plots, where it hides no data
         self.legend = QtWidgets.QLabel(
             f'<span style="color:{VALID_COLOR}">■ test fold / validation</span> &nbsp; '
             f'<span style="color:{TRAIN_COLOR}">▲● training</span> &nbsp; lines: mean, bands: ± std over the folds')
         self.legend.setProperty("role", "hint")
+        self.legend.setWordWrap(True)
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -220,13 +224,19 @@ class EvaluationPanel(QtWidgets.QWidget):
         row.addWidget(self.folds)
         row.addWidget(self.stratified)
         row.addStretch(1)
-        row.addWidget(self.cv_button)
-        row.addWidget(self.learning_button)
         lay.addLayout(row)
         row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.param, 2)
-        row.addWidget(self.values, 2)
+        row.addWidget(self.cv_button)
+        row.addWidget(self.learning_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.param, 1)
+        row.addWidget(self.values, 1)
+        lay.addLayout(row)
+        row = QtWidgets.QHBoxLayout()
         row.addWidget(self.validation_button)
+        row.addStretch(1)
         lay.addLayout(row)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.progress, 1)
@@ -246,6 +256,15 @@ class EvaluationPanel(QtWidgets.QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.param.currentTextChanged.connect(self._suggest_values)
         self._param_family = None
+
+    # Qt overrides: in its scroll area the panel fills the view, and scrolls only when the view is
+    # smaller than the controls and three small plots (a scroll area sizes a widget whose wrapped
+    # labels have a height for width to its preferred height, which would push the plots out of view).
+    def sizeHint(self) -> QtCore.QSize:
+        return self.minimumSizeHint()
+
+    def heightForWidth(self, width: int) -> int:
+        return self.minimumSizeHint().height()
 
     # ------------------------------------------------------------------ settings
     def showEvent(self, ev) -> None:  # Qt override: offer the fields of the model shown now
@@ -409,9 +428,9 @@ class EvaluationPanel(QtWidgets.QWidget):
             low = min(0.0, float(np.nanmin(test)))
             item.setYRange(low, max(1.0, float(np.nanmax(np.r_[test, train]))), padding=0.02)
             self.fold_summary.setText(
-                f"test {name} {format_metric(mean, name)} ± {format_metric(std, name)} over "
-                f"{snap['finished_folds']} of {snap['folds']} folds   (▲ training {name} "
-                f"{format_metric(snap['mean'].get(f'train_{name}'), name)})")
+                f"test {name} {format_metric(mean, name)} ± {format_metric(std, name)}, "
+                f"{snap['finished_folds']} of {snap['folds']} folds  ·  ▲ training "
+                f"{format_metric(snap['mean'].get(f'train_{name}'), name)}")
         else:
             self.fold_summary.setText("")
 

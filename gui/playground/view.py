@@ -129,13 +129,20 @@ class PlaygroundView(QtWidgets.QWidget):
         feat_heading.setToolTip(NETWORK_HEADING_TIP)
         ml.addWidget(feat_heading)
         ml.addWidget(self.network, 3)
-        # The test set's scores and its ROC curves share one place under the network.
-        self.test_tabs = QtWidgets.QTabWidget()
-        self.test_tabs.setDocumentMode(True)
-        self.test_tabs.addTab(self.confusion, "Scores")
-        self.test_tabs.addTab(self.roc, "ROC")
-        self.test_tabs.currentChanged.connect(self._fit_test_tabs)
-        ml.addWidget(self.test_tabs, 2)
+        # The test set's scores and its ROC curves share one place under the network: a tab bar
+        # switches them, both stay children of this column (the score tables size themselves to it).
+        self.test_switch = QtWidgets.QTabBar()
+        self.test_switch.setDocumentMode(True)
+        self.test_switch.setDrawBase(False)
+        self.test_switch.setExpanding(False)
+        self.test_switch.addTab("Scores")
+        self.test_switch.addTab("ROC")
+        self.test_switch.setTabToolTip(1, "ROC curves and AUC of the test set")
+        self.test_switch.currentChanged.connect(self._show_test_tab)
+        ml.addWidget(self.test_switch)
+        ml.addWidget(self.confusion, 2)
+        ml.addWidget(self.roc, 2)
+        self.roc.setVisible(False)
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(16, 8, 16, 8)
@@ -146,7 +153,13 @@ class PlaygroundView(QtWidgets.QWidget):
         self.output_tabs = QtWidgets.QTabWidget()
         self.output_tabs.setDocumentMode(True)
         self.output_tabs.addTab(self.output, "Training")
-        self.output_tabs.addTab(self.evaluation, "Evaluation")
+        # in a scroll area: its controls must not widen the column on a small (projector) screen
+        evaluation_scroll = QtWidgets.QScrollArea()
+        evaluation_scroll.setWidget(self.evaluation)
+        evaluation_scroll.setWidgetResizable(True)
+        evaluation_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        evaluation_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.output_tabs.addTab(evaluation_scroll, "Evaluation")
         body.addWidget(self.output_tabs, 5)
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -154,12 +167,13 @@ class PlaygroundView(QtWidgets.QWidget):
         outer.addWidget(self.settings_bar)
         outer.addLayout(body, 1)
 
-    def _fit_test_tabs(self) -> None:
-        """The ROC tab takes the height the score tables had, so the network drawing keeps its room."""
-        if self.test_tabs.currentWidget() is self.roc:
-            self.test_tabs.setMaximumHeight(self.confusion.maximumHeight() + self.test_tabs.tabBar().sizeHint().height())
-        else:
-            self.test_tabs.setMaximumHeight(QtWidgets.QWIDGETSIZE_MAX)
+    def _show_test_tab(self, index: int) -> None:
+        """Scores (0) or ROC (1); the ROC plot takes the height the score tables had."""
+        roc = index == 1
+        if roc:
+            self.roc.setMaximumHeight(max(self.confusion.height(), self.confusion.maximumHeight()))
+        self.confusion.setVisible(not roc)
+        self.roc.setVisible(roc)
 
     def _connect(self) -> None:
         self.session.state_changed.connect(self._on_state_changed)

@@ -26,7 +26,7 @@ def stage(view) -> None:
     """Run the three studies of the demo spec and show the Evaluation tab."""
     view.load_run_spec(RunSpec.from_dict(DEMO_SPEC))
     view.prepare_screenshot(epochs=40)
-    view.output_tabs.setCurrentWidget(view.evaluation)
+    view.output_tabs.setCurrentIndex(1)
     panel = view.evaluation
     QtWidgets.QApplication.processEvents()
     panel.start("cv")
@@ -46,6 +46,6 @@ def stage_roc(view) -> None:
     view.load_run_spec(RunSpec.from_dict({**DEMO_SPEC, "dataset": {**DEMO_SPEC["dataset"], "n_classes": 3,
                                                                    "kind": "blobs", "noise": 1.2}}))
     view.prepare_screenshot(epochs=60)
-    view.test_tabs.setCurrentWidget(view.roc)
+    view.test_switch.setCurrentIndex(1)
     QtWidgets.QApplication.processEvents()
     return None

@@ -170,7 +170,7 @@ def test_bad_validation_curve_values_are_one_line(tmp_path, capsys, param, value
 
 def test_a_stopped_run_keeps_its_folds_and_resumes(tmp_path):
     """SIGINT after the first finished fold: exit 130, cv.json keeps it; --resume trains the rest only."""
-    d = blobs_spec(epochs=3000).to_dict()
+    d = blobs_spec(epochs=600).to_dict()
     d["train"]["batch_size"] = 4
     spec_path = write_spec(tmp_path, d)
     out = tmp_path / "cv"
@@ -194,6 +194,7 @@ def test_a_stopped_run_keeps_its_folds_and_resumes(tmp_path):
 
 def test_resume_trains_only_the_missing_folds(tmp_path):
     spec = blobs_spec()
+    spec = spec.with_(model=dataclasses.replace(spec.model, kind="mlp", hidden=(5, 3)), features=("x1", "x2"))
     study = CrossValidation(spec, 4, seed=2)
     for event in study.run():
         if event["event"] == "finished":
