@@ -43,8 +43,11 @@ class RocPanel(QtWidgets.QWidget):
         self.summary = QtWidgets.QLabel("")
         self.summary.setProperty("role", "metric")
         self.summary.setWordWrap(True)
+        self.title = QtWidgets.QLabel("TEST SET  ·  ROC")
+        self.title.setProperty("role", "heading")
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.summary)
         self.roc: dict | None = None

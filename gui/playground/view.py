@@ -129,20 +129,24 @@ class PlaygroundView(QtWidgets.QWidget):
         feat_heading.setToolTip(NETWORK_HEADING_TIP)
         ml.addWidget(feat_heading)
         ml.addWidget(self.network, 3)
-        # The test set's scores and its ROC curves share one place under the network: a tab bar
-        # switches them, both stay children of this column (the score tables size themselves to it).
-        self.test_switch = QtWidgets.QTabBar()
+        # The test set's scores and its ROC curves share one place under the network. The tab bar
+        # that switches them sits in the corner of their heading row, outside the layout, so the
+        # network drawing and the score tables (which size themselves to this column) keep their room.
+        self.test_switch = QtWidgets.QTabBar(middle)
         self.test_switch.setDocumentMode(True)
         self.test_switch.setDrawBase(False)
         self.test_switch.setExpanding(False)
         self.test_switch.addTab("Scores")
         self.test_switch.addTab("ROC")
         self.test_switch.setTabToolTip(1, "ROC curves and AUC of the test set")
+        self.test_switch.setStyleSheet("QTabBar::tab { padding: 1px 10px; border: none; color: #5F6368; }"
+                                       "QTabBar::tab:selected { color: #202124; border-bottom: 2px solid #1A73E8; }")
         self.test_switch.currentChanged.connect(self._show_test_tab)
-        ml.addWidget(self.test_switch)
         ml.addWidget(self.confusion, 2)
         ml.addWidget(self.roc, 2)
         self.roc.setVisible(False)
+        for panel in (self.confusion, self.roc):
+            panel.installEventFilter(self)
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(16, 8, 16, 8)
@@ -167,6 +171,19 @@ class PlaygroundView(QtWidgets.QWidget):
         outer.addWidget(self.settings_bar)
         outer.addLayout(body, 1)
 
+    def eventFilter(self, watched, event) -> bool:  # Qt override: keep the test tab bar in its corner
+        if watched in (self.confusion, self.roc) and event.type() in (
+                QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Move, QtCore.QEvent.Type.Show):
+            self._place_test_switch()
+        return super().eventFilter(watched, event)
+
+    def _place_test_switch(self) -> None:
+        shown = self.roc if self.roc.isVisibleTo(self) else self.confusion
+        bar = self.test_switch
+        bar.resize(bar.sizeHint())
+        bar.move(shown.x() + shown.width() - bar.width(), shown.y())
+        bar.raise_()
+
     def _show_test_tab(self, index: int) -> None:
         """Scores (0) or ROC (1); the ROC plot takes the height the score tables had."""
         roc = index == 1
@@ -174,6 +191,7 @@ class PlaygroundView(QtWidgets.QWidget):
             self.roc.setMaximumHeight(max(self.confusion.height(), self.confusion.maximumHeight()))
         self.confusion.setVisible(not roc)
         self.roc.setVisible(roc)
+        self._place_test_switch()
 
     def _connect(self) -> None:
         self.session.state_changed.connect(self._on_state_changed)
