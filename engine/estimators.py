@@ -13,6 +13,8 @@ the kind:
 - ``load(path, arrays, spec)``: a fitted model with ``preprocess``, ``n_inputs`` (the
   model's inputs after preprocessing), ``task``, ``class_names``, ``predict(F)`` and
   ``decision_values(F)`` (what the Playground draws: a boundary's levels, margins);
+  a classifier also has ``class_scores(F)``, one score per row and class (higher: more
+  likely), which ROC curves rank;
 - ``describe(spec, dataset, preprocess)``: the lines ``validate`` prints;
 - ``result_fields(fitter)``: what ``result.json`` adds for the kind, and
   ``progress_text(fitter, record)``: the terminal's progress line (None: the runner's
@@ -137,6 +139,21 @@ class FittedNetwork:
     def decision_values(self, F: np.ndarray) -> np.ndarray:
         """The output layer's scores, shape (n, outputs)."""
         return self.network.scores(F)
+
+    def class_scores(self, F: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (n, C); a perceptron's raw scores (it has no probabilities)."""
+        return network_class_scores(self.network, F)
+
+
+def network_class_scores(network, F: np.ndarray) -> np.ndarray:
+    """A network's score per class, shape (n, C): softmax probabilities, or a perceptron's
+    raw scores (two classes: ``-z`` and ``z``)."""
+    from .losses import PerceptronCriterion
+
+    z = np.asarray(network.scores(F), np.float64)
+    if isinstance(network.loss, PerceptronCriterion):
+        return np.column_stack([-z[:, 0], z[:, 0]]) if network.loss.binary else z
+    return np.asarray(network.proba_from_scores(z), np.float64)
 
 
 def _network_fitter(spec, dataset=None, comm=None):
@@ -348,6 +365,29 @@ class FittedSvm:
     def decision_values(self, F: np.ndarray) -> np.ndarray:
         """One-vs-one decision values, shape (n, k (k - 1) / 2)."""
         return self.model.decision_values(F)
+
+    def class_scores(self, F: np.ndarray) -> np.ndarray:
+        """A score per class, shape (n, k): see :func:`svm_class_scores`."""
+        return svm_class_scores(self.model.decision_values(F), self.model.classes)
+
+
+def svm_class_scores(decision: np.ndarray, k: int) -> np.ndarray:
+    """One-vs-one decision values to one score per class, shape (n, k).
+
+    Two classes: the decision value for class 0 and its negative for class 1. More: the
+    votes plus the summed confidences squashed into (-1/3, 1/3), so that the votes decide
+    and the confidences break ties (scikit-learn's ``decision_function_shape="ovr"``).
+    """
+    decision = np.asarray(decision, np.float64)
+    if k == 2:
+        return np.column_stack([decision[:, 0], -decision[:, 0]])
+    from .svm import class_pairs, ovo_votes
+
+    confidence = np.zeros((len(decision), k))
+    for p, (a, b) in enumerate(class_pairs(k)):
+        confidence[:, a] += decision[:, p]
+        confidence[:, b] -= decision[:, p]
+    return ovo_votes(decision, k) + confidence / (3.0 * (np.abs(confidence) + 1.0))
 
 
 def _svm_save(path, spec, fitter: SvmFitter) -> None:

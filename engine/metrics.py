@@ -1,4 +1,4 @@
-"""Evaluation metrics: accuracy, confusion matrix, per-class precision/recall/F1, R^2, MSE.
+"""Evaluation metrics: accuracy, confusion matrix, per-class precision/recall/F1, R^2, MSE, ROC and AUC.
 
 Plain NumPy, same definitions as scikit-learn (a class with no predictions or no samples
 gets precision or recall 0.0, as scikit-learn's ``zero_division=0``).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["accuracy", "confusion_matrix", "classification_report", "r2_score", "mean_squared_error",
-           "format_metric", "MISSING"]
+           "format_metric", "MISSING", "roc_curve", "roc_auc", "roc_report"]
 
 #: What a metric that has no value (yet) reads as, wherever metrics are shown.
 MISSING = "—"
@@ -162,3 +162,125 @@ def r2_score(y_true, y_pred) -> float:
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot
+
+
+# ----------------------------------------------------------------------------- ROC
+
+
+def roc_curve(is_positive, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The receiver operating characteristic of one score against a two-class truth.
+
+    The same points as scikit-learn's ``roc_curve`` (with ``drop_intermediate=True``): one
+    point per distinct score, collinear points dropped, and a first point (0, 0) at an
+    infinite threshold.
+
+    Parameters
+    ----------
+    is_positive : array_like of bool, shape (n,)
+        True for the rows of the positive class.
+    scores : array_like, shape (n,)
+        Higher means "more likely positive" (a probability, a decision value).
+
+    Returns
+    -------
+    fpr, tpr : ndarray, shape (m,)
+        False and true positive rates, both rising from 0 to 1.
+    thresholds : ndarray, shape (m,)
+        A row is called positive when its score is >= the threshold; ``thresholds[0]`` is inf.
+
+    Raises
+    ------
+    ValueError
+        Only one class is present (a rate would divide by zero), or the shapes differ.
+    """
+    truth = np.asarray(is_positive).reshape(-1).astype(bool)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if truth.shape != s.shape:
+        raise ValueError(f"{truth.size} truth values but {s.size} scores")
+    n_pos = int(np.count_nonzero(truth))
+    if n_pos == 0 or n_pos == truth.size:
+        raise ValueError("ROC needs rows of both the positive and the other classes")
+    order = np.argsort(s, kind="mergesort")[::-1]
+    s, truth = s[order], truth[order]
+    # the last row of every run of equal scores: one threshold per distinct score
+    ends = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
+    tps = np.cumsum(truth)[ends].astype(np.float64)
+    fps = 1.0 + ends - tps
+    thresholds = s[ends]
+    if len(fps) > 2:
+        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    tps = np.r_[0.0, tps]
+    fps = np.r_[0.0, fps]
+    thresholds = np.r_[np.inf, thresholds]
+    return fps / fps[-1], tps / tps[-1], thresholds
+
+
+def roc_auc(is_positive, scores) -> float:
+    """Area under the ROC curve (trapezoids), as scikit-learn's binary ``roc_auc_score``.
+
+    Parameters
+    ----------
+    is_positive : array_like of bool, shape (n,)
+    scores : array_like, shape (n,)
+
+    Returns
+    -------
+    float
+        1.0 when every positive row scores above every other row, 0.5 for scores that do
+        not tell the classes apart; ties count half.
+    """
+    fpr, tpr, _ = roc_curve(is_positive, scores)
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)
+
+
+def roc_report(y_true, class_scores, class_names=()) -> dict | None:
+    """ROC curves and AUCs of a classifier, ready for ``result.json``.
+
+    Two classes: one curve, class 1 against class 0 with the score of class 1.
+    More: one curve per class against the rest (one-vs-rest), and their unweighted mean
+    AUC (``macro_auc``, as scikit-learn's ``roc_auc_score(..., multi_class="ovr")``). A class
+    without rows, or one that holds every row, has no curve (``null``) and is left out of
+    the mean.
+
+    Parameters
+    ----------
+    y_true : array_like of int, shape (n,)
+        Class indices 0..C-1.
+    class_scores : array_like, shape (n, C)
+        A score per row and class, higher for the more likely class (probabilities, or
+        decision values of the same scale).
+    class_names : sequence of str, optional
+        C names, kept beside the curves.
+
+    Returns
+    -------
+    dict or None
+        ``kind`` (``"binary"`` or ``"one-vs-rest"``), ``classes`` (the names), ``curves``
+        (a list of ``{"class", "fpr", "tpr", "thresholds", "auc"}`` or ``None``), ``auc``
+        (binary: the one AUC; more: the macro average) and ``macro_auc``; None when there
+        are no rows or fewer than two classes.
+    """
+    y = np.asarray(y_true).reshape(-1).astype(np.int64)
+    S = np.asarray(class_scores, dtype=np.float64)
+    if S.ndim != 2 or S.shape[0] != y.size:
+        raise ValueError(f"class_scores must be (n, C) with n = {y.size}, got {S.shape}")
+    C = S.shape[1]
+    if y.size == 0 or C < 2:
+        return None
+    names = [str(n) for n in class_names][:C] + [f"class {i}" for i in range(len(class_names), C)]
+    targets = [1] if C == 2 else list(range(C))
+    curves = []
+    for c in targets:
+        positive = y == c
+        if not np.isfinite(S[:, c]).all() or positive.all() or not positive.any():
+            curves.append(None)
+            continue
+        fpr, tpr, thr = roc_curve(positive, S[:, c])
+        area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)
+        curves.append({"class": names[c], "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+                       "thresholds": [None if not np.isfinite(t) else float(t) for t in thr], "auc": area})
+    aucs = [cv["auc"] for cv in curves if cv is not None]
+    macro = float(np.mean(aucs)) if aucs else None
+    return {"kind": "binary" if C == 2 else "one-vs-rest", "classes": names, "curves": curves,
+            "auc": macro, "macro_auc": macro}

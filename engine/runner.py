@@ -11,10 +11,13 @@
   ``final`` (the last record), ``ranks`` and the model kind's own fields (networks:
   ``epochs``, ``steps``; SVMs: ``n_support``, ``iterations``, ``dual_objective``, ...;
   k-means: ``inertia``, ``n_iter``, ``cluster_sizes``; DBSCAN: ``k_distance``, ...);
+  a classifier's ``roc`` (ROC curves and AUC on the test part, ``roc_on``; see
+  :func:`engine.metrics.roc_report`);
 - ``DIR/clusters.csv`` (clustering kinds): ``row,cluster``, one line per data row.
 
 The model kind decides how to train, save, load and describe: ``engine.estimators``.
-``export-data SPEC FILE`` writes a spec's data as CSV, LIBSVM or NPZ.
+``export-data SPEC FILE`` writes a spec's data as CSV, LIBSVM or NPZ; ``cv`` and ``curve``
+cross-validate a spec (:mod:`engine.evaluation_cli`).
 
 ``model.npz`` and ``result.json`` are written atomically, also when SIGINT or SIGTERM
 stops the run between two steps. An invalid spec or data set exits with code 2 and one
@@ -219,6 +222,7 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             kind.save(os.path.join(out_dir, "model.npz"), spec, trainer)
             if kind.write_outputs is not None:
                 kind.write_outputs(out_dir, trainer)
+            roc = _roc_fields(os.path.join(out_dir, "model.npz"), trainer)
             result = {
                 "status": trainer.status,
                 "message": trainer.message,
@@ -227,6 +231,7 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
                 "final": trainer.last_record,
                 "wall_s": time.time() - started,
                 "spec": os.path.abspath(spec_path),
+                **roc,
             }
             text = json.dumps(_json_safe(result), indent=2) + "\n"
             atomic_write(os.path.join(out_dir, "result.json"), text)
@@ -244,6 +249,28 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
     if trainer.status == RunStatus.STOPPED:
         return EXIT_STOPPED
     return EXIT_OK
+
+
+def _roc_fields(model_path: str, trainer) -> dict:
+    """``roc`` and ``roc_on`` for ``result.json``: the saved classifier's ROC curves on the test
+    part (the training part when there is none); nothing for regression or a diverged run."""
+    from .estimators import read_model
+    from .metrics import roc_report
+    from .trainer import RunStatus
+
+    ds = getattr(trainer, "dataset", None)
+    if ds is None or ds.task != "classification" or trainer.status == RunStatus.DIVERGED or not os.path.exists(model_path):
+        return {}
+    X, y, which = ds.X_test, ds.y_test, "test"
+    if len(y) == 0:
+        X, y, which = ds.X_train, ds.y_train, "training"
+    fitted = read_model(model_path)[1]
+    if not hasattr(fitted, "class_scores"):
+        return {}
+    scores = fitted.class_scores(fitted.preprocess(np.asarray(X, np.float64)))
+    if not np.isfinite(scores).all():
+        return {}
+    return {"roc": roc_report(y, scores, ds.class_names), "roc_on": which}
 
 
 # ----------------------------------------------------------------------------- validate, predict
@@ -362,9 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .vectorize import add_arguments as add_vectorize_arguments
 
     add_vectorize_arguments(p)
+    from .evaluation_cli import add_evaluation_parsers
     from .export import add_export_parser
 
     add_export_parser(sub)
+    add_evaluation_parsers(sub)
     for command in sub.choices.values():  # --verbose also after the command
         command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     return parser
@@ -395,6 +424,10 @@ def main(argv=None) -> int:
             from .export import run_export
 
             return run_export(args)
+        if args.command in ("cv", "curve"):
+            from .evaluation_cli import run_evaluation
+
+            return run_evaluation(args)
         if args.command == "export-data":
             from .export_data import export_data
 

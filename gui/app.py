@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="playground",
         help="which view to show first (and to render with --screenshot): playground, cluster or vectorize",
     )
+    parser.add_argument("--stage", metavar="NAME",
+                        help="with --screenshot: stage the picture NAME of gui.screenshots (e.g. evaluation, roc)")
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot, WIDTHxHEIGHT")
     parser.add_argument("--presentation", action="store_true", help="start in presentation mode (large fonts)")
     parser.add_argument("--verbose", action="store_true",

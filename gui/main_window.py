@@ -235,7 +235,7 @@ def run_app(args) -> int:
         app.processEvents()
         from gui.screenshots import staging_for
 
-        stage = staging_for(args.view)
+        stage = staging_for(getattr(args, "stage", None) or args.view)
         prepare = getattr(view, "prepare_screenshot", None)
         cleanup = None
         if stage is not None:

@@ -44,6 +44,8 @@ class FrameDrawer:
         self._drawn = None
         self._drawn_report = None
         self._network_drawn_at = 0.0
+        #: the test panel's ROC tab (a :class:`~gui.playground.roc_panel.RocPanel`), drawn with the scores
+        self.roc = None
 
     def forget(self, report: bool = True) -> None:
         """Draw the next snapshot even if it was drawn (the widgets were rebuilt or cleared)."""
@@ -110,6 +112,8 @@ class FrameDrawer:
         return bool(recs)
 
     def _show_report(self, report: dict, which: str) -> None:
+        if self.roc is not None:
+            self.roc.show_report(report, self.class_names())
         self.confusion.set_scored_on(which)
         if "confusion" in report:
             self.confusion.show_report(report, self.class_names())

@@ -144,10 +144,22 @@ def score_report(trainer: Trainer) -> tuple[dict | None, str]:
         X, y, which = ds.X_train, ds.y_train, "training"
     if len(y) == 0:
         return None, which
-    pred = trainer.model.predict(trainer.preprocess(X))
+    F = trainer.preprocess(X)
+    pred = trainer.model.predict(F)
     if ds.task == "classification":
-        return classification_report(y, pred, ds.n_classes), which
+        report = classification_report(y, pred, ds.n_classes)
+        report["roc"] = test_roc(trainer.model, F, y, ds.class_names)
+        return report, which
     return {"mse": mean_squared_error(y, pred), "r2": r2_score(y, pred), "n": int(len(y))}, which
+
+
+def test_roc(model, F, y, class_names) -> dict | None:
+    """The ROC curves of ``model`` on features ``F`` (see :func:`engine.metrics.roc_report`)."""
+    from engine.estimators import network_class_scores
+    from engine.metrics import roc_report
+
+    scores = network_class_scores(model, F)
+    return roc_report(y, scores, class_names) if np.isfinite(scores).all() else None
 
 
 def preview_grid(trainer: Trainer, box, column: int, unit: int) -> np.ndarray | None:

@@ -32,12 +32,14 @@ from engine.spec import (
 )
 from gui import theme
 from gui.playground.confusion import ConfusionPanel
+from gui.playground.evaluation_panel import EvaluationPanel
 from gui.playground.curves import CurvesPanel
 from gui.playground.data_plot import DEFAULT_BOX, DataPlot
 from gui.playground.dataset_panel import DatasetPanel
 from gui.playground.frame_drawer import FrameDrawer
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
+from gui.playground.roc_panel import RocPanel
 from gui.playground.plot_box import PlotBox
 from gui.playground.points import PointStore
 from gui.playground.render import feature_pictures
@@ -83,6 +85,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.output = OutputPanel(self.plot_box, self.curves)
         self.frames = FrameDrawer(self.session, self.controls, self.output, self.network, self.confusion,
                                   lambda: list(self.store.class_names))
+        self.roc = RocPanel()
+        self.frames.roc = self.roc
+        self.evaluation = EvaluationPanel(self.evaluation_spec)
         self._build_layout()
         self._connect()
 
@@ -124,19 +129,69 @@ class PlaygroundView(QtWidgets.QWidget):
         feat_heading.setToolTip(NETWORK_HEADING_TIP)
         ml.addWidget(feat_heading)
         ml.addWidget(self.network, 3)
+        # The test set's scores and its ROC curves share one place under the network. The tab bar
+        # that switches them sits in the corner of their heading row, outside the layout, so the
+        # network drawing and the score tables (which size themselves to this column) keep their room.
+        self.test_switch = QtWidgets.QTabBar(middle)
+        self.test_switch.setDocumentMode(True)
+        self.test_switch.setDrawBase(False)
+        self.test_switch.setExpanding(False)
+        self.test_switch.addTab("Scores")
+        self.test_switch.addTab("ROC")
+        self.test_switch.setTabToolTip(1, "ROC curves and AUC of the test set")
+        self.test_switch.setStyleSheet("QTabBar::tab { padding: 1px 10px; border: none; color: #5F6368; }"
+                                       "QTabBar::tab:selected { color: #202124; border-bottom: 2px solid #1A73E8; }")
+        self.test_switch.currentChanged.connect(self._show_test_tab)
         ml.addWidget(self.confusion, 2)
+        ml.addWidget(self.roc, 2)
+        self.roc.setVisible(False)
+        for panel in (self.confusion, self.roc):
+            panel.installEventFilter(self)
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(16, 8, 16, 8)
         body.setSpacing(18)
         body.addWidget(data_scroll, 0)
         body.addWidget(middle, 5)
-        body.addWidget(self.output, 5)
+        # Evaluation needs the width of the output column, not the live picture beside it.
+        self.output_tabs = QtWidgets.QTabWidget()
+        self.output_tabs.setDocumentMode(True)
+        self.output_tabs.addTab(self.output, "Training")
+        # in a scroll area: its controls must not widen the column on a small (projector) screen
+        evaluation_scroll = QtWidgets.QScrollArea()
+        evaluation_scroll.setWidget(self.evaluation)
+        evaluation_scroll.setWidgetResizable(True)
+        evaluation_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        evaluation_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.output_tabs.addTab(evaluation_scroll, "Evaluation")
+        body.addWidget(self.output_tabs, 5)
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
         outer.addWidget(self.settings_bar)
         outer.addLayout(body, 1)
+
+    def eventFilter(self, watched, event) -> bool:  # Qt override: keep the test tab bar in its corner
+        if watched in (self.confusion, self.roc) and event.type() in (
+                QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Move, QtCore.QEvent.Type.Show):
+            self._place_test_switch()
+        return super().eventFilter(watched, event)
+
+    def _place_test_switch(self) -> None:
+        shown = self.roc if self.roc.isVisibleTo(self) else self.confusion
+        bar = self.test_switch
+        bar.resize(bar.sizeHint())
+        bar.move(shown.x() + shown.width() - bar.width(), shown.y())
+        bar.raise_()
+
+    def _show_test_tab(self, index: int) -> None:
+        """Scores (0) or ROC (1); the ROC plot takes the height the score tables had."""
+        roc = index == 1
+        if roc:
+            self.roc.setMaximumHeight(max(self.confusion.height(), self.confusion.maximumHeight()))
+        self.confusion.setVisible(not roc)
+        self.roc.setVisible(roc)
+        self._place_test_switch()
 
     def _connect(self) -> None:
         self.session.state_changed.connect(self._on_state_changed)
@@ -196,6 +251,10 @@ class PlaygroundView(QtWidgets.QWidget):
         if snap is not None and snap.weights and snap.finite:
             d["weights"] = snap.weights_as_lists()
         return RunSpec.from_dict(d)
+
+    def evaluation_spec(self) -> RunSpec:
+        """What the Evaluation tab evaluates: everything on screen but the trained weights."""
+        return self.settings.run_spec(self.dataset_panel.dataset_spec())
 
     def load_run_spec(self, spec: RunSpec) -> None:
         """Show ``spec``: its data, network, settings, view settings and (when given) weights.
@@ -302,6 +361,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.output.hide_error()
         self.curves.clear()
         self.confusion.clear()
+        self.roc.clear()
         # A new network has no losses yet: the old run's numbers must not stay on screen.
         self.output.show_losses({})
         self.controls.show_epoch(0)
@@ -434,6 +494,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.output.show_state(state, self.session.snapshot)
         if state == "diverged":
             self.confusion.clear()  # the scores shown were of the weights before they blew up
+            self.roc.clear()
             self.frames.forget()
         self.frames.draw()
 
@@ -442,7 +503,7 @@ class PlaygroundView(QtWidgets.QWidget):
         """Large fonts and thick lines for a projector; the finer controls hidden."""
         self.presentation = bool(on)
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
-        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.output):
+        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.roc, self.output):
             child.set_presentation(on)
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
@@ -469,3 +530,4 @@ class PlaygroundView(QtWidgets.QWidget):
         """Stop the worker before the window goes away."""
         self.frame_timer.stop()
         self.session.stop()
+        self.evaluation.shutdown()

@@ -13,6 +13,8 @@ STAGING: dict[str, str] = {
     "cluster": "gui.screenshots.cluster:stage",
     "scaling": "gui.screenshots.scaling:stage",
     "vectorize": "gui.screenshots.vectorize:stage",
+    "evaluation": "gui.screenshots.evaluation:stage",
+    "roc": "gui.screenshots.evaluation:stage_roc",
 }
 
 

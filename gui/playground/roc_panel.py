@@ -1,0 +1,100 @@
+"""The test set's ROC curves and their AUC (the test panel's ROC tab).
+
+The curves come ready-made in the test report (``report["roc"]``, from
+:func:`engine.metrics.roc_report`, computed off the GUI thread with the confusion matrix):
+one curve for two classes, one per class against the rest for more, each in its class's
+colour, the chance diagonal, and the AUC per class and their macro average.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from gui import theme
+
+TIP = ("ROC curve of the test set: every threshold on the model's score for a class gives one point, the share "
+       "of that class found (true positive rate) against the share of the other points wrongly taken for it "
+       "(false positive rate). The area under the curve (AUC) is the chance that a random point of the class "
+       "scores higher than a random other point: 1 is perfect, 0.5 (the diagonal) is guessing.")
+
+
+class RocPanel(QtWidgets.QWidget):
+    """ROC curves of the latest test report; empty (with a word why) for regression."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setToolTip(TIP)
+        self.plot = pg.PlotWidget(background=theme.BACKGROUND)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(False, False)
+        item = self.plot.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
+        for name in ("left", "bottom"):
+            item.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
+        item.setLabel("bottom", "false positive rate", color=theme.MUTED)
+        item.setLabel("left", "true positive rate", color=theme.MUTED)
+        item.setXRange(0, 1, padding=0.02)
+        item.setYRange(0, 1, padding=0.02)
+        self.diagonal = item.plot([0, 1], [0, 1], pen=pg.mkPen(theme.MUTED, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
+        #: one PlotDataItem per drawn curve, in the report's order
+        self.curves: list[pg.PlotDataItem] = []
+        self.summary = QtWidgets.QLabel("")
+        self.summary.setProperty("role", "metric")
+        self.summary.setWordWrap(True)
+        self.title = QtWidgets.QLabel("TEST SET  ·  ROC")
+        self.title.setProperty("role", "heading")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.summary)
+        self.roc: dict | None = None
+
+    def sizeHint(self) -> QtCore.QSize:  # Qt override: a plot's own hint would take the network's room
+        return QtCore.QSize(300, 200)
+
+    def set_presentation(self, on: bool) -> None:
+        """Thicker curves for a projector."""
+        width = 3 if on else 2
+        for item in self.curves:
+            item.setPen(pg.mkPen(item.opts["pen"].color(), width=width))
+
+    def clear(self) -> None:
+        self.roc = None
+        for c in self.curves:
+            self.plot.removeItem(c)
+        self.curves = []
+        self.summary.setText("")
+
+    def show_report(self, report: dict | None, class_names: list[str] | None = None) -> None:
+        """Draw ``report["roc"]``; a regression report (no ROC) clears the plot and says why."""
+        roc = (report or {}).get("roc")
+        if roc is self.roc and roc is not None:
+            return
+        self.clear()
+        if roc is None:
+            if report is not None and "confusion" not in report:
+                self.summary.setText("ROC curves are for classes; this is a regression.")
+            return
+        self.roc = roc
+        names = list(class_names or roc["classes"])
+        parts = []
+        for i, curve in enumerate(roc["curves"]):
+            c = 1 if roc["kind"] == "binary" else i
+            name = names[c] if c < len(names) else roc["classes"][c]
+            if curve is None:
+                parts.append(f"{name}: —")
+                continue
+            color = theme.class_colors(max(len(roc["classes"]), 2))[c]
+            item = self.plot.plot(curve["fpr"], curve["tpr"], pen=pg.mkPen(color, width=2))
+            self.curves.append(item)
+            parts.append(f"{name} {curve['auc']:.3f}")
+        if roc["kind"] == "binary":
+            text = f"AUC {roc['auc']:.3f}  ({names[1] if len(names) > 1 else 'class 1'} against the rest)" \
+                if roc["auc"] is not None else "AUC —"
+        else:
+            macro = "—" if roc["macro_auc"] is None else f"{roc['macro_auc']:.3f}"
+            text = f"macro AUC {macro}  ·  one-vs-rest: " + ", ".join(parts)
+        self.summary.setText(text)
