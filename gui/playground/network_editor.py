@@ -201,6 +201,10 @@ class NetworkEditor(QtWidgets.QWidget):
         self.scene.clear()
         self.view.forget()
         self.edges, self.nodes = [], []
+        #: every item of the scene that no other Python object holds: an item whose only
+        #: Python wrapper was temporary can be destroyed with it (e.g. after a hit test
+        #: through ``scene.items()``), so the editor owns them all until the next rebuild
+        self.scene_items: list[QtWidgets.QGraphicsItem] = []
         s = self.scale
         node = round(34 * s)
         gap = round(12 * s)
@@ -230,7 +234,7 @@ class NetworkEditor(QtWidgets.QWidget):
             item.item.setPos(positions[0][k])
             item.item.setToolTip(FEATURE_TIPS.get(name, name) + ("" if on else "\n(off: click to use it)")
                                  + ("\n(on: click to turn it off)" if on else ""))
-            self.scene.addItem(item.item)
+            self._add(item.item)
             if name in self._feature_pictures:
                 item.set_picture(self._feature_pictures[name])
             label = QtWidgets.QGraphicsSimpleTextItem(FEATURE_LABELS.get(name, name))
@@ -238,7 +242,7 @@ class NetworkEditor(QtWidgets.QWidget):
             br = label.boundingRect()
             label.setPos(positions[0][k].x() - br.width() - 6, positions[0][k].y() + (node - br.height()) / 2)
             label.setBrush(QtGui.QColor(theme.FOREGROUND if on else "#9AA0A6"))
-            self.scene.addItem(label)
+            self._add(label)
             inputs.append(item)
         self.nodes.append(inputs)
         # hidden and output columns
@@ -249,7 +253,7 @@ class NetworkEditor(QtWidgets.QWidget):
                 item.item.setPos(positions[c][k])
                 item.item.setToolTip(f"{self.node_name(c, k)}: its output over the input plane "
                                      "(blue positive, orange negative). Hover to see it large.")
-                self.scene.addItem(item.item)
+                self._add(item.item)
                 col.append(item)
             self.nodes.append(col)
         # captions and +/- per hidden layer
@@ -263,8 +267,8 @@ class NetworkEditor(QtWidgets.QWidget):
                                   ("neurons", h, -1))
             plus.setPos(x - 12 * s, 10 * s)
             minus.setPos(x + 12 * s, 10 * s)
-            self.scene.addItem(plus)
-            self.scene.addItem(minus)
+            self._add(plus)
+            self._add(minus)
             caption = QtWidgets.QGraphicsSimpleTextItem(
                 f"{self.hidden[h]} neuron{'s' if self.hidden[h] != 1 else ''}\n{self.activations[h]} ▾")
             caption.setData(ROLE, ("caption", h))
@@ -272,13 +276,13 @@ class NetworkEditor(QtWidgets.QWidget):
             caption.setFont(font)
             br = caption.boundingRect()
             caption.setPos(x - br.width() / 2, positions[c][0].y() - br.height() - 4 * s)
-            self.scene.addItem(caption)
+            self._add(caption)
         out_c = len(heights) - 1
         cap = QtWidgets.QGraphicsSimpleTextItem("output")
         cap.setFont(font)
         br = cap.boundingRect()
         cap.setPos(positions[out_c][0].x() + node / 2 - br.width() / 2, positions[out_c][0].y() - br.height() - 4)
-        self.scene.addItem(cap)
+        self._add(cap)
         # edges: from the used inputs only (the network's real input layer)
         src_cols = [[inputs[self.all_features.index(f)] for f in self.features]] + self.nodes[1:-1]
         for layer, (src, dst) in enumerate(zip(src_cols, self.nodes[1:])):
@@ -289,12 +293,18 @@ class NetworkEditor(QtWidgets.QWidget):
                     p1 = b.item.pos() + QtCore.QPointF(0, node / 2)
                     e = Edge(self, layer, i, j, p0, p1)
                     e.set_value(0.0, s)
-                    self.scene.addItem(e.item)
+                    self._add(e.item)
                     row.append(e)
             self.edges.append(row)
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
         self.view.set_edges([e for row in self.edges for e in row])
         self.view.fit()
+
+    def _add(self, item: QtWidgets.QGraphicsItem) -> None:
+        """Put ``item`` in the scene and keep it (with its children) alive until the next rebuild."""
+        self.scene.addItem(item)
+        self.scene_items.append(item)
+        self.scene_items.extend(item.childItems())
 
     def show_weights(self, weights: list[dict]) -> None:
         """Recolour every edge from ``weights`` (one ``{"W": (in, out), "b": (out,)}`` per layer)."""
