@@ -18,6 +18,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 
+#: the x axis of an empty chart, in epochs (or milliseconds of training)
+EMPTY_X_SPAN = 10.0
 COLUMNS = ("epoch", "elapsed_s", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
 
 
@@ -155,6 +157,10 @@ class CurvePlot(pg.PlotWidget):
         for _sample, label in self.legend.items:
             label.setText(label.text)  # the new size applies when the text is set again
 
+    def set_title(self, title: str) -> None:
+        pi = self.getPlotItem()
+        pi.setTitle(title, color=theme.FOREGROUND, size=pi.titleLabel.opts.get("size", "10pt"))
+
     def set_x_unit(self, min_span: float) -> None:
         """Another x quantity: fit the x axis to it from scratch (its range only grows otherwise)."""
         self.min_x_span = min_span
@@ -181,7 +187,10 @@ class CurvePlot(pg.PlotWidget):
         else:
             self.test_curve.setData([], [])
         if len(x) == 0:
+            # an empty chart (a new run) starts from the ranges of a new chart, not the old run's
             self._x_range = self._y_range = None
+            self.setXRange(0.0, EMPTY_X_SPAN * self.min_x_span, padding=0.0)
+            self.setYRange(*((-2.0, 0.0) if self.log_y else (0.0, 1.0)), padding=0.0)
             return
         both = np.concatenate([train, test])
         both = both[np.isfinite(both)]
@@ -313,6 +322,10 @@ class CurvesPanel(QtWidgets.QWidget):
         for plot in (self.loss_plot, self.acc_plot):
             plot.set_presentation(on)
         self.controls.setVisible(not on)
+
+    def set_loss_title(self, title: str) -> None:
+        """Name what the loss plot shows ("Loss (cross-entropy)", "Perceptron criterion")."""
+        self.loss_plot.set_title(title)
 
     def set_task(self, task: str) -> None:
         self._task = task

@@ -43,6 +43,8 @@ class NetworkEditor(QtWidgets.QWidget):
         self.n_outputs = 2
         self.output_labels: list[str] = []
         self.layers_allowed = True
+        #: the activation a new layer gets: the top bar's "Activation" box
+        self.default_activation = "tanh"
         self.scale = 1.0
         self.edges: list[list[Edge]] = []
         self.nodes: list[list[Neuron]] = []
@@ -126,7 +128,7 @@ class NetworkEditor(QtWidgets.QWidget):
     def add_layer(self) -> None:
         if self.layers_allowed and len(self.hidden) < MAX_LAYERS:
             self.hidden.append(self.hidden[-1] if self.hidden else 4)
-            self.activations.append(self.activations[-1] if self.activations else "tanh")
+            self.activations.append(self.default_activation)
             self._changed()
 
     def remove_layer(self) -> None:
@@ -198,9 +200,9 @@ class NetworkEditor(QtWidgets.QWidget):
 
     def rebuild(self) -> None:
         """Lay out every node and edge for the current architecture."""
-        self.scene.clear()
-        self.view.forget()
         self.edges, self.nodes = [], []
+        self.scene.clear()
+        hovered_neuron = self.view.forget()
         #: every item of the scene that no other Python object holds: an item whose only
         #: Python wrapper was temporary can be destroyed with it (e.g. after a hit test
         #: through ``scene.items()``), so the editor owns them all until the next rebuild
@@ -299,6 +301,10 @@ class NetworkEditor(QtWidgets.QWidget):
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
         self.view.set_edges([e for row in self.edges for e in row])
         self.view.fit()
+        if hovered_neuron:
+            # The neuron shown large in the output plot may be gone (a feature turned off, a
+            # layer removed): its picture goes too, until the mouse moves over a neuron again.
+            self.neuron_hovered.emit(-1, -1)
 
     def _add(self, item: QtWidgets.QGraphicsItem) -> None:
         """Put ``item`` in the scene and keep it (with its children) alive until the next rebuild."""
@@ -345,9 +351,11 @@ class _NetworkView(QtWidgets.QGraphicsView):
         self._hover: tuple | None = None
         self._pressed: tuple | None = None
 
-    def forget(self) -> None:
-        """The scene is being rebuilt: drop references to its items."""
+    def forget(self) -> bool:
+        """The scene is being rebuilt: drop references to its items; whether a neuron was hovered."""
+        hovered_neuron = self._hover is not None and self._hover[0] == "neuron"
         self._edges, self._samples, self._hover, self._pressed = [], np.zeros((0, 24, 2)), None, None
+        return hovered_neuron
 
     def set_edges(self, edges: list[Edge]) -> None:
         self._edges = edges

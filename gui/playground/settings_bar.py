@@ -12,7 +12,6 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.spec import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
 from gui.playground.combo import combo, labeled, set_combo_data
-from gui.playground.pacing import SPEEDS
 from gui.playground.settings import (
     LEARNING_RATES,
     MAX_BATCH,
@@ -22,6 +21,7 @@ from gui.playground.settings import (
     REG_RATES,
     PlaygroundSettings,
 )
+from gui.playground.speed_control import SpeedControl
 from gui.playground.tips import ACTIVATION_TIPS, MODEL_TITLES, TIPS
 from gui.playground.training_controls import TrainingControls
 
@@ -41,7 +41,7 @@ class SettingsBar(QtWidgets.QFrame):
         self._connect()
         for name in ("problem", "model_kind", "activation", "learning_rate", "regularization", "reg_rate",
                      "batch_size", "optimizer", "dropout", "epochs", "stop_after_epochs", "patience",
-                     "stop_when_stalled", "speed_index"):
+                     "stop_when_stalled"):
             handler = getattr(self, f"_on_{name}_changed")
             getattr(settings.events, name).connect(handler)
             handler(getattr(settings, name))
@@ -78,13 +78,8 @@ class SettingsBar(QtWidgets.QFrame):
         self.patience_spin.setRange(1, MAX_PATIENCE)
         self.patience_spin.setSuffix(" epochs")
         self.patience_spin.setToolTip(TIPS["stop_patience"])
-        self.speed_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.speed_slider.setRange(0, len(SPEEDS) - 1)
-        self.speed_slider.setValue(len(SPEEDS) - 1)
-        self.speed_slider.setToolTip(TIPS["speed"])
-        self.speed_slider.setMaximumWidth(110)
-        self.speed_label = QtWidgets.QLabel()
-        self.speed_label.setProperty("role", "hint")
+        self.speed = SpeedControl(self.settings)
+        self.speed_slider, self.speed_label = self.speed.slider, self.speed.label
         self.cluster_button = QtWidgets.QPushButton("Run on cluster…")
         self.cluster_button.setToolTip(TIPS["cluster"])
 
@@ -122,11 +117,7 @@ class SettingsBar(QtWidgets.QFrame):
         row2.addWidget(self.stop_patience_check)
         row2.addWidget(self.patience_spin)
         row2.addSpacing(12)
-        speed_title = QtWidgets.QLabel("Speed")
-        speed_title.setToolTip(TIPS["speed"])
-        row2.addWidget(speed_title)
-        row2.addWidget(self.speed_slider)
-        row2.addWidget(self.speed_label)
+        row2.addWidget(self.speed)
         row2.addStretch(1)
         top = QtWidgets.QVBoxLayout(self)
         top.setContentsMargins(16, 8, 16, 8)
@@ -141,7 +132,7 @@ class SettingsBar(QtWidgets.QFrame):
                           ("activation", self.activation_combo)):
             box.currentIndexChanged.connect(lambda _i, name=name, box=box: s.set(**{name: box.currentData()}))
         for name, spin in (("batch_size", self.batch_spin), ("epochs", self.stop_epochs_spin),
-                           ("patience", self.patience_spin), ("speed_index", self.speed_slider)):
+                           ("patience", self.patience_spin)):
             spin.valueChanged.connect(lambda v, name=name: s.set(**{name: v}))
         self.dropout_spin.valueChanged.connect(lambda v: s.set(dropout=v))
         self.stop_epochs_check.toggled.connect(lambda on: s.set(stop_after_epochs=on))
@@ -195,11 +186,6 @@ class SettingsBar(QtWidgets.QFrame):
 
     def _on_stop_when_stalled_changed(self, on: bool) -> None:
         self._show(self.stop_patience_check, lambda: self.stop_patience_check.setChecked(on))
-
-    def _on_speed_index_changed(self, index: int) -> None:
-        self._show(self.speed_slider, lambda: self.speed_slider.setValue(index))
-        speed = SPEEDS[index]
-        self.speed_label.setText("max" if speed is None else f"{speed:g} epochs/s")
 
     # ------------------------------------------------------------------ classroom
     def set_presentation(self, on: bool) -> None:

@@ -100,6 +100,8 @@ class PlaygroundView(QtWidgets.QWidget):
 
         self.network.set_feature_pictures(feature_pictures(DEFAULT_BOX))
         self.set_presentation(False)
+        self.session.speed = self.settings.speed
+        self.output.set_model(self.settings.model_kind, self.settings.problem)
         self._building = False
         self.load_run_spec(self.default_spec())
         self.undo_stack.clear()
@@ -338,8 +340,11 @@ class PlaygroundView(QtWidgets.QWidget):
     # ================================================================== reactions
     def _on_settings_changed(self, names: frozenset[str]) -> None:
         s = self.settings
+        self.network.default_activation = s.activation
         if names & ARCHITECTURE_FIELDS:
             self.network.show_architecture(s.features, s.hidden, s.activations, layers_allowed=s.has_layers)
+        if names & {"model_kind", "problem"}:
+            self.output.set_model(s.model_kind, s.problem)
         if "speed_index" in names:
             self.session.speed = s.speed
         if "discretize" in names:
