@@ -127,7 +127,7 @@ class ConfusionPanel(QtWidgets.QWidget):
         """The matrix only (no per-class score table), in a shorter panel."""
         self.scores_hidden = on
         self.scores.setVisible(not on and not self.matrix.isHidden())
-        self.set_base_height(230 if on else 300)
+        self.set_base_height(190 if on else 300)
 
     def set_base_height(self, height: int) -> None:
         self.base_height = height
@@ -166,6 +166,11 @@ class ConfusionPanel(QtWidgets.QWidget):
         # Many rows: both tables need the same height; few: the matrix gets the larger share.
         self.layout().setStretchFactor(self.matrix, 1 if crowded else 3)
         self.layout().setStretchFactor(self.scores, 1 if crowded else 2)
+        # A few classes: each table at least as tall as its rows, so that neither scrolls
+        # (the shares alone leave the score table a few pixels short on a 800-pixel screen).
+        for t in (self.matrix, self.scores):
+            rows_h = header_h + n_rows * row_h + 2 * t.frameWidth() + 2
+            t.setMinimumHeight(0 if crowded or not n_rows else rows_h)
         self.setMaximumHeight(max(self.base_height, needed))
         # at most 60 % of the column it shares with the network drawing
         column_h = self.parentWidget().height() if self.parentWidget() is not None else 2 * MAX_FORCED_HEIGHT

@@ -7,7 +7,7 @@ from PySide6 import QtWidgets
 from engine.metrics import format_metrics
 from gui.playground.curves import CurvesPanel
 from gui.playground.plot_box import PlotBox
-from gui.playground.tips import CRITERION_NAMES, CRITERION_TIPS, DIVERGED_TEXT, TIPS
+from gui.playground.tips import CRITERION_NAMES, CRITERION_SHORT_NAMES, CRITERION_TIPS, DIVERGED_TEXT, TIPS
 
 
 class OutputPanel(QtWidgets.QWidget):
@@ -37,9 +37,9 @@ class OutputPanel(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
-        heading = QtWidgets.QLabel("OUTPUT")
-        heading.setProperty("role", "heading")
-        lay.addWidget(heading)
+        self.heading = QtWidgets.QLabel("OUTPUT")
+        self.heading.setProperty("role", "heading")
+        lay.addWidget(self.heading)
         # Side by side, or one under the other in presentation mode (a 1280-pixel projector).
         self.losses_row = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight)
         self.losses_row.addWidget(self.test_loss_label)
@@ -63,7 +63,7 @@ class OutputPanel(QtWidgets.QWidget):
         name = CRITERION_NAMES.get(key, "loss")
         self.test_loss_label.setToolTip(TIPS["test_loss"] + " " + CRITERION_TIPS.get(key, ""))
         self.train_loss_label.setToolTip(TIPS["train_loss"] + " " + CRITERION_TIPS.get(key, ""))
-        self.curves.set_loss_title(name)
+        self.curves.set_loss_title(name, CRITERION_SHORT_NAMES.get(key, name))
         self.show_losses(self._last_losses)
 
     def show_losses(self, rec: dict) -> None:
@@ -105,8 +105,9 @@ class OutputPanel(QtWidgets.QWidget):
             self.set_status("")
 
     def set_presentation(self, on: bool) -> None:
-        """The two losses one under the other; the plot box and curves in their presentation mode."""
+        """The two losses one under the other, no heading; the plot box and curves in their presentation mode."""
         self.losses_row.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if on
                                      else QtWidgets.QBoxLayout.Direction.LeftToRight)
+        self.heading.setVisible(not on)  # (the large test loss heads the column instead)
         self.plot_box.set_presentation(on)
         self.curves.set_presentation(on)

@@ -78,6 +78,9 @@ class SettingsBar(QtWidgets.QFrame):
         self.patience_spin.setRange(1, MAX_PATIENCE)
         self.patience_spin.setSuffix(" epochs")
         self.patience_spin.setToolTip(TIPS["stop_patience"])
+        for spin in (self.stop_epochs_spin, self.patience_spin):
+            # as wide as the number shown, not as the largest one allowed: the row fits 1280 pixels
+            spin.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Fixed)
         self.speed = SpeedControl(self.settings)
         self.speed_slider, self.speed_label = self.speed.slider, self.speed.label
         self.cluster_button = QtWidgets.QPushButton("Run on cluster…")
@@ -90,7 +93,7 @@ class SettingsBar(QtWidgets.QFrame):
         self.setObjectName("topBar")
         self.setStyleSheet("#topBar { background: #F8F9FA; border-bottom: 1px solid #DADCE0; }")
         row1 = QtWidgets.QHBoxLayout()
-        row1.setSpacing(14)
+        row1.setSpacing(12)
         row1.addWidget(self.controls)
         for title, w in (("Learning rate", self.lr_combo), ("Activation", self.activation_combo),
                          ("Regularization", self.reg_combo), ("Regularization rate", self.reg_rate_combo),
@@ -101,24 +104,31 @@ class SettingsBar(QtWidgets.QFrame):
                 self.regularization_boxes.append(box)
         row1.addStretch(1)
         row1.addWidget(self.cluster_button)
+        self.row1 = row1
+        #: the second row: the finer settings (hidden when presenting) and the speed
         self.settings_row = QtWidgets.QWidget()
-        row2 = QtWidgets.QHBoxLayout(self.settings_row)
-        row2.setContentsMargins(0, 0, 0, 0)
-        row2.setSpacing(10)
+        self.fine_settings = QtWidgets.QWidget()
+        fine = QtWidgets.QHBoxLayout(self.fine_settings)
+        fine.setContentsMargins(0, 0, 0, 0)
+        fine.setSpacing(6)
         for title, w in (("Batch size", self.batch_spin), ("Optimizer", self.optimizer_combo),
                          ("Dropout", self.dropout_spin)):
             lab = QtWidgets.QLabel(title)
             lab.setToolTip(w.toolTip())
-            row2.addWidget(lab)
-            row2.addWidget(w)
-        row2.addSpacing(12)
-        row2.addWidget(self.stop_epochs_check)
-        row2.addWidget(self.stop_epochs_spin)
-        row2.addWidget(self.stop_patience_check)
-        row2.addWidget(self.patience_spin)
-        row2.addSpacing(12)
+            fine.addWidget(lab)
+            fine.addWidget(w)
+        fine.addSpacing(8)
+        fine.addWidget(self.stop_epochs_check)
+        fine.addWidget(self.stop_epochs_spin)
+        fine.addWidget(self.stop_patience_check)
+        fine.addWidget(self.patience_spin)
+        row2 = QtWidgets.QHBoxLayout(self.settings_row)
+        row2.setContentsMargins(0, 0, 0, 0)
+        row2.setSpacing(12)
+        row2.addWidget(self.fine_settings)
         row2.addWidget(self.speed)
         row2.addStretch(1)
+        self.row2 = row2
         top = QtWidgets.QVBoxLayout(self)
         top.setContentsMargins(16, 8, 16, 8)
         top.addLayout(row1)
@@ -189,6 +199,17 @@ class SettingsBar(QtWidgets.QFrame):
 
     # ------------------------------------------------------------------ classroom
     def set_presentation(self, on: bool) -> None:
-        """Only the first row's main settings stay: the finer ones would not fit a projector."""
-        for w in (self.settings_row, self.cluster_button, *self.regularization_boxes):
-            w.setVisible(not on)
+        """For a projector the finer settings and Run on cluster go; what the lessons need stays:
+        regularization and its rate move to the second row, beside the speed, so that the
+        large first row still fits a 1280-pixel-wide projector."""
+        self.fine_settings.setVisible(not on)
+        self.cluster_button.setVisible(not on)
+        for k, box in enumerate(self.regularization_boxes):
+            if on:  # title beside the box: the second row stays one line high
+                self.row2.insertWidget(k, box)
+            else:  # back after Learning rate and Activation, title above
+                self.row1.insertWidget(3 + k, box)
+            box.layout().setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if on
+                                      else QtWidgets.QBoxLayout.Direction.TopToBottom)
+            box.layout().setSpacing(8 if on else 1)
+            box.setVisible(True)

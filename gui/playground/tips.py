@@ -55,6 +55,9 @@ TIPS = {
 #: what each model minimizes, as the loss curve's title names it
 CRITERION_NAMES = {"classification": "Loss (cross-entropy)", "regression": "Loss (squared error)",
                    "perceptron": "Perceptron criterion"}
+#: the same, short enough for a chart's title in large letters (presentation mode)
+CRITERION_SHORT_NAMES = {"classification": "Cross-entropy", "regression": "Squared error",
+                         "perceptron": "Perceptron criterion"}
 CRITERION_TIPS = {
     "classification": "The loss is the cross-entropy: how surprised the network is by the true classes.",
     "regression": "The loss is the mean squared error of the predicted values.",

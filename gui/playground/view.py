@@ -45,7 +45,7 @@ from gui.playground.settings import (
     NETWORK_FIELDS, TRAINING_FIELDS, PlaygroundSettings, check_playground_model, playground_meta,
 )
 from gui.playground.settings_bar import SettingsBar
-from gui.playground.tips import DIVERGED_TEXT, NETWORK_HEADING_TIP, NO_POINTS_TEXT
+from gui.playground.tips import DIVERGED_TEXT, NO_POINTS_TEXT
 from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
@@ -75,7 +75,6 @@ class PlaygroundView(QtWidgets.QWidget):
         self.settings_bar = SettingsBar(self.settings, self.controls)
         self.dataset_panel = DatasetPanel(self.store, self.undo_stack)
         self.data_plot = DataPlot(self.store, self.undo_stack)
-        self.data_plot.setMinimumSize(300, 300)
         self.plot_box = PlotBox(self.data_plot, self.settings)
         self.network = NetworkEditor(FEATURES, ACTIVATIONS)
         self.curves = CurvesPanel()
@@ -121,10 +120,6 @@ class PlaygroundView(QtWidgets.QWidget):
         middle = QtWidgets.QWidget()
         ml = QtWidgets.QVBoxLayout(middle)
         ml.setContentsMargins(0, 0, 0, 0)
-        feat_heading = QtWidgets.QLabel("FEATURES  ·  NETWORK")
-        feat_heading.setProperty("role", "heading")
-        feat_heading.setToolTip(NETWORK_HEADING_TIP)
-        ml.addWidget(feat_heading)
         ml.addWidget(self.network, 3)
         ml.addWidget(self.confusion, 2)
 
@@ -134,6 +129,8 @@ class PlaygroundView(QtWidgets.QWidget):
         body.addWidget(data_scroll, 0)
         body.addWidget(middle, 5)
         body.addWidget(self.output, 5)
+        self.body = body
+        self.middle = middle
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
@@ -449,6 +446,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
         for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.output):
             child.set_presentation(on)
+        # on a projector the output (plot and charts) gets the larger share of the width
+        self.body.setStretchFactor(self.middle, 4 if on else 5)
+        self.body.setStretchFactor(self.output, 6 if on else 5)
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
         self.frames.forget(report=False)
