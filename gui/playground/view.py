@@ -31,6 +31,7 @@ from engine.spec import (
     save_spec,
 )
 from gui import theme
+from gui.widgets import tooltips
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.curves import CurvesPanel
 from gui.playground.data_plot import DEFAULT_BOX, DataPlot
@@ -67,6 +68,8 @@ class PlaygroundView(QtWidgets.QWidget):
         #: the next data change is another data set: start a new run on it
         self._new_data = False
 
+        # (tooltips explain concepts in sentences: wrapped, not one line across the screen)
+        tooltips.install()
         self.settings = PlaygroundSettings()
         self.store = PointStore(self)
         self.undo_stack = QtGui.QUndoStack(self)
