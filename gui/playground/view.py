@@ -132,7 +132,6 @@ class PlaygroundView(QtWidgets.QWidget):
         body.addWidget(data_scroll, 0)
         body.addWidget(middle, 5)
         body.addWidget(self.output, 5)
-        self.body = body
         self.middle = middle
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -449,14 +448,22 @@ class PlaygroundView(QtWidgets.QWidget):
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
         for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.output):
             child.set_presentation(on)
-        # on a projector the output (plot and charts) gets the larger share of the width
-        self.body.setStretchFactor(self.middle, 4 if on else 5)
-        self.body.setStretchFactor(self.output, 6 if on else 5)
-        self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
-        self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
         self.frames.forget(report=False)
         if self.session.snapshot is not None:
             self.frames.draw()
+        # Lay out again now: the sizes the layouts cached hold the other mode's texts and fonts
+        # until the next event loop pass, and a window resized in between would grow to them.
+        self._relayout()
+        self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
+        self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
+        self._relayout()
+
+    def _relayout(self) -> None:
+        # (innermost first: a layout that changes tells its parent's)
+        for w in reversed((self, *self.findChildren(QtWidgets.QWidget))):
+            if w.layout() is not None:
+                w.layout().invalidate()
+                w.layout().activate()
 
     def resizeEvent(self, ev) -> None:  # Qt override
         super().resizeEvent(ev)
