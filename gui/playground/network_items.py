@@ -83,7 +83,8 @@ class Neuron:
 
 def round_button(text: str, radius: float, enabled: bool, tip: str, role: tuple,
                  text_px: int | None = None) -> QtWidgets.QGraphicsEllipseItem:
-    """A round ``+`` / ``-`` button drawn in the scene; ``role`` is what a click on it means."""
+    """A round ``+`` / ``-`` button drawn in the scene; ``role`` is what a click on it means,
+    ``text_px`` the glyph's pixel size in scene units (by default in proportion to ``radius``)."""
     item = QtWidgets.QGraphicsEllipseItem(-radius, -radius, 2 * radius, 2 * radius)
     item.setPen(QtGui.QPen(QtGui.QColor("#BDBDBD"), 1))
     item.setBrush(QtGui.QColor("white"))
