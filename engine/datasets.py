@@ -10,6 +10,11 @@ The presets are shaped like TensorFlow Playground's (its ``dataset.ts``): points
 - ``spiral``, ``moons``: the points themselves are displaced;
 - ``plane``, ``multigauss`` (regression): the target is taken at a displaced position.
 
+Every point lies in the square [-6, 6] x [-6, 6] the Playground draws, at every noise
+level: a point that noise would push out gets its noise drawn again (so a wide Gaussian is
+a Gaussian truncated to the square, not a pile of points on its edge), and whatever is
+still out after that is clipped.
+
 Every generator is vectorized and deterministic for a seed; classification presets return
 ``int64`` class indices, regression presets ``float64`` targets.
 """
@@ -27,6 +32,10 @@ PRESET_KINDS = CLASSIFICATION_PRESETS + REGRESSION_PRESETS + WIDE_PRESETS
 
 # Half-width of the box the Playground draws its points in.
 _RADIUS = 5.0
+# Half-width of the square every preset's points stay in.
+LIMIT = 6.0
+# How many times the noise of a point outside the square is drawn again before it is clipped.
+_REDRAWS = 64
 # The six bumps of the Playground's "multi gaussian" regression: (cx, cy, sign).
 _MULTIGAUSS = np.array(
     [[-4.0, 2.5, 1.0], [0.0, 2.5, -1.0], [4.0, 2.5, 1.0],
@@ -47,6 +56,18 @@ def _shuffled(rng: np.random.Generator, X: np.ndarray, y: np.ndarray) -> tuple[n
     # Generators build one class after the other; shuffle so no consumer sees sorted data.
     order = rng.permutation(len(y))
     return np.ascontiguousarray(X[order]), np.ascontiguousarray(y[order])
+
+
+def _noisy_inside(clean: np.ndarray, draw_noise) -> np.ndarray:
+    """``clean (n, 2) + draw_noise(n)``, with the noise of points outside the square drawn
+    again (up to ``_REDRAWS`` times; what is left outside is clipped onto its edge)."""
+    X = clean + draw_noise(len(clean))
+    for _ in range(_REDRAWS):
+        out = np.flatnonzero(np.any(np.abs(X) > LIMIT, axis=1))
+        if not len(out):
+            break
+        X[out] = clean[out] + draw_noise(len(out))
+    return np.clip(X, -LIMIT, LIMIT)
 
 
 def _label_jitter(rng: np.random.Generator, n: int, noise: float) -> np.ndarray:
@@ -86,7 +107,8 @@ def _gauss(rng, n, noise):
     counts = _counts(n, 2)
     y = _class_column(counts)
     centers = np.array([[-2.0, -2.0], [2.0, 2.0]])
-    X = centers[y] + rng.normal(0.0, _gauss_std(noise), size=(n, 2))
+    std = _gauss_std(noise)
+    X = _noisy_inside(centers[y], lambda k: rng.normal(0.0, std, size=(k, 2)))
     return X, y
 
 
@@ -95,7 +117,8 @@ def _blobs(rng, n, noise, n_classes):
     y = _class_column(counts)
     angles = math.pi / 4 + 2 * math.pi * np.arange(n_classes) / n_classes
     centers = 4.0 * np.column_stack([np.cos(angles), np.sin(angles)])
-    X = centers[y] + rng.normal(0.0, _gauss_std(noise), size=(n, 2))
+    std = _gauss_std(noise)
+    X = _noisy_inside(centers[y], lambda k: rng.normal(0.0, std, size=(k, 2)))
     return X, y
 
 
@@ -107,8 +130,8 @@ def _spiral(rng, n, noise):
     r = _RADIUS * s
     # Arms turn 1.75 times around the centre; the second arm is the first turned by pi.
     t = 1.75 * 2 * math.pi * s + math.pi * y
-    X = np.column_stack([r * np.sin(t), r * np.cos(t)])
-    X += rng.uniform(-1.0, 1.0, size=(n, 2)) * noise
+    clean = np.column_stack([r * np.sin(t), r * np.cos(t)])
+    X = _noisy_inside(clean, lambda k: rng.uniform(-1.0, 1.0, size=(k, 2)) * noise)
     return X, y
 
 
@@ -121,7 +144,7 @@ def _moons(rng, n, noise):
     X = np.where(y[:, None] == 0, upper, lower)
     # The unit moons span x in [-1, 2], y in [-0.5, 1]: centre them and scale to [-6, 6].
     X = 4.0 * (X - np.array([0.5, 0.25]))
-    X += rng.normal(0.0, 2.0 * noise, size=(n, 2))
+    X = _noisy_inside(X, lambda k: rng.normal(0.0, 2.0 * noise, size=(k, 2)))
     return X, y
 
 
@@ -200,7 +223,7 @@ def make_preset(
     Returns
     -------
     X : ndarray, shape (n, 2), float64
-        Points, in about [-6, 6] x [-6, 6] (``hyperspectral``: (n, n_features)
+        Points, in [-6, 6] x [-6, 6] at every noise level (``hyperspectral``: (n, n_features)
         reflectances of about 0 to 1).
     y : ndarray, shape (n,)
         ``int64`` class indices 0..C-1 for classification, ``float64`` targets in about
@@ -227,6 +250,7 @@ def make_preset(
         X, y = make_hyperspectral(rng, n, noise, int(n_classes), int(n_features))
     else:
         X, y = _GENERATORS[kind](rng, n, noise)
+        X = np.clip(X, -LIMIT, LIMIT)  # (the square, whatever a generator does)
     return _shuffled(rng, X.astype(np.float64, copy=False), y)
 
 

@@ -1,7 +1,10 @@
 """Evaluation metrics: accuracy, confusion matrix, per-class precision/recall/F1, R^2, MSE, ROC and AUC.
 
 Plain NumPy, same definitions as scikit-learn (a class with no predictions or no samples
-gets precision or recall 0.0, as scikit-learn's ``zero_division=0``).
+gets precision or recall 0.0, as scikit-learn's ``zero_division=0``). The macro averages
+are over the classes that have samples: a class absent from ``y_true`` has no recall to
+speak of, and its 0.0 would pull the average down although nothing was missed. Shown to a
+person, such a class's scores read :data:`MISSING` (:func:`format_class_score`).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["accuracy", "confusion_matrix", "classification_report", "r2_score", "mean_squared_error",
-           "format_metric", "MISSING", "roc_curve", "roc_auc", "roc_report"]
+           "format_metric", "format_metrics", "format_class_score", "MISSING", "roc_curve", "roc_auc", "roc_report"]
 
 #: What a metric that has no value (yet) reads as, wherever metrics are shown.
 MISSING = "—"
@@ -31,6 +34,38 @@ def format_metric(value, metric: str = "loss") -> str:
     if "accuracy" in metric:
         return f"{value:.1%}"
     return f"{value:.4g}"
+
+
+def format_metrics(values, metric: str = "loss") -> list[str]:
+    """Several values of one metric (a training and a test loss) in one notation, so that they
+    can be compared at a glance.
+
+    Accuracies as :func:`format_metric`. Other values: when every finite value is 0 or
+    between 0.001 and 100,000, all get the same number of decimals (four significant digits
+    of the largest); otherwise all are written in scientific notation with three significant
+    digits ("0.00e+00" beside "1.37e-07", never "0" beside it). Missing values read as
+    :data:`MISSING`.
+    """
+    floats = [None if v is None else float(v) for v in values]
+    finite = [abs(v) for v in floats if v is not None and v == v and v not in (float("inf"), float("-inf"))]
+    if "accuracy" in metric or not finite:
+        return [format_metric(v, metric) for v in floats]
+    nonzero = [v for v in finite if v > 0]
+    if any(v < 1e-3 or v >= 1e5 for v in nonzero):
+        fmt = "{:.2e}"
+    else:
+        top = max(nonzero, default=1.0)
+        decimals = max(0, 3 - int(np.floor(np.log10(top))))
+        fmt = "{:.%df}" % decimals
+    return [format_metric(v, metric) if format_metric(v, metric) == MISSING else fmt.format(v) for v in floats]
+
+
+def format_class_score(value, support: int) -> str:
+    """A per-class precision, recall or F1 with two decimals; :data:`MISSING` for a class
+    without samples (``support`` 0), whose scores say nothing."""
+    if int(support) == 0:
+        return MISSING
+    return f"{float(value):.2f}"
 
 
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +132,9 @@ def classification_report(y_true, y_pred, n_classes: int) -> dict:
     dict
         ``precision``, ``recall``, ``f1`` (lists of C floats), ``support`` (list of C
         ints), ``macro_precision``, ``macro_recall``, ``macro_f1`` (unweighted means over
-        all C classes), ``weighted_f1`` (weighted by support), ``accuracy`` and
-        ``confusion`` (the C x C matrix as nested lists). JSON-ready.
+        the ``classes_present`` classes that have samples in ``y_true``; NaN when none has),
+        ``weighted_f1`` (weighted by support), ``accuracy`` and ``confusion`` (the C x C
+        matrix as nested lists). JSON-ready (but for the NaNs of an empty ``y_true``).
     """
     cm = confusion_matrix(y_true, y_pred, n_classes)
     tp = np.diag(cm).astype(np.float64)
@@ -110,14 +146,20 @@ def classification_report(y_true, y_pred, n_classes: int) -> dict:
         denom = precision + recall
         f1 = np.where(denom > 0, 2 * precision * recall / denom, 0.0)
     total = int(support.sum())
+    present = support > 0
+
+    def macro(values: np.ndarray) -> float:
+        return float(values[present].mean()) if present.any() else float("nan")
+
     return {
         "precision": precision.tolist(),
         "recall": recall.tolist(),
         "f1": f1.tolist(),
         "support": support.tolist(),
-        "macro_precision": float(precision.mean()),
-        "macro_recall": float(recall.mean()),
-        "macro_f1": float(f1.mean()),
+        "macro_precision": macro(precision),
+        "macro_recall": macro(recall),
+        "macro_f1": macro(f1),
+        "classes_present": int(present.sum()),
         "weighted_f1": float((f1 * support).sum() / total) if total else 0.0,
         "accuracy": float(tp.sum() / total) if total else float("nan"),
         "confusion": cm.tolist(),

@@ -41,6 +41,7 @@ def run(seconds: float = 8.0, size: str = "1500x950", presentation: bool = False
         dataset=DatasetSpec(kind="spiral", n_samples=500, noise=0.0, seed=1, test_fraction=0.3),
         features=("x1", "x2"), model=ModelSpec(kind="mlp", hidden=(8, 8), activation="tanh"),
         train=TrainSpec(epochs=1000, batch_size=10, optimizer="adam", learning_rate=0.03)))
+    view.settings.set(speed_index=len(SPEEDS) - 1)  # full speed (a new Playground starts at a slower pace)
     if presentation:
         view.set_presentation(True)
     for _ in range(5):

@@ -35,6 +35,8 @@ GRID_ALPHA = 0.15
 
 BASE_POINT_SIZE = 10
 PRESENTATION_SCALE = 1.6
+#: the least height of any text in presentation mode, in pixels (read from the back of a room)
+PRESENTATION_MIN_TEXT_PX = 14
 
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -131,6 +133,8 @@ def stylesheet(scale: float = 1.0) -> str:
     """Application style sheet; ``scale`` > 1 enlarges text for a projector."""
     base = round(10 * scale)
     big = round(15 * scale)
+    # the play button grows less than the text: on a projector its height is the top bar's
+    play = round(52 * min(scale, 1.25))
     return f"""
     QWidget {{ font-size: {base}pt; }}
     QLabel[role="heading"] {{ font-size: {round(11 * scale)}pt; font-weight: 600; color: {FOREGROUND};
@@ -140,8 +144,8 @@ def stylesheet(scale: float = 1.0) -> str:
     QLabel[role="metric"] {{ font-size: {round(12 * scale)}pt; color: {FOREGROUND}; }}
     QLabel[role="error"] {{ color: white; background: {ERROR_COLOR}; padding: 4px 8px; border-radius: 4px;
         font-weight: 600; }}
-    QToolButton[role="play"] {{ border-radius: {round(26 * scale)}px; background: #183A4A; color: white;
-        font-size: {big + 4}pt; min-width: {round(52 * scale)}px; min-height: {round(52 * scale)}px; }}
+    QToolButton[role="play"] {{ border-radius: {play // 2}px; background: #183A4A; color: white;
+        font-size: {big + 4}pt; min-width: {play}px; min-height: {play}px; }}
     QToolButton[role="play"]:hover {{ background: #24576E; }}
     QToolButton[role="round"] {{ border: 1px solid #BDBDBD; border-radius: {round(13 * scale)}px;
         min-width: {round(26 * scale)}px; min-height: {round(26 * scale)}px; font-weight: 600; }}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine.metrics import MISSING, format_class_score
 from gui import theme
 
 
@@ -26,7 +27,8 @@ class ConfusionPanel(QtWidgets.QWidget):
         self.scores = QtWidgets.QTableWidget()
         self.scores.setToolTip(
             "Precision: of the points predicted as this class, the share that really are. Recall: of the "
-            "points of this class, the share found. F1 combines both (their harmonic mean).")
+            "points of this class, the share found. F1 combines both (their harmonic mean). A class "
+            "without test points has nothing to score: it reads —.")
         for t in (self.matrix, self.scores):
             t.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
             t.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
@@ -93,8 +95,8 @@ class ConfusionPanel(QtWidgets.QWidget):
                 item.setBackground(base)
                 item.setForeground(QtGui.QColor("white" if alpha > 120 else theme.FOREGROUND))
         for i in range(c):
-            values = [f"{report['precision'][i]:.2f}", f"{report['recall'][i]:.2f}", f"{report['f1'][i]:.2f}",
-                      str(report["support"][i])]
+            n = report["support"][i]
+            values = [format_class_score(report[key][i], n) for key in ("precision", "recall", "f1")] + [str(n)]
             for j, v in enumerate(values):
                 item = self.scores.item(i, j)
                 if item is None:
@@ -102,7 +104,16 @@ class ConfusionPanel(QtWidgets.QWidget):
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
                     self.scores.setItem(i, j, item)
                 item.setText(v)
-        self.summary.setText(f"accuracy {report['accuracy']:.1%}   macro F1 {report['macro_f1']:.2f}")
+        present, macro = report.get("classes_present", c), report["macro_f1"]
+        macro_text = MISSING if macro != macro else f"{macro:.2f}"
+        self.summary.setText(f"accuracy {report['accuracy']:.1%}   macro F1 {macro_text}")
+        left_out = c - present
+        self.summary.setToolTip(
+            f"Accuracy: the share of test points classified right. Macro F1: the mean of the per-class F1 "
+            f"over the {present} classes that have test points"
+            + (f" ({left_out} class{'es' if left_out != 1 else ''} without test points left out: "
+               "nothing to score there)." if left_out else ", every class counting the same however many "
+               "points it has."))
 
     def set_scored_on(self, which: str) -> None:
         """Say which points the scores are of: ``"test"`` or ``"training"`` (no test points)."""
@@ -116,7 +127,7 @@ class ConfusionPanel(QtWidgets.QWidget):
         """The matrix only (no per-class score table), in a shorter panel."""
         self.scores_hidden = on
         self.scores.setVisible(not on and not self.matrix.isHidden())
-        self.set_base_height(230 if on else 300)
+        self.set_base_height(190 if on else 300)
 
     def set_base_height(self, height: int) -> None:
         self.base_height = height
@@ -155,6 +166,11 @@ class ConfusionPanel(QtWidgets.QWidget):
         # Many rows: both tables need the same height; few: the matrix gets the larger share.
         self.layout().setStretchFactor(self.matrix, 1 if crowded else 3)
         self.layout().setStretchFactor(self.scores, 1 if crowded else 2)
+        # A few classes: each table at least as tall as its rows, so that neither scrolls
+        # (the shares alone leave the score table a few pixels short on a 800-pixel screen).
+        for t in (self.matrix, self.scores):
+            rows_h = header_h + n_rows * row_h + 2 * t.frameWidth() + 2
+            t.setMinimumHeight(0 if crowded or not n_rows else rows_h)
         self.setMaximumHeight(max(self.base_height, needed))
         # at most 60 % of the column it shares with the network drawing
         column_h = self.parentWidget().height() if self.parentWidget() is not None else 2 * MAX_FORCED_HEIGHT

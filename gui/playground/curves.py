@@ -18,6 +18,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 
+#: the least height of a chart on a projector, in pixels
+PRESENTATION_CHART_HEIGHT = 160
+#: the x axis of an empty chart, in epochs (or milliseconds of training)
+EMPTY_X_SPAN = 10.0
 COLUMNS = ("epoch", "elapsed_s", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
 
 
@@ -70,6 +74,16 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+TRAIN_COLOR = "#5F6368"
+TEST_COLOR = theme.CLASS_COLORS[5]
+
+
+#: the key of both charts' curves, shown above them: inside a chart it would sit on a curve
+#: (a loss can come back up, an accuracy can drop)
+CURVE_KEY = (f"<span style='color:{TRAIN_COLOR}'>━━</span> train&nbsp;&nbsp;&nbsp;"
+             f"<span style='color:{TEST_COLOR}'>━━</span> test")
+
+
 class SparseAxis(pg.AxisItem):
     """A value axis whose labels never crowd: on a short plot with large (presentation) fonts
     pyqtgraph would put four labels in 50 pixels, one over the other."""
@@ -97,23 +111,22 @@ class SparseAxis(pg.AxisItem):
 class CurvePlot(pg.PlotWidget):
     """One metric (train and test) against epochs or seconds, with a hover readout."""
 
-    def __init__(self, title: str, legend_at_bottom: bool = False, value_format: str = "{:.4f}", parent=None):
+    def __init__(self, title: str, value_format: str = "{:.4f}", parent=None):
         super().__init__(parent=parent, background=theme.BACKGROUND, axisItems={"left": SparseAxis("left")})
         self.setMenuEnabled(False)
         self.hideButtons()
         self.setMouseEnabled(False, False)
         pi = self.getPlotItem()
-        pi.setTitle(title, color=theme.FOREGROUND, size="10pt")
+        self.title = self.short_title = title
+        self.title_size = "10pt"
+        self.presentation = False
+        self._show_title()
         # No grid: pyqtgraph draws it with the axes, whose bounding box then covers the
         # whole plot, so every curve update would repaint (and re-lay out) the axes too.
         for name in ("left", "bottom"):
             pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
-        # One row, so that it still fits a short plot on a small screen; in the corner the
-        # curves leave free (a loss falls to the bottom, an accuracy rises to the top).
-        self.legend = pi.addLegend(offset=(-8, -4 if legend_at_bottom else 4), labelTextColor=theme.FOREGROUND,
-                                   colCount=2)
-        self.train_curve = pi.plot(pen=pg.mkPen("#5F6368", width=1.5), name="train", connect="finite")
-        self.test_curve = pi.plot(pen=pg.mkPen(theme.CLASS_COLORS[5], width=1.5), name="test", connect="finite")
+        self.train_curve = pi.plot(pen=pg.mkPen(TRAIN_COLOR, width=1.5), name="train", connect="finite")
+        self.test_curve = pi.plot(pen=pg.mkPen(TEST_COLOR, width=1.5), name="test", connect="finite")
         for c in (self.train_curve, self.test_curve):
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
@@ -137,23 +150,30 @@ class CurvePlot(pg.PlotWidget):
         self._x_unit = "epoch"
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
+    def _show_title(self) -> None:
+        self.getPlotItem().setTitle(self.short_title if self.presentation else self.title, color=theme.FOREGROUND, size=self.title_size)
+
     def set_pen_width(self, width: float) -> None:
-        self.train_curve.setPen(pg.mkPen("#5F6368", width=width))
-        self.test_curve.setPen(pg.mkPen(theme.CLASS_COLORS[5], width=width))
+        self.train_curve.setPen(pg.mkPen(TRAIN_COLOR, width=width))
+        self.test_curve.setPen(pg.mkPen(TEST_COLOR, width=width))
 
     def set_presentation(self, on: bool) -> None:
         """Thick curves and large axis, title and legend text for a projector."""
         scale = theme.PRESENTATION_SCALE if on else 1.0
+        self.presentation = bool(on)
         self.set_pen_width(3.5 if on else 1.5)
         pi = self.getPlotItem()
+        f = QtGui.QFont()
+        f.setPointSizeF(9 * scale)
         for name in ("left", "bottom"):
-            f = QtGui.QFont()
-            f.setPointSizeF(9 * scale)
             pi.getAxis(name).setStyle(tickFont=f)
-        pi.setTitle(pi.titleLabel.text, size=f"{round(10 * scale)}pt")
-        self.legend.setLabelTextSize(f"{round(9 * scale)}pt")
-        for _sample, label in self.legend.items:
-            label.setText(label.text)  # the new size applies when the text is set again
+        self.readout.textItem.setFont(f)
+        self.title_size = f"{round(10 * scale)}pt"
+        self._show_title()
+
+    def set_title(self, title: str, short: str | None = None) -> None:
+        self.title, self.short_title = title, short or title
+        self._show_title()
 
     def set_x_unit(self, min_span: float) -> None:
         """Another x quantity: fit the x axis to it from scratch (its range only grows otherwise)."""
@@ -181,7 +201,10 @@ class CurvePlot(pg.PlotWidget):
         else:
             self.test_curve.setData([], [])
         if len(x) == 0:
+            # an empty chart (a new run) starts from the ranges of a new chart, not the old run's
             self._x_range = self._y_range = None
+            self.setXRange(0.0, EMPTY_X_SPAN * self.min_x_span, padding=0.0)
+            self.setYRange(*((-2.0, 0.0) if self.log_y else (0.0, 1.0)), padding=0.0)
             return
         both = np.concatenate([train, test])
         both = both[np.isfinite(both)]
@@ -253,7 +276,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._dirty = False
         self._task = "classification"
         self.loss_plot = CurvePlot("Loss")
-        self.acc_plot = CurvePlot("Accuracy", legend_at_bottom=True, value_format="{:.1%}")
+        self.acc_plot = CurvePlot("Accuracy", value_format="{:.1%}")
 
         self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, 99)
@@ -291,8 +314,15 @@ class CurvesPanel(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addWidget(self.loss_plot, 1)
-        lay.addWidget(self.acc_plot, 1)
+        # one under the other, or side by side in presentation mode (each tall enough to read)
+        self.plots_row = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.TopToBottom)
+        self.plots_row.setSpacing(2)
+        self.plots_row.addWidget(self.loss_plot, 1)
+        self.plots_row.addWidget(self.acc_plot, 1)
+        self.key = QtWidgets.QLabel(CURVE_KEY)
+        self.key.setToolTip("Training points (grey) and test points (red), in both charts.")
+        lay.addWidget(self.key, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        lay.addLayout(self.plots_row, 1)
         lay.addWidget(self.controls)
 
     # ------------------------------------------------------------------ view settings
@@ -312,7 +342,16 @@ class CurvesPanel(QtWidgets.QWidget):
         """Both plots large and thick; the smoothing, scale and export controls hidden."""
         for plot in (self.loss_plot, self.acc_plot):
             plot.set_presentation(on)
+            plot.setMinimumHeight(PRESENTATION_CHART_HEIGHT if on else 0)
+        self.plots_row.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if on
+                                    else QtWidgets.QBoxLayout.Direction.TopToBottom)
+        self.plots_row.setSpacing(10 if on else 2)
         self.controls.setVisible(not on)
+
+    def set_loss_title(self, title: str, short: str | None = None) -> None:
+        """Name what the loss plot shows ("Loss (cross-entropy)", "Perceptron criterion"); ``short``
+        in presentation mode, where the charts stand side by side."""
+        self.loss_plot.set_title(title, short)
 
     def set_task(self, task: str) -> None:
         self._task = task

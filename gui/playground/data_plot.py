@@ -177,12 +177,18 @@ class DataPlot(pg.PlotWidget):
         self.brush_radius = float(radius)
 
     def set_presentation(self, on: bool) -> None:
-        """Larger points and axis numbers for a projector."""
+        """Larger points, axis numbers and neuron caption for a projector."""
         self.set_point_size(round(theme.BASE_POINT_SIZE * (1.4 if on else 1.0)))
+        f = QtGui.QFont()
+        f.setPointSizeF(9 * (theme.PRESENTATION_SCALE if on else 1.0))
         for name in ("left", "bottom"):
-            f = QtGui.QFont()
-            f.setPointSizeF(9 * (theme.PRESENTATION_SCALE if on else 1.0))
             self.getPlotItem().getAxis(name).setStyle(tickFont=f)
+        # the name of the neuron shown large
+        self.caption.textItem.setFont(f)
+        # room for the labels at the ends of the axes ("6" at the top, "6" at the right),
+        # which are centred on the plot's edges
+        fm = QtGui.QFontMetrics(f)
+        self.getPlotItem().layout.setContentsMargins(2, fm.height() // 2 + 2, fm.horizontalAdvance("−6") // 2 + 4, 2)
 
     def set_point_size(self, size: int) -> None:
         self.point_size = int(size)

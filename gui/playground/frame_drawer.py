@@ -62,7 +62,8 @@ class FrameDrawer:
             return
         if column == 0:
             name = self.network.all_features[unit]
-            if name not in self.network.features:
+            if name not in self.network.features:  # an unused feature: no picture of it
+                self.show_neuron(-1, -1)
                 return
             unit = self.network.features.index(name)
         self.hover = (column, unit)

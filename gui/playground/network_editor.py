@@ -9,17 +9,21 @@ layers and neurons; clicking a layer's caption picks its activation.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 from gui.playground.network_items import ROLE, Edge, Neuron, round_button
-from gui.playground.tips import ACTIVATION_TIPS, FEATURE_LABELS, FEATURE_TIPS
+from gui.playground.tips import ACTIVATION_TIPS, FEATURE_LABELS, FEATURE_TIPS, NETWORK_HEADING_TIP
 
 MAX_LAYERS = 6
 MAX_NEURONS = 8
 #: the most the network drawing is enlarged to fill a large window
 MAX_ZOOM = 1.5
+#: the least height of the drawing's words on screen, in pixels (presentation mode: theme's)
+NORMAL_MIN_TEXT_PX = 11
 
 
 class NetworkEditor(QtWidgets.QWidget):
@@ -43,10 +47,18 @@ class NetworkEditor(QtWidgets.QWidget):
         self.n_outputs = 2
         self.output_labels: list[str] = []
         self.layers_allowed = True
+        self.min_text_px = NORMAL_MIN_TEXT_PX
+        #: the words' pixel size in scene units (enlarged when the view shrinks the drawing)
+        self.text_px = 12
+        #: the activation a new layer gets: the top bar's "Activation" box
+        self.default_activation = "tanh"
         self.scale = 1.0
         self.edges: list[list[Edge]] = []
         self.nodes: list[list[Neuron]] = []
         self._feature_pictures: dict[str, np.ndarray] = {}
+        #: the weights and neuron pictures last shown, with the network shape they belong to
+        self._shown_weights: tuple | None = None
+        self._shown_pictures: tuple | None = None
 
         self.add_layer_button = QtWidgets.QToolButton(text="+")
         self.remove_layer_button = QtWidgets.QToolButton(text="−")
@@ -62,6 +74,9 @@ class NetworkEditor(QtWidgets.QWidget):
         self.hint_label = QtWidgets.QLabel(" ")
         self.hint_label.setProperty("role", "hint")
 
+        self.heading = QtWidgets.QLabel("FEATURES  ·  NETWORK")
+        self.heading.setProperty("role", "heading")
+        self.heading.setToolTip(NETWORK_HEADING_TIP)
         head = QtWidgets.QHBoxLayout()
         head.addStretch(1)
         head.addWidget(self.add_layer_button)
@@ -77,6 +92,7 @@ class NetworkEditor(QtWidgets.QWidget):
         self.view.setMouseTracking(True)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.heading)
         lay.addLayout(head)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.hint_label)
@@ -126,7 +142,7 @@ class NetworkEditor(QtWidgets.QWidget):
     def add_layer(self) -> None:
         if self.layers_allowed and len(self.hidden) < MAX_LAYERS:
             self.hidden.append(self.hidden[-1] if self.hidden else 4)
-            self.activations.append(self.activations[-1] if self.activations else "tanh")
+            self.activations.append(self.default_activation)
             self._changed()
 
     def remove_layer(self) -> None:
@@ -181,12 +197,28 @@ class NetworkEditor(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ drawing
     def set_presentation(self, on: bool) -> None:
-        """A larger drawing for a projector."""
+        """A larger drawing for a projector, whose words stay at least 14 pixels high on screen;
+        no heading."""
+        self.min_text_px = theme.PRESENTATION_MIN_TEXT_PX if on else NORMAL_MIN_TEXT_PX
+        # (on a 1280-pixel projector the heading would make the column too wide to share the
+        # screen; the drawing's inputs and captions say what it is)
+        self.heading.setVisible(not on)
         self.set_scale(1.2 if on else 1.0)
 
     def set_scale(self, scale: float) -> None:
         self.scale = scale
+        self.text_px = self.base_text_px()
         self.rebuild()
+
+    def base_text_px(self) -> int:
+        """The words' size in scene units before fitting: they grow faster than the drawing,
+        since on a projector the words matter most."""
+        s = self.scale
+        return round(12 * s * (1.3 if s > 1 else 1.0))
+
+    def shown_text_px(self) -> float:
+        """How tall (pixels on screen) the drawing's words are at the view's zoom."""
+        return self.text_px * self.view.transform().m11()
 
     def set_feature_pictures(self, pictures: dict[str, np.ndarray]) -> None:
         """Fixed pictures of every input feature (``(h, w, 3)`` uint8 each)."""
@@ -198,16 +230,25 @@ class NetworkEditor(QtWidgets.QWidget):
 
     def rebuild(self) -> None:
         """Lay out every node and edge for the current architecture."""
-        self.scene.clear()
-        self.view.forget()
         self.edges, self.nodes = [], []
+        self.scene.clear()
+        hovered_neuron = self.view.forget()
+        #: every item of the scene that no other Python object holds: an item whose only
+        #: Python wrapper was temporary can be destroyed with it (e.g. after a hit test
+        #: through ``scene.items()``), so the editor owns them all until the next rebuild
+        self.scene_items: list[QtWidgets.QGraphicsItem] = []
         s = self.scale
         node = round(34 * s)
         gap = round(12 * s)
-        col_gap = round(110 * s)
         font = QtGui.QFont()
-        # Labels grow faster than the drawing: on a projector the words matter most.
-        font.setPointSizeF(9 * s * (1.3 if s > 1 else 1.0))
+        font.setPixelSize(self.text_px)
+        fm = QtGui.QFontMetricsF(font)
+        line_h = fm.height()
+        # the +/- buttons hold a glyph as large as the words
+        radius = max(9 * s, 0.75 * self.text_px)
+        caption_w = max(fm.horizontalAdvance(f"{MAX_NEURONS} neurons"),
+                        *(fm.horizontalAdvance(f"{a} ▾") for a in self.activation_names))
+        col_gap = max(round(110 * s), round(node + caption_w + 10))
         n_hidden = len(self.hidden)
         self.layers_label.setText(f"{n_hidden} HIDDEN LAYER{'S' if n_hidden != 1 else ''}")
         self.add_layer_button.setEnabled(self.layers_allowed and n_hidden < MAX_LAYERS)
@@ -215,7 +256,8 @@ class NetworkEditor(QtWidgets.QWidget):
 
         heights = [len(self.all_features)] + self.hidden + [self.n_outputs]
         tallest = max(heights) * (node + gap)
-        top = round(66 * s)  # room for the +/- buttons and the two-line captions above the tallest layer
+        # room for the +/- buttons and the two-line captions above the tallest layer
+        top = max(round(66 * s), round(2 * radius + 2 * line_h + 8 + 4 * s))
         positions: list[list[QtCore.QPointF]] = []
         for c, count in enumerate(heights):
             x = c * col_gap
@@ -230,7 +272,7 @@ class NetworkEditor(QtWidgets.QWidget):
             item.item.setPos(positions[0][k])
             item.item.setToolTip(FEATURE_TIPS.get(name, name) + ("" if on else "\n(off: click to use it)")
                                  + ("\n(on: click to turn it off)" if on else ""))
-            self.scene.addItem(item.item)
+            self._add(item.item)
             if name in self._feature_pictures:
                 item.set_picture(self._feature_pictures[name])
             label = QtWidgets.QGraphicsSimpleTextItem(FEATURE_LABELS.get(name, name))
@@ -238,7 +280,7 @@ class NetworkEditor(QtWidgets.QWidget):
             br = label.boundingRect()
             label.setPos(positions[0][k].x() - br.width() - 6, positions[0][k].y() + (node - br.height()) / 2)
             label.setBrush(QtGui.QColor(theme.FOREGROUND if on else "#9AA0A6"))
-            self.scene.addItem(label)
+            self._add(label)
             inputs.append(item)
         self.nodes.append(inputs)
         # hidden and output columns
@@ -249,22 +291,22 @@ class NetworkEditor(QtWidgets.QWidget):
                 item.item.setPos(positions[c][k])
                 item.item.setToolTip(f"{self.node_name(c, k)}: its output over the input plane "
                                      "(blue positive, orange negative). Hover to see it large.")
-                self.scene.addItem(item.item)
+                self._add(item.item)
                 col.append(item)
             self.nodes.append(col)
         # captions and +/- per hidden layer
         for h in range(n_hidden):
             c = h + 1
             x = positions[c][0].x() + node / 2
-            plus = round_button("+", 9 * s, self.hidden[h] < MAX_NEURONS,
-                                 "Add a neuron to this layer: more neurons, more lines to combine.",
-                                 ("neurons", h, +1))
-            minus = round_button("−", 9 * s, self.hidden[h] > 1, "Remove a neuron from this layer.",
-                                  ("neurons", h, -1))
-            plus.setPos(x - 12 * s, 10 * s)
-            minus.setPos(x + 12 * s, 10 * s)
-            self.scene.addItem(plus)
-            self.scene.addItem(minus)
+            plus = round_button("+", radius, self.hidden[h] < MAX_NEURONS,
+                                "Add a neuron to this layer: more neurons, more lines to combine.",
+                                ("neurons", h, +1), self.text_px)
+            minus = round_button("−", radius, self.hidden[h] > 1, "Remove a neuron from this layer.",
+                                 ("neurons", h, -1), self.text_px)
+            plus.setPos(x - radius - 3, radius + 1)
+            minus.setPos(x + radius + 3, radius + 1)
+            self._add(plus)
+            self._add(minus)
             caption = QtWidgets.QGraphicsSimpleTextItem(
                 f"{self.hidden[h]} neuron{'s' if self.hidden[h] != 1 else ''}\n{self.activations[h]} ▾")
             caption.setData(ROLE, ("caption", h))
@@ -272,13 +314,13 @@ class NetworkEditor(QtWidgets.QWidget):
             caption.setFont(font)
             br = caption.boundingRect()
             caption.setPos(x - br.width() / 2, positions[c][0].y() - br.height() - 4 * s)
-            self.scene.addItem(caption)
+            self._add(caption)
         out_c = len(heights) - 1
         cap = QtWidgets.QGraphicsSimpleTextItem("output")
         cap.setFont(font)
         br = cap.boundingRect()
         cap.setPos(positions[out_c][0].x() + node / 2 - br.width() / 2, positions[out_c][0].y() - br.height() - 4)
-        self.scene.addItem(cap)
+        self._add(cap)
         # edges: from the used inputs only (the network's real input layer)
         src_cols = [[inputs[self.all_features.index(f)] for f in self.features]] + self.nodes[1:-1]
         for layer, (src, dst) in enumerate(zip(src_cols, self.nodes[1:])):
@@ -289,15 +331,27 @@ class NetworkEditor(QtWidgets.QWidget):
                     p1 = b.item.pos() + QtCore.QPointF(0, node / 2)
                     e = Edge(self, layer, i, j, p0, p1)
                     e.set_value(0.0, s)
-                    self.scene.addItem(e.item)
+                    self._add(e.item)
                     row.append(e)
             self.edges.append(row)
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
         self.view.set_edges([e for row in self.edges for e in row])
+        self._redraw_values()
         self.view.fit()
+        if hovered_neuron:
+            # The neuron shown large in the output plot may be gone (a feature turned off, a
+            # layer removed): its picture goes too, until the mouse moves over a neuron again.
+            self.neuron_hovered.emit(-1, -1)
+
+    def _add(self, item: QtWidgets.QGraphicsItem) -> None:
+        """Put ``item`` in the scene and keep it (with its children) alive until the next rebuild."""
+        self.scene.addItem(item)
+        self.scene_items.append(item)
+        self.scene_items.extend(item.childItems())
 
     def show_weights(self, weights: list[dict]) -> None:
         """Recolour every edge from ``weights`` (one ``{"W": (in, out), "b": (out,)}`` per layer)."""
+        self._shown_weights = (self._shape(), weights)
         for layer, row in enumerate(self.edges):
             if layer >= len(weights):
                 break
@@ -308,12 +362,23 @@ class NetworkEditor(QtWidgets.QWidget):
 
     def show_neuron_pictures(self, columns: list[list[np.ndarray]]) -> None:
         """Update thumbnails: ``columns[c][k]`` is unit ``k``'s ``(h, w, 3)`` picture in column ``c + 1``."""
+        self._shown_pictures = (self._shape(), columns)
         for c, pictures in enumerate(columns, start=1):
             if c >= len(self.nodes):
                 break
             for k, item in enumerate(self.nodes[c]):
                 if k < len(pictures):
                     item.set_picture(pictures[k])
+
+    def _shape(self) -> tuple:
+        return tuple(self.features), tuple(self.hidden), self.n_outputs
+
+    def _redraw_values(self) -> None:
+        """After a new layout of the same network (a resize), show its weights and pictures again."""
+        for kept, show in ((self._shown_weights, self.show_weights),
+                           (self._shown_pictures, self.show_neuron_pictures)):
+            if kept is not None and kept[0] == self._shape():
+                show(kept[1])
 
     def edge(self, layer: int, i: int, j: int) -> Edge:
         for e in self.edges[layer]:
@@ -334,16 +399,44 @@ class _NetworkView(QtWidgets.QGraphicsView):
         self._samples = np.zeros((0, 24, 2))
         self._hover: tuple | None = None
         self._pressed: tuple | None = None
+        self._fitting = False
 
-    def forget(self) -> None:
-        """The scene is being rebuilt: drop references to its items."""
+    def forget(self) -> bool:
+        """The scene is being rebuilt: drop references to its items; whether a neuron was hovered."""
+        hovered_neuron = self._hover is not None and self._hover[0] == "neuron"
         self._edges, self._samples, self._hover, self._pressed = [], np.zeros((0, 24, 2)), None, None
+        return hovered_neuron
 
     def set_edges(self, edges: list[Edge]) -> None:
         self._edges = edges
         self._samples = np.array([e.samples for e in edges]) if edges else np.zeros((0, 24, 2))
 
     def fit(self) -> None:
+        """Show the whole drawing as large as the view allows (up to ``MAX_ZOOM``).
+
+        When that shrinks the words below the editor's ``min_text_px``, the drawing is laid
+        out again with larger words (which makes it larger, so a few rounds may be needed).
+        """
+        ed = self.editor
+        self._zoom_to_fit()
+        if self._fitting:
+            return
+        self._fitting = True
+        try:
+            want = ed.base_text_px()
+            for _ in range(6):
+                k = self.transform().m11()
+                if k <= 0:
+                    break
+                want = max(want, math.ceil(ed.min_text_px / k))
+                if want == ed.text_px:
+                    break
+                ed.text_px = want
+                ed.rebuild()  # (fits again, without coming back here)
+        finally:
+            self._fitting = False
+
+    def _zoom_to_fit(self) -> None:
         rect = self.sceneRect()
         if rect.isEmpty():
             return

@@ -81,8 +81,10 @@ class Neuron:
         self.pixmap_item.setPixmap(rgb_to_pixmap(rgb, int(self.size) - 2))
 
 
-def round_button(text: str, radius: float, enabled: bool, tip: str, role: tuple) -> QtWidgets.QGraphicsEllipseItem:
-    """A round ``+`` / ``-`` button drawn in the scene; ``role`` is what a click on it means."""
+def round_button(text: str, radius: float, enabled: bool, tip: str, role: tuple,
+                 text_px: int | None = None) -> QtWidgets.QGraphicsEllipseItem:
+    """A round ``+`` / ``-`` button drawn in the scene; ``role`` is what a click on it means,
+    ``text_px`` the glyph's pixel size in scene units (by default in proportion to ``radius``)."""
     item = QtWidgets.QGraphicsEllipseItem(-radius, -radius, 2 * radius, 2 * radius)
     item.setPen(QtGui.QPen(QtGui.QColor("#BDBDBD"), 1))
     item.setBrush(QtGui.QColor("white"))
@@ -91,7 +93,7 @@ def round_button(text: str, radius: float, enabled: bool, tip: str, role: tuple)
     item.setOpacity(1.0 if enabled else 0.3)
     label = QtWidgets.QGraphicsSimpleTextItem(text, item)
     f = label.font()
-    f.setPointSizeF(radius * 0.95)
+    f.setPixelSize(max(1, round(text_px if text_px else radius * 1.27)))
     f.setBold(True)
     label.setFont(f)
     br = label.boundingRect()

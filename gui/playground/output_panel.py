@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from engine.metrics import format_metric
+from engine.metrics import format_metrics
 from gui.playground.curves import CurvesPanel
 from gui.playground.plot_box import PlotBox
-from gui.playground.tips import DIVERGED_TEXT, TIPS
+from gui.playground.tips import CRITERION_NAMES, CRITERION_SHORT_NAMES, CRITERION_TIPS, DIVERGED_TEXT, TIPS
 
 
 class OutputPanel(QtWidgets.QWidget):
@@ -17,6 +17,9 @@ class OutputPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.plot_box = plot_box
         self.curves = curves
+        #: what the model minimizes, as the numbers are labelled: "loss" or "criterion"
+        self.criterion = "loss"
+        self._last_losses: dict = {}
         self.test_loss_label = QtWidgets.QLabel()
         self.test_loss_label.setProperty("role", "metric")
         self.test_loss_label.setToolTip(TIPS["test_loss"])
@@ -34,9 +37,9 @@ class OutputPanel(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
-        heading = QtWidgets.QLabel("OUTPUT")
-        heading.setProperty("role", "heading")
-        lay.addWidget(heading)
+        self.heading = QtWidgets.QLabel("OUTPUT")
+        self.heading.setProperty("role", "heading")
+        lay.addWidget(self.heading)
         # Side by side, or one under the other in presentation mode (a 1280-pixel projector).
         self.losses_row = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight)
         self.losses_row.addWidget(self.test_loss_label)
@@ -52,13 +55,29 @@ class OutputPanel(QtWidgets.QWidget):
         # nothing, matters most when the class is watching)
         lay.addWidget(self.status_label)
 
+    def set_model(self, model_kind: str, task: str) -> None:
+        """Name what the model minimizes: a loss (cross-entropy, squared error) or, for the
+        perceptron, Rosenblatt's criterion, which is no loss of the same scale."""
+        key = "perceptron" if model_kind == "perceptron" else task
+        self.criterion = "criterion" if key == "perceptron" else "loss"
+        name = CRITERION_NAMES.get(key, "loss")
+        self.test_loss_label.setToolTip(TIPS["test_loss"] + " " + CRITERION_TIPS.get(key, ""))
+        self.train_loss_label.setToolTip(TIPS["train_loss"] + " " + CRITERION_TIPS.get(key, ""))
+        self.curves.set_loss_title(name, CRITERION_SHORT_NAMES.get(key, name))
+        self.show_losses(self._last_losses)
+
     def show_losses(self, rec: dict) -> None:
-        """The test loss (and accuracy) and the training loss of a metrics record; dashes for ``{}``."""
-        text = f"Test loss {format_metric(rec.get('test_loss'))}"
+        """The test loss (and accuracy) and the training loss of a metrics record; dashes for ``{}``.
+
+        Both losses are written in one notation (:func:`engine.metrics.format_metrics`).
+        """
+        self._last_losses = rec
+        train, test = format_metrics([rec.get("train_loss"), rec.get("test_loss")])
+        text = f"Test {self.criterion} {test}"
         if rec.get("test_accuracy") is not None:
             text += f"  ·  accuracy {rec['test_accuracy']:.0%}"
         self.test_loss_label.setText(text)
-        self.train_loss_label.setText(f"Training loss {format_metric(rec.get('train_loss'))}")
+        self.train_loss_label.setText(f"Training {self.criterion} {train}")
 
     def show_error(self, text: str, detail: str | None = None) -> None:
         self.error_banner.setText(text)
@@ -86,8 +105,9 @@ class OutputPanel(QtWidgets.QWidget):
             self.set_status("")
 
     def set_presentation(self, on: bool) -> None:
-        """The two losses one under the other; the plot box and curves in their presentation mode."""
+        """The two losses one under the other, no heading; the plot box and curves in their presentation mode."""
         self.losses_row.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if on
                                      else QtWidgets.QBoxLayout.Direction.LeftToRight)
+        self.heading.setVisible(not on)  # (the large test loss heads the column instead)
         self.plot_box.set_presentation(on)
         self.curves.set_presentation(on)

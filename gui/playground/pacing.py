@@ -17,6 +17,16 @@ FRAME_RATE_HZ = 40.0
 REPORT_INTERVAL_S = 0.5
 #: epochs per second for each speed setting; None is as fast as the computer goes
 SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
+#: where a new Playground starts: a pace a lecturer can talk over (TensorFlow Playground
+#: runs at about ten to twenty epochs a second); "max" is one click away
+DEFAULT_SPEED_INDEX = SPEEDS.index(10.0)
+
+
+def speed_text(speed: float | None) -> str:
+    """How a speed setting reads: "max", "1 epoch/s", "10 epochs/s"."""
+    if speed is None:
+        return "max"
+    return f"{speed:g} epoch/s" if speed == 1 else f"{speed:g} epochs/s"
 #: how far a speed-limited run may fall behind its schedule before it stops catching up
 MAX_CATCH_UP_S = 0.25
 #: the longest a speed-limited run that is catching up delays a frame, in frame times

@@ -12,6 +12,13 @@ from gui.playground.tips import LEGEND_TIP, PLOT_PNG_TIP, SHOW_TEST_TIP, TIPS
 from gui.widgets.square import SquareBox
 
 
+#: the colour bar's height, in pixels (its labels go under it)
+BAR_HEIGHT = 10
+#: the least side of the data plot, in pixels
+MIN_PLOT_PX = 260
+PRESENTATION_MIN_PLOT_PX = 240
+
+
 def box_around(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float, float]:
     """The default square when the points ``lo (2,)`` .. ``hi (2,)`` fill a good part of it,
     else a rectangle fitted to them with a margin."""
@@ -24,6 +31,62 @@ def box_around(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float, flo
     span = np.where(span > 0, span, np.maximum(np.abs(hi), 1.0))
     pad = 0.08 * span
     return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+
+
+class ColourBar(QtWidgets.QWidget):
+    """The diverging colour scale (orange negative, white zero, blue positive) with its values
+    under it: -1, 0, 1 for neuron outputs and weights, or the regression targets' range."""
+
+    def __init__(self, data_plot: DataPlot, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.data_plot = data_plot
+        self.bar_width = 160
+        self._lut = theme.diverging_lut(256)
+        # (a regression's values set the end labels)
+        data_plot.store.changed.connect(self.updateGeometry)
+        data_plot.store.changed.connect(self.update)
+
+    def set_bar_width(self, width: int) -> None:
+        self.bar_width = int(width)
+        self.updateGeometry()
+        self.update()
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """``(position 0..1 along the bar, text)`` of every tick label."""
+        scale = self.data_plot.value_scale if self.data_plot.store.task != "classification" else 1.0
+        scale = scale if scale and np.isfinite(scale) else 1.0
+        return [(0.0, f"{-scale:g}".replace("-", "−")), (0.5, "0"), (1.0, f"{scale:g}")]
+
+    def _margin(self) -> int:
+        # room for half of the end labels beyond the bar's ends
+        fm = self.fontMetrics()
+        return max(fm.horizontalAdvance(text) for _, text in self.ticks()) // 2 + 1
+
+    def sizeHint(self) -> QtCore.QSize:  # Qt override
+        fm = self.fontMetrics()
+        return QtCore.QSize(self.bar_width + 2 * self._margin(), BAR_HEIGHT + 2 + fm.height())
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # Qt override
+        return self.sizeHint()
+
+    def bar_rect(self) -> QtCore.QRect:
+        return QtCore.QRect(self._margin(), 0, self.bar_width, BAR_HEIGHT)
+
+    def paintEvent(self, ev) -> None:  # Qt override
+        p = QtGui.QPainter(self)
+        bar = self.bar_rect()
+        for x in range(bar.width()):
+            r, g, b, _ = self._lut[int(x * (len(self._lut) - 1) / max(bar.width() - 1, 1))]
+            p.setPen(QtGui.QColor(int(r), int(g), int(b)))
+            p.drawLine(bar.left() + x, bar.top(), bar.left() + x, bar.bottom())
+        p.setPen(QtGui.QColor(theme.MUTED))
+        fm = self.fontMetrics()
+        for pos, text in self.ticks():
+            x = bar.left() + pos * (bar.width() - 1)
+            p.drawLine(QtCore.QPointF(x, bar.bottom() - 3), QtCore.QPointF(x, bar.bottom() + 2))
+            w = fm.horizontalAdvance(text)
+            p.drawText(QtCore.QPointF(x - w / 2, bar.bottom() + 2 + fm.ascent()), text)
+        p.end()
 
 
 class PlotBox(QtCore.QObject):
@@ -42,7 +105,7 @@ class PlotBox(QtCore.QObject):
         self.settings = settings
         self.presentation = False
         self.square = SquareBox(data_plot)
-        self.legend = QtWidgets.QLabel()
+        self.legend = ColourBar(data_plot)
         self.legend.setToolTip(LEGEND_TIP)
         self.show_test_check = QtWidgets.QCheckBox("Show test data")
         self.show_test_check.setToolTip(SHOW_TEST_TIP)
@@ -110,19 +173,17 @@ class PlotBox(QtCore.QObject):
 
     def _draw_legend(self) -> None:
         # Narrower in presentation mode, where the large check boxes beside it need the room.
-        width = 72 if self.presentation else 160
-        pm = QtGui.QPixmap(width, 16)
-        p = QtGui.QPainter(pm)
-        lut = theme.diverging_lut(width)
-        for x in range(width):
-            p.setPen(QtGui.QColor(int(lut[x, 0]), int(lut[x, 1]), int(lut[x, 2])))
-            p.drawLine(x, 0, x, 16)
-        p.end()
-        self.legend.setPixmap(pm)
+        self.legend.set_bar_width(90 if self.presentation else 130)
 
     def set_presentation(self, on: bool) -> None:
         """Large points and axes, a shorter legend, no PNG button."""
         self.presentation = bool(on)
         self.data_plot.set_presentation(on)
+        # the charts under it need their height on a 1280 x 800 projector: the plot gives way
+        side = PRESENTATION_MIN_PLOT_PX if on else MIN_PLOT_PX
+        self.data_plot.setMinimumSize(side, side)
+        # short names, so that the row fits beside the colour bar in large letters
+        self.show_test_check.setText("Test data" if on else "Show test data")
+        self.discretize_check.setText("Discretize" if on else "Discretize output")
         self.png_button.setVisible(not on)
         self._draw_legend()

@@ -32,7 +32,7 @@ from engine.spec import (
     optimizer_for_model,
     optimizers_for_model,
 )
-from gui.playground.pacing import SPEEDS
+from gui.playground.pacing import DEFAULT_SPEED_INDEX, SPEEDS
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -123,11 +123,13 @@ class PlaygroundSettings:
         self.stop_after_epochs = False
         self.patience = 20
         self.stop_when_stalled = False
-        self.speed_index = len(SPEEDS) - 1
+        self.speed_index = DEFAULT_SPEED_INDEX
         self.discretize = False
         self.show_test = True
         #: the weights' seed; a reset takes the next one
         self.seed = 0
+        #: the last hidden layers (and their activations) of a model with layers
+        self._kept_network: tuple[tuple[int, ...], tuple[str, ...]] | None = None
         self.events = SettingsEvents()
 
     # ------------------------------------------------------------------ the rules
@@ -172,12 +174,15 @@ class PlaygroundSettings:
             setattr(self, name, self._checked(name, value))
         if "activation" in changes:
             self.activations = (self.activation,) * len(self.hidden)
+        if model_has_hidden_layers(before["model_kind"]) and before["hidden"]:
+            # the user's network, for when a model with layers comes back
+            self._kept_network = (before["hidden"], before["activations"])
         if "model_kind" in changes and changes["model_kind"] != before["model_kind"]:
             self._on_model_switched()
         if "problem" in changes and not model_allows_task(self.model_kind, self.problem):
-            # classifiers only classify: the problem wins, with a small network
+            # classifiers only classify: the problem wins, with the user's network
             self.model_kind = models_for_task(self.problem)[0]
-            self.hidden, self.activations = STARTER_HIDDEN, ("tanh",) * len(STARTER_HIDDEN)
+            self._on_model_switched()
         elif not model_allows_task(self.model_kind, self.problem):
             # the model was chosen: the problem follows it
             self.problem = next(t for t in PROBLEMS if model_allows_task(self.model_kind, t))
@@ -193,8 +198,9 @@ class PlaygroundSettings:
 
     def _on_model_switched(self) -> None:
         if self.has_layers:
-            self.hidden = STARTER_HIDDEN
-            self.activations = (self.activation,) * len(STARTER_HIDDEN)
+            # back from a model without layers: the network the user had built, if any
+            self.hidden, self.activations = self._kept_network or (
+                STARTER_HIDDEN, (self.activation,) * len(STARTER_HIDDEN))
         else:
             self.hidden, self.activations = (), ()
 
@@ -275,9 +281,9 @@ class PlaygroundSettings:
         acts = spec.model.activations
         activation = acts[0] if acts else spec.model.activation if isinstance(spec.model.activation, str) \
             else self.activation
-        speed = meta.get("speed", len(SPEEDS) - 1)
+        speed = meta.get("speed", DEFAULT_SPEED_INDEX)
         if not isinstance(speed, int) or not 0 <= speed < len(SPEEDS):
-            speed = len(SPEEDS) - 1
+            speed = DEFAULT_SPEED_INDEX
         patience = meta.get("patience", 20)
         changed = self.set(
             problem=task, model_kind=spec.model.kind, features=spec.features, learning_rate=t.learning_rate,

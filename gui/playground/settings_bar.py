@@ -12,7 +12,6 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.spec import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
 from gui.playground.combo import combo, labeled, set_combo_data
-from gui.playground.pacing import SPEEDS
 from gui.playground.settings import (
     LEARNING_RATES,
     MAX_BATCH,
@@ -22,6 +21,7 @@ from gui.playground.settings import (
     REG_RATES,
     PlaygroundSettings,
 )
+from gui.playground.speed_control import SpeedControl
 from gui.playground.tips import ACTIVATION_TIPS, MODEL_TITLES, TIPS
 from gui.playground.training_controls import TrainingControls
 
@@ -41,7 +41,7 @@ class SettingsBar(QtWidgets.QFrame):
         self._connect()
         for name in ("problem", "model_kind", "activation", "learning_rate", "regularization", "reg_rate",
                      "batch_size", "optimizer", "dropout", "epochs", "stop_after_epochs", "patience",
-                     "stop_when_stalled", "speed_index"):
+                     "stop_when_stalled"):
             handler = getattr(self, f"_on_{name}_changed")
             getattr(settings.events, name).connect(handler)
             handler(getattr(settings, name))
@@ -78,13 +78,11 @@ class SettingsBar(QtWidgets.QFrame):
         self.patience_spin.setRange(1, MAX_PATIENCE)
         self.patience_spin.setSuffix(" epochs")
         self.patience_spin.setToolTip(TIPS["stop_patience"])
-        self.speed_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.speed_slider.setRange(0, len(SPEEDS) - 1)
-        self.speed_slider.setValue(len(SPEEDS) - 1)
-        self.speed_slider.setToolTip(TIPS["speed"])
-        self.speed_slider.setMaximumWidth(110)
-        self.speed_label = QtWidgets.QLabel()
-        self.speed_label.setProperty("role", "hint")
+        for spin in (self.stop_epochs_spin, self.patience_spin):
+            # as wide as the number shown, not as the largest one allowed: the row fits 1280 pixels
+            spin.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.speed = SpeedControl(self.settings)
+        self.speed_slider, self.speed_label = self.speed.slider, self.speed.label
         self.cluster_button = QtWidgets.QPushButton("Run on cluster…")
         self.cluster_button.setToolTip(TIPS["cluster"])
 
@@ -95,7 +93,7 @@ class SettingsBar(QtWidgets.QFrame):
         self.setObjectName("topBar")
         self.setStyleSheet("#topBar { background: #F8F9FA; border-bottom: 1px solid #DADCE0; }")
         row1 = QtWidgets.QHBoxLayout()
-        row1.setSpacing(14)
+        row1.setSpacing(12)
         row1.addWidget(self.controls)
         for title, w in (("Learning rate", self.lr_combo), ("Activation", self.activation_combo),
                          ("Regularization", self.reg_combo), ("Regularization rate", self.reg_rate_combo),
@@ -106,28 +104,31 @@ class SettingsBar(QtWidgets.QFrame):
                 self.regularization_boxes.append(box)
         row1.addStretch(1)
         row1.addWidget(self.cluster_button)
+        self.row1 = row1
+        #: the second row: the finer settings (hidden when presenting) and the speed
         self.settings_row = QtWidgets.QWidget()
-        row2 = QtWidgets.QHBoxLayout(self.settings_row)
-        row2.setContentsMargins(0, 0, 0, 0)
-        row2.setSpacing(10)
+        self.fine_settings = QtWidgets.QWidget()
+        fine = QtWidgets.QHBoxLayout(self.fine_settings)
+        fine.setContentsMargins(0, 0, 0, 0)
+        fine.setSpacing(6)
         for title, w in (("Batch size", self.batch_spin), ("Optimizer", self.optimizer_combo),
                          ("Dropout", self.dropout_spin)):
             lab = QtWidgets.QLabel(title)
             lab.setToolTip(w.toolTip())
-            row2.addWidget(lab)
-            row2.addWidget(w)
-        row2.addSpacing(12)
-        row2.addWidget(self.stop_epochs_check)
-        row2.addWidget(self.stop_epochs_spin)
-        row2.addWidget(self.stop_patience_check)
-        row2.addWidget(self.patience_spin)
-        row2.addSpacing(12)
-        speed_title = QtWidgets.QLabel("Speed")
-        speed_title.setToolTip(TIPS["speed"])
-        row2.addWidget(speed_title)
-        row2.addWidget(self.speed_slider)
-        row2.addWidget(self.speed_label)
+            fine.addWidget(lab)
+            fine.addWidget(w)
+        fine.addSpacing(8)
+        fine.addWidget(self.stop_epochs_check)
+        fine.addWidget(self.stop_epochs_spin)
+        fine.addWidget(self.stop_patience_check)
+        fine.addWidget(self.patience_spin)
+        row2 = QtWidgets.QHBoxLayout(self.settings_row)
+        row2.setContentsMargins(0, 0, 0, 0)
+        row2.setSpacing(12)
+        row2.addWidget(self.fine_settings)
+        row2.addWidget(self.speed)
         row2.addStretch(1)
+        self.row2 = row2
         top = QtWidgets.QVBoxLayout(self)
         top.setContentsMargins(16, 8, 16, 8)
         top.addLayout(row1)
@@ -141,7 +142,7 @@ class SettingsBar(QtWidgets.QFrame):
                           ("activation", self.activation_combo)):
             box.currentIndexChanged.connect(lambda _i, name=name, box=box: s.set(**{name: box.currentData()}))
         for name, spin in (("batch_size", self.batch_spin), ("epochs", self.stop_epochs_spin),
-                           ("patience", self.patience_spin), ("speed_index", self.speed_slider)):
+                           ("patience", self.patience_spin)):
             spin.valueChanged.connect(lambda v, name=name: s.set(**{name: v}))
         self.dropout_spin.valueChanged.connect(lambda v: s.set(dropout=v))
         self.stop_epochs_check.toggled.connect(lambda on: s.set(stop_after_epochs=on))
@@ -196,13 +197,19 @@ class SettingsBar(QtWidgets.QFrame):
     def _on_stop_when_stalled_changed(self, on: bool) -> None:
         self._show(self.stop_patience_check, lambda: self.stop_patience_check.setChecked(on))
 
-    def _on_speed_index_changed(self, index: int) -> None:
-        self._show(self.speed_slider, lambda: self.speed_slider.setValue(index))
-        speed = SPEEDS[index]
-        self.speed_label.setText("max" if speed is None else f"{speed:g} epochs/s")
-
     # ------------------------------------------------------------------ classroom
     def set_presentation(self, on: bool) -> None:
-        """Only the first row's main settings stay: the finer ones would not fit a projector."""
-        for w in (self.settings_row, self.cluster_button, *self.regularization_boxes):
-            w.setVisible(not on)
+        """For a projector the finer settings and Run on cluster go; what the lessons need stays:
+        regularization and its rate move to the second row, beside the speed, so that the
+        large first row still fits a 1280-pixel-wide projector."""
+        self.fine_settings.setVisible(not on)
+        self.cluster_button.setVisible(not on)
+        for k, box in enumerate(self.regularization_boxes):
+            if on:  # title beside the box: the second row stays one line high
+                self.row2.insertWidget(k, box)
+            else:  # back after Learning rate and Activation, title above
+                self.row1.insertWidget(3 + k, box)
+            box.layout().setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if on
+                                      else QtWidgets.QBoxLayout.Direction.TopToBottom)
+            box.layout().setSpacing(8 if on else 1)
+            box.setVisible(True)

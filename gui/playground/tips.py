@@ -42,12 +42,28 @@ TIPS = {
     "stop_epochs": "Stop by itself after this many epochs.",
     "stop_patience": "Early stopping: stop when the test loss has not improved for this many epochs in a row, "
                      "before the network starts to memorize the training points.",
-    "speed": "Training speed in epochs per second; slow it down to watch each step.",
+    "speed": "Training speed in epochs per second: slow enough to talk over while the boundary forms, "
+             "or slower still to watch each step.",
+    "speed_max": "Train as fast as the computer goes (click again for the pace set before).",
     "cluster": "Send this exact setup (data, network, settings) to the Cluster view to train it as a job.",
     "test_loss": "Loss on the test points, which are never trained on: the honest measure of how well "
                  "the network generalizes.",
     "train_loss": "Loss on the training points: what the network is minimizing.",
     "discretize": "Show hard class regions instead of shading by confidence.",
+}
+
+#: what each model minimizes, as the loss curve's title names it
+CRITERION_NAMES = {"classification": "Loss (cross-entropy)", "regression": "Loss (squared error)",
+                   "perceptron": "Perceptron criterion"}
+#: the same, short enough for a chart's title in large letters (presentation mode)
+CRITERION_SHORT_NAMES = {"classification": "Cross-entropy", "regression": "Squared error",
+                         "perceptron": "Perceptron criterion"}
+CRITERION_TIPS = {
+    "classification": "The loss is the cross-entropy: how surprised the network is by the true classes.",
+    "regression": "The loss is the mean squared error of the predicted values.",
+    "perceptron": "The perceptron gives no probabilities, so it has no cross-entropy: this is Rosenblatt's "
+                  "criterion, the mean of how far the misclassified points' scores lie on the wrong side "
+                  "(0 when every point is right). Do not compare it with a network's loss.",
 }
 
 MODEL_TITLES = {"mlp": "Neural network", "logistic": "Logistic regression", "perceptron": "Perceptron"}

@@ -31,6 +31,7 @@ from engine.spec import (
     save_spec,
 )
 from gui import theme
+from gui.widgets import tooltips
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.evaluation_panel import EvaluationPanel
 from gui.playground.curves import CurvesPanel
@@ -47,7 +48,7 @@ from gui.playground.settings import (
     NETWORK_FIELDS, TRAINING_FIELDS, PlaygroundSettings, check_playground_model, playground_meta,
 )
 from gui.playground.settings_bar import SettingsBar
-from gui.playground.tips import DIVERGED_TEXT, NETWORK_HEADING_TIP, NO_POINTS_TEXT
+from gui.playground.tips import DIVERGED_TEXT, NO_POINTS_TEXT
 from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
@@ -69,6 +70,8 @@ class PlaygroundView(QtWidgets.QWidget):
         #: the next data change is another data set: start a new run on it
         self._new_data = False
 
+        # (tooltips explain concepts in sentences: wrapped, not one line across the screen)
+        tooltips.install()
         self.settings = PlaygroundSettings()
         self.store = PointStore(self)
         self.undo_stack = QtGui.QUndoStack(self)
@@ -77,7 +80,6 @@ class PlaygroundView(QtWidgets.QWidget):
         self.settings_bar = SettingsBar(self.settings, self.controls)
         self.dataset_panel = DatasetPanel(self.store, self.undo_stack)
         self.data_plot = DataPlot(self.store, self.undo_stack)
-        self.data_plot.setMinimumSize(300, 300)
         self.plot_box = PlotBox(self.data_plot, self.settings)
         self.network = NetworkEditor(FEATURES, ACTIVATIONS)
         self.curves = CurvesPanel()
@@ -105,6 +107,8 @@ class PlaygroundView(QtWidgets.QWidget):
 
         self.network.set_feature_pictures(feature_pictures(DEFAULT_BOX))
         self.set_presentation(False)
+        self.session.speed = self.settings.speed
+        self.output.set_model(self.settings.model_kind, self.settings.problem)
         self._building = False
         self.load_run_spec(self.default_spec())
         self.undo_stack.clear()
@@ -124,10 +128,6 @@ class PlaygroundView(QtWidgets.QWidget):
         middle = QtWidgets.QWidget()
         ml = QtWidgets.QVBoxLayout(middle)
         ml.setContentsMargins(0, 0, 0, 0)
-        feat_heading = QtWidgets.QLabel("FEATURES  ·  NETWORK")
-        feat_heading.setProperty("role", "heading")
-        feat_heading.setToolTip(NETWORK_HEADING_TIP)
-        ml.addWidget(feat_heading)
         ml.addWidget(self.network, 3)
         # The test set's scores and its ROC curves share one place under the network. The tab bar
         # that switches them sits in the corner of their heading row, outside the layout, so the
@@ -165,6 +165,7 @@ class PlaygroundView(QtWidgets.QWidget):
         evaluation_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.output_tabs.addTab(evaluation_scroll, "Evaluation")
         body.addWidget(self.output_tabs, 5)
+        self.middle = middle
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
@@ -398,8 +399,11 @@ class PlaygroundView(QtWidgets.QWidget):
     # ================================================================== reactions
     def _on_settings_changed(self, names: frozenset[str]) -> None:
         s = self.settings
+        self.network.default_activation = s.activation
         if names & ARCHITECTURE_FIELDS:
             self.network.show_architecture(s.features, s.hidden, s.activations, layers_allowed=s.has_layers)
+        if names & {"model_kind", "problem"}:
+            self.output.set_model(s.model_kind, s.problem)
         if "speed_index" in names:
             self.session.speed = s.speed
         if "discretize" in names:
@@ -505,11 +509,22 @@ class PlaygroundView(QtWidgets.QWidget):
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
         for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.roc, self.output):
             child.set_presentation(on)
-        self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
-        self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
         self.frames.forget(report=False)
         if self.session.snapshot is not None:
             self.frames.draw()
+        # Lay out again now: the sizes the layouts cached hold the other mode's texts and fonts
+        # until the next event loop pass, and a window resized in between would grow to them.
+        self._relayout()
+        self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
+        self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
+        self._relayout()
+
+    def _relayout(self) -> None:
+        # (innermost first: a layout that changes tells its parent's)
+        for w in reversed((self, *self.findChildren(QtWidgets.QWidget))):
+            if w.layout() is not None:
+                w.layout().invalidate()
+                w.layout().activate()
 
     def resizeEvent(self, ev) -> None:  # Qt override
         super().resizeEvent(ev)

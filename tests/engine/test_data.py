@@ -128,8 +128,19 @@ def test_gauss_variance_follows_playground_scale():
     X, y = make_preset("gauss", 20000, 0.0, 1)
     np.testing.assert_allclose(X[y == 1].mean(axis=0), [2, 2], atol=0.05)
     np.testing.assert_allclose(X[y == 0].var(axis=0), [0.5, 0.5], rtol=0.05)
+    # noise 0.5: variance 4 (std 2) around (-2, -2), truncated to the square [-6, 6]^2 (the
+    # noise of a point outside is drawn again): the truncated normal's variance, per axis
+    import math
+    mu, sigma = -2.0, 2.0
+    a, b = (-6.0 - mu) / sigma, (6.0 - mu) / sigma
+    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    cdf = lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2)))  # noqa: E731
+    Z = cdf(b) - cdf(a)
+    mean = mu + sigma * (pdf(a) - pdf(b)) / Z
+    var = sigma**2 * (1 + (a * pdf(a) - b * pdf(b)) / Z - ((pdf(a) - pdf(b)) / Z) ** 2)
     X, y = make_preset("gauss", 20000, 0.5, 1)
-    np.testing.assert_allclose(X[y == 0].var(axis=0), [4.0, 4.0], rtol=0.05)
+    np.testing.assert_allclose(X[y == 0].mean(axis=0), [mean, mean], atol=0.05)
+    np.testing.assert_allclose(X[y == 0].var(axis=0), [var, var], rtol=0.05)
 
 
 @pytest.mark.parametrize("k", [2, 3, 5, MAX_CLASSES])

@@ -30,12 +30,16 @@ def test_classification_metrics_match_scikit_learn(seed, n_classes, n):
     np.testing.assert_allclose(report["recall"], r)
     np.testing.assert_allclose(report["f1"], f)
     assert report["support"] == s.tolist()
-    assert report["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+    # macro averages over the classes that have samples
+    present = sorted(set(y_true.tolist()))
+    assert report["classes_present"] == len(present)
+    assert report["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, labels=present, average="macro",
+                                                            zero_division=0))
     assert report["weighted_f1"] == pytest.approx(
         skm.f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)
     )
-    assert report["macro_precision"] == pytest.approx(p.mean())
-    assert report["macro_recall"] == pytest.approx(r.mean())
+    assert report["macro_precision"] == pytest.approx(p[present].mean())
+    assert report["macro_recall"] == pytest.approx(r[present].mean())
     assert report["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
     assert report["confusion"] == cm.tolist()
 
@@ -47,6 +51,35 @@ def test_zero_division_gives_zero():
     assert report["recall"] == [pytest.approx(1 / 3), 0.0, 0.0]
     assert report["f1"] == [pytest.approx(0.5), 0.0, 0.0]
     assert report["support"] == [3, 0, 0]
+    # only class 0 has samples: the averages are its scores, not dragged down by the absent ones
+    assert report["classes_present"] == 1
+    assert report["macro_f1"] == pytest.approx(0.5) and report["macro_recall"] == pytest.approx(1 / 3)
+
+
+def test_a_class_without_samples_reads_as_missing_and_is_left_out_of_the_average():
+    """100 % accuracy on a test set without class 2: macro F1 is 1, not 0.67."""
+    from engine.metrics import MISSING, format_class_score
+
+    report = classification_report([0, 1, 1, 0], [0, 1, 1, 0], 3)
+    assert report["accuracy"] == 1.0 and report["macro_f1"] == 1.0
+    assert skm.f1_score([0, 1, 1, 0], [0, 1, 1, 0], labels=[0, 1], average="macro") == 1.0
+    assert [format_class_score(report["f1"][i], report["support"][i]) for i in range(3)] == ["1.00", "1.00", MISSING]
+    assert math.isnan(classification_report([], [], 2)["macro_f1"])
+
+
+@pytest.mark.parametrize("values, want", [
+    ((0.0, 1.37e-07), ["0.00e+00", "1.37e-07"]),
+    ((0.4567, 0.01234), ["0.4567", "0.0123"]),
+    ((1.37, 0.052), ["1.370", "0.052"]),
+    ((0.0, 0.25), ["0.0000", "0.2500"]),
+    ((None, 0.5), ["—", "0.5000"]),
+    ((float("nan"), 2e-5), ["—", "2.00e-05"]),
+    ((123456.0, 2.0), ["1.23e+05", "2.00e+00"]),
+])
+def test_losses_side_by_side_share_one_notation(values, want):
+    from engine.metrics import format_metrics
+
+    assert format_metrics(values) == want
 
 
 def test_report_is_json_ready():

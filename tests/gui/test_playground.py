@@ -204,11 +204,11 @@ def test_presentation_mode_enlarges_and_hides(qtbot, playground):
     normal = view.controls.epoch_label.fontInfo().pointSizeF()
     view.set_presentation(True)
     assert view.controls.epoch_label.fontInfo().pointSizeF() > normal * 1.3
-    assert not view.settings_bar.settings_row.isVisible()
+    assert not view.settings_bar.fine_settings.isVisible() and view.settings_bar.speed.isVisible()
     assert not view.dataset_panel.file_box.isVisible()
     assert view.curves.loss_plot.train_curve.opts["pen"].widthF() >= 3
     view.set_presentation(False)
-    assert view.settings_bar.settings_row.isVisible()
+    assert view.settings_bar.fine_settings.isVisible()
 
 
 def test_every_control_has_a_tooltip(playground):

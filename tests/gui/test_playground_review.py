@@ -69,7 +69,9 @@ def test_regression_test_panel_matches_the_paused_network(qtbot, playground):
     ds = snap.dataset
     mse = mean_squared_error(ds.y_test, _network_of(snap).predict(ds.X_test))
     assert view.session.snapshot.report["mse"] == mse
-    assert view.output.test_loss_label.text() == f"Test loss {mse:.4g}"
+    # (written to three or four significant digits, in the training loss's notation)
+    shown = view.output.test_loss_label.text()
+    assert shown.startswith("Test loss ") and float(shown.split()[-1]) == pytest.approx(mse, rel=5e-3)
 
 
 def test_reset_and_open_clear_the_old_runs_numbers(qtbot, playground, tmp_path):
@@ -132,7 +134,9 @@ def test_presentation_mode_fits_a_1280_pixel_projector(qtbot, playground):
     view = playground
     view.set_presentation(True)
     assert view.minimumSizeHint().width() <= 1260  # the main window's frame and tabs need the rest
-    assert all(box.isHidden() for box in view.settings_bar.regularization_boxes)
+    # regularization stays (the overfitting lesson needs it), in the second row
+    assert not any(box.isHidden() for box in view.settings_bar.regularization_boxes)
+    assert all(view.settings_bar.row2.indexOf(box) >= 0 for box in view.settings_bar.regularization_boxes)
     assert not view.settings_bar.lr_combo.isHidden() and not view.settings_bar.activation_combo.isHidden()
     view.set_presentation(False)
     assert not any(box.isHidden() for box in view.settings_bar.regularization_boxes)
@@ -353,8 +357,9 @@ def test_presentation_mode_says_why_play_does_nothing(qtbot, playground):
 def test_a_small_loss_is_not_shown_as_zero(playground):
     view = playground
     view.output.show_losses({"test_loss": 0.000412, "test_accuracy": 0.97, "train_loss": 0.0})
-    assert view.output.test_loss_label.text() == "Test loss 0.000412  ·  accuracy 97%"
-    assert view.output.train_loss_label.text() == "Training loss 0"
+    # (beside a loss of 0, in the same notation)
+    assert view.output.test_loss_label.text() == "Test loss 4.12e-04  ·  accuracy 97%"
+    assert view.output.train_loss_label.text() == "Training loss 0.00e+00"
 
 
 def test_eight_classes_fit_the_test_panel_without_scrolling(qtbot, playground):

@@ -73,19 +73,19 @@ def test_spec_to_settings_and_back_is_the_same_spec(spec):
 
 def test_view_settings_travel_in_meta():
     settings = PlaygroundSettings()
-    settings.set(discretize=True, show_test=False, speed_index=2, stop_when_stalled=True, patience=7,
+    settings.set(discretize=True, show_test=False, speed_index=1, stop_when_stalled=True, patience=7,
                  regularization="l2", reg_rate=0.0)
     meta = {"playground": settings.view_meta()}
     spec = settings.run_spec(DATA["classification"], meta=meta)
     other = PlaygroundSettings()
     other.apply_spec(_validated(spec), "classification")
     assert other.view_meta() == settings.view_meta()
-    assert other.speed == 10.0
+    assert other.speed == 3.0
     # nonsense in a hand-edited file falls back to the defaults instead of failing
     other.apply_spec(spec.with_(train=replace(spec.train, patience=0),
                                 meta={"playground": {"speed": 99, "regularization": "l7", "patience": "x"}}),
                      "classification")
-    assert other.speed_index == 5 and other.regularization == "none" and other.patience == 20
+    assert other.speed == 10.0 and other.regularization == "none" and other.patience == 20
 
 
 @pytest.mark.parametrize("problem,kind", list(itertools.product(PROBLEMS, MODEL_KINDS)))
