@@ -280,6 +280,12 @@ class ProfileBar(QtWidgets.QWidget):
         for b in (self.add_button, self.edit_button, self.check_button, self.delete_button):
             lay.addWidget(b)
         self._states: dict[str, tuple[str, str]] = {}
+        #: ``retry_text(name) -> "attempt N, next in M s"`` (or ""), given by whoever retries.
+        self.retry_text = lambda name: ""
+        # While reconnecting, the countdown to the next attempt moves once a second.
+        self._countdown = QtCore.QTimer(self)
+        self._countdown.setInterval(1000)
+        self._countdown.timeout.connect(self._update_buttons)
 
     def set_profiles(self, profiles: dict[str, Profile], current: str | None = None) -> None:
         current = current or self.current()
@@ -323,8 +329,24 @@ class ProfileBar(QtWidgets.QWidget):
         is_local = name == LOCAL_PROFILE
         color = STATE_COLORS.get(state, "#9AA0A6")
         text = STATE_WORDS.get(state, state)
+        retry = self.retry_text(name) if state == ConnectionStatus.RECONNECTING else ""
+        if retry:
+            text = f"reconnecting ({retry})"
+        if state == ConnectionStatus.ERROR and message:
+            # The reason in words next to the red dot, not only in a tooltip.
+            short = message if len(message) <= 90 else message[:87] + "…"
+            text = f"{text}: {short}"
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
         self.state_label.setToolTip(message or text)
-        self.connect_button.setVisible(not is_local and state in (ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR))
+        reconnecting = state == ConnectionStatus.RECONNECTING
+        if reconnecting and not self._countdown.isActive():
+            self._countdown.start()
+        elif not reconnecting:
+            self._countdown.stop()
+        self.connect_button.setText("Retry now" if reconnecting else "Connect")
+        self.connect_button.setToolTip("Try to reach the cluster now instead of waiting for the next attempt."
+                                       if reconnecting else "Log in to the cluster.")
+        self.connect_button.setVisible(not is_local and state in (
+            ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR, ConnectionStatus.RECONNECTING))
         self.edit_button.setEnabled(not is_local)
         self.delete_button.setEnabled(not is_local)

@@ -416,8 +416,8 @@ class ClusterView(QtWidgets.QWidget):
     def set_presentation(self, on: bool) -> None:
         """Large fonts and thick curves for a projector (the main window's View menu)."""
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
-        for plot in (self.job_view.loss_plot, self.job_view.acc_plot, self.compare.loss_plot, self.compare.acc_plot):
-            plot.set_presentation(on)
+        self.job_view.set_presentation(on)
+        self.compare.set_presentation(on)
 
     def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)
