@@ -247,10 +247,10 @@ class ProfileController(QtCore.QObject):
 
         def probe(backend: Backend):
             workdir = backend.expand_path(profile.workdir)
-            partitions: list[str] = []
+            partitions: list = []
             if not profile.is_local:
                 try:
-                    partitions = [p.name for p in SlurmScheduler(backend).partitions()]
+                    partitions = SlurmScheduler(backend).partitions()
                 except JobError:
                     pass  # the form still takes a partition typed by hand
             return workdir, partitions
@@ -263,6 +263,18 @@ class ProfileController(QtCore.QObject):
 
         self.connections.run(name, probe, on_result=done,
                              on_error=lambda msg: self.message.emit(f"{name}: {msg}", True))
+
+    def refresh_partitions(self, name: str) -> None:
+        """Ask ``sinfo`` again (the New job tab was shown): partitions, nodes and limits change."""
+        profile = self.profiles.get(name)
+        if profile is None or profile.is_local or self.connections.state(name)[0] != ConnectionStatus.CONNECTED:
+            return
+
+        def done(partitions):
+            self.probed.emit(name, self.workdir(name), partitions)
+
+        self.connections.run(name, lambda backend: SlurmScheduler(backend).partitions(), on_result=done,
+                             on_error=lambda msg: self.message.emit(f"{name}: sinfo failed: {msg}", True))
 
     def connect_or_retry(self, name: str) -> None:
         """The Connect / Retry now button: while the poller waits to reconnect, try at once."""

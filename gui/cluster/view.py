@@ -220,6 +220,7 @@ class ClusterView(QtWidgets.QWidget):
         self.compose.submit_succeeded(profile, job_id, workdir)
         self.job_list.model.update_job(profile, job_id)
         self.show_job(profile, job_id)
+        self.set_status(f"Submitted job {job_id} to {profile}; following it.")
         self.profiles_control.refresh(profile)
         self.job_submitted.emit(profile, job_id)
 
@@ -381,6 +382,9 @@ class ClusterView(QtWidgets.QWidget):
             self.sync_compare_runs()
         elif self.tabs.currentWidget() is self.job_view:
             self.output_tail.poll()
+        elif self.tabs.currentWidget() is self.compose:
+            # Partitions, their nodes and limits change: the form checks against fresh ones.
+            self.profiles_control.refresh_partitions(self.profile_bar.current())
 
     # ================================================================== misc
 
