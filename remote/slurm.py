@@ -749,7 +749,8 @@ def accounting_from_scontrol(info: dict[str, str]) -> AccountingEntry | None:
         job_id=info["JobId"], name=info.get("JobName", ""), state=_state_word(info.get("JobState", "")),
         exit_code=rc, signal=sig, start_time=info.get("StartTime", ""), end_time=info.get("EndTime", ""),
         elapsed=info.get("RunTime", ""), source="scontrol", submit_time=info.get("SubmitTime", ""),
-        nodelist=info.get("NodeList", ""),
+        # A job never given a node prints "NodeList=" (one-line output: "(null)").
+        nodelist=info.get("NodeList", "") or ("(null)" if "NodeList" in info else ""),
     )
 
 
