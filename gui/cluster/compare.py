@@ -30,7 +30,7 @@ FLOAT32_NOTE = (
     "the gradient and the ranks' sums are added, so the additions happen in another order. In "
     "float32 (about 7 significant digits) that changes the last digit now and then; the curves agree "
     "to ~1e-8 at first and the differences grow over many epochs. Run both in float64 (\"dtype\": \"float64\" in the "
-    "spec's train section) and they agree far longer.")
+    "spec's train section) and they agree far longer: <a href='float64'>compose the next job in float64</a>.")
 LOSS_TITLE = "Loss (solid: test, dashed: train)"
 LOSS_TITLE_EMPTY = "Loss: tick runs on the left to overlay them"
 LOSS_TITLE_NO_RUNS = "Loss: runs with records appear on the left; or add a metrics file"
@@ -70,7 +70,15 @@ def run_from_file(path: str) -> Run:
 
 
 class CompareView(QtWidgets.QWidget):
-    """A list of runs with check boxes and two overlaid charts (loss, accuracy)."""
+    """A list of runs with check boxes and overlaid charts (loss and accuracy, or a model's own).
+
+    Signals
+    -------
+    float64_requested()
+        The user asked to compose the next job in float64 (from the drift note).
+    """
+
+    float64_requested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -104,6 +112,8 @@ class CompareView(QtWidgets.QWidget):
         self.note_label.setWordWrap(True)
         self.note_label.setProperty("role", "hint")
         self.note_label.setVisible(False)
+        self.note_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.note_label.linkActivated.connect(lambda _link: self.float64_requested.emit())
 
         left = QtWidgets.QVBoxLayout()
         heading = QtWidgets.QLabel("Runs")

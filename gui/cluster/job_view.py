@@ -145,6 +145,8 @@ class JobView(QtWidgets.QWidget):
         super().__init__(parent)
         self.job: StoredJob | None = None
         self.records: list[dict] = []
+        #: Per profile, the ids of jobs the queue lists as the user's own (followed ones may be cancelled).
+        self.own_jobs: dict[str, set[str]] = {}
         self.fetched_model: str | None = None
 
         self.title = QtWidgets.QLabel("No job selected")
@@ -265,6 +267,12 @@ class JobView(QtWidgets.QWidget):
             self.job = job
             self._refresh_header()
 
+    def set_own_jobs(self, profile: str, job_ids: set[str]) -> None:
+        """The queue's word on which of ``profile``'s jobs are the user's."""
+        self.own_jobs[profile] = set(job_ids)
+        if self.job is not None and self.job.profile == profile:
+            self._refresh_header()
+
     def add_records(self, records: list[dict]) -> None:
         if records:
             self.records.extend(to_metrics_records(records))
@@ -339,7 +347,10 @@ class JobView(QtWidgets.QWidget):
         self.timeline.set_steps(timeline_text(job))
         self.fetch_button.setEnabled(bool(job.job_dir or job.output_path or job.metrics_path))
         self.open_button.setEnabled(bool(self.fetched_model))
-        self.cancel_button.setEnabled(not job.finished and job.kind == "tracked")
+        own = job.kind == "tracked" or job.job_id in self.own_jobs.get(job.profile, set())
+        self.cancel_button.setEnabled(not job.finished and own)
+        self.cancel_button.setToolTip("Cancel the job (scancel); it asks first." if own else
+                                      "Only your own jobs can be cancelled; the queue does not list this one as yours.")
         if job.message:
             self.set_message(job.message, error=job.state in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY"))
 

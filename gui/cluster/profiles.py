@@ -62,6 +62,15 @@ def state_icon(state: str, size: int = 12) -> QtGui.QIcon:
     return QtGui.QIcon(pix)
 
 
+def name_for_host(host: str) -> str:
+    """A profile name for ``host``: its first label (``login1`` of ``login1.hpc.example.org``);
+    an address stays whole (``10.0.0.5`` -> ``10-0-0-5``)."""
+    host = host.strip()
+    is_address = bool(host) and all(part.isdigit() for part in host.split(".")) or ":" in host
+    word = host if is_address else host.split(".")[0]
+    return "".join(c if c.isalnum() or c in "_-" else "-" for c in word)
+
+
 class ProfileEditor(QtWidgets.QDialog):
     """Add or edit one SSH profile; OK validates with ``remote.config`` rules."""
 
@@ -73,6 +82,9 @@ class ProfileEditor(QtWidgets.QDialog):
         p = profile or Profile(name="")
         self.name_edit = QtWidgets.QLineEdit(p.name)
         self.name_edit.setReadOnly(profile is not None)
+        # The name follows the host as it is typed, until the user types a name of their own.
+        self._name_follows_host = profile is None
+        self.name_edit.textEdited.connect(self._on_name_edited)
         self.host_combo = QtWidgets.QComboBox()
         self.host_combo.setEditable(True)
         self.host_combo.addItems([""] + ssh_config_hosts())
@@ -145,9 +157,13 @@ class ProfileEditor(QtWidgets.QDialog):
         lay.addWidget(buttons)
         self.setMinimumWidth(520)
 
+    def _on_name_edited(self, text: str) -> None:
+        self._name_follows_host = not text.strip()
+
     def _on_host_changed(self, text: str) -> None:
-        if not self.name_edit.isReadOnly() and not self.name_edit.text().strip():
-            self.name_edit.setText("".join(c if c.isalnum() or c in "_.-" else "-" for c in text.split(".")[0]))
+        if self.name_edit.isReadOnly() or not self._name_follows_host:
+            return
+        self.name_edit.setText(name_for_host(text))
 
     def _on_browse_key(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Private key", os.path.expanduser("~/.ssh"))
@@ -216,10 +232,16 @@ class DoctorDialog(QtWidgets.QDialog):
 
     def add_check(self, name: str, ok: bool, detail: str) -> None:
         self.results.append((name, ok, detail))
-        item = QtWidgets.QTreeWidgetItem(["✔" if ok else "✘", name, detail])
+        item = QtWidgets.QTreeWidgetItem(["✔" if ok else "✘", name, ""])
         item.setForeground(0, QtGui.QBrush(QtGui.QColor(theme.CLASS_COLORS[2] if ok else theme.ERROR_COLOR)))
         item.setToolTip(2, detail)
         self.list.addTopLevelItem(item)
+        # A label wraps the whole advice over lines; an item's text would end in "...".
+        label = QtWidgets.QLabel(detail)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setContentsMargins(2, 2, 2, 2)
+        self.list.setItemWidget(item, 2, label)
 
     def finish(self, error: str = "") -> None:
         failed = sum(not ok for _, ok, _ in self.results)
@@ -251,6 +273,8 @@ class ProfileBar(QtWidgets.QWidget):
         super().__init__(parent)
         self.combo = QtWidgets.QComboBox()
         self.combo.setMinimumWidth(200)
+        # Wide enough for the longest profile, also one added after the bar was built.
+        self.combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.combo.setToolTip("Where jobs go: a cluster you log in to with SSH, or 'local' (this computer).")
         self.combo.currentIndexChanged.connect(self._on_index_changed)
         self.state_label = QtWidgets.QLabel()

@@ -156,6 +156,7 @@ class ClusterView(QtWidgets.QWidget):
         self.job_view.cancel_requested.connect(self.cancel)
         self.job_view.open_model_requested.connect(self.open_model_requested)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.compare.float64_requested.connect(self._on_float64_requested)
 
     # ================================================================== profiles
 
@@ -349,6 +350,10 @@ class ClusterView(QtWidgets.QWidget):
     def _on_queue(self, name: str, entries: list, at: float) -> None:
         if name == self.profile_bar.current():
             self.queue_table.set_entries(entries, updated_at=at)
+        # A job followed by id that is the user's own may be cancelled from the Job tab too.
+        user = self.profiles.get(name).user if name in self.profiles else ""
+        own = {e.job_id for e in entries if self.profiles_control.mine_only or (user and e.user == user)}
+        self.job_view.set_own_jobs(name, own)
 
     def _on_queue_scope_changed(self, mine: bool) -> None:
         self.profiles_control.set_mine_only(mine)
@@ -375,6 +380,12 @@ class ClusterView(QtWidgets.QWidget):
             self._compare_counts[key] = job.n_records
             self.compare.set_run(Run(key=key, label=run_label(job.job_id, job.name, job.profile, job.ntasks),
                                      records=self.job_records(job), source=job.job_dir))
+
+    def _on_float64_requested(self) -> None:
+        self.compose.set_float64(True)
+        self.tabs.setCurrentWidget(self.compose)
+        self.set_status("The next job computes in float64." if self.compose.spec is not None else
+                        "Open a spec (or use Run on cluster… in the Playground), then tick float64.", False)
 
     def _on_tab_changed(self, _index: int) -> None:
         self.output_tail.set_active(self.tabs.currentWidget() is self.job_view)
