@@ -108,7 +108,7 @@ class HostKeyChangedDialog(QtWidgets.QDialog):
         self.command_edit.setReadOnly(True)
         self.command_edit.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
         self.command_edit.setCursorPosition(0)
-        copy = QtWidgets.QPushButton("Copy")
+        copy = QtWidgets.QToolButton(text="Copy")
         copy.setToolTip("Copy the command to the clipboard.")
         copy.clicked.connect(lambda: QtWidgets.QApplication.clipboard().setText(self.command))
         command_row = QtWidgets.QHBoxLayout()
