@@ -89,6 +89,7 @@ class CompareView(QtWidgets.QWidget):
         self.list.itemChanged.connect(self._on_item_changed)
         # Long names lose their middle, not the job id or the rank count; the tooltip has all.
         self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.add_file_button = QtWidgets.QPushButton("Add metrics file…")
         self.add_file_button.setToolTip("A metrics.jsonl, a Keras CSVLogger file or a Keras output log from disk.")
         self.add_file_button.clicked.connect(self._on_add_file)

@@ -81,9 +81,10 @@ def partition_summary(partition: Partition) -> str:
     """One line about a partition: nodes, CPUs per node, time limit and state."""
     cpus = "/".join(str(c) for c in partition.cpus_per_node) or "?"
     states = ", ".join(f"{n} {s}" for s, n in partition.node_states)
-    limit = partition.time_limit if partition.time_limit.lower() not in ("infinite", "unlimited") else "none"
-    return (f"{partition.name}: {partition.nodes} node{'s' if partition.nodes != 1 else ''} x {cpus} CPUs "
-            f"({states}), time limit {limit}" + ("" if partition.available == "up" else f", {partition.available}"))
+    unlimited = partition.time_limit.lower() in ("infinite", "unlimited")
+    limit = "no time limit" if unlimited else f"time limit {partition.time_limit}"
+    return (f"Partition {partition.name}: {partition.nodes} node{'s' if partition.nodes != 1 else ''} x {cpus} CPUs "
+            f"({states}), {limit}" + ("" if partition.available == "up" else f", {partition.available}"))
 
 
 def description_errors(desc: JobDescription) -> dict[str, str]:
@@ -143,7 +144,7 @@ class JobForm(QtWidgets.QWidget):
                 self.partition_info = QtWidgets.QLabel()
                 self.partition_info.setProperty("role", "hint")
                 self.partition_info.setWordWrap(True)
-                form.addRow("", self.partition_info)
+                form.addRow(self.partition_info)  # the whole width: it is a sentence
         #: Said when one field followed another (tasks, nodes, tasks per node, the job name).
         self.follow_label = QtWidgets.QLabel()
         self.follow_label.setProperty("role", "hint")

@@ -126,7 +126,7 @@ def test_a_template_with_one_field_changed_follows_and_is_checked_against_the_no
     assert "Tasks per node set to 2" in form.follow_label.text()
     assert form.is_valid() and view.compose.submit_button.isEnabled()
     assert "#SBATCH --ntasks-per-node=2" in view.script_text()
-    assert "debug: 1 node x 2 CPUs" in form.partition_info.text()
+    assert "Partition debug: 1 node x 2 CPUs" in form.partition_info.text()
     # Two nodes do not exist here.
     form.widgets["nodes"].setValue(2)
     assert "partition debug has 1 node" in form.errors()["nodes"]
