@@ -87,8 +87,9 @@ class CompareView(QtWidgets.QWidget):
         self.list.setToolTip("Tick the runs to overlay. Runs of the same spec with different rank counts show what "
                              "parallel training buys.")
         self.list.itemChanged.connect(self._on_item_changed)
-        # Long names lose their middle, not the job id or the rank count; the tooltip has all.
-        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
+        # Long names lose their end (the job name), not the job id or the rank count; the
+        # tooltip has all.
+        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.add_file_button = QtWidgets.QPushButton("Add metrics file…")
         self.add_file_button.setToolTip("A metrics.jsonl, a Keras CSVLogger file or a Keras output log from disk.")
@@ -171,8 +172,8 @@ class CompareView(QtWidgets.QWidget):
                 self.list.addItem(item)
             steps = sum(step_of(r) is not None for r in run.records)
             unit = "epochs" if any(r.get("epoch") is not None for r in run.records) or not steps else "records"
-            item.setText(f"{run.label}  ({steps} {unit})")
-            item.setToolTip(f"{run.label}\n{run.source}" if run.source else run.label)
+            item.setText(run.label)
+            item.setToolTip(f"{run.label}: {steps} {unit}" + (f"\n{run.source}" if run.source else ""))
             if checked is not None:
                 item.setCheckState(QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked)
         if new or self.is_checked(run.key) or checked is not None:

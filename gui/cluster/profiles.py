@@ -82,9 +82,8 @@ class ProfileEditor(QtWidgets.QDialog):
         p = profile or Profile(name="")
         self.name_edit = QtWidgets.QLineEdit(p.name)
         self.name_edit.setReadOnly(profile is not None)
-        # The name follows the host as it is typed, until the user types a name of their own.
-        self._name_follows_host = profile is None
-        self.name_edit.textEdited.connect(self._on_name_edited)
+        # The name follows the host as it is typed, until the user gives a name of their own.
+        self._auto_name = ""
         self.host_combo = QtWidgets.QComboBox()
         self.host_combo.setEditable(True)
         self.host_combo.addItems([""] + ssh_config_hosts())
@@ -157,13 +156,12 @@ class ProfileEditor(QtWidgets.QDialog):
         lay.addWidget(buttons)
         self.setMinimumWidth(520)
 
-    def _on_name_edited(self, text: str) -> None:
-        self._name_follows_host = not text.strip()
-
     def _on_host_changed(self, text: str) -> None:
-        if self.name_edit.isReadOnly() or not self._name_follows_host:
-            return
-        self.name_edit.setText(name_for_host(text))
+        current = self.name_edit.text().strip()
+        if self.name_edit.isReadOnly() or (current and current != self._auto_name):
+            return  # a name of the user's own
+        self._auto_name = name_for_host(text)
+        self.name_edit.setText(self._auto_name)
 
     def _on_browse_key(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Private key", os.path.expanduser("~/.ssh"))

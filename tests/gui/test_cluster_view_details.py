@@ -134,16 +134,16 @@ def test_compare_marks_a_run_that_lies_on_another_and_elides_long_names(view):
     assert first.opts["symbol"] != second.opts["symbol"]
     assert second.opts["pen"].style() == QtCore.Qt.PenStyle.DashDotLine
     assert "lies exactly on" in compare.note_label.text()
-    # Long names: elided in the list (middle) and legend, whole in the tooltip.
-    assert compare.list.textElideMode() == QtCore.Qt.TextElideMode.ElideMiddle
+    # Long names: elided in the list and legend (the job id and rank count stay), whole in the tooltip.
+    assert compare.list.textElideMode() == QtCore.Qt.TextElideMode.ElideRight
     item = compare.list.item(1)
     # Elided, not cut: the list never scrolls sideways, and the text drawn keeps both ends.
     assert compare.list.horizontalScrollBarPolicy() == QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     width = compare.list.viewport().width()
     assert compare.list.fontMetrics().horizontalAdvance(item.text()) > width  # too long to show whole
-    shown = compare.list.fontMetrics().elidedText(item.text(), QtCore.Qt.TextElideMode.ElideMiddle, width)
+    shown = compare.list.fontMetrics().elidedText(item.text(), QtCore.Qt.TextElideMode.ElideRight, width)
     assert shown.startswith("8 · 2 ranks") and "…" in shown
-    assert two.label in item.toolTip()
+    assert two.label in item.toolTip() and "20 epochs" in item.toolTip()
     legend_names = [label.text for _sample, label in compare.plots["loss"].legend.items]
     assert all(len(n) <= LEGEND_CHARS for n in legend_names) and any(n.endswith("…") for n in legend_names)
     # Different curves: no markers.
