@@ -23,6 +23,9 @@ SERIES = "job"
 TEST_COLOR = theme.CLASS_COLORS[5]
 TRAIN_COLOR = "#5F6368"
 MAX_OUTPUT_BLOCKS = 4000
+# How the summary line names a record's numbers.
+SUMMARY_NAMES = {"max_violation": "largest KKT violation", "n_support": "support vectors",
+                 "shift": "centre shift"}
 # Dark amber: a warning reads apart from an error's red and stays legible on white.
 WARNING_TEXT_COLOR = "#8A5300"
 
@@ -415,7 +418,7 @@ class JobView(QtWidgets.QWidget):
                     kind = "accuracy" if "accuracy" in column else "loss"
                     text = (format_metric(value, kind) if family in ("loss", "accuracy")
                             else f"{value:,}" if isinstance(value, int) else f"{value:.4g}")
-                    parts.append(f"{column.replace('_', ' ')} {text}")
+                    parts.append(f"{SUMMARY_NAMES.get(column, column.replace('_', ' '))} {text}")
         if _is_number(last.get("elapsed_s")):
             parts.append(f"training {last['elapsed_s']:.1f} s")
         return " · ".join(parts)
