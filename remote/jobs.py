@@ -25,8 +25,8 @@ from remote.bundle import (
 )
 from remote.config import Profile
 from remote.slurm import (
-    EPOCH_TIME_ENV, AccountingEntry, JobDescription, Partition, QueueEntry, accounting_from_scontrol, job_id_key, parse_sacct,
-    parse_sbatch, parse_scontrol_job, parse_sinfo, parse_squeue, render_job_script, sacct_command,
+    EPOCH_TIME_ENV, AccountingEntry, JobDescription, Partition, QueueEntry, accounting_from_scontrol, job_id_key,
+    parse_sacct, parse_sbatch, parse_scontrol_job, parse_sinfo, parse_squeue, render_job_script, sacct_command,
     script_output_name, sinfo_command, squeue_command,
 )
 

@@ -829,7 +829,8 @@ __all__ = [
     "ACTIVE_STATES", "AccountingEntry", "DIRECTIVE_HELP", "FINISHED_STATES", "JobDescription", "LAUNCHERS",
     "EPOCH_TIME_ENV", "Partition", "QueueEntry", "SACCT_FIELDS", "SQUEUE_FORMAT", "SlurmInputError", "SlurmOutputError",
     "accounting_from_scontrol", "explain_reason", "job_id_key", "launch_line", "parse_sacct", "parse_sbatch",
-    "parse_scontrol_job", "parse_sinfo", "parse_squeue", "reason_needs_change", "render_job_script", "sacct_command", "sbatch_directives",
+    "parse_scontrol_job", "parse_sinfo", "parse_squeue", "reason_needs_change", "render_job_script", "sacct_command",
+    "sbatch_directives",
     "sbatch_option", "script_output_name", "shell_word", "sinfo_command", "squeue_command", "time_to_seconds",
     "valid_time", "ran_on_nodes", "slurm_time_s",
 ]

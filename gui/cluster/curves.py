@@ -144,8 +144,8 @@ class MetricPlot(pg.PlotWidget):
             pi.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
     def ensure_series(self, key: str, label: str, color: str, train_color: str | None = None,
-                      symbol: str | None = None,
-                      style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyle.SolidLine) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+                      symbol: str | None = None, style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyle.SolidLine,
+                      ) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         """The (train, test) curves of run ``key``, created on first use.
 
         ``symbol`` (a pyqtgraph marker such as ``"o"``) and ``style`` set the test curve apart

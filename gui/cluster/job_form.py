@@ -60,15 +60,16 @@ def partition_limit_errors(values: dict[str, Any], partition: Partition | None) 
     per_task = values.get("cpus_per_task") or 1
     per_node = values.get("ntasks_per_node") or math.ceil(ntasks / nodes)
     if partition.nodes and nodes > partition.nodes:
-        errors["nodes"] = (f"partition {partition.name} has {partition.nodes} node{'s' if partition.nodes != 1 else ''}; "
-                           f"{nodes} can never be given")
+        plural = "s" if partition.nodes != 1 else ""
+        errors["nodes"] = f"partition {partition.name} has {partition.nodes} node{plural}; {nodes} can never be given"
     if partition.cpus_per_node:
         most = max(partition.cpus_per_node)
         if per_node * per_task > most:
             field = "ntasks_per_node" if values.get("ntasks_per_node") else "ntasks"
-            errors[field] = (f"{per_node} task{'s' if per_node != 1 else ''} x {per_task} CPU{'s' if per_task != 1 else ''}"
-                             f" = {per_node * per_task} CPUs on one node, but the nodes of partition {partition.name} "
-                             f"have {most}: use more nodes or fewer tasks per node")
+            tasks = f"{per_node} task{'s' if per_node != 1 else ''}"
+            cpus = f"{per_task} CPU{'s' if per_task != 1 else ''}"
+            errors[field] = (f"{tasks} x {cpus} = {per_node * per_task} CPUs on one node, but the nodes of partition "
+                             f"{partition.name} have {most}: use more nodes or fewer tasks per node")
     limit_s = time_to_seconds(partition.time_limit) if partition.time_limit.lower() not in (
         "infinite", "unlimited", "n/a") else None
     asked_s = time_to_seconds(values.get("time") or "")

@@ -119,7 +119,8 @@ def queue_times_text(e) -> str:
     parts = [f"Submitted {_clock_of(e.submit_s) or '?'}"]
     if e.state == "PENDING":
         expected = slurm_time_s(e.start_time)
-        parts.append(f"expected to start {_clock_of(expected)} (SLURM's estimate)" if expected else "start not known yet")
+        parts.append(f"expected to start {_clock_of(expected)} (SLURM's estimate)" if expected
+                     else "start not known yet")
     elif e.start_s:
         parts.append(f"started {_clock_of(e.start_s)}")
     elif e.finished:
