@@ -261,8 +261,12 @@ class ProfileController(QtCore.QObject):
             self.probed.emit(name, workdir, partitions)
             self.ensure_poller(name)
 
-        self.connections.run(name, probe, on_result=done,
-                             on_error=lambda msg: self.message.emit(f"{name}: {msg}", True))
+        def failed(msg: str) -> None:
+            self.message.emit(f"{name}: {msg}", True)
+            if self.connections.state(name)[0] == ConnectionStatus.RECONNECTING:
+                self.ensure_poller(name)  # the poller is what keeps trying, and notices the recovery
+
+        self.connections.run(name, probe, on_result=done, on_error=failed)
 
     def refresh_partitions(self, name: str) -> None:
         """Ask ``sinfo`` again (the New job tab was shown): partitions, nodes and limits change."""
