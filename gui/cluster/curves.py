@@ -49,7 +49,8 @@ FAMILIES: dict[str, MetricFamily] = {f.key: f for f in (
 DEFAULT_FAMILIES = ("loss", "accuracy")
 
 
-def _number(v) -> bool:
+def is_number(v) -> bool:
+    """Whether ``v`` is an int or float (not a bool, a list or text)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -72,7 +73,7 @@ def step_name(records: Iterable[dict]) -> str:
 def families_present(records: Iterable[dict]) -> list[str]:
     """The keys of :data:`FAMILIES` some step record has a number for, in chart order."""
     rows = [r for r in records if isinstance(r, dict) and step_of(r) is not None]
-    return [key for key, fam in FAMILIES.items() if any(_number(r.get(c)) for r in rows for c in fam.columns)]
+    return [key for key, fam in FAMILIES.items() if any(is_number(r.get(c)) for r in rows for c in fam.columns)]
 
 
 def records_to_columns(records: Iterable[dict], names: Iterable[str]) -> dict[str, np.ndarray]:
@@ -88,7 +89,7 @@ def records_to_columns(records: Iterable[dict], names: Iterable[str]) -> dict[st
         col = np.full(len(rows), np.nan)
         for i, r in enumerate(rows):
             v = step_of(r) if name == "epoch" else r.get(name)
-            if _number(v):
+            if is_number(v):
                 col[i] = float(v)
         out[name] = col
     return out

@@ -13,7 +13,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 from engine.metrics import format_metric
-from gui.cluster.curves import DEFAULT_FAMILIES, FAMILIES, MetricPlot, families_present, step_name, step_of
+from gui.cluster.curves import (
+    DEFAULT_FAMILIES, FAMILIES, MetricPlot, families_present, is_number, step_name, step_of,
+)
 from remote.logparse import to_metrics_records
 from remote.slurm import FINISHED_STATES, explain_reason, reason_needs_change
 from remote.store import StoredJob
@@ -28,10 +30,6 @@ SUMMARY_NAMES = {"max_violation": "largest KKT violation", "n_support": "support
                  "shift": "centre shift"}
 # Dark amber: a warning reads apart from an error's red and stays legible on white.
 WARNING_TEXT_COLOR = "#8A5300"
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _clock(t: float | None) -> str:
@@ -376,12 +374,8 @@ class JobView(QtWidgets.QWidget):
 
     def run_warnings(self) -> list[str]:
         """The distinct warnings the run's records carry, in the order they first came."""
-        seen: list[str] = []
-        for r in self.records:
-            for w in r.get("warnings") or ():
-                if isinstance(w, str) and w.strip() and w.strip() not in seen:
-                    seen.append(w.strip())
-        return seen
+        texts = (w.strip() for r in self.records for w in (r.get("warnings") or ()) if isinstance(w, str))
+        return list(dict.fromkeys(t for t in texts if t))
 
     def _refresh_plots(self) -> None:
         label = self.job.job_id if self.job else ""
@@ -409,17 +403,17 @@ class JobView(QtWidgets.QWidget):
             return "no records yet" if self.job else ""
         last = steps[-1]
         unit = step_name(steps)
-        count = last.get("iteration") if unit == "iteration" and _is_number(last.get("iteration")) else len(steps)
+        count = last.get("iteration") if unit == "iteration" and is_number(last.get("iteration")) else len(steps)
         parts = [f"{count:,} {unit}s" if unit == "iteration" else f"{count} {unit}s"]
         for family in present:
             for column in FAMILIES[family].columns:
                 value = last.get(column)
-                if _is_number(value):
+                if is_number(value):
                     kind = "accuracy" if "accuracy" in column else "loss"
                     text = (format_metric(value, kind) if family in ("loss", "accuracy")
                             else f"{value:,}" if isinstance(value, int) else f"{value:.4g}")
                     parts.append(f"{SUMMARY_NAMES.get(column, column.replace('_', ' '))} {text}")
-        if _is_number(last.get("elapsed_s")):
+        if is_number(last.get("elapsed_s")):
             parts.append(f"training {last['elapsed_s']:.1f} s")
         return " · ".join(parts)
 
@@ -432,7 +426,7 @@ class JobView(QtWidgets.QWidget):
         return plot.series_data(SERIES, which) if plot is not None else (np.zeros(0), np.zeros(0))
 
     def shown_families(self) -> list[str]:
-        """The metric families with a visible chart, in order."""
+        """The metric families with a chart on show, in order."""
         return [f for f, plot in self.plots.items() if not plot.isHidden()]
 
     # ------------------------------------------------------------------ actions

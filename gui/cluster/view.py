@@ -156,7 +156,8 @@ class ClusterView(QtWidgets.QWidget):
         self.job_view.cancel_requested.connect(self.cancel)
         self.job_view.open_model_requested.connect(self.open_model_requested)
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.compare.float64_requested.connect(self._on_float64_requested)
+        self.compare.float64_requested.connect(lambda: (self.compose.set_float64(True),
+                                                        self.tabs.setCurrentWidget(self.compose)))
 
     # ================================================================== profiles
 
@@ -350,10 +351,9 @@ class ClusterView(QtWidgets.QWidget):
     def _on_queue(self, name: str, entries: list, at: float) -> None:
         if name == self.profile_bar.current():
             self.queue_table.set_entries(entries, updated_at=at)
-        # A job followed by id that is the user's own may be cancelled from the Job tab too.
-        user = self.profiles.get(name).user if name in self.profiles else ""
-        own = {e.job_id for e in entries if self.profiles_control.mine_only or (user and e.user == user)}
-        self.job_view.set_own_jobs(name, own)
+        user = self.profiles[name].user if name in self.profiles else ""  # followed jobs of the user's own
+        self.job_view.set_own_jobs(name, {e.job_id for e in entries if self.profiles_control.mine_only or
+                                          (user and e.user == user)})
 
     def _on_queue_scope_changed(self, mine: bool) -> None:
         self.profiles_control.set_mine_only(mine)
@@ -381,20 +381,13 @@ class ClusterView(QtWidgets.QWidget):
             self.compare.set_run(Run(key=key, label=run_label(job.job_id, job.name, job.profile, job.ntasks),
                                      records=self.job_records(job), source=job.job_dir))
 
-    def _on_float64_requested(self) -> None:
-        self.compose.set_float64(True)
-        self.tabs.setCurrentWidget(self.compose)
-        self.set_status("The next job computes in float64." if self.compose.spec is not None else
-                        "Open a spec (or use Run on cluster… in the Playground), then tick float64.", False)
-
     def _on_tab_changed(self, _index: int) -> None:
         self.output_tail.set_active(self.tabs.currentWidget() is self.job_view)
         if self.tabs.currentWidget() is self.compare:
             self.sync_compare_runs()
         elif self.tabs.currentWidget() is self.job_view:
             self.output_tail.poll()
-        elif self.tabs.currentWidget() is self.compose:
-            # Partitions, their nodes and limits change: the form checks against fresh ones.
+        elif self.tabs.currentWidget() is self.compose:  # partitions and their limits change: ask sinfo again
             self.profiles_control.refresh_partitions(self.profile_bar.current())
 
     # ================================================================== misc
