@@ -25,8 +25,8 @@ from remote.bundle import (
 )
 from remote.config import Profile
 from remote.slurm import (
-    AccountingEntry, JobDescription, Partition, QueueEntry, accounting_from_scontrol, job_id_key, parse_sacct,
-    parse_sbatch, parse_scontrol_job, parse_sinfo, parse_squeue, render_job_script, sacct_command,
+    EPOCH_TIME_ENV, AccountingEntry, JobDescription, Partition, QueueEntry, accounting_from_scontrol, job_id_key,
+    parse_sacct, parse_sbatch, parse_scontrol_job, parse_sinfo, parse_squeue, render_job_script, sacct_command,
     script_output_name, sinfo_command, squeue_command,
 )
 
@@ -154,7 +154,7 @@ class SlurmScheduler(Scheduler):
         for job_id, job_dir in jobs.items():
             if job_id in out:
                 continue
-            info = self.backend.run(["scontrol", "show", "job", job_id], timeout_s=30)
+            info = self.backend.run(["env", EPOCH_TIME_ENV, "scontrol", "show", "job", job_id], timeout_s=30)
             entry = accounting_from_scontrol(parse_scontrol_job(info.stdout, warnings)) if info.ok else None
             rc = _read_exit_status(self.backend, job_dir)
             if entry is not None and entry.state and entry.state not in ("PENDING", "RUNNING", "COMPLETING"):
@@ -504,9 +504,17 @@ def submit_bundle(backend: Backend, description: JobDescription, bundle: Bundle,
     description.validate()
     script = bundle.files[SCRIPT_NAME].decode("utf-8")
     job_dir = description.job_dir
+    existed = backend.exists(job_dir)
     upload_bundle(backend, job_dir, bundle)
     scheduler = scheduler_for(backend)
-    job_id = scheduler.submit(job_dir)
+    try:
+        job_id = scheduler.submit(job_dir)
+    except SubmitError:
+        # SLURM refused the job: take back the folder this submit made, not one that was there.
+        if not existed and job_dir.rstrip("/") and job_dir.strip("/"):
+            backend.run(["rm", "-rf", "--", job_dir], timeout_s=120)
+            logger.info("removed %s after the refused submit", job_dir)
+        raise
     logger.info("submitted job %s on %s from %s", job_id, backend.profile.name, job_dir)
     output_path = scheduler.output_path(job_dir, script_output_name(script, description.output), job_id)
     # A script job writes no metrics.jsonl: its curves come from the Keras lines in its output.

@@ -160,6 +160,10 @@ def _parse_progress(line: str) -> _ProgressLine | None:
     return out
 
 
+_STEP_TIME_RE = re.compile(r"(\d+(?:\.\d+)?)(us|µs|ms|s)/step")
+_STEP_UNITS_S = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
 def _take_epoch_time(out: _ProgressLine, text: str) -> None:
     if out.epoch_time_s is not None:
         return
@@ -169,7 +173,14 @@ def _take_epoch_time(out: _ProgressLine, text: str) -> None:
         mm = _EPOCH_TIME_RE.fullmatch(token.split("/")[0])
         if mm:
             out.epoch_time_s = float(mm.group(1)) * _TIME_UNITS_S[mm.group(2)]
-            return
+            break
+    # Keras rounds the epoch time down to whole seconds: "0s 5ms/step" is an epoch under a
+    # second, not one of no time; steps x time per step says how long.
+    step = _STEP_TIME_RE.search(text)
+    if step and out.target and out.epoch_time_s == 0:
+        estimate = out.target * float(step.group(1)) * _STEP_UNITS_S[step.group(2)]
+        if estimate < 1.0:
+            out.epoch_time_s = estimate
 
 
 class KerasLogParser:

@@ -25,7 +25,7 @@ from remote.backend import Backend
 from remote.jobs import METRICS_NAME, scheduler_for
 from remote.logparse import decode_json_lines
 from remote.output import read_new_output
-from remote.slurm import FINISHED_STATES, time_to_seconds
+from remote.slurm import FINISHED_STATES, QueueEntry, ran_on_nodes, time_to_seconds
 from remote.ssh import ConnectionLostError
 from remote.states import ConnectionStatus, EventKind
 from remote.store import JobStore, StoreError, StoredJob
@@ -100,6 +100,77 @@ def _end_time(job, final, entry, now: float) -> float:
     if job is None or job.started_at is None or ran_s is None:
         return now
     return min(now, job.started_at + ran_s)
+
+
+def _marks(job: StoredJob) -> set[str]:
+    return {m for m in (job.slurm_times or "").split(",") if m}
+
+
+def _never_ran(entry) -> bool:
+    """SLURM says the job ended without ever being given nodes (cancelled while pending).
+
+    ``squeue`` leaves a finished job's node list empty then; ``sacct`` writes "None
+    assigned" and ``scontrol`` "(null)". An entry that only knows the exit status says nothing.
+    """
+    if entry is None or entry.state not in FINISHED_STATES:
+        return False
+    if isinstance(entry, QueueEntry):
+        return not ran_on_nodes(entry.nodelist)
+    return entry.nodelist.strip() in ("(null)", "None assigned")
+
+
+def _slurm_time_changes(job: StoredJob, entry, now: float) -> dict:
+    """Store changes that put SLURM's submit and start times (``squeue``) in place of poll times.
+
+    A start is taken only from a job SLURM gave nodes to: a pending job's start is SLURM's
+    estimate, and a job cancelled while pending has a "start" equal to its cancel. Where
+    SLURM gives no time, a running job's start is reckoned from its elapsed time and marked
+    as seen (not SLURM's).
+    """
+    marks = _marks(job)
+    changes: dict = {}
+    submit_s, start_s = entry.submit_s, entry.start_s
+    if submit_s is not None and "submitted" not in marks:
+        changes["submitted_at"] = submit_s
+        marks.add("submitted")
+    if start_s is not None and "started" not in marks:
+        changes["started_at"] = start_s
+        marks.add("started")
+    elif (start_s is None and job.started_at is None and entry.state not in ("PENDING", "UNKNOWN")
+          and not (entry.finished and not ran_on_nodes(entry.nodelist))):
+        # Polls back off to a minute: SLURM's elapsed time says how long ago it started.
+        started_s = now - (entry.elapsed_s or 0)
+        # A job of ours cannot start before we submitted it; a job we only watch may have
+        # been running long before we began to (its submitted_at is that moment).
+        changes["started_at"] = max(job.submitted_at or 0.0, started_s) if job.kind == "tracked" else started_s
+    if changes:
+        changes["slurm_times"] = ",".join(sorted(marks))
+    return changes
+
+
+def _final_time_changes(job: StoredJob, final, entry, now: float) -> dict:
+    """Store changes for a job that ended: SLURM's end (and start) where it says, else the poll's."""
+    marks = _marks(job)
+    changes: dict = {}
+    for source in (final, entry):
+        if source is None:
+            continue
+        if source.submit_s is not None and "submitted" not in marks:
+            changes["submitted_at"] = source.submit_s
+            marks.add("submitted")
+        if source.start_s is not None and "started" not in marks:
+            changes["started_at"] = source.start_s
+            marks.add("started")
+        if source.end_s is not None and "ended" not in marks:
+            changes["ended_at"] = source.end_s
+            marks.add("ended")
+    if _never_ran(final) or _never_ran(entry):
+        changes["started_at"] = None  # a start seen by a poll was the cancel, not a start
+        marks.discard("started")
+    if "ended" not in marks:
+        changes["ended_at"] = _end_time(job, final, entry, now)
+    changes["slurm_times"] = ",".join(sorted(marks))
+    return changes
 
 
 class Monitor:
@@ -190,13 +261,7 @@ class Monitor:
             if entry.state != job.state or entry.reason != job.reason:
                 changes.update(state=entry.state, reason=entry.reason)
                 events.append(MonitorEvent(EventKind.STATE, self.profile, job_id, state=entry.state, reason=entry.reason))
-            if entry.state not in ("PENDING",) and job.started_at is None and entry.state != "UNKNOWN":
-                # It may have started long before this poll (polls back off to a minute): SLURM's
-                # elapsed time says when. Durations, unlike SLURM's clock times, need no time zone.
-                started_s = now - (entry.elapsed_s or 0)
-                # A job of ours cannot start before we submitted it; a job we only watch may
-                # have been running long before we began to (its submitted_at is that moment).
-                changes["started_at"] = max(job.submitted_at or 0.0, started_s) if job.kind == "tracked" else started_s
+            changes.update(_slurm_time_changes(job, entry, now))
             if job.kind == "external" and entry.name and not job.name:
                 changes["name"] = entry.name
             if changes:
@@ -221,8 +286,9 @@ class Monitor:
                     state, code = "UNKNOWN", None
                 else:
                     continue  # accounting still says running: look again next poll
+                current = self.store.get(self.profile, job.job_id) or job
                 self.store.update(self.profile, job.job_id, state=state, exit_code=code, active=False, reason="",
-                                  ended_at=_end_time(self.store.get(self.profile, job.job_id), final, entry, now))
+                                  **_final_time_changes(current, final, entry, now))
                 events.append(MonitorEvent(EventKind.FINISHED, self.profile, job.job_id, state=state, exit_code=code))
         for w in warnings:
             self.warnings.append(w)

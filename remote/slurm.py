@@ -11,6 +11,7 @@ whole output is one job id).
 from __future__ import annotations
 
 import re
+import time
 import shlex
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -461,6 +462,34 @@ def explain_reason(reason: str) -> str:
     return f"SLURM says: {r}."
 
 
+#: Pending reasons that are limits on one job: waiting does not help, the request must change.
+_NEVER_AS_ASKED = {
+    "PartitionTimeLimit": "lower the time limit to at most the partition's",
+    "PartitionNodeLimit": "ask for fewer (or more) nodes, within the partition's limits",
+    "PartitionConfig": "ask for what the partition offers (or pick another partition)",
+    "InvalidAccount": "give an account you may use",
+    "InvalidQOS": "give a QOS you may use",
+    "BadConstraints": "drop or change the constraints",
+    "DependencyNeverSatisfied": "cancel it; the job it depends on failed",
+}
+
+
+def reason_needs_change(reason: str) -> str:
+    """What to change when a pending reason means the job can never start as asked, else ``""``.
+
+    Limits per job (partition time or node limits, a QOS's or account's per-job maximum) are
+    not waited out: the job must be cancelled, changed and submitted again. Limits on all
+    of a user's or group's jobs together pass as other jobs end, so they give ``""``.
+    """
+    r = (reason or "").strip().strip("()")
+    head = re.split(r"[,(: ]", r, maxsplit=1)[0]
+    if head in _NEVER_AS_ASKED:
+        return _NEVER_AS_ASKED[head]
+    if re.match(r"^(QOS|Assoc)(Max|Min)\w*PerJob\w*$", head) or re.match(r"^QOSMin\w*NotSatisfied$", head):
+        return "ask for less (time, CPUs, nodes or memory) than the limit named"
+    return ""
+
+
 # ----------------------------------------------------------------------------- parsers
 
 
@@ -479,9 +508,41 @@ def parse_sbatch(text: str) -> str:
     raise SlurmOutputError(f"sbatch printed no job id: {text.strip()[:200]!r}")
 
 
+#: Environment that makes ``squeue``, ``sacct`` and ``scontrol`` print times as Unix seconds:
+#: no guessing of the cluster's time zone.
+EPOCH_TIME_ENV = "SLURM_TIME_FORMAT=%s"
+
+
+def slurm_time_s(text: str) -> float | None:
+    """Unix seconds of a SLURM time stamp; ``None`` for ``N/A``, ``Unknown``, ``None`` or empty.
+
+    Takes what :data:`EPOCH_TIME_ENV` makes SLURM print (``1795952618``) and, for output
+    made without it, ISO text (``2026-11-29T11:43:38``), read in this computer's time zone.
+    """
+    text = (text or "").strip()
+    if text.isdigit():
+        value = float(text)
+        return value if value > 0 else None
+    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)$", text)
+    if not m:
+        return None
+    return float(time.mktime(tuple(int(g) for g in m.groups()) + (0, 0, -1)))
+
+
+def ran_on_nodes(nodelist: str) -> bool:
+    """Whether a job was given nodes (``(null)``/``None assigned``: it never ran)."""
+    n = (nodelist or "").strip()
+    return bool(n) and n not in ("(null)", "None assigned", "None", "N/A")
+
+
 @dataclass(frozen=True)
 class QueueEntry:
-    """One job as ``squeue`` shows it. Times are SLURM's text (ISO or ``N/A``)."""
+    """One job as ``squeue`` shows it. Times are SLURM's text (Unix seconds, ISO or ``N/A``).
+
+    ``start_time`` of a pending job is SLURM's estimate, not a start; a finished job that
+    never ran (cancelled while pending) has an empty ``nodelist`` and ``start_time`` equal to
+    its ``end_time``.
+    """
 
     job_id: str
     name: str
@@ -495,6 +556,7 @@ class QueueEntry:
     nodelist: str
     submit_time: str
     start_time: str
+    end_time: str = ""
 
     @property
     def finished(self) -> bool:
@@ -504,8 +566,23 @@ class QueueEntry:
     def elapsed_s(self) -> int | None:
         return time_to_seconds(self.elapsed)
 
+    @property
+    def submit_s(self) -> float | None:
+        return slurm_time_s(self.submit_time)
 
-SQUEUE_FIELDS = ("%i", "%u", "%T", "%P", "%D", "%M", "%l", "%V", "%S", "%R", "%j")
+    @property
+    def start_s(self) -> float | None:
+        """When SLURM started the job; ``None`` while pending and for a job that never ran."""
+        if self.state == "PENDING" or (self.finished and not ran_on_nodes(self.nodelist)):
+            return None
+        return slurm_time_s(self.start_time)
+
+    @property
+    def end_s(self) -> float | None:
+        return slurm_time_s(self.end_time) if self.finished else None
+
+
+SQUEUE_FIELDS = ("%i", "%u", "%T", "%P", "%D", "%M", "%l", "%V", "%S", "%e", "%R", "%j")
 #: ``squeue -o`` format: the user-chosen job name last, so a "|" in it cannot shift fields.
 SQUEUE_FORMAT = "|".join(SQUEUE_FIELDS)
 _JOBID_RE = re.compile(r"^\d+(?:_\d+|_\[[0-9,\-%]+\])?(?:\+\d+)?$")
@@ -513,7 +590,7 @@ _JOBID_RE = re.compile(r"^\d+(?:_\d+|_\[[0-9,\-%]+\])?(?:\+\d+)?$")
 
 def squeue_command(job_ids: list[str] | None = None, user: str | None = None) -> list[str]:
     """argv of the one ``squeue`` call that lists ``job_ids`` (finished ones too) or a user's jobs."""
-    argv = ["squeue", "--noheader", "--states=all", "--format", SQUEUE_FORMAT]
+    argv = ["env", EPOCH_TIME_ENV, "squeue", "--noheader", "--states=all", "--format", SQUEUE_FORMAT]
     if job_ids:
         argv += ["--jobs", ",".join(job_ids)]
     if user:
@@ -541,7 +618,7 @@ def parse_squeue(text: str, warnings: list[str] | None = None) -> list[QueueEntr
             if warnings is not None:
                 warnings.append(f"squeue line {n} not understood: {line[:120]!r}")
             continue
-        job_id, user, state, partition, nodes, elapsed, limit, submit, start, reason_or_nodes, name = (
+        job_id, user, state, partition, nodes, elapsed, limit, submit, start, end, reason_or_nodes, name = (
             p.strip() for p in parts)
         if not re.match(r"^[A-Z_]+\+?$", state):
             if warnings is not None:
@@ -558,7 +635,7 @@ def parse_squeue(text: str, warnings: list[str] | None = None) -> list[QueueEntr
         out.append(QueueEntry(
             job_id=job_id, name=name, user=user, state=state, partition=partition,
             nodes=int(nodes) if nodes.isdigit() else None, elapsed=elapsed, time_limit=limit,
-            reason=reason, nodelist=nodelist, submit_time=submit, start_time=start,
+            reason=reason, nodelist=nodelist, submit_time=submit, start_time=start, end_time=end,
         ))
     return out
 
@@ -576,14 +653,31 @@ class AccountingEntry:
     end_time: str
     elapsed: str
     source: str = "sacct"
+    submit_time: str = ""
+    nodelist: str = ""
+
+    @property
+    def submit_s(self) -> float | None:
+        return slurm_time_s(self.submit_time)
+
+    @property
+    def start_s(self) -> float | None:
+        """When the job started; ``None`` when it never ran (no nodes, e.g. cancelled while pending)."""
+        if self.nodelist and not ran_on_nodes(self.nodelist):
+            return None
+        return slurm_time_s(self.start_time)
+
+    @property
+    def end_s(self) -> float | None:
+        return slurm_time_s(self.end_time)
 
 
-SACCT_FIELDS = ("JobID", "State", "ExitCode", "Start", "End", "Elapsed", "JobName")
+SACCT_FIELDS = ("JobID", "State", "ExitCode", "Submit", "Start", "End", "Elapsed", "NodeList", "JobName")
 
 
 def sacct_command(job_ids: list[str]) -> list[str]:
-    """argv of the one ``sacct`` call for ``job_ids`` (parsable, no header)."""
-    return ["sacct", "--parsable2", "--noheader", "--jobs", ",".join(job_ids),
+    """argv of the one ``sacct`` call for ``job_ids`` (parsable, no header, times as Unix seconds)."""
+    return ["env", EPOCH_TIME_ENV, "sacct", "--parsable2", "--noheader", "--jobs", ",".join(job_ids),
             "--format", ",".join(SACCT_FIELDS)]
 
 
@@ -611,10 +705,11 @@ def parse_sacct(text: str, warnings: list[str] | None = None) -> list[Accounting
             continue
         if "." in job_id:
             continue
-        _, state, exit_code, start, end, elapsed, name = (p.strip() for p in parts)
+        _, state, exit_code, submit, start, end, elapsed, nodelist, name = (p.strip() for p in parts)
         rc, sig = _exit_code(exit_code)
         out.append(AccountingEntry(job_id=job_id, name=name, state=_state_word(state), exit_code=rc, signal=sig,
-                                   start_time=start, end_time=end, elapsed=elapsed, source="sacct"))
+                                   start_time=start, end_time=end, elapsed=elapsed, source="sacct",
+                                   submit_time=submit, nodelist=nodelist))
     return out
 
 
@@ -653,7 +748,9 @@ def accounting_from_scontrol(info: dict[str, str]) -> AccountingEntry | None:
     return AccountingEntry(
         job_id=info["JobId"], name=info.get("JobName", ""), state=_state_word(info.get("JobState", "")),
         exit_code=rc, signal=sig, start_time=info.get("StartTime", ""), end_time=info.get("EndTime", ""),
-        elapsed=info.get("RunTime", ""), source="scontrol",
+        elapsed=info.get("RunTime", ""), source="scontrol", submit_time=info.get("SubmitTime", ""),
+        # A job never given a node prints "NodeList=" (one-line output: "(null)").
+        nodelist=info.get("NodeList", "") or ("(null)" if "NodeList" in info else ""),
     )
 
 
@@ -730,9 +827,10 @@ def parse_sinfo(text: str, warnings: list[str] | None = None) -> list[Partition]
 
 __all__ = [
     "ACTIVE_STATES", "AccountingEntry", "DIRECTIVE_HELP", "FINISHED_STATES", "JobDescription", "LAUNCHERS",
-    "Partition", "QueueEntry", "SACCT_FIELDS", "SQUEUE_FORMAT", "SlurmInputError", "SlurmOutputError",
+    "EPOCH_TIME_ENV", "Partition", "QueueEntry", "SACCT_FIELDS", "SQUEUE_FORMAT", "SlurmInputError", "SlurmOutputError",
     "accounting_from_scontrol", "explain_reason", "job_id_key", "launch_line", "parse_sacct", "parse_sbatch",
-    "parse_scontrol_job", "parse_sinfo", "parse_squeue", "render_job_script", "sacct_command", "sbatch_directives",
+    "parse_scontrol_job", "parse_sinfo", "parse_squeue", "reason_needs_change", "render_job_script", "sacct_command",
+    "sbatch_directives",
     "sbatch_option", "script_output_name", "shell_word", "sinfo_command", "squeue_command", "time_to_seconds",
-    "valid_time",
+    "valid_time", "ran_on_nodes", "slurm_time_s",
 ]

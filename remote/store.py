@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at     REAL,
     active         INTEGER NOT NULL DEFAULT 1,
     message        TEXT NOT NULL DEFAULT '',
+    slurm_times    TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (profile, job_id)
 );
 CREATE TABLE IF NOT EXISTS records (
@@ -84,10 +85,17 @@ class StoredJob:
     updated_at: float | None
     active: bool
     message: str
+    #: Which of ``submitted``/``started``/``ended`` are SLURM's own times (comma-separated);
+    #: the others are when a poll first saw the change.
+    slurm_times: str = ""
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED_STATES
+
+    def from_slurm(self, which: str) -> bool:
+        """Whether time ``which`` (``submitted``, ``started``, ``ended``) is SLURM's, not a poll's."""
+        return which in self.slurm_times.split(",")
 
 
 _COLUMNS = [f.name for f in fields(StoredJob)]
@@ -116,6 +124,9 @@ class JobStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            if "slurm_times" not in columns:  # a store written before SLURM's times were kept
+                self._db.execute("ALTER TABLE jobs ADD COLUMN slurm_times TEXT NOT NULL DEFAULT ''")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the job store {self.path}: {exc}") from None
         self._lock = threading.RLock()

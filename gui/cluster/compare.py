@@ -15,10 +15,22 @@ from PySide6 import QtCore, QtWidgets
 from superqt.utils import signals_blocked
 
 from gui import theme
-from gui.cluster.curves import AXES, MetricPlot
+import numpy as np
+
+from gui.cluster.curves import AXES, DEFAULT_FAMILIES, FAMILIES, MetricPlot, families_present, step_of
 from remote.logparse import parse_metrics_file, to_metrics_records
 
 RUN_COLORS = theme.CLASS_COLORS[1:] + theme.CLASS_COLORS[:1]
+#: Markers of runs whose curves lie exactly on an earlier run's, so each stays visible.
+SAME_CURVE_SYMBOLS = ("o", "t", "s", "d", "star", "x")
+#: Longest run name in the legend; the list shows it elided in the middle, the tooltip whole.
+LEGEND_CHARS = 38
+FLOAT32_NOTE = (
+    "Why runs of one spec with different rank counts drift apart: each rank sums its share of "
+    "the gradient and the ranks' sums are added, so the additions happen in another order. In "
+    "float32 (about 7 significant digits) that changes the last digit now and then; the curves agree "
+    "to ~1e-8 at first and the differences grow over many epochs. Run both in float64 (\"dtype\": \"float64\" in the "
+    "spec's train section) and they agree far longer: <a href='float64'>compose the next job in float64</a>.")
 LOSS_TITLE = "Loss (solid: test, dashed: train)"
 LOSS_TITLE_EMPTY = "Loss: tick runs on the left to overlay them"
 LOSS_TITLE_NO_RUNS = "Loss: runs with records appear on the left; or add a metrics file"
@@ -50,7 +62,7 @@ def run_from_file(path: str) -> Run:
     with open(path, "rb") as fh:
         text = fh.read().decode("utf-8", errors="replace")
     records = parse_metrics_file(os.path.basename(path), text)
-    if not any(r.get("epoch") is not None for r in records):
+    if not any(step_of(r) is not None for r in records):
         raise ValueError(f"{path} holds no epoch records (expected metrics.jsonl, a Keras CSV log or Keras output)")
     ranks = next((r.get("ranks") for r in reversed(records) if r.get("ranks")), None)
     label = os.path.basename(path) + (f" · {ranks} ranks" if ranks else "")
@@ -58,7 +70,15 @@ def run_from_file(path: str) -> Run:
 
 
 class CompareView(QtWidgets.QWidget):
-    """A list of runs with check boxes and two overlaid charts (loss, accuracy)."""
+    """A list of runs with check boxes and overlaid charts (loss and accuracy, or a model's own).
+
+    Signals
+    -------
+    float64_requested()
+        The user asked to compose the next job in float64 (from the drift note).
+    """
+
+    float64_requested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -67,6 +87,10 @@ class CompareView(QtWidgets.QWidget):
         self.list.setToolTip("Tick the runs to overlay. Runs of the same spec with different rank counts show what "
                              "parallel training buys.")
         self.list.itemChanged.connect(self._on_item_changed)
+        # Long names lose their end (the job name), not the job id or the rank count; the
+        # tooltip has all.
+        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.add_file_button = QtWidgets.QPushButton("Add metrics file…")
         self.add_file_button.setToolTip("A metrics.jsonl, a Keras CSVLogger file or a Keras output log from disk.")
         self.add_file_button.clicked.connect(self._on_add_file)
@@ -80,8 +104,18 @@ class CompareView(QtWidgets.QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(f"color: {theme.ERROR_COLOR};")
         self.error_label.setVisible(False)
-        self.loss_plot = MetricPlot("loss", LOSS_TITLE_NO_RUNS, legend=True)
-        self.acc_plot = MetricPlot("accuracy", "Accuracy", legend=False)
+        self.plots: dict[str, MetricPlot] = {}
+        self.plots_box = QtWidgets.QVBoxLayout()
+        self.loss_plot = self._plot("loss")
+        self.acc_plot = self._plot("accuracy")
+        self.loss_plot.getPlotItem().setTitle(LOSS_TITLE_NO_RUNS, color=theme.FOREGROUND, size="10pt")
+        #: What the charts cannot say: which runs lie on top of each other, why ranks drift.
+        self.note_label = QtWidgets.QLabel()
+        self.note_label.setWordWrap(True)
+        self.note_label.setProperty("role", "hint")
+        self.note_label.setVisible(False)
+        self.note_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.note_label.linkActivated.connect(lambda _link: self.float64_requested.emit())
 
         left = QtWidgets.QVBoxLayout()
         heading = QtWidgets.QLabel("Runs")
@@ -98,12 +132,28 @@ class CompareView(QtWidgets.QWidget):
         left_widget.setLayout(left)
         left_widget.setMaximumWidth(360)
         plots = QtWidgets.QVBoxLayout()
-        plots.addWidget(self.loss_plot, 3)
-        plots.addWidget(self.acc_plot, 2)
+        plots.addLayout(self.plots_box, 1)
+        plots.addWidget(self.note_label)
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(left_widget)
         lay.addLayout(plots, 1)
+
+    def _plot(self, family: str) -> MetricPlot:
+        """The chart of metric family ``family`` (the first one carries the legend)."""
+        if family not in self.plots:
+            plot = MetricPlot(family, FAMILIES[family].title, legend=not self.plots)
+            plot.set_x_axis(self.axis_combo.currentData() or "epoch")
+            if getattr(self, "presentation", False):
+                plot.set_presentation(True)
+            self.plots[family] = plot
+            self.plots_box.addWidget(plot, 3 if not self.plots_box.count() else 2)
+        return self.plots[family]
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation = on
+        for plot in self.plots.values():
+            plot.set_presentation(on)
 
     # ------------------------------------------------------------------ runs
 
@@ -120,8 +170,10 @@ class CompareView(QtWidgets.QWidget):
                 item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(QtCore.Qt.CheckState.Unchecked)
                 self.list.addItem(item)
-            item.setText(f"{run.label}  ({sum(r.get('epoch') is not None for r in run.records)} epochs)")
-            item.setToolTip(f"{run.label}\n{run.source}" if run.source else run.label)
+            steps = sum(step_of(r) is not None for r in run.records)
+            unit = "epochs" if any(r.get("epoch") is not None for r in run.records) or not steps else "records"
+            item.setText(run.label)
+            item.setToolTip(f"{run.label}: {steps} {unit}" + (f"\n{run.source}" if run.source else ""))
             if checked is not None:
                 item.setCheckState(QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked)
         if new or self.is_checked(run.key) or checked is not None:
@@ -157,31 +209,82 @@ class CompareView(QtWidgets.QWidget):
     # ------------------------------------------------------------------ drawing
 
     def redraw(self) -> None:
-        checked = self.checked_keys()
-        for plot in (self.loss_plot, self.acc_plot):
+        checked = [k for k in self.checked_keys() if k in self.runs]
+        present: list[str] = []
+        for key in checked:
+            present += [f for f in families_present(self.runs[key].records) if f not in present]
+        shown = [f for f in FAMILIES if f in present] or list(DEFAULT_FAMILIES)
+        for family in shown:
+            self._plot(family)
+        for family, plot in self.plots.items():
+            plot.setVisible(family in shown)
             for key in list(plot.curves):
-                if key not in checked:
+                if key not in checked or family not in shown:
                     plot.remove_series(key)
+        same_as = self._identical_runs(checked, shown[0])
         for i, key in enumerate(checked):
-            run = self.runs.get(key)
-            if run is None:
-                continue
+            run = self.runs[key]
             color = RUN_COLORS[i % len(RUN_COLORS)]
-            for plot in (self.loss_plot, self.acc_plot):
-                # Colours follow the order in the list, so re-create curves whose colour moved.
-                if key in plot.curves and plot.curves[key][1].opts["pen"].color().name().lower() != color.lower():
-                    plot.remove_series(key)
-                plot.show_series(key, run.label, color, run.records)
-        for plot in (self.loss_plot, self.acc_plot):
+            twin = key in same_as
+            symbol = SAME_CURVE_SYMBOLS[i % len(SAME_CURVE_SYMBOLS)] if twin else None
+            style = QtCore.Qt.PenStyle.DashDotLine if twin else QtCore.Qt.PenStyle.SolidLine
+            label = run.label if len(run.label) <= LEGEND_CHARS else run.label[:LEGEND_CHARS - 1] + "…"
+            for family in shown:
+                plot = self.plots[family]
+                # Colours follow the order in the list and markers mark identical runs: re-create
+                # curves whose look changed.
+                if key in plot.curves:
+                    test = plot.curves[key][1]
+                    if (test.opts["pen"].color().name().lower() != color.lower()
+                            or test.opts.get("symbol") != symbol):
+                        plot.remove_series(key)
+                plot.show_series(key, label, color, run.records, symbol=symbol, style=style)
+        for plot in self.plots.values():
             plot.getPlotItem().enableAutoRange()
-        # An empty chart says how to fill it.
-        self.loss_plot.getPlotItem().setTitle(
-            LOSS_TITLE if checked else LOSS_TITLE_EMPTY if self.runs else LOSS_TITLE_NO_RUNS,
-            color=theme.FOREGROUND, size="10pt")
+        first = self.plots[shown[0]]
+        title = FAMILIES[shown[0]].title
+        if shown[0] == "loss":
+            title = LOSS_TITLE if checked else LOSS_TITLE_EMPTY if self.runs else LOSS_TITLE_NO_RUNS
+        elif not checked:
+            title = f"{title}: tick runs on the left to overlay them"
+        first.getPlotItem().setTitle(title, color=theme.FOREGROUND, size="10pt")
+        self._update_note(checked, same_as)
+
+    def _identical_runs(self, checked: list[str], family: str) -> dict[str, str]:
+        """Runs whose curves equal an earlier ticked run's: ``{key: key of the earlier run}``."""
+        columns = FAMILIES[family].columns
+        out: dict[str, str] = {}
+        seen: list[tuple[str, np.ndarray]] = []
+        for key in checked:
+            rows = [r for r in self.runs[key].records if step_of(r) is not None]
+            values = np.array([[float(r.get(c)) if isinstance(r.get(c), (int, float)) else np.nan for c in columns]
+                               for r in rows])
+            for other, other_values in seen:
+                if (values.shape == other_values.shape and values.size
+                        and np.array_equal(np.isnan(values), np.isnan(other_values))
+                        and np.allclose(values, other_values, rtol=1e-6, atol=0, equal_nan=True)):
+                    out[key] = other
+                    out.setdefault(other, other)
+                    break
+            seen.append((key, values))
+        return out
+
+    def _update_note(self, checked: list[str], same_as: dict[str, str]) -> None:
+        parts = []
+        for key, other in same_as.items():
+            if key != other:
+                parts.append(f"<b>{self.runs[key].label}</b> lies exactly on <b>{self.runs[other].label}</b> "
+                             "(markers and dash-dots tell them apart).")
+        ranks = {next((r.get("ranks") for r in self.runs[k].records if r.get("ranks")), None) for k in checked}
+        ranks.discard(None)
+        if len(ranks) > 1:
+            parts.append(FLOAT32_NOTE)
+        self.note_label.setText("<br>".join(parts))
+        self.note_label.setVisible(bool(parts))
 
     def curve_data(self, key: str, metric: str = "loss", which: str = "test"):
-        plot = self.loss_plot if metric == "loss" else self.acc_plot
-        return plot.series_data(key, which)
+        plot = self.plots.get(metric)
+        return plot.series_data(key, which) if plot is not None else (np.zeros(0), np.zeros(0))
 
     def set_axis(self, axis: str) -> None:
         index = self.axis_combo.findData(axis)
@@ -190,7 +293,7 @@ class CompareView(QtWidgets.QWidget):
 
     def _on_axis_changed(self, _index: int) -> None:
         axis = self.axis_combo.currentData()
-        for plot in (self.loss_plot, self.acc_plot):
+        for plot in self.plots.values():
             plot.set_x_axis(axis)
             plot.clear_series()
         self.redraw()

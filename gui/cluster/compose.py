@@ -73,7 +73,7 @@ def spec_summary(spec: RunSpec | None, source: str) -> str:
         return f"Spec{where}: {data} data, SVM {m.kernel} kernel, C {m.C:g}, gamma {gamma}, one-vs-one"
     arch = f"{m.kind}" + (f" {list(m.hidden)} {m.activation}" if m.kind == "mlp" else "")
     return (f"Spec{where}: {spec.dataset.kind} data, {arch}, {spec.train.epochs} epochs, "
-            f"batch {spec.train.batch_size}, {spec.train.optimizer}")
+            f"batch {spec.train.batch_size}, {spec.train.optimizer}, {spec.train.dtype}")
 
 
 def safe_name(text: str) -> str:
@@ -126,6 +126,13 @@ class ComposeTab(QtWidgets.QWidget):
 
         self.spec_label = QtWidgets.QLabel(spec_summary(None, ""))
         self.spec_label.setWordWrap(True)
+        # float32 rounds in another place for every rank count: float64 lets runs be compared closely.
+        self.float64_check = QtWidgets.QCheckBox("float64")
+        self.float64_check.setToolTip(
+            "Compute in float64 instead of float32: slower and twice the memory, but runs of this spec with "
+            "different rank counts then agree far longer (their sums are added in another order).")
+        self.float64_check.setEnabled(False)
+        self.float64_check.toggled.connect(self._on_float64_toggled)
         self.open_spec_button = QtWidgets.QPushButton("Open spec file…")
         self.open_spec_button.clicked.connect(self._on_open_spec)
         self.template_combo = QtWidgets.QComboBox()
@@ -152,6 +159,7 @@ class ComposeTab(QtWidgets.QWidget):
     def _build(self) -> None:
         spec_row = QtWidgets.QHBoxLayout()
         spec_row.addWidget(self.spec_label, 1)
+        spec_row.addWidget(self.float64_check)
         spec_row.addWidget(self.open_spec_button)
         spec_row.addWidget(self.template_combo)
         spec_row.addWidget(self.save_template_button)
@@ -207,6 +215,9 @@ class ComposeTab(QtWidgets.QWidget):
         self.spec = spec
         self.spec_source = source
         self.spec_label.setText(spec_summary(spec, source))
+        with signals_blocked(self.float64_check):
+            self.float64_check.setChecked(spec.train.dtype == "float64")
+        self.float64_check.setEnabled(True)
         values = self.form.values()
         if not values.get("job_name") or values["job_name"] == JobDescription().job_name:
             values["job_name"] = safe_name(f"scalelab-{spec.dataset.kind}")[:64]
@@ -217,11 +228,23 @@ class ComposeTab(QtWidgets.QWidget):
         """Start composing a job that runs a Python script (an exported Keras script) with its data."""
         self.spec, self.spec_source = None, path
         self.spec_label.setText(script_summary(path))
+        self.float64_check.setEnabled(False)
         values = dict(self.form.values(), ntasks=1, nodes=1)
         if not values.get("job_name") or values["job_name"] == JobDescription().job_name:
             values["job_name"] = safe_name(f"keras-{os.path.splitext(os.path.basename(path))[0]}")[:64]
         self.form.set_values(values)
         self.new_folder()
+
+    def set_float64(self, on: bool) -> None:
+        """Compute the composed spec in float64 (``on``) or float32."""
+        self.float64_check.setChecked(on)
+
+    def _on_float64_toggled(self, on: bool) -> None:
+        if self.spec is None:
+            return
+        self.spec = replace(self.spec, train=replace(self.spec.train, dtype="float64" if on else "float32"))
+        self.spec_label.setText(spec_summary(self.spec, self.spec_source))
+        self.update_preview()
 
     def open_spec_file(self, path: str) -> bool:
         """Compose a job for the spec file (or Python script) at ``path``; ``False`` (and a message)

@@ -12,6 +12,7 @@ that cannot be clicked through. Passwords and one-time codes are asked for by
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable
 
 from PySide6 import QtCore, QtWidgets
@@ -94,6 +95,10 @@ class ConnectionManager(QtCore.QObject):
         self._workers: set = set()
         self._lock = threading.Lock()
         self._op_locks: dict[str, threading.RLock] = {}
+        #: Profiles that logged in at least once this session: losing them is an outage, not a refusal.
+        self._ever_connected: set[str] = set()
+        #: ``(attempt, monotonic time of the next attempt)`` while a profile's poller retries.
+        self.retries: dict[str, tuple[int, float]] = {}
         self.closed = False
 
     # ------------------------------------------------------------------ profiles and state
@@ -119,18 +124,37 @@ class ConnectionManager(QtCore.QObject):
         self._states[name] = (state, message)
         self.state_changed.emit(name, state, message)
 
-    def note_state(self, name: str, state: str, message: str = "") -> None:
+    def note_state(self, name: str, state: str, message: str = "", attempt: int = 0,
+                   next_in_s: float | None = None) -> None:
         """What a poll learnt about profile ``name``'s connection: ``connected`` or ``reconnecting``.
 
-        A lost connection does not hide an earlier ``error`` (a changed host key, a refused
-        login stays on show); a poll that got through clears any trouble.
+        ``attempt`` and ``next_in_s`` say how many polls in a row failed and when the poller
+        tries again (shown as "reconnecting (attempt N, next in M s)"). A lost connection does
+        not hide an earlier ``error`` (a changed host key, a refused login stays on show); a
+        poll that got through clears any trouble.
         """
         profile = self.profiles.get(name)
         if self.closed or profile is None or profile.is_local:
             return
         if state != ConnectionStatus.CONNECTED and self.state(name)[0] == ConnectionStatus.ERROR:
             return
-        self._set_state(name, state, message)
+        if state == ConnectionStatus.RECONNECTING and attempt:
+            self.retries[name] = (attempt, time.monotonic() + (next_in_s or 0.0))
+        else:
+            self.retries.pop(name, None)
+        if state == ConnectionStatus.CONNECTED:
+            self._ever_connected.add(name)
+        # Emitted even when state and message repeat: the attempt number moved on.
+        self._states[name] = (state, message)
+        self.state_changed.emit(name, state, message)
+
+    def retry_text(self, name: str) -> str:
+        """``"attempt N, next in M s"`` while profile ``name`` waits to reconnect, else ``""``."""
+        if self.state(name)[0] != ConnectionStatus.RECONNECTING or name not in self.retries:
+            return ""
+        attempt, at = self.retries[name]
+        left = max(0, int(round(at - time.monotonic())))
+        return f"attempt {attempt}, next in {left} s" if left else f"attempt {attempt + 1} now"
 
     def backend(self, name: str) -> Backend:
         """The backend of profile ``name`` (created on first use; safe from any thread)."""
@@ -182,10 +206,13 @@ class ConnectionManager(QtCore.QObject):
             if on_error:
                 on_error(f"no profile named {name!r}")
             return None
-        if not profile.is_local and self.state(name)[0] != ConnectionStatus.CONNECTED:
+        if not profile.is_local and self.state(name)[0] not in (ConnectionStatus.CONNECTED,
+                                                                 ConnectionStatus.RECONNECTING):
             self._set_state(name, ConnectionStatus.CONNECTING, "")
 
         lock = self.op_lock(name)
+        # Whether the login itself got through: an error after it is the operation's, not the connection's.
+        logged_in = threading.Event()
 
         def job():
             with lock:
@@ -195,10 +222,13 @@ class ConnectionManager(QtCore.QObject):
                 connect = getattr(backend, "connect", None)
                 if connect is not None:
                     connect()
+                logged_in.set()
                 return fn(backend)
 
         def returned(value):
             if not profile.is_local:
+                self._ever_connected.add(name)
+                self.retries.pop(name, None)
                 self._set_state(name, ConnectionStatus.CONNECTED, "")
             if on_result is not None:
                 on_result(value)
@@ -215,16 +245,26 @@ class ConnectionManager(QtCore.QObject):
                 self.show_changed_key(exc)
                 message = str(exc)
                 self._set_state(name, ConnectionStatus.ERROR, "host key CHANGED: connection refused")
+            elif (isinstance(exc, ConnectionLostError) and not isinstance(exc, AuthenticationError)
+                  and name in self._ever_connected and not self.closed):
+                # It worked before: an outage, which the poller rides out (and says so).
+                message = f"connection lost: {exc}"
+                if self.state(name)[0] != ConnectionStatus.RECONNECTING:
+                    self._set_state(name, ConnectionStatus.RECONNECTING, str(exc))
             elif isinstance(exc, (AuthenticationError, ConnectionLostError, SshError, ConfigError)):
                 # ConfigError: a bad Port or ProxyJump in ~/.ssh/config, found when connecting.
                 if isinstance(exc, AuthenticationError):
                     self._close_backend(name)
-                message = str(exc)
+                message = f"could not log in: {exc}" if not logged_in.is_set() else str(exc)
                 self._set_state(name, ConnectionStatus.ERROR, message)
             else:
                 message = str(exc) or type(exc).__name__
                 if not profile.is_local and self.state(name)[0] == ConnectionStatus.CONNECTING:
-                    self._set_state(name, ConnectionStatus.CONNECTED, "")
+                    if logged_in.is_set():
+                        self._set_state(name, ConnectionStatus.CONNECTED, "")
+                    else:  # the login failed in a way not foreseen: never shown as connected
+                        message = f"could not log in: {message}"
+                        self._set_state(name, ConnectionStatus.ERROR, message)
             if on_error is not None:
                 on_error(message)
             if on_done is not None:

@@ -1,12 +1,16 @@
-"""Loss and accuracy curves of one or several runs, on an epoch or wall-time axis.
+"""Curves of one or several runs, on a step (epoch or iteration) or wall-time axis.
 
-Each run is a *series*: its train curve (dashed) and test curve (solid) in one colour,
-created once and updated with ``setData``. The job view shows one series, the compare
-view many, with a legend naming each run.
+Any record stream is drawn: one chart per metric *family* present in the records (loss and
+accuracy for networks; dual objective, largest KKT violation and support vectors for an SVM;
+inertia and centre shift for k-means). Each run is a *series*: for loss and accuracy its
+train curve (dashed) and test curve (solid) in one colour, for the others one solid curve;
+created once and updated with ``setData``. The job view shows one series, the compare view
+many, with a legend naming each run. Lists in records (per-rank timings) are not curves.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
@@ -18,31 +22,88 @@ from gui import theme
 AXES = {"epoch": "epoch", "elapsed_s": "wall time (s)"}
 
 
+@dataclass(frozen=True)
+class MetricFamily:
+    """One chart: a title and the record keys drawn in it (``train_``/``test_`` pairs or one key)."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+
+    @property
+    def paired(self) -> bool:
+        return len(self.columns) == 2
+
+
+#: Every metric family a run may write, in the order the charts appear.
+FAMILIES: dict[str, MetricFamily] = {f.key: f for f in (
+    MetricFamily("loss", "Loss", ("train_loss", "test_loss")),
+    MetricFamily("accuracy", "Accuracy", ("train_accuracy", "test_accuracy")),
+    MetricFamily("dual_objective", "SVM dual objective", ("dual_objective",)),
+    MetricFamily("max_violation", "SVM largest KKT violation", ("max_violation",)),
+    MetricFamily("n_support", "SVM support vectors", ("n_support",)),
+    MetricFamily("inertia", "k-means inertia", ("inertia",)),
+    MetricFamily("shift", "k-means centre shift", ("shift",)),
+)}
+#: What a run without records shows: the charts of a network.
+DEFAULT_FAMILIES = ("loss", "accuracy")
+
+
+def is_number(v) -> bool:
+    """Whether ``v`` is an int or float (not a bool, a list or text)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def step_of(record: dict):
+    """A record's step: its ``epoch``, else its ``iteration`` (None for neither)."""
+    step = record.get("epoch")
+    return record.get("iteration") if step is None else step
+
+
+def step_name(records: Iterable[dict]) -> str:
+    """``"epoch"`` when the records count epochs, ``"iteration"`` when they count iterations."""
+    for r in records:
+        if isinstance(r, dict) and r.get("epoch") is not None:
+            return "epoch"
+        if isinstance(r, dict) and r.get("iteration") is not None:
+            return "iteration"
+    return "epoch"
+
+
+def families_present(records: Iterable[dict]) -> list[str]:
+    """The keys of :data:`FAMILIES` some step record has a number for, in chart order."""
+    rows = [r for r in records if isinstance(r, dict) and step_of(r) is not None]
+    return [key for key, fam in FAMILIES.items() if any(is_number(r.get(c)) for r in rows for c in fam.columns)]
+
+
 def records_to_columns(records: Iterable[dict], names: Iterable[str]) -> dict[str, np.ndarray]:
     """Columns of ``records`` as float arrays ``(n,)``; a missing value is NaN.
 
-    Records without an ``epoch`` (per-step records of a long epoch) are skipped, so a
-    curve has one point per epoch.
+    Records without a step (``epoch`` or ``iteration``; per-batch records of a long epoch)
+    are skipped, so a curve has one point per step. The column ``"epoch"`` is the step: an
+    SVM's or k-means' ``iteration`` where there is no epoch.
     """
-    rows = [r for r in records if isinstance(r, dict) and r.get("epoch") is not None]
+    rows = [r for r in records if isinstance(r, dict) and step_of(r) is not None]
     out = {}
     for name in names:
         col = np.full(len(rows), np.nan)
         for i, r in enumerate(rows):
-            v = r.get(name)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = step_of(r) if name == "epoch" else r.get(name)
+            if is_number(v):
                 col[i] = float(v)
         out[name] = col
     return out
 
 
 class MetricPlot(pg.PlotWidget):
-    """One metric (``loss`` or ``accuracy``) of any number of runs."""
+    """One metric family (a key of :data:`FAMILIES`: ``loss``, ``dual_objective``, ...) of any number of runs."""
 
     def __init__(self, metric: str, title: str, parent: QtWidgets.QWidget | None = None, legend: bool = False):
         super().__init__(parent=parent, background=theme.BACKGROUND)
         # Not "metric": that name would shadow the virtual QWidget.metric() and crash Qt.
         self.metric_name = metric
+        self.family = FAMILIES[metric]
+        self.step = "epoch"
         self.setMenuEnabled(False)
         pi = self.getPlotItem()
         pi.setTitle(title, color=theme.FOREGROUND, size="10pt")
@@ -72,17 +133,33 @@ class MetricPlot(pg.PlotWidget):
 
     def set_x_axis(self, axis: str) -> None:
         self.x_axis = axis
-        self.getPlotItem().setLabel("bottom", AXES[axis], color=theme.MUTED)
+        label = self.step if axis == "epoch" else AXES[axis]
+        self.getPlotItem().setLabel("bottom", label, color=theme.MUTED)
 
-    def ensure_series(self, key: str, label: str, color: str,
-                      train_color: str | None = None) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
-        """The (train, test) curves of run ``key``, created on first use."""
+    def reset_view(self) -> None:
+        """Forget the last run's axes: an empty chart shows 0..1, not the previous job's range."""
+        pi = self.getPlotItem()
+        if self.has_data():
+            pi.enableAutoRange()
+        else:
+            pi.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+    def ensure_series(self, key: str, label: str, color: str, train_color: str | None = None,
+                      symbol: str | None = None, style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyle.SolidLine,
+                      ) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+        """The (train, test) curves of run ``key``, created on first use.
+
+        ``symbol`` (a pyqtgraph marker such as ``"o"``) and ``style`` set the test curve apart
+        from another run drawn in the same place.
+        """
         if key not in self.curves:
             pi = self.getPlotItem()
             scale = getattr(self, "pen_scale", 1.0)
             train = pi.plot(pen=pg.mkPen(train_color or color, width=1.5 * scale,
                                          style=QtCore.Qt.PenStyle.DashLine))
-            test = pi.plot(pen=pg.mkPen(color, width=2.0 * scale), name=label if self.legend is not None else None)
+            extra = dict(symbol=symbol, symbolSize=7, symbolBrush=None, symbolPen=pg.mkPen(color)) if symbol else {}
+            test = pi.plot(pen=pg.mkPen(color, width=2.0 * scale, style=style),
+                           name=label if self.legend is not None else None, **extra)
             for c in (train, test):
                 c.setClipToView(True)
             self.curves[key] = (train, test)
@@ -102,12 +179,26 @@ class MetricPlot(pg.PlotWidget):
             self.remove_series(key)
 
     def show_series(self, key: str, label: str, color: str, records: list[dict],
-                    train_color: str | None = None) -> None:
-        """Draw run ``key``'s train and test values of this metric from ``records``."""
-        cols = records_to_columns(records, (self.x_axis, f"train_{self.metric_name}", f"test_{self.metric_name}"))
+                    train_color: str | None = None, symbol: str | None = None,
+                    style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyle.SolidLine) -> None:
+        """Draw run ``key``'s values of this family from ``records``.
+
+        A train/test pair goes to the train (dashed) and test (solid) curves; a single
+        column (an SVM's dual objective, ...) to the solid one.
+        """
+        columns = self.family.columns
+        cols = records_to_columns(records, (self.x_axis, *columns))
+        step = step_name(records)
+        if step != self.step and records:
+            self.step = step
+            self.set_x_axis(self.x_axis)
         x = cols[self.x_axis]
-        train_curve, test_curve = self.ensure_series(key, label, color, train_color)
-        for curve, name in ((train_curve, f"train_{self.metric_name}"), (test_curve, f"test_{self.metric_name}")):
+        train_curve, test_curve = self.ensure_series(key, label, color, train_color, symbol, style)
+        pairs = ((train_curve, columns[0]), (test_curve, columns[1])) if self.family.paired else (
+            (test_curve, columns[0]),)
+        if not self.family.paired:
+            train_curve.setData([], [])
+        for curve, name in pairs:
             y = cols[name]
             ok = np.isfinite(x) & np.isfinite(y)
             curve.setData(x[ok], y[ok])

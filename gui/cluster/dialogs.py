@@ -7,6 +7,9 @@ the job to watch is handed to ``remote.jobs.follow_job`` by the caller.
 
 from __future__ import annotations
 
+import os
+import shlex
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
@@ -62,6 +65,20 @@ class HostKeyDialog(QtWidgets.QDialog):
         self.setMinimumWidth(520)
 
 
+def keygen_remove_command(host: str, known_hosts: str = "") -> str:
+    """The exact ``ssh-keygen -R`` line that removes ``host``'s old key from ``known_hosts``.
+
+    ``host`` is ``name`` (port 22) or ``name:port``; known_hosts writes a port other than 22
+    as ``[name]:port``, which is what ``-R`` must be given (quoted for the shell).
+    """
+    name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    entry = f"[{name}]:{port}" if port and port != "22" else (name if port else host)
+    command = f"ssh-keygen -R {shlex.quote(entry)}"
+    if known_hosts:
+        command += f" -f {shlex.quote(os.path.expanduser(known_hosts))}"
+    return command
+
+
 class HostKeyChangedDialog(QtWidgets.QDialog):
     """The host presented a different key than known_hosts holds: refuse, and explain.
 
@@ -83,9 +100,20 @@ class HostKeyChangedDialog(QtWidgets.QDialog):
             "Ask the cluster's administrators for the new fingerprint. If it matches the one below, remove "
             f"the old line for <b>{host}</b> from your known_hosts file"
             + (f" (<tt>{known_hosts}</tt>)" if known_hosts else "")
-            + ", for example with <tt>ssh-keygen -R</tt>, then connect again."
+            + " with this command in a terminal, then connect again:"
         )
         text.setWordWrap(True)
+        self.command = keygen_remove_command(host, known_hosts)
+        self.command_edit = QtWidgets.QLineEdit(self.command)
+        self.command_edit.setReadOnly(True)
+        self.command_edit.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
+        self.command_edit.setCursorPosition(0)
+        copy = QtWidgets.QToolButton(text="Copy")
+        copy.setToolTip("Copy the command to the clipboard.")
+        copy.clicked.connect(lambda: QtWidgets.QApplication.clipboard().setText(self.command))
+        command_row = QtWidgets.QHBoxLayout()
+        command_row.addWidget(self.command_edit, 1)
+        command_row.addWidget(copy)
         form = QtWidgets.QFormLayout()
         form.addRow("Host", _mono(host))
         form.addRow("Key type", _mono(key_type))
@@ -98,9 +126,10 @@ class HostKeyChangedDialog(QtWidgets.QDialog):
         lay = QtWidgets.QVBoxLayout(self)
         lay.addWidget(banner)
         lay.addWidget(text)
+        lay.addLayout(command_row)
         lay.addLayout(form)
         lay.addWidget(buttons)
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(620)
         self.setStyleSheet(f"QLabel[role='error'] {{ color: white; background: {theme.ERROR_COLOR}; "
                            "padding: 6px; font-weight: 600; }")
 
@@ -196,6 +225,11 @@ class WatchJobDialog(QtWidgets.QDialog):
         lay.addLayout(form)
         lay.addWidget(self.error_label)
         lay.addWidget(buttons)
+        # Wide enough for the longest placeholder in full.
+        longest = max(e.fontMetrics().horizontalAdvance(e.placeholderText())
+                      for e in (self.id_edit, self.output_edit, self.metrics_edit))
+        for edit in (self.id_edit, self.output_edit, self.metrics_edit):
+            edit.setMinimumWidth(longest + 24)
 
     def values(self) -> tuple[str, str, str]:
         return self.id_edit.text().strip(), self.output_edit.text().strip(), self.metrics_edit.text().strip()

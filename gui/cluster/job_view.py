@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 from engine.metrics import format_metric
-from gui.cluster.curves import MetricPlot
+from gui.cluster.curves import (
+    DEFAULT_FAMILIES, FAMILIES, MetricPlot, families_present, is_number, step_name, step_of,
+)
 from remote.logparse import to_metrics_records
-from remote.slurm import FINISHED_STATES
+from remote.slurm import FINISHED_STATES, explain_reason, reason_needs_change
 from remote.store import StoredJob
 
 SERIES = "job"
@@ -22,6 +25,11 @@ SERIES = "job"
 TEST_COLOR = theme.CLASS_COLORS[5]
 TRAIN_COLOR = "#5F6368"
 MAX_OUTPUT_BLOCKS = 4000
+# How the summary line names a record's numbers.
+SUMMARY_NAMES = {"max_violation": "largest KKT violation", "n_support": "support vectors",
+                 "shift": "centre shift"}
+# Dark amber: a warning reads apart from an error's red and stays legible on white.
+WARNING_TEXT_COLOR = "#8A5300"
 
 
 def _clock(t: float | None) -> str:
@@ -39,28 +47,45 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
 
 
+def _when(job: StoredJob, which: str, t: float | None) -> str:
+    """A clock time, said as "seen at" when it is only when a poll noticed the change."""
+    return _clock(t) if job.from_slurm(which) or not t else f"seen at {_clock(t)}"
+
+
 def timeline_text(job: StoredJob, now_s: float | None = None) -> list[tuple[str, str, bool]]:
-    """The timeline's steps: ``(title, detail, reached)`` for submitted, started, ended."""
+    """The timeline's steps: ``(title, detail, reached)`` for submitted, started, ended.
+
+    Times are SLURM's own where it gave them (``squeue``, ``sacct``, ``scontrol``); a time
+    only known from a poll says "seen at". A job that ended without ever running (cancelled
+    while pending) shows no start. "ran" is the job's wall time, from start to end.
+    """
     now_s = time.time() if now_s is None else now_s
-    # A job submitted elsewhere: we know when we began to follow it, not when it was submitted.
-    ours = job.kind == "tracked"
-    steps = [("Submitted" if ours else "Followed", _clock(job.submitted_at), job.submitted_at is not None)]
+    # A job submitted elsewhere: unless SLURM said, we know when we began to follow it, not when
+    # it was submitted.
+    submitted_known = job.kind == "tracked" or job.from_slurm("submitted")
+    steps = [("Submitted" if submitted_known else "Followed", _when(job, "submitted", job.submitted_at),
+              job.submitted_at is not None)]
+    never_ran = job.finished and not job.started_at and job.state not in ("UNKNOWN",)
     if job.started_at:
         waited = job.started_at - job.submitted_at if job.submitted_at else None
-        if ours:
-            steps.append(("Started", f"{_clock(job.started_at)} · waited {_duration(waited)}", True))
+        if submitted_known:
+            steps.append(("Started", f"{_when(job, 'started', job.started_at)} · waited {_duration(waited)}", True))
         else:  # how long it queued is unknown here
             early = waited is not None and waited < 0
-            steps.append(("Started", _clock(job.started_at) + (" · before it was followed" if early else ""), True))
+            steps.append(("Started", _when(job, "started", job.started_at)
+                          + (" · before it was followed" if early else ""), True))
     elif job.state == "PENDING":
         waiting = now_s - job.submitted_at if job.submitted_at else None
         steps.append(("Started", f"waiting for {_duration(waiting)}", False))
+    elif never_ran:
+        steps.append(("Never started", f"{job.state.lower()} while pending", False))
     else:
         steps.append(("Started", "—", job.state not in ("PENDING", "UNKNOWN")))
     if job.ended_at or job.state in FINISHED_STATES:
         ran = job.ended_at - job.started_at if job.ended_at and job.started_at else None
         code = f" · exit {job.exit_code}" if job.exit_code is not None else ""
-        steps.append((job.state.capitalize(), f"{_clock(job.ended_at)} · ran {_duration(ran)}{code}", True))
+        run = "never ran" if never_ran else f"job ran {_duration(ran)}"
+        steps.append((job.state.capitalize(), f"{_when(job, 'ended', job.ended_at)} · {run}{code}", True))
     elif job.started_at:
         steps.append(("Running", f"for {_duration(now_s - job.started_at)}", False))
     else:
@@ -121,6 +146,8 @@ class JobView(QtWidgets.QWidget):
         super().__init__(parent)
         self.job: StoredJob | None = None
         self.records: list[dict] = []
+        #: Per profile, the ids of jobs the queue lists as the user's own (followed ones may be cancelled).
+        self.own_jobs: dict[str, set[str]] = {}
         self.fetched_model: str | None = None
 
         self.title = QtWidgets.QLabel("No job selected")
@@ -137,11 +164,23 @@ class JobView(QtWidgets.QWidget):
         for b in (self.fetch_button, self.open_button, self.cancel_button):
             b.setEnabled(False)
         self.timeline = Timeline()
-        self.loss_plot = MetricPlot("loss", "Loss")
-        self.acc_plot = MetricPlot("accuracy", "Accuracy")
+        # Plain words for the state: what a pending reason means, and whether to change the job.
+        self.reason_label = QtWidgets.QLabel()
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setVisible(False)
+        # Warnings the run itself wrote into its records (a straggler rank, ...), once each.
+        self.warnings_label = QtWidgets.QLabel()
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setVisible(False)
+        self.warnings_label.setStyleSheet(f"color: {WARNING_TEXT_COLOR};")
+        self.plots: dict[str, MetricPlot] = {}
+        self.plots_row = QtWidgets.QHBoxLayout()
+        self.loss_plot = self._plot("loss")
+        self.acc_plot = self._plot("accuracy")
         legend = QtWidgets.QLabel(f"<span style='color:{TEST_COLOR}'>━━</span> test &nbsp; "
                                   f"<span style='color:{TRAIN_COLOR}'>╌╌</span> train")
         legend.setProperty("role", "hint")
+        self.legend_label = legend
         self.summary = QtWidgets.QLabel()
         self.summary.setProperty("role", "hint")
         self.output = QtWidgets.QPlainTextEdit()
@@ -162,9 +201,7 @@ class JobView(QtWidgets.QWidget):
         top.addWidget(self.fetch_button)
         top.addWidget(self.open_button)
         top.addWidget(self.cancel_button)
-        plots = QtWidgets.QHBoxLayout()
-        plots.addWidget(self.loss_plot, 1)
-        plots.addWidget(self.acc_plot, 1)
+        plots = self.plots_row
         info = QtWidgets.QHBoxLayout()
         info.addWidget(self.summary, 1)
         info.addWidget(legend)
@@ -187,8 +224,25 @@ class JobView(QtWidgets.QWidget):
         lay.setContentsMargins(6, 6, 12, 6)
         lay.addLayout(top)
         lay.addWidget(self.timeline)
+        lay.addWidget(self.reason_label)
+        lay.addWidget(self.warnings_label)
         lay.addWidget(self.message)
         lay.addWidget(split, 1)
+
+    def _plot(self, family: str) -> MetricPlot:
+        """The chart of metric family ``family``, created (hidden) on first use."""
+        if family not in self.plots:
+            plot = MetricPlot(family, FAMILIES[family].title)
+            if getattr(self, "presentation", False):
+                plot.set_presentation(True)
+            self.plots[family] = plot
+            self.plots_row.addWidget(plot, 1)
+        return self.plots[family]
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation = on
+        for plot in self.plots.values():
+            plot.set_presentation(on)
 
     # ------------------------------------------------------------------ data in
 
@@ -212,6 +266,12 @@ class JobView(QtWidgets.QWidget):
         """A new store row for the job on show (state, times)."""
         if self.job is not None and (self.job.profile, self.job.job_id) == (job.profile, job.job_id):
             self.job = job
+            self._refresh_header()
+
+    def set_own_jobs(self, profile: str, job_ids: set[str]) -> None:
+        """The queue's word on which of ``profile``'s jobs are the user's."""
+        self.own_jobs[profile] = set(job_ids)
+        if self.job is not None and self.job.profile == profile:
             self._refresh_header()
 
     def add_records(self, records: list[dict]) -> None:
@@ -280,42 +340,94 @@ class JobView(QtWidgets.QWidget):
 
         color = STATE_COLORS.get(job.state, theme.MUTED)
         self.state_label.setText(job.state + (f" ({job.reason})" if job.reason and not job.finished else ""))
+        self.state_label.setToolTip(f"SLURM's state and reason code: {job.state}"
+                                    + (f" ({job.reason})" if job.reason else ""))
+        self._show_reason(job)
         self.state_label.setStyleSheet(f"color: white; background: {color}; border-radius: 3px; padding: 1px 6px;"
                                        " font-weight: 600;")
         self.timeline.set_steps(timeline_text(job))
         self.fetch_button.setEnabled(bool(job.job_dir or job.output_path or job.metrics_path))
         self.open_button.setEnabled(bool(self.fetched_model))
-        self.cancel_button.setEnabled(not job.finished and job.kind == "tracked")
+        own = job.kind == "tracked" or job.job_id in self.own_jobs.get(job.profile, set())
+        self.cancel_button.setEnabled(not job.finished and own)
+        self.cancel_button.setToolTip("Cancel the job (scancel); it asks first." if own else
+                                      "Only your own jobs can be cancelled; the queue does not list this one as yours.")
         if job.message:
             self.set_message(job.message, error=job.state in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY"))
 
+    def _show_reason(self, job: StoredJob) -> None:
+        """The pending reason in the Queue tab's words; a limit that can never be met says so."""
+        if job.finished or not job.reason:
+            self.reason_label.setVisible(False)
+            return
+        words = explain_reason(job.reason)
+        change = reason_needs_change(job.reason)
+        if change:
+            self.reason_label.setText(f"<b>This job can never start as asked.</b> {words} Cancel it, {change}, "
+                                      f"and submit it again.")
+            self.reason_label.setStyleSheet(f"color: {theme.ERROR_COLOR};")
+        else:
+            self.reason_label.setText(f"Waiting: {words}")
+            self.reason_label.setStyleSheet(f"color: {theme.FOREGROUND};")
+        self.reason_label.setToolTip(f"SLURM's reason code: {job.reason}")
+        self.reason_label.setVisible(True)
+
+    def run_warnings(self) -> list[str]:
+        """The distinct warnings the run's records carry, in the order they first came."""
+        texts = (w.strip() for r in self.records for w in (r.get("warnings") or ()) if isinstance(w, str))
+        return list(dict.fromkeys(t for t in texts if t))
+
     def _refresh_plots(self) -> None:
         label = self.job.job_id if self.job else ""
-        self.loss_plot.show_series(SERIES, label, TEST_COLOR, self.records, TRAIN_COLOR)
-        has_acc = any(r.get("train_accuracy") is not None or r.get("test_accuracy") is not None
-                      for r in self.records)
-        self.acc_plot.setVisible(has_acc or not self.records)
-        self.acc_plot.show_series(SERIES, label, TEST_COLOR, self.records, TRAIN_COLOR)
-        for plot in (self.loss_plot, self.acc_plot):
-            plot.getPlotItem().enableAutoRange()
-        epochs = [r for r in self.records if r.get("epoch") is not None]
-        if epochs:
-            last = epochs[-1]
-            parts = [f"{len(epochs)} epochs", f"train loss {format_metric(last.get('train_loss'), 'loss')}"]
-            if last.get("test_loss") is not None:
-                parts.append(f"test loss {format_metric(last.get('test_loss'), 'loss')}")
-            if last.get("test_accuracy") is not None:
-                parts.append(f"test accuracy {format_metric(last.get('test_accuracy'), 'accuracy')}")
-            if last.get("elapsed_s") is not None:
-                parts.append(f"{last['elapsed_s']:.1f} s")
-            self.summary.setText(" · ".join(parts))
-        else:
-            self.summary.setText("no records yet" if self.job else "")
+        present = families_present(self.records)
+        shown = present or list(DEFAULT_FAMILIES)
+        for family in shown:
+            self._plot(family)
+        for family, plot in self.plots.items():
+            plot.setVisible(family in shown)
+            if family in shown:
+                plot.show_series(SERIES, label, TEST_COLOR, self.records, TRAIN_COLOR)
+            else:
+                plot.clear_series()
+            plot.reset_view()
+        self.legend_label.setVisible(any(FAMILIES[f].paired for f in shown))
+        warnings = self.run_warnings()
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warnings_label.setVisible(bool(warnings))
+        self.summary.setText(self._summary_text(present))
+
+    def _summary_text(self, present: list[str]) -> str:
+        """The last step's numbers; its time is the training's, not the job's wall time."""
+        steps = [r for r in self.records if step_of(r) is not None]
+        if not steps:
+            return "no records yet" if self.job else ""
+        last = steps[-1]
+        unit = step_name(steps)
+        count = last.get("iteration") if unit == "iteration" and is_number(last.get("iteration")) else len(steps)
+        parts = [f"{count:,} {unit}s" if unit == "iteration" else f"{count} {unit}s"]
+        for family in present:
+            for column in FAMILIES[family].columns:
+                value = last.get(column)
+                if is_number(value):
+                    kind = "accuracy" if "accuracy" in column else "loss"
+                    text = (format_metric(value, kind) if family in ("loss", "accuracy")
+                            else f"{value:,}" if isinstance(value, int) else f"{value:.4g}")
+                    parts.append(f"{SUMMARY_NAMES.get(column, column.replace('_', ' '))} {text}")
+        if is_number(last.get("elapsed_s")):
+            parts.append(f"training {last['elapsed_s']:.1f} s")
+        return " · ".join(parts)
 
     def curve_data(self, metric: str = "loss", which: str = "test"):
-        """``(x, y)`` drawn for ``metric`` (``loss``/``accuracy``) and ``which`` (``train``/``test``)."""
-        plot = self.loss_plot if metric == "loss" else self.acc_plot
-        return plot.series_data(SERIES, which)
+        """``(x, y)`` drawn for family ``metric`` (``loss``, ``dual_objective``, ...) and ``which``.
+
+        ``which`` is ``train`` or ``test``; a family with one column draws it as ``test``.
+        """
+        plot = self.plots.get(metric)
+        return plot.series_data(SERIES, which) if plot is not None else (np.zeros(0), np.zeros(0))
+
+    def shown_families(self) -> list[str]:
+        """The metric families with a chart on show, in order."""
+        return [f for f, plot in self.plots.items() if not plot.isHidden()]
 
     # ------------------------------------------------------------------ actions
 

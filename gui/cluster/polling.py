@@ -26,6 +26,14 @@ from remote.store import JobStore
 #: Queue-table refresh while no job is tracked (the monitor then has nothing to poll).
 IDLE_QUEUE_DELAY_S = 30.0
 ERROR_DELAY_S = 15.0
+#: Waits between reconnect attempts while the machine cannot be reached: short at first (an
+#: sshd restart takes seconds), doubling to a ceiling so a long outage costs little.
+RECONNECT_DELAYS_S = (2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def reconnect_delay_s(attempt: int) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...)."""
+    return RECONNECT_DELAYS_S[min(max(attempt, 1), len(RECONNECT_DELAYS_S)) - 1]
 
 
 def queue_snapshot(backend: Backend, store: JobStore, mine_only: bool) -> list:
@@ -56,16 +64,18 @@ class ProfilePoller(QtCore.QObject):
         Queue rows (``QueueEntry`` list) and the time they were read.
     failed(str)
         A poll failed (connection, squeue); the poller keeps going.
-    connection_changed(str, str)
-        After each poll of an SSH profile: ``("connected", "")`` when it reached the machine,
-        ``("reconnecting", message)`` when the connection was lost. The poller is the one
-        part that keeps trying after an outage, so it is what notices the recovery.
+    connection_changed(str, str, int, float)
+        After each poll of an SSH profile: ``("connected", "", 0, 0)`` when it reached the
+        machine, ``("reconnecting", message, attempt, next_in_s)`` when the connection was
+        lost: the how-manieth poll in a row that failed, and the seconds until the next try.
+        The poller is the one part that keeps trying after an outage, so it is what notices
+        the recovery.
     """
 
     events_arrived = QtCore.Signal(object)
     queue_arrived = QtCore.Signal(object, float)
     failed = QtCore.Signal(str)
-    connection_changed = QtCore.Signal(str, str)
+    connection_changed = QtCore.Signal(str, str, int, float)
 
     def __init__(self, backend: Backend, store: JobStore, min_delay_s: float = 2.0, max_delay_s: float = 60.0,
                  lock=None):
@@ -77,6 +87,8 @@ class ProfilePoller(QtCore.QObject):
         self.mine_only = True
         self.queue_wanted = True
         self.polls = 0
+        #: Polls in a row that could not reach the machine (0 while it answers).
+        self.failed_attempts = 0
         self._stopped = True
         self._in_flight = False
         self._again = False
@@ -144,8 +156,13 @@ class ProfilePoller(QtCore.QObject):
         events, queue, at, error, lost = result
         if self._stopped:
             return
+        self.failed_attempts = self.failed_attempts + 1 if lost else 0
+        retry_in = reconnect_delay_s(self.failed_attempts) if lost else 0.0
+        if lost and self._again:
+            retry_in = 0.0
         if not self.backend.profile.is_local:
-            self.connection_changed.emit(ConnectionStatus.RECONNECTING if lost else ConnectionStatus.CONNECTED, lost)
+            self.connection_changed.emit(ConnectionStatus.RECONNECTING if lost else ConnectionStatus.CONNECTED, lost,
+                                         self.failed_attempts, retry_in)
         if events:
             self.events_arrived.emit(events)
         if queue is not None:
@@ -159,7 +176,9 @@ class ProfilePoller(QtCore.QObject):
             delay = 0.0
         else:
             delay = self.monitor.next_delay_s()
-            if error:
+            if lost:
+                delay = retry_in
+            elif error:
                 delay = ERROR_DELAY_S
             elif delay is None:
                 delay = IDLE_QUEUE_DELAY_S

@@ -108,7 +108,8 @@ class ProfileController(QtCore.QObject):
         bar.edit_requested.connect(self.edit_profile)
         bar.delete_requested.connect(self.delete_profile)
         bar.check_requested.connect(self.check_profile)
-        bar.connect_requested.connect(self.connect_profile)
+        bar.connect_requested.connect(self.connect_or_retry)
+        bar.retry_text = self.connections.retry_text
 
     # ------------------------------------------------------------------ the profile file
 
@@ -246,10 +247,10 @@ class ProfileController(QtCore.QObject):
 
         def probe(backend: Backend):
             workdir = backend.expand_path(profile.workdir)
-            partitions: list[str] = []
+            partitions: list = []
             if not profile.is_local:
                 try:
-                    partitions = [p.name for p in SlurmScheduler(backend).partitions()]
+                    partitions = SlurmScheduler(backend).partitions()
                 except JobError:
                     pass  # the form still takes a partition typed by hand
             return workdir, partitions
@@ -260,8 +261,34 @@ class ProfileController(QtCore.QObject):
             self.probed.emit(name, workdir, partitions)
             self.ensure_poller(name)
 
-        self.connections.run(name, probe, on_result=done,
-                             on_error=lambda msg: self.message.emit(f"{name}: {msg}", True))
+        def failed(msg: str) -> None:
+            self.message.emit(f"{name}: {msg}", True)
+            if self.connections.state(name)[0] == ConnectionStatus.RECONNECTING:
+                self.ensure_poller(name)  # the poller is what keeps trying, and notices the recovery
+
+        self.connections.run(name, probe, on_result=done, on_error=failed)
+
+    def refresh_partitions(self, name: str) -> None:
+        """Ask ``sinfo`` again (the New job tab was shown): partitions, nodes and limits change."""
+        profile = self.profiles.get(name)
+        if profile is None or profile.is_local or self.connections.state(name)[0] != ConnectionStatus.CONNECTED:
+            return
+
+        def done(partitions):
+            self.probed.emit(name, self.workdir(name), partitions)
+
+        self.connections.run(name, lambda backend: SlurmScheduler(backend).partitions(), on_result=done,
+                             on_error=lambda msg: self.message.emit(f"{name}: sinfo failed: {msg}", True))
+
+    def connect_or_retry(self, name: str) -> None:
+        """The Connect / Retry now button: while the poller waits to reconnect, try at once."""
+        poller = self.pollers.get(name)
+        if (self.connections.state(name)[0] == ConnectionStatus.RECONNECTING and poller is not None
+                and poller.running):
+            self.message.emit(f"{name}: trying to reconnect now…", False)
+            poller.refresh()
+        else:
+            self.connect_profile(name)
 
     def ensure_poller(self, name: str) -> ProfilePoller | None:
         """The profile's running poller, started if needed (``None`` when it cannot be)."""
@@ -279,7 +306,8 @@ class ProfileController(QtCore.QObject):
         poller.events_arrived.connect(self.events_arrived)
         poller.queue_arrived.connect(lambda entries, at, n=name: self.queue_arrived.emit(n, entries, at))
         poller.failed.connect(lambda msg, n=name: self.poll_failed.emit(n, msg))
-        poller.connection_changed.connect(lambda state, msg, n=name: self.connections.note_state(n, state, msg))
+        poller.connection_changed.connect(
+            lambda state, msg, attempt, next_in, n=name: self.connections.note_state(n, state, msg, attempt, next_in))
         self.pollers[name] = poller
         poller.start()
         return poller

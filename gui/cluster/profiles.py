@@ -62,6 +62,15 @@ def state_icon(state: str, size: int = 12) -> QtGui.QIcon:
     return QtGui.QIcon(pix)
 
 
+def name_for_host(host: str) -> str:
+    """A profile name for ``host``: its first label (``login1`` of ``login1.hpc.example.org``);
+    an address stays whole (``10.0.0.5`` -> ``10-0-0-5``)."""
+    host = host.strip()
+    is_address = bool(host) and all(part.isdigit() for part in host.split(".")) or ":" in host
+    word = host if is_address else host.split(".")[0]
+    return "".join(c if c.isalnum() or c in "_-" else "-" for c in word)
+
+
 class ProfileEditor(QtWidgets.QDialog):
     """Add or edit one SSH profile; OK validates with ``remote.config`` rules."""
 
@@ -73,6 +82,8 @@ class ProfileEditor(QtWidgets.QDialog):
         p = profile or Profile(name="")
         self.name_edit = QtWidgets.QLineEdit(p.name)
         self.name_edit.setReadOnly(profile is not None)
+        # The name follows the host as it is typed, until the user gives a name of their own.
+        self._auto_name = ""
         self.host_combo = QtWidgets.QComboBox()
         self.host_combo.setEditable(True)
         self.host_combo.addItems([""] + ssh_config_hosts())
@@ -146,8 +157,11 @@ class ProfileEditor(QtWidgets.QDialog):
         self.setMinimumWidth(520)
 
     def _on_host_changed(self, text: str) -> None:
-        if not self.name_edit.isReadOnly() and not self.name_edit.text().strip():
-            self.name_edit.setText("".join(c if c.isalnum() or c in "_.-" else "-" for c in text.split(".")[0]))
+        current = self.name_edit.text().strip()
+        if self.name_edit.isReadOnly() or (current and current != self._auto_name):
+            return  # a name of the user's own
+        self._auto_name = name_for_host(text)
+        self.name_edit.setText(self._auto_name)
 
     def _on_browse_key(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Private key", os.path.expanduser("~/.ssh"))
@@ -216,10 +230,16 @@ class DoctorDialog(QtWidgets.QDialog):
 
     def add_check(self, name: str, ok: bool, detail: str) -> None:
         self.results.append((name, ok, detail))
-        item = QtWidgets.QTreeWidgetItem(["✔" if ok else "✘", name, detail])
+        item = QtWidgets.QTreeWidgetItem(["✔" if ok else "✘", name, ""])
         item.setForeground(0, QtGui.QBrush(QtGui.QColor(theme.CLASS_COLORS[2] if ok else theme.ERROR_COLOR)))
         item.setToolTip(2, detail)
         self.list.addTopLevelItem(item)
+        # A label wraps the whole advice over lines; an item's text would end in "...".
+        label = QtWidgets.QLabel(detail)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setContentsMargins(2, 2, 2, 2)
+        self.list.setItemWidget(item, 2, label)
 
     def finish(self, error: str = "") -> None:
         failed = sum(not ok for _, ok, _ in self.results)
@@ -251,6 +271,8 @@ class ProfileBar(QtWidgets.QWidget):
         super().__init__(parent)
         self.combo = QtWidgets.QComboBox()
         self.combo.setMinimumWidth(200)
+        # Wide enough for the longest profile, also one added after the bar was built.
+        self.combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.combo.setToolTip("Where jobs go: a cluster you log in to with SSH, or 'local' (this computer).")
         self.combo.currentIndexChanged.connect(self._on_index_changed)
         self.state_label = QtWidgets.QLabel()
@@ -280,6 +302,12 @@ class ProfileBar(QtWidgets.QWidget):
         for b in (self.add_button, self.edit_button, self.check_button, self.delete_button):
             lay.addWidget(b)
         self._states: dict[str, tuple[str, str]] = {}
+        #: ``retry_text(name) -> "attempt N, next in M s"`` (or ""), given by whoever retries.
+        self.retry_text = lambda name: ""
+        # While reconnecting, the countdown to the next attempt moves once a second.
+        self._countdown = QtCore.QTimer(self)
+        self._countdown.setInterval(1000)
+        self._countdown.timeout.connect(self._update_buttons)
 
     def set_profiles(self, profiles: dict[str, Profile], current: str | None = None) -> None:
         current = current or self.current()
@@ -323,8 +351,24 @@ class ProfileBar(QtWidgets.QWidget):
         is_local = name == LOCAL_PROFILE
         color = STATE_COLORS.get(state, "#9AA0A6")
         text = STATE_WORDS.get(state, state)
+        retry = self.retry_text(name) if state == ConnectionStatus.RECONNECTING else ""
+        if retry:
+            text = f"reconnecting ({retry})"
+        if state == ConnectionStatus.ERROR and message:
+            # The reason in words next to the red dot, not only in a tooltip.
+            short = message if len(message) <= 90 else message[:87] + "…"
+            text = f"{text}: {short}"
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
         self.state_label.setToolTip(message or text)
-        self.connect_button.setVisible(not is_local and state in (ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR))
+        reconnecting = state == ConnectionStatus.RECONNECTING
+        if reconnecting and not self._countdown.isActive():
+            self._countdown.start()
+        elif not reconnecting:
+            self._countdown.stop()
+        self.connect_button.setText("Retry now" if reconnecting else "Connect")
+        self.connect_button.setToolTip("Try to reach the cluster now instead of waiting for the next attempt."
+                                       if reconnecting else "Log in to the cluster.")
+        self.connect_button.setVisible(not is_local and state in (
+            ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR, ConnectionStatus.RECONNECTING))
         self.edit_button.setEnabled(not is_local)
         self.delete_button.setEnabled(not is_local)

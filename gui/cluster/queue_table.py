@@ -12,7 +12,7 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
-from remote.slurm import FINISHED_STATES, QueueEntry, explain_reason, job_id_key, time_to_seconds
+from remote.slurm import FINISHED_STATES, QueueEntry, explain_reason, job_id_key, slurm_time_s, time_to_seconds
 
 COLUMNS = ("ID", "Name", "User", "State", "Partition", "Nodes", "Elapsed / limit", "Reason / nodes")
 STATE_FILTERS = ("all states", "queued or running", "pending", "running", "finished")
@@ -103,11 +103,31 @@ class QueueModel(QtCore.QAbstractTableModel):
             if col == 6:
                 return f"Running for {e.elapsed} of at most {e.time_limit} (SLURM stops it at the limit)."
             if col == 3:
-                return f"Submitted {e.submit_time}; start {e.start_time}"
+                return queue_times_text(e)
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and col == 3:
             color = STATE_COLORS.get(e.state)
             return QtGui.QBrush(QtGui.QColor(color)) if color else None
         return None
+
+
+def _clock_of(seconds: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) if seconds else ""
+
+
+def queue_times_text(e) -> str:
+    """SLURM's submit, start (or expected start) and end times of a queue entry, in words."""
+    parts = [f"Submitted {_clock_of(e.submit_s) or '?'}"]
+    if e.state == "PENDING":
+        expected = slurm_time_s(e.start_time)
+        parts.append(f"expected to start {_clock_of(expected)} (SLURM's estimate)" if expected
+                     else "start not known yet")
+    elif e.start_s:
+        parts.append(f"started {_clock_of(e.start_s)}")
+    elif e.finished:
+        parts.append("never started")
+    if e.end_s:
+        parts.append(f"ended {_clock_of(e.end_s)}")
+    return "; ".join(parts)
 
 
 class QueueFilter(QtCore.QSortFilterProxyModel):

@@ -156,6 +156,8 @@ class ClusterView(QtWidgets.QWidget):
         self.job_view.cancel_requested.connect(self.cancel)
         self.job_view.open_model_requested.connect(self.open_model_requested)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.compare.float64_requested.connect(lambda: (self.compose.set_float64(True),
+                                                        self.tabs.setCurrentWidget(self.compose)))
 
     # ================================================================== profiles
 
@@ -220,6 +222,7 @@ class ClusterView(QtWidgets.QWidget):
         self.compose.submit_succeeded(profile, job_id, workdir)
         self.job_list.model.update_job(profile, job_id)
         self.show_job(profile, job_id)
+        self.set_status(f"Submitted job {job_id} to {profile}; following it.")
         self.profiles_control.refresh(profile)
         self.job_submitted.emit(profile, job_id)
 
@@ -348,6 +351,9 @@ class ClusterView(QtWidgets.QWidget):
     def _on_queue(self, name: str, entries: list, at: float) -> None:
         if name == self.profile_bar.current():
             self.queue_table.set_entries(entries, updated_at=at)
+        user = self.profiles[name].user if name in self.profiles else ""  # followed jobs of the user's own
+        self.job_view.set_own_jobs(name, {e.job_id for e in entries if self.profiles_control.mine_only or
+                                          (user and e.user == user)})
 
     def _on_queue_scope_changed(self, mine: bool) -> None:
         self.profiles_control.set_mine_only(mine)
@@ -381,6 +387,8 @@ class ClusterView(QtWidgets.QWidget):
             self.sync_compare_runs()
         elif self.tabs.currentWidget() is self.job_view:
             self.output_tail.poll()
+        elif self.tabs.currentWidget() is self.compose:  # partitions and their limits change: ask sinfo again
+            self.profiles_control.refresh_partitions(self.profile_bar.current())
 
     # ================================================================== misc
 
@@ -416,8 +424,8 @@ class ClusterView(QtWidgets.QWidget):
     def set_presentation(self, on: bool) -> None:
         """Large fonts and thick curves for a projector (the main window's View menu)."""
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
-        for plot in (self.job_view.loss_plot, self.job_view.acc_plot, self.compare.loss_plot, self.compare.acc_plot):
-            plot.set_presentation(on)
+        self.job_view.set_presentation(on)
+        self.compare.set_presentation(on)
 
     def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)

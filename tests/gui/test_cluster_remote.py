@@ -206,6 +206,7 @@ def test_changed_host_key_is_refused(qtbot, tmp_path, monkeypatch, test_cluster)
 
         def close(dialog):
             seen["buttons"] = [b.text() for b in dialog.findChildren(QtWidgets.QPushButton)]
+            seen["command"] = dialog.command_edit.text()
             dialog.close_button.click()
 
         answered = answer_dialog(HostKeyChangedDialog, close)
@@ -214,6 +215,10 @@ def test_changed_host_key_is_refused(qtbot, tmp_path, monkeypatch, test_cluster)
         assert "dialog" in answered and seen["buttons"] == ["Close"]
         assert "CHANGED" in view.connections.state(profile.name)[1]
         assert known.read_text() == before  # nothing was trusted
+        # The command it gives removes exactly that line (the user runs it once the new key is confirmed).
+        assert seen["command"] == f"ssh-keygen -R '[127.0.0.1]:{test_cluster.ssh_port}' -f {known}"
+        assert subprocess.run(["bash", "-c", seen["command"]], capture_output=True).returncode == 0
+        assert f"[127.0.0.1]:{test_cluster.ssh_port}" not in known.read_text()
     finally:
         view.shutdown()
         store.close()

@@ -371,10 +371,10 @@ def test_queue_filters_sort_and_explain(qtbot):
     from remote.slurm import parse_squeue
 
     rows = "\n".join([
-        "17|ana|PENDING|batch|2|0:00|1:00:00|2026-01-01T10:00:00|N/A|(Priority)|train-a",
-        "9|ana|RUNNING|batch|1|12:03|30:00|2026-01-01T09:00:00|2026-01-01T09:01:00|node01|train-b",
-        "120|bob|COMPLETED|gpu|4|1:02:03|2:00:00|2026-01-01T08:00:00|2026-01-01T08:00:05|node[02-05]|big",
-        "18|ana|PENDING|batch|1|0:00|1:00:00|2026-01-01T10:01:00|N/A|(None)|train-c",
+        "17|ana|PENDING|batch|2|0:00|1:00:00|2026-01-01T10:00:00|N/A|N/A|(Priority)|train-a",
+        "9|ana|RUNNING|batch|1|12:03|30:00|2026-01-01T09:00:00|2026-01-01T09:01:00|N/A|node01|train-b",
+        "120|bob|COMPLETED|gpu|4|1:02:03|2:00:00|2026-01-01T08:00:00|2026-01-01T08:00:05|2026-01-01T09:02:08|node[02-05]|big",
+        "18|ana|PENDING|batch|1|0:00|1:00:00|2026-01-01T10:01:00|N/A|N/A|(None)|train-c",
     ])
     table = QueueTable()
     qtbot.addWidget(table)
