@@ -466,6 +466,6 @@ class PlaygroundView(QtWidgets.QWidget):
         self._on_state_changed(self.session.state)
 
     def shutdown(self) -> None:
-        """Stop the worker before the window goes away."""
+        """Stop training and end the training process before the window goes away."""
         self.frame_timer.stop()
-        self.session.stop()
+        self.session.close()
