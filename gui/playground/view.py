@@ -156,6 +156,7 @@ class PlaygroundView(QtWidgets.QWidget):
         paint.paint_class_changed.connect(self.data_plot.set_paint_class)
         paint.paint_value_changed.connect(self.data_plot.set_paint_value)
         paint.brush_radius_changed.connect(self.data_plot.set_brush_radius)
+        paint.intensity_changed.connect(self.data_plot.set_intensity)
         paint.delete_requested.connect(self.data_plot.delete_selection)
         self.data_plot.selection_changed.connect(paint.set_selection_size)
         self.dataset_panel.data_replaced.connect(self._on_data_replaced)
