@@ -22,7 +22,6 @@ snapshots.
 from __future__ import annotations
 
 import enum
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -69,6 +68,8 @@ class TrainingSession(QtCore.QObject):
     state_changed = QtCore.Signal(str)
     snapshot_arrived = QtCore.Signal()
     failed = QtCore.Signal(str)
+    #: a message of the training process (emitted on its reader thread, handled on the GUI's)
+    _process_message = QtCore.Signal(object)
 
     def __init__(self, parent=None, clock: Callable[[], float] = time.perf_counter, in_process: bool = True):
         super().__init__(parent)
@@ -77,7 +78,7 @@ class TrainingSession(QtCore.QObject):
         self._speed: float | None = None
         self._proc: TrainerProcess | None = None
         self._proc_running = False
-        self._notifier = None
+        self._process_message.connect(self._on_process_message, QtCore.Qt.ConnectionType.QueuedConnection)
         self._options = RenderOptions()
         self._controls = Controls()
         self._run: TrainingRun | None = None
@@ -206,10 +207,6 @@ class TrainingSession(QtCore.QObject):
             # The run lived in the process: there is none now.
             self._generation += 1
             self._run = self._snapshot = None
-        if self._notifier is not None:
-            self._notifier.setEnabled(False)
-            self._notifier = None
-        if proc is not None:
             proc.close()
 
     def _require_idle(self) -> None:
@@ -352,8 +349,10 @@ class TrainingSession(QtCore.QObject):
         if self._proc_running:
             self._send("pause")
             deadline = time.perf_counter() + timeout_s
+            # (the process's last frames and its "stopped" arrive as queued signals)
             while self._proc_running and self._proc is not None and time.perf_counter() < deadline:
-                self._proc.wait(0.02)
+                QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+                QtCore.QThread.msleep(2)
             return not self._proc_running
         if self._worker is None:
             return True
@@ -447,7 +446,7 @@ class TrainingSession(QtCore.QObject):
         if self._proc is not None and self._proc.alive:
             return True
         try:
-            self._proc = TrainerProcess(self._on_process_message)
+            self._proc = TrainerProcess(self._process_message.emit)
         except OSError as exc:
             # No process to be had (a locked-down machine): train in a thread of this one.
             self._proc = None
@@ -455,26 +454,9 @@ class TrainingSession(QtCore.QObject):
             self.failed.emit(f"training runs in the window's own process: {exc}")
             return False
         self._proc_running = False
-        if self._notifier is not None:
-            self._notifier.setEnabled(False)
-            self._notifier.deleteLater()
         self._send("options", self._options)
         self._send("speed", self._speed)
-        fileno = self._proc.fileno()
-        if hasattr(QtCore, "QSocketNotifier") and sys.platform != "win32":
-            # Woken by the pipe itself: no polling timer competing with the drawing.
-            self._notifier = QtCore.QSocketNotifier(fileno, QtCore.QSocketNotifier.Type.Read, self)
-            self._notifier.activated.connect(self._read_process)
-        else:
-            self._notifier = QtCore.QTimer(self)
-            self._notifier.setInterval(4)
-            self._notifier.timeout.connect(self._read_process)
-            self._notifier.start()
         return True
-
-    def _read_process(self, *_args) -> None:
-        if self._proc is not None:
-            self._proc.read_available()
 
     def _send(self, *message) -> None:
         if self._proc is None:
@@ -514,6 +496,14 @@ class TrainingSession(QtCore.QObject):
             self._set_state(self._stopped_state(msg[1]))
         elif kind == "error":
             self.failed.emit(msg[1])
+        elif kind == "ended":
+            # The run went with the process; the next reset starts a new one.
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                proc.close(timeout_s=0.5)
+            self._generation += 1
+            self._run = None
+            self._process_failed(msg[1] + ": press reset to start again")
 
     def _frame_drawn(self) -> None:
         if self._proc is not None and self._proc_running:

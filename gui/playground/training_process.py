@@ -13,9 +13,11 @@ requests with ``("reply", value)``, and while training sends ``("frame", fields)
 :class:`~gui.playground.frames.TrainingSnapshot` without its ``drawn`` event) and finally
 ``("stopped", status)``.
 
-Flow control: after a frame the child keeps training but sends the next frame only once the
-GUI says ``("drawn",)`` (or ``DRAW_WAIT_S`` has passed), so a slow screen never builds a
-backlog and the records trained meanwhile travel with the next frame.
+Flow control: the child keeps training, and sends a frame only while fewer than
+``FRAMES_IN_FLIGHT`` are waiting to be drawn (the GUI says ``("drawn",)`` for each; after
+``DRAW_WAIT_S`` without word it sends anyway). Two in flight let the child draw the next
+picture while the GUI puts the last one on screen; a slow screen still never builds a
+backlog, and the records trained meanwhile travel with the next frame.
 
 The child is started with ``forkserver`` where the platform has it (a fresh server process
 that imports this module once, so each trainer starts in milliseconds), else ``spawn``;
@@ -27,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import queue
 import threading
 import time
 
@@ -38,11 +41,13 @@ __all__ = ["DRAW_WAIT_S", "TrainerError", "TrainerProcess", "serve", "snapshot_f
 
 #: the longest the trainer waits for the GUI to draw a frame before it sends the next one
 DRAW_WAIT_S = 0.1
+#: frames sent and not yet drawn, at most
+FRAMES_IN_FLIGHT = 2
 #: how long the GUI waits for an answer before it decides the trainer is gone
 REPLY_TIMEOUT_S = 60.0
 
 #: how much lower the trainer's CPU priority is than the window's (Unix ``nice``)
-NICENESS = 5
+NICENESS = 0
 
 _CONTEXT = None
 
@@ -74,8 +79,11 @@ class TrainerError(RuntimeError):
 class TrainerProcess:
     """Start the trainer process and talk to it (the GUI's end; no Qt here).
 
-    ``on_message`` is called with every message that is not the answer to a request
-    (frames, ``stopped``, ``error``), in order, on the thread that reads.
+    A reader thread takes every message off the pipe as it comes (reading a large frame
+    while the child is still writing it never blocks the GUI thread): answers to
+    :meth:`request` go to the caller, everything else (frames, ``stopped``, ``error``, ``ended``) to
+    ``on_message``, in order, called **on the reader thread** (the GUI turns it into a
+    queued Qt signal).
     """
 
     def __init__(self, on_message):
@@ -85,64 +93,66 @@ class TrainerProcess:
         self.process.start()
         child.close()
         self.on_message = on_message
+        self._replies: queue.Queue = queue.Queue()
+        self._closing = False
+        self._send_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read_loop, name="scalelab-trainer-reader", daemon=True)
+        self._reader.start()
 
     @property
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def fileno(self) -> int:
-        return self.conn.fileno()
+    def _read_loop(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                self._replies.put(("failed", "the training process has ended"))
+                if not self._closing:
+                    self._hand_on(("ended", "the training process has ended unexpectedly"))
+                return
+            if msg[0] in ("reply", "failed"):
+                self._replies.put(msg)
+            else:
+                self._hand_on(msg)
+
+    def _hand_on(self, msg) -> None:
+        try:
+            self.on_message(msg)
+        except RuntimeError:
+            pass  # (the receiver is gone: the window closed)
 
     def send(self, *message) -> None:
         try:
-            self.conn.send(message)
+            with self._send_lock:
+                self.conn.send(message)
         except (OSError, ValueError) as exc:
             raise TrainerError(f"the training process has ended ({exc})") from None
 
-    def read_available(self) -> None:
-        """Hand every message already waiting to ``on_message``."""
-        try:
-            while self.conn.poll():
-                self.on_message(self.conn.recv())
-        except (EOFError, OSError):
-            self.on_message(("error", "the training process has ended"))
-
-    def wait(self, timeout_s: float) -> None:
-        """Wait up to ``timeout_s`` for a message and hand it (and any after it) on."""
-        try:
-            if self.conn.poll(timeout_s):
-                self.read_available()
-        except (EOFError, OSError):
-            self.on_message(("error", "the training process has ended"))
-
     def request(self, *message):
-        """Send a command and wait for its answer; messages sent before it are handed on first."""
+        """Send a command and wait for its answer."""
         self.send(*message)
-        deadline = time.monotonic() + REPLY_TIMEOUT_S
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                if left <= 0 or not self.conn.poll(left):
-                    raise TrainerError("the training process does not answer")
-                msg = self.conn.recv()
-            except (EOFError, OSError):
-                raise TrainerError("the training process has ended") from None
-            if msg[0] == "reply":
-                return msg[1]
-            if msg[0] == "failed":
-                raise TrainerError(msg[1])
-            self.on_message(msg)
+        try:
+            kind, value = self._replies.get(timeout=REPLY_TIMEOUT_S)
+        except queue.Empty:
+            raise TrainerError("the training process does not answer") from None
+        if kind == "failed":
+            raise TrainerError(value)
+        return value
 
     def close(self, timeout_s: float = 2.0) -> None:
         """Ask the process to end, and end it if it does not."""
+        self._closing = True
         try:
-            self.conn.send(("quit",))
-        except (OSError, ValueError):
+            self.send("quit")
+        except TrainerError:
             pass
         self.process.join(timeout_s)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(timeout_s)
+        self._reader.join(timeout_s)
         self.conn.close()
 
 
@@ -173,7 +183,8 @@ class _Trainer:
         self.run: TrainingRun | None = None
         self.options = RenderOptions()
         self.speed: float | None = None
-        self.drawn = threading.Event()
+        #: frames sent that the GUI has not said it drew
+        self.in_flight = 0
 
     def serve(self) -> None:
         while True:
@@ -222,7 +233,7 @@ class _Trainer:
         elif kind == "speed":
             self.speed = msg[1]
         elif kind == "drawn":
-            self.drawn.set()
+            self.in_flight = max(0, self.in_flight - 1)
         elif kind == "pause":
             raise _Stop()
         elif kind == "quit":
@@ -267,7 +278,7 @@ class _Trainer:
         """Train until paused, finished or ``max_epochs`` done; returns whether to quit."""
         pacer = Pacer()
         done = 0
-        self.drawn.set()
+        self.in_flight = 0
         frame_sent_at = -1e9
         quit_ = False
         try:
@@ -281,10 +292,10 @@ class _Trainer:
                 done += 1
                 finished = run.status != "running" or (max_epochs is not None and done >= max_epochs)
                 wake = pacer.epoch_done(self.speed, started)
-                ready = self.drawn.is_set() or pacer.clock() - frame_sent_at >= DRAW_WAIT_S
+                ready = self.in_flight < FRAMES_IN_FLIGHT or pacer.clock() - frame_sent_at >= DRAW_WAIT_S
                 if (finished or ready) and pacer.frame_due(wake, finished):
                     snap = run.snapshot(self.options, pacer.take_frame(finished))
-                    self.drawn.clear()
+                    self.in_flight += 1
                     frame_sent_at = pacer.clock()
                     self.conn.send(("frame", snapshot_fields(snap)))
                 if finished:

@@ -101,3 +101,22 @@ def test_a_run_at_its_epoch_limit_completes_in_the_process(qtbot):
         assert session.epoch == 15 and not session.start()  # nothing left to train
     finally:
         session.close()
+
+
+def test_a_trainer_process_that_dies_is_reported_and_a_reset_starts_a_new_one(qtbot):
+    session = TrainingSession(in_process=True)
+    try:
+        ds = load_dataset(SPEC)
+        session.reset(SPEC, ds)
+        session.start()
+        _wait_for(qtbot, session, 3)
+        with qtbot.waitSignal(session.failed, timeout=20_000) as failed:
+            session._proc.process.kill()
+        assert "ended unexpectedly" in failed.args[0]
+        assert not session.running and session.state == SessionState.PAUSED
+        session.reset(SPEC, ds)
+        assert session._proc.alive and session.snapshot.epoch == 0
+        assert session.step()
+        qtbot.waitUntil(lambda: not session.running and session.epoch == 1, timeout=20_000)
+    finally:
+        session.close()
