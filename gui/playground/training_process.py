@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 import queue
 import threading
 import time
@@ -45,9 +44,6 @@ DRAW_WAIT_S = 0.1
 FRAMES_IN_FLIGHT = 2
 #: how long the GUI waits for an answer before it decides the trainer is gone
 REPLY_TIMEOUT_S = 60.0
-
-#: how much lower the trainer's CPU priority is than the window's (Unix ``nice``)
-NICENESS = 0
 
 _CONTEXT = None
 
@@ -159,13 +155,6 @@ class TrainerProcess:
 # ============================================================================ the child
 def serve(conn) -> None:
     """The trainer process's main loop: answer commands until ``quit`` or the pipe closes."""
-    if hasattr(os, "nice"):
-        # Where CPUs are scarce the window's drawing goes first: a stuttering picture is
-        # what a class sees, a few epochs less a second is not.
-        try:
-            os.nice(NICENESS)
-        except OSError:
-            pass
     _Trainer(conn).serve()
 
 
