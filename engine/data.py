@@ -347,9 +347,12 @@ def standardization(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------- loading
 
 
-def _points(spec) -> tuple[np.ndarray, np.ndarray]:
-    pts = np.asarray(spec.points, dtype=np.float64).reshape(-1, 3)
-    return pts[:, :2].copy(), pts[:, 2].copy()
+def _points(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Inline points: ``X (n, 2)``, labels ``(n,)`` and the test mask ``(n,)`` when the rows carry one."""
+    pts = np.asarray(spec.points, dtype=np.float64)
+    pts = pts.reshape(len(spec.points), -1)
+    test = pts[:, 3] == 1.0 if pts.shape[1] == 4 else None
+    return pts[:, :2].copy(), pts[:, 2].copy(), test
 
 
 def load_dataset(spec: RunSpec) -> Dataset:
@@ -378,6 +381,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
     feature_names: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     where = "labels"
+    test_mask = None
     if ds.is_preset:
         X, y = make_preset(ds.kind, ds.n_samples, ds.noise, ds.seed, ds.n_classes, n_features=ds.n_features)
         task = ds.declared_task
@@ -397,7 +401,7 @@ def load_dataset(spec: RunSpec) -> Dataset:
         if ds.kind == "points":
             if ds.label_column is not None:
                 raise SpecError("dataset.label_column", "only used with csv files")
-            X, y_raw = _points(ds)
+            X, y_raw, test_mask = _points(ds)
             where = "points' labels"
             try:
                 task, y, names = labels_to_classes(y_raw, ds.task, ds.class_names, where=where, index_names=True)
@@ -427,7 +431,11 @@ def load_dataset(spec: RunSpec) -> Dataset:
         n_classes = len(names) if task == CLASSIFICATION else 1
 
     stratify = task == CLASSIFICATION
-    train, test = split_indices(y, ds.test_fraction, ds.seed, stratify=stratify)
+    if test_mask is not None:
+        # Each point says where it belongs: the split the painter showed is the one trained on.
+        train, test = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
+    else:
+        train, test = split_indices(y, ds.test_fraction, ds.seed, stratify=stratify)
     X_train, X_test = X[train], X[test]
     y_train, y_test = y[train], y[test]
     for fresh in (X_train, X_test, y_train, y_test):

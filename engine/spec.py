@@ -252,7 +252,9 @@ class DatasetSpec:
     """Where the data comes from.
 
     ``kind`` is a preset generator (``spiral``, ``plane``, ...), ``points`` (inline
-    ``[x, y, label]`` rows, what the painter makes) or a file (``csv``, ``libsvm``,
+    ``[x, y, label]`` rows, what the painter makes; ``[x, y, label, test]`` rows, with
+    ``test`` 1 for a test point and 0 for a training point, fix the split instead of
+    ``test_fraction`` and ``seed``) or a file (``csv``, ``libsvm``,
     ``npz``) at ``path``; a relative ``path`` is resolved against the spec file's folder.
     """
 
@@ -301,15 +303,19 @@ class DatasetSpec:
             if not isinstance(points, (list, tuple)) or not points:
                 raise _fail(f"{path}.points", "kind 'points' needs a non-empty list of [x, y, label] rows")
             rows = []
+            width = len(points[0]) if isinstance(points[0], (list, tuple)) and len(points[0]) == 4 else 3
+            shape = "[x, y, label, test]" if width == 4 else "[x, y, label]"
             for i, row in enumerate(points):
                 if (
                     not isinstance(row, (list, tuple))
-                    or len(row) != 3
+                    or len(row) != width
                     or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in row)
                     or not all(math.isfinite(float(v)) for v in row)
                 ):
-                    raise _fail(f"{path}.points[{i}]", f"expected [x, y, label] with finite numbers, got {row!r}")
-                rows.append((float(row[0]), float(row[1]), float(row[2])))
+                    raise _fail(f"{path}.points[{i}]", f"expected {shape} with finite numbers, got {row!r}")
+                if width == 4 and row[3] not in (0, 1):
+                    raise _fail(f"{path}.points[{i}]", f"the test flag must be 0 (training) or 1 (test), got {row[3]!r}")
+                rows.append(tuple(float(v) for v in row))
             points = tuple(rows)
         elif points is not None:
             raise _fail(f"{path}.points", f"only used with kind 'points', not {kind!r}")

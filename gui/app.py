@@ -15,7 +15,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="scalelab",
         description="ScaleLab: train small models live, then run them data-parallel on a SLURM cluster.",
     )
-    parser.add_argument("spec", nargs="?", help="a playground / run spec file (.json) to open")
+    parser.add_argument("spec", nargs="?", metavar="LINK_OR_FILE",
+                        help="a playground / run spec file (.json), or a 'scalelab:' link, to open")
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
@@ -23,8 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--view",
-        default="playground",
-        help="which view to show first (and to render with --screenshot): playground, cluster or vectorize",
+        default=None,
+        help="which view to show first (and to render with --screenshot): playground, cluster, scaling "
+             "or vectorize (default: the one the app was closed on; the Playground for --screenshot)",
     )
     parser.add_argument("--stage", metavar="NAME",
                         help="with --screenshot: stage the picture NAME of gui.screenshots (e.g. evaluation, roc)")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.spec import SpecError
-from gui import logs
+from engine.spec import SpecError, save_spec
+from gui import app_settings, logs
+from gui.playground.links import is_link, link_to_spec, spec_to_link
 
 # name -> (tab title, "module:Class"). Views are QWidgets; they may define
 # ``prepare_screenshot()`` (bring the view into a state worth showing, synchronously; a view
@@ -42,8 +44,17 @@ def _load_view_class(target: str):
 
 
 class MainWindow(QtWidgets.QMainWindow):
+    """The window with one tab per view and the menus.
+
+    ``app_session`` is True in the running app (set by :func:`run_app`): closing then asks
+    about unsaved changes and remembers the setup and the tab for the next start. A bare
+    window (tests, embedding) does neither.
+    """
+
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
+        self.app_session = False
+        self.last_error = ""
         self.setWindowTitle("ScaleLab")
         self.tabs = QtWidgets.QTabWidget(self)
         self.tabs.setDocumentMode(True)
@@ -70,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        file_menu.setToolTipsVisible(True)
         self.open_action = file_menu.addAction("&Open…", self._on_open)
         self.open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
         self.open_action.setToolTip("Open a playground file (a run spec: data, network, settings, weights).")
@@ -77,6 +89,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_action.setShortcut(QtGui.QKeySequence.StandardKey.Save)
         self.save_as_action = file_menu.addAction("Save &As…", self._on_save_as)
         self.save_as_action.setShortcut(QtGui.QKeySequence.StandardKey.SaveAs)
+        file_menu.addSeparator()
+        self.copy_link_action = file_menu.addAction("Copy &link", self.copy_link)
+        self.copy_link_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+C"))
+        self.copy_link_action.setToolTip("Copy the setup (data, network, settings, hidden controls) as one short "
+                                         "line starting with 'scalelab:', to paste into a chat or a slide.")
+        self.open_link_action = file_menu.addAction("Open lin&k…", self._on_open_link)
+        self.open_link_action.setToolTip("Open a setup from a 'scalelab:' link.")
+        self.hide_controls_action = file_menu.addAction("&Hide controls for an exercise…", self._on_hide_controls)
+        self.hide_controls_action.setToolTip("Choose controls that the saved file and the link hide, so that an "
+                                             "exercise asks only what it is about.")
+        self.reopen_last_action = file_menu.addAction("Reopen the last setup at start")
+        self.reopen_last_action.setCheckable(True)
+        self.reopen_last_action.setChecked(app_settings.reopen_last())
+        self.reopen_last_action.setToolTip("When ScaleLab starts, show the Playground as it was when it was closed.")
+        self.reopen_last_action.toggled.connect(app_settings.set_reopen_last)
         file_menu.addSeparator()
         self.export_action = file_menu.addAction("Export window picture…", self._on_export_picture)
         from gui.playground.export_action import add_export_action
@@ -97,7 +124,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.open_log_folder_action.setToolTip(
             f"Show the folder of ScaleLab's log file ({logs.log_folder()}): attach it when reporting a problem.")
         has_playground = "playground" in self.views
-        for a in (self.open_action, self.save_action, self.save_as_action):
+        for a in (self.open_action, self.save_action, self.save_as_action, self.copy_link_action,
+                  self.open_link_action, self.hide_controls_action, self.reopen_last_action):
             a.setEnabled(has_playground)
 
     def _on_open_log_folder(self) -> None:
@@ -120,9 +148,82 @@ class MainWindow(QtWidgets.QMainWindow):
             self.presentation_action.setChecked(on)
 
     def _on_open(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open playground", "", SPEC_FILTER)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open playground", app_settings.last_folder(),
+                                                        SPEC_FILTER)
         if path:
+            app_settings.remember_folder(path)
             self.open_spec(path)
+
+    def open_target(self, target: str, show_errors: bool = True) -> bool:
+        """Open a ``scalelab:`` link or a playground file (the command line's argument)."""
+        if is_link(target):
+            return self.open_link(target, show_errors)
+        return self.open_spec(target, show_errors)
+
+    def open_link(self, text: str, show_errors: bool = True) -> bool:
+        """Open the setup of a ``scalelab:`` link in the Playground (a bad link: one clear message)."""
+        self.last_error = ""
+        try:
+            spec = link_to_spec(text)
+            from gui.playground.settings import check_playground_model
+
+            check_playground_model(spec, "the link")
+            playground = self.views["playground"]
+            playground.load_run_spec(spec)
+        except SpecError as exc:
+            self.last_error = str(exc)
+            if show_errors:
+                QtWidgets.QMessageBox.warning(self, "Cannot open link", self.last_error)
+            return False
+        playground.file_path = None
+        self.show_view("playground")
+        self.setWindowTitle("ScaleLab — opened from a link")
+        return True
+
+    def _on_open_link(self) -> None:
+        clip = QtGui.QGuiApplication.clipboard().text()
+        text, ok = QtWidgets.QInputDialog.getMultiLineText(
+            self, "Open link", "Paste a ScaleLab link (it starts with 'scalelab:'):", clip if is_link(clip) else "")
+        if ok and text.strip():
+            self.open_link(text)
+
+    def copy_link(self) -> str:
+        """Put the Playground's setup on the clipboard as a ``scalelab:`` link; returns the link."""
+        try:
+            link = spec_to_link(self.views["playground"].current_spec())
+        except SpecError as exc:
+            QtWidgets.QMessageBox.warning(self, "Copy link", f"The setup cannot be written as a link: {exc}")
+            return ""
+        QtGui.QGuiApplication.clipboard().setText(link)
+        self.statusBar().showMessage(f"Link copied ({len(link):,} characters): paste it into a chat or a slide; "
+                                     "File > Open link opens it.", 8000)
+        return link
+
+    def _on_hide_controls(self) -> None:
+        from gui.playground.view import HIDEABLE_CONTROLS
+
+        playground = self.views["playground"]
+        dialog = QtWidgets.QDialog(self)
+        dialog.setWindowTitle("Hide controls for an exercise")
+        lay = QtWidgets.QVBoxLayout(dialog)
+        intro = QtWidgets.QLabel("Ticked controls are hidden in this window, in the saved file and in the link "
+                                 "(File > Copy link), so that students change only what the exercise is about.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        boxes = {}
+        for name, title in HIDEABLE_CONTROLS.items():
+            box = QtWidgets.QCheckBox(title)
+            box.setChecked(name in playground.hidden_controls)
+            boxes[name] = box
+            lay.addWidget(box)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        lay.addWidget(buttons)
+        self.hide_dialog = dialog
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            playground.set_hidden_controls([n for n, b in boxes.items() if b.isChecked()])
 
     def open_spec(self, path: str, show_errors: bool = True) -> bool:
         """Open a playground file in the Playground.
@@ -142,29 +243,37 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"ScaleLab — {path}")
         return True
 
-    def _on_save(self) -> None:
+    def _on_save(self) -> bool:
         path = getattr(self.views["playground"], "file_path", None)
         if path:
-            self._save_to(path)
-        else:
-            self._on_save_as()
+            return self._save_to(path)
+        return self._on_save_as()
 
-    def _on_save_as(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save playground", "playground.json", SPEC_FILTER)
-        if path:
-            self._save_to(path)
+    def _on_save_as(self) -> bool:
+        current = getattr(self.views["playground"], "file_path", None)
+        name = os.path.basename(current) if current else "playground.json"
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save playground",
+                                                        os.path.join(app_settings.last_folder(), name), SPEC_FILTER)
+        if not path:
+            return False
+        app_settings.remember_folder(path)
+        return self._save_to(path)
 
-    def _save_to(self, path: str) -> None:
+    def _save_to(self, path: str) -> bool:
         try:
             self.views["playground"].save(path)
         except (OSError, SpecError) as exc:
             QtWidgets.QMessageBox.warning(self, "Cannot save", f"Could not save {path}: {exc}")
-            return
+            return False
         self.setWindowTitle(f"ScaleLab — {path}")
+        return True
 
     def _on_export_picture(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export window picture", "scalelab.png",
-                                                        "PNG image (*.png)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export window picture", os.path.join(app_settings.last_folder(), "scalelab.png"),
+            "PNG image (*.png)")
+        if path:
+            app_settings.remember_folder(path)
         if path and not self.grab().save(path):
             QtWidgets.QMessageBox.warning(self, "Export failed", f"Could not write {path}")
 
@@ -198,7 +307,70 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setCurrentWidget(view)
         return view
 
+    def current_view_name(self) -> str:
+        widget = self.tabs.currentWidget()
+        return next((name for name, view in self.views.items() if view is widget), "playground")
+
+    def ask_about_unsaved_changes(self) -> bool:
+        """Save, discard or cancel when the Playground has unsaved changes; False to stay open."""
+        playground = self.views.get("playground")
+        if playground is None or not playground.has_unsaved_changes():
+            return True
+        where = playground.file_path or "the setup (never saved)"
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, "Unsaved changes",
+                                    f"The Playground has changes that are not saved in {where}.",
+                                    QtWidgets.QMessageBox.StandardButton.Save
+                                    | QtWidgets.QMessageBox.StandardButton.Discard
+                                    | QtWidgets.QMessageBox.StandardButton.Cancel, self)
+        box.setInformativeText("Save them before closing? Discarded changes are gone; the next start shows the "
+                               "setup as it was last opened or saved.")
+        box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Save)
+        self.unsaved_box = box
+        answer = box.exec()
+        self.unsaved_box = None
+        if answer == QtWidgets.QMessageBox.StandardButton.Save:
+            return self._on_save()
+        return answer == QtWidgets.QMessageBox.StandardButton.Discard
+
+    def remember_session(self) -> None:
+        """Keep the tab, and the Playground's setup as last opened or saved, for the next start."""
+        store = app_settings.settings()
+        store.setValue(app_settings.LAST_VIEW_KEY, self.current_view_name())
+        playground = self.views.get("playground")
+        if playground is None:
+            return
+        path = app_settings.last_setup_path()
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            save_spec(playground.saved_spec(), path)
+        except (OSError, SpecError) as exc:
+            logging.getLogger(__name__).warning("could not keep the last setup in %s: %s", path, exc)
+            return
+        store.setValue(app_settings.LAST_PATH_KEY, playground.file_path or "")
+
+    def reopen_last_setup(self) -> bool:
+        """Show the setup the app was closed with (when that setting is on and it exists)."""
+        path = app_settings.last_setup_path()
+        if "playground" not in self.views or not app_settings.reopen_last() or not os.path.isfile(path):
+            return False
+        playground = self.views["playground"]
+        try:
+            playground.open(path)
+        except SpecError as exc:
+            self.statusBar().showMessage(f"The last setup could not be reopened: {exc}", 15000)
+            return False
+        source = app_settings.settings().value(app_settings.LAST_PATH_KEY, "", str)
+        playground.file_path = source or None
+        if source:
+            self.setWindowTitle(f"ScaleLab — {source}")
+        return True
+
     def closeEvent(self, event) -> None:  # Qt override
+        if self.app_session:
+            if not self.ask_about_unsaved_changes():
+                event.ignore()
+                return
+            self.remember_session()
         for view in self.views.values():
             shutdown = getattr(view, "shutdown", None)
             if shutdown is not None:
@@ -206,22 +378,39 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
 
+def first_view_name(window: MainWindow, asked: str | None, screenshot: bool) -> str:
+    """The tab to show at start: the one asked for, else the one the app was closed on.
+
+    A screenshot shows the Playground unless another view is asked for (pictures must not
+    depend on how the app was last used).
+    """
+    if asked is not None:
+        return asked
+    saved = "" if screenshot else app_settings.settings().value(app_settings.LAST_VIEW_KEY, "", str)
+    return saved if saved in window.views else "playground"
+
+
 def run_app(args) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     app.setApplicationName("ScaleLab")
     app.setOrganizationName("ScaleLab")
     window = MainWindow()
+    view_name = first_view_name(window, args.view, bool(args.screenshot))
     try:
-        view = window.show_view(args.view)
+        view = window.show_view(view_name)
     except KeyError as exc:
         print(f"scalelab: {exc.args[0]}", file=sys.stderr)
         return 2
     if getattr(args, "spec", None):
         # Offscreen (--screenshot) nobody could close a message box: report on stderr.
-        if not window.open_spec(args.spec, show_errors=not args.screenshot):
+        if not window.open_target(args.spec, show_errors=not args.screenshot):
             if args.screenshot:
                 print(f"scalelab: {window.last_error}", file=sys.stderr)
                 return 1
+        if args.view:
+            window.show_view(args.view)
+    elif not args.screenshot:
+        window.reopen_last_setup()
     if getattr(args, "presentation", False):
         window.set_presentation(True)
     if args.screenshot:
@@ -235,7 +424,7 @@ def run_app(args) -> int:
         app.processEvents()
         from gui.screenshots import staging_for
 
-        stage = staging_for(getattr(args, "stage", None) or args.view)
+        stage = staging_for(getattr(args, "stage", None) or view_name)
         prepare = getattr(view, "prepare_screenshot", None)
         cleanup = None
         if stage is not None:
@@ -248,6 +437,7 @@ def run_app(args) -> int:
         if cleanup is not None:
             cleanup()
         return 0 if ok else 1
+    window.app_session = True
     window.resize(1500, 950)
     window.show()
     return app.exec()

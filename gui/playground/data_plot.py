@@ -14,10 +14,16 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
 from gui.playground.painter import (
+    BRUSH_TOOLS,
+    DEFAULT_INTENSITY,
     AddPointsCommand,
     MovePointsCommand,
     RemovePointsCommand,
+    SetPositionsCommand,
+    airbrush_count,
     airbrush_points,
+    jitter_step,
+    magnet_step,
 )
 from gui.playground.points import PointStore
 
@@ -94,7 +100,8 @@ class DataPlot(pg.PlotWidget):
         self.paint_value = 1.0
         #: in units of the default square; scaled with the plotted box (see ``brush_r``)
         self.brush_radius = 0.6
-        self.airbrush_density = 6
+        #: how dense the airbrush sprays and how hard jitter and magnet work (1..10)
+        self.intensity = DEFAULT_INTENSITY
         self.show_test = True
         self.value_scale = 1.0
         self.point_size = theme.BASE_POINT_SIZE
@@ -172,6 +179,14 @@ class DataPlot(pg.PlotWidget):
 
     def set_paint_value(self, value: float) -> None:
         self.paint_value = float(value)
+
+    def set_intensity(self, intensity: int) -> None:
+        self.intensity = int(intensity)
+
+    @property
+    def airbrush_density(self) -> int:
+        """Points sprayed per mouse move."""
+        return airbrush_count(self.intensity)
 
     def set_brush_radius(self, radius: float) -> None:
         self.brush_radius = float(radius)
@@ -332,6 +347,26 @@ class DataPlot(pg.PlotWidget):
                 self.undo_stack.push(RemovePointsCommand(self.store, indices=idx, text="erase"))
         elif self.tool == "select":
             self._set_selection(np.zeros(0, dtype=np.intp))
+        elif self.tool in ("jitter", "magnet"):
+            before = self.store.X.copy()
+            self._shift_points(self.tool, x, y)
+            self._push_positions(before, self.tool)
+
+    def _shift_points(self, tool: str, x: float, y: float) -> None:
+        """One jitter or magnet step at ``(x, y)`` (the store changes live; the stroke's end pushes the undo)."""
+        if tool == "jitter":
+            idx, new = jitter_step(self.store.X, (x, y), self.brush_r, self.intensity, self._rng, self.box)
+        else:
+            idx, new = magnet_step(self.store.X, (x, y), self.brush_r, self.intensity)
+        self.store.set_positions(idx, new)
+
+    def _push_positions(self, before: np.ndarray, tool: str) -> None:
+        if len(before) != len(self.store):
+            return  # (the store was replaced meanwhile)
+        moved = np.flatnonzero((before != self.store.X).any(axis=1))
+        if len(moved):
+            self.undo_stack.push(SetPositionsCommand(self.store, moved, before[moved], self.store.X[moved],
+                                                     text=tool, applied=True))
 
     def _spray(self, x: float, y: float, n: int) -> np.ndarray:
         pts = airbrush_points((x, y), self.brush_r, n, self._rng)
@@ -346,6 +381,8 @@ class DataPlot(pg.PlotWidget):
             near = len(sel) and len(np.intersect1d(sel, self.store.indices_within((x, y), self._grab_radius())))
             stroke["mode"] = "move" if near else "band"
             stroke["indices"] = sel.copy()
+        elif self.tool in ("jitter", "magnet"):
+            stroke["before"] = self.store.X.copy()
         self._stroke = stroke
 
     @property
@@ -372,6 +409,8 @@ class DataPlot(pg.PlotWidget):
                 st["count"] += len(pts)
         elif tool == "put":
             pass
+        elif tool in ("jitter", "magnet"):
+            self._shift_points(tool, x, y)
         elif tool == "erase":
             idx = self.store.indices_within((x, y), self.brush_r)
             if len(idx):
@@ -402,6 +441,8 @@ class DataPlot(pg.PlotWidget):
                 text="airbrush", applied=True))
         elif tool == "put":
             self.click_at(x, y)
+        elif tool in ("jitter", "magnet"):
+            self._push_positions(st["before"], tool)
         elif tool == "erase" and st["removed"]:
             parts = st["removed"]
             removed = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
@@ -419,7 +460,7 @@ class DataPlot(pg.PlotWidget):
                 self._set_selection(self.store.indices_in_rect(sx, sy, x, y))
 
     def hover_at(self, pos: tuple[float, float] | None) -> None:
-        if pos is None or self.tool not in ("airbrush", "erase"):
+        if pos is None or self.tool not in BRUSH_TOOLS:
             self.brush_outline.setVisible(False)
             return
         r = self.brush_r

@@ -298,7 +298,8 @@ class DatasetPanel(QtWidgets.QWidget):
         if self.is_pristine():
             return self.preset_dataset_spec()
         s = self.store
-        points = tuple((float(x), float(y), float(v)) for (x, y), v in zip(s.X, s.y))
+        # Each point keeps its train/test flag: reopening trains and scores on the same split.
+        points = tuple((float(x), float(y), float(v), 1.0 if t else 0.0) for (x, y), v, t in zip(s.X, s.y, s.test))
         return DatasetSpec(
             kind="points", seed=self.seed, test_fraction=self.test_fraction, standardize=self.standardize,
             task=s.task, points=points or None,
@@ -398,7 +399,7 @@ def _in_original_order(order: np.ndarray, X: np.ndarray, y: np.ndarray, test: np
             key = (float(X[i, 0]), float(X[i, 1])) + ((float(y[i]),) if keyed else ())
             slots.setdefault(key, []).append(i)
         idx = []
-        for a, b, label in order:
+        for a, b, label in order[:, :3]:
             bucket = slots.get((float(a), float(b)) + ((float(label),) if keyed else ()))
             if not bucket:
                 break

@@ -13,7 +13,7 @@ import math
 import time
 from typing import Callable
 
-FRAME_RATE_HZ = 40.0
+FRAME_RATE_HZ = 60.0
 REPORT_INTERVAL_S = 0.5
 #: epochs per second for each speed setting; None is as fast as the computer goes
 SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)

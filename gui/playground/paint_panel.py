@@ -8,7 +8,9 @@ from superqt.utils import signals_blocked
 
 from gui import theme
 from gui.playground.combo import slider
-from gui.playground.painter import TOOL_TIPS, TOOLS, ReplaceStoreCommand, remove_class_state
+from gui.playground.painter import (
+    DEFAULT_INTENSITY, INTENSITY_RANGE, TOOL_TIPS, TOOL_TITLES, TOOLS, ReplaceStoreCommand, remove_class_state,
+)
 from gui.playground.points import MAX_CLASSES, MIN_CLASSES, PointStore
 
 
@@ -22,6 +24,8 @@ class PaintPanel(QtWidgets.QWidget):
     paint_value_changed = QtCore.Signal(float)
     #: the airbrush's and eraser's radius in data units (at the default box)
     brush_radius_changed = QtCore.Signal(float)
+    #: how dense the airbrush sprays and how hard jitter and magnet work (1..10)
+    intensity_changed = QtCore.Signal(int)
     delete_requested = QtCore.Signal()
     error_raised = QtCore.Signal(str)
 
@@ -33,7 +37,7 @@ class PaintPanel(QtWidgets.QWidget):
         tool_row = QtWidgets.QGridLayout()
         tool_row.setSpacing(2)
         self.tool_group = QtWidgets.QButtonGroup(self)
-        for tool, title in zip(TOOLS, ("Put", "Airbrush", "Erase", "Select")):
+        for k, (tool, title) in enumerate(zip(TOOLS, TOOL_TITLES)):
             b = QtWidgets.QToolButton(text=title)
             b.setCheckable(True)
             b.setProperty("role", "tool")
@@ -42,9 +46,12 @@ class PaintPanel(QtWidgets.QWidget):
             self.tool_group.addButton(b)
             self.tool_buttons[tool] = b
             b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
-            tool_row.addWidget(b, 0, len(self.tool_buttons) - 1)
+            tool_row.addWidget(b, *self._tool_cell(k, compact=False))
         self.tool_buttons["put"].setChecked(True)
-        self.radius_slider = slider(1, 30, 6, "Size of the airbrush and the eraser.")
+        self.radius_slider = slider(1, 30, 6, "Size of the brush: the airbrush, the eraser, jitter and magnet.")
+        self.intensity_slider = slider(*INTENSITY_RANGE, DEFAULT_INTENSITY,
+                                       "Intensity: how many points the airbrush sprays, how hard jitter shakes "
+                                       "the points and how strongly the magnet pulls them.")
         self.undo_button = QtWidgets.QToolButton(text="Undo")
         self.undo_button.setToolTip("Take back the last edit of the data (Ctrl+Z).")
         self.redo_button = QtWidgets.QToolButton(text="Redo")
@@ -90,10 +97,11 @@ class PaintPanel(QtWidgets.QWidget):
         pl.addWidget(paint_heading)
         pl.addLayout(tool_row)
         self.tool_grid = tool_row
-        rrow = QtWidgets.QHBoxLayout()
-        rrow.addWidget(QtWidgets.QLabel("Brush"))
-        rrow.addWidget(self.radius_slider)
-        pl.addLayout(rrow)
+        brush_form = QtWidgets.QFormLayout()
+        brush_form.setContentsMargins(0, 0, 0, 0)
+        brush_form.addRow("Brush", self.radius_slider)
+        brush_form.addRow("Intensity", self.intensity_slider)
+        pl.addLayout(brush_form)
         pl.addWidget(self.class_list)
         crow = QtWidgets.QHBoxLayout()
         crow.addWidget(self.add_class_button)
@@ -111,6 +119,7 @@ class PaintPanel(QtWidgets.QWidget):
         pl.addLayout(erow)
         store.classes_changed.connect(self.refresh_classes)
         self.radius_slider.valueChanged.connect(lambda v: self.brush_radius_changed.emit(v / 10.0))
+        self.intensity_slider.valueChanged.connect(self.intensity_changed)
         self.value_spin.valueChanged.connect(lambda v: self.paint_value_changed.emit(float(v)))
         self.delete_button.clicked.connect(self.delete_requested)
 
@@ -132,11 +141,16 @@ class PaintPanel(QtWidgets.QWidget):
         self.set_compact_tools(on)
         self.delete_button.setVisible(not on)
 
+    @staticmethod
+    def _tool_cell(k: int, compact: bool) -> tuple[int, int]:
+        columns = 2 if compact else 3
+        return k // columns, k % columns
+
     def set_compact_tools(self, compact: bool) -> None:
-        """Two rows of two tool buttons (large fonts) or one row of four."""
+        """Three rows of two tool buttons (large fonts) or two rows of three."""
         for k, b in enumerate(self.tool_buttons.values()):
             self.tool_grid.removeWidget(b)
-            self.tool_grid.addWidget(b, k // 2 if compact else 0, k % 2 if compact else k)
+            self.tool_grid.addWidget(b, *self._tool_cell(k, compact))
 
     def set_tool(self, tool: str) -> None:
         self.tool_buttons[tool].setChecked(True)

@@ -112,6 +112,13 @@ class PointStore(QtCore.QObject):
         self.X[np.asarray(indices, dtype=np.intp)] += np.asarray(delta, dtype=np.float64)
         self._touch()
 
+    def set_positions(self, indices: np.ndarray, X: np.ndarray) -> None:
+        """Put the points at ``indices`` at positions ``X (k, 2)`` (labels and split unchanged)."""
+        if len(indices) == 0:
+            return
+        self.X[np.asarray(indices, dtype=np.intp)] = np.asarray(X, dtype=np.float64).reshape(-1, 2)
+        self._touch()
+
     def restore(self, state: tuple) -> None:
         X, y, test, task, names = state
         classes_differ = task != self.task or list(names) != self.class_names

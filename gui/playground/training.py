@@ -1,9 +1,16 @@
 """Training off the GUI thread, handing finished pictures to the GUI.
 
 :class:`TrainingSession` trains one network at a time (a :class:`TrainingRun`: the engine's
-``Trainer`` and the run's epoch count). While playing, a superqt generator worker trains
-epoch after epoch and, at most ``FRAME_RATE_HZ`` times a second, yields an immutable
-:class:`~gui.playground.frames.TrainingSnapshot` with everything the GUI draws.
+``Trainer`` and the run's epoch count). By default the run lives in a training process of
+its own (:mod:`~gui.playground.training_process`): it trains epoch after epoch and, at most
+``FRAME_RATE_HZ`` times a second, sends an immutable
+:class:`~gui.playground.frames.TrainingSnapshot` with everything the GUI draws, so training
+and drawing never wait for each other's GIL. With ``in_process=False`` the run stays in
+this process and a superqt generator worker trains it (the fallback where no process can
+be started, and the way to drive the schedule with a fake clock).
+
+In the process, the run is the child's alone, idle or not: edits go down the pipe in order
+and are applied between epochs; while idle, reading a picture is a short request.
 
 One writer at a time: while a worker runs, only the worker touches the run; edits made
 meanwhile (painted points, a typed weight, a new learning rate, a new network) are queued
@@ -15,6 +22,7 @@ snapshots.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from dataclasses import replace
 from typing import Callable
@@ -27,6 +35,7 @@ from engine.spec import RunSpec
 from gui import workers
 from gui.playground.frames import RenderOptions, TrainingSnapshot, preview_grid
 from gui.playground.pacing import SPEEDS, Pacer
+from gui.playground.training_process import TrainerError, TrainerProcess
 from gui.playground.training_run import Controls, TrainingRun
 
 __all__ = ["SPEEDS", "Controls", "SessionState", "TrainingSession"]
@@ -51,18 +60,25 @@ class TrainingSession(QtCore.QObject):
     Parameters
     ----------
     clock : callable
-        The pacing clock (seconds); tests pass a fake one.
+        The pacing clock (seconds) of the in-process worker; tests pass a fake one.
+    in_process : bool
+        Train in a process of its own (default) or in a worker thread of this one.
     """
 
     state_changed = QtCore.Signal(str)
     snapshot_arrived = QtCore.Signal()
     failed = QtCore.Signal(str)
+    #: a message of the training process (emitted on its reader thread, handled on the GUI's)
+    _process_message = QtCore.Signal(object)
 
-    def __init__(self, parent=None, clock: Callable[[], float] = time.perf_counter):
+    def __init__(self, parent=None, clock: Callable[[], float] = time.perf_counter, in_process: bool = True):
         super().__init__(parent)
         self.clock = clock
-        #: epochs per second, None for as fast as possible (read by the worker at each epoch)
-        self.speed: float | None = None
+        self.in_process = in_process
+        self._speed: float | None = None
+        self._proc: TrainerProcess | None = None
+        self._proc_running = False
+        self._process_message.connect(self._on_process_message, QtCore.Qt.ConnectionType.QueuedConnection)
         self._options = RenderOptions()
         self._controls = Controls()
         self._run: TrainingRun | None = None
@@ -83,7 +99,18 @@ class TrainingSession(QtCore.QObject):
 
     @property
     def running(self) -> bool:
-        return self._worker is not None
+        return self._worker is not None or self._proc_running
+
+    @property
+    def speed(self) -> float | None:
+        """Epochs per second, None for as fast as possible (the trainer reads it at each epoch)."""
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float | None) -> None:
+        self._speed = value
+        if self._proc is not None:
+            self._send("speed", value)
 
     @property
     def has_network(self) -> bool:
@@ -148,9 +175,16 @@ class TrainingSession(QtCore.QObject):
         self._run, self._spec, self._dataset = run, spec, dataset
         self._pending_records = []
         self._snapshot = None
-        if self.running:
+        if self.in_process and self._ensure_process():
+            # The process builds the same run (the spec fixes its seed) and adopts it between
+            # two epochs when training; this copy only answered the checks above.
+            self._run = _ProcessRun(run)
+            self._send("reset", spec, dataset, run.generation, epoch)
+        elif self.running:
             # The worker adopts the run between two epochs; the GUI does not touch it.
             self._controls.put(reset=run)
+            return
+        if self.running:
             return
         self._set_state(SessionState.IDLE)
         self.refresh()
@@ -161,7 +195,19 @@ class TrainingSession(QtCore.QObject):
         self._generation += 1
         self._run = self._snapshot = self._spec = self._dataset = None
         self._pending_records = []
+        if self._proc is not None:
+            self._send("clear")
         self._set_state(SessionState.IDLE)
+
+    def close(self) -> None:
+        """Stop training and end the training process (the window is closing)."""
+        self.stop()
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            # The run lived in the process: there is none now.
+            self._generation += 1
+            self._run = self._snapshot = None
+            proc.close()
 
     def _require_idle(self) -> None:
         if self.running:
@@ -173,20 +219,26 @@ class TrainingSession(QtCore.QObject):
         if self._run is None:
             return
         self._dataset = dataset
-        if self.running:
+        if self.in_process:
+            self._send("dataset", dataset)
+        elif self.running:
             self._controls.put(dataset=dataset)
             return
-        self._run.apply(dataset, None, ())
+        else:
+            self._run.apply(dataset, None, ())
         self.refresh()
 
     def set_weight(self, layer: int, i: int, j: int, value: float) -> None:
         """Set one weight of the current network (weight ``(i, j)`` of dense layer ``layer``)."""
         if self._run is None:
             return
-        if self.running:
+        if self.in_process:
+            self._send("edit", (layer, i, j, value))
+        elif self.running:
             self._controls.put(edit=(layer, i, j, value))
             return
-        self._run.apply(None, None, [(layer, i, j, value)])
+        else:
+            self._run.apply(None, None, [(layer, i, j, value)])
         self.refresh()
 
     def set_spec(self, spec: RunSpec) -> None:
@@ -194,15 +246,20 @@ class TrainingSession(QtCore.QObject):
         if self._run is None:
             return
         self._spec = spec
-        if self.running:
+        if self.in_process:
+            self._send("spec", spec)
+        elif self.running:
             self._controls.put(spec=spec)
             return
-        self._run.apply(None, spec, ())
+        else:
+            self._run.apply(None, spec, ())
         self.refresh(with_report=False)
 
     def set_render_options(self, **changes) -> None:
         """Change what the pictures show (``box``, ``discretize``, ``value_scale``, ``preview``)."""
         self._options = replace(self._options, **changes)
+        if self._proc is not None:
+            self._send("options", self._options)
         if not self.running and self._run is not None:
             self.refresh(with_report=False)
 
@@ -211,12 +268,19 @@ class TrainingSession(QtCore.QObject):
         """Render the current network on this thread (only while no worker runs)."""
         if self._run is None or self.running:
             return
+        if self.in_process:
+            fields = self._request("snapshot", with_report)
+            if fields is not None:
+                self._accept(TrainingSnapshot(**fields))
+            return
         self._accept(self._run.snapshot(self._options, with_report))
 
     def preview_picture(self, column: int, unit: int) -> np.ndarray | None:
         """One neuron's picture at preview size, computed now (idle only)."""
         if self._run is None or self.running:
             return None
+        if self.in_process:
+            return self._request("preview", column, unit)
         return preview_grid(self._run.trainer, self._options.box, column, unit)
 
     def train_now(self, epochs: int) -> None:
@@ -225,13 +289,19 @@ class TrainingSession(QtCore.QObject):
         run = self._run
         if run is None:
             return
+        if self.in_process:
+            status = self._request("train_now", epochs)
+            self.refresh()
+            if status is not None and status != "running":
+                self._set_state(self._stopped_state(status))
+            return
         for _ in range(epochs):
             run.train_epoch()
             if run.status != "running":
                 break
         self.refresh()
         if run.status != "running":
-            self._set_state(self._stopped_state(run))
+            self._set_state(self._stopped_state(run.status))
 
     # ------------------------------------------------------------------ start / pause / step
     def start(self, max_epochs: int | None = None) -> bool:
@@ -243,6 +313,12 @@ class TrainingSession(QtCore.QObject):
         run = self._run
         if run is None or self.running:
             return False
+        if self.in_process:
+            if not self._request("start", max_epochs):
+                return False
+            self._proc_running = True
+            self._set_state(SessionState.RUNNING)
+            return True
         if run.status != "running":
             if not run.can_train:
                 return False
@@ -263,11 +339,21 @@ class TrainingSession(QtCore.QObject):
 
     def pause(self) -> None:
         """Ask the worker to stop at its next frame; ``state_changed`` follows."""
+        if self._proc_running:
+            self._send("pause")
         if self._worker is not None:
             self._worker.quit()
 
     def stop(self, timeout_s: float = 10.0) -> bool:
         """Stop the worker and wait for it (shutdown, loading a file, tests)."""
+        if self._proc_running:
+            self._send("pause")
+            deadline = time.perf_counter() + timeout_s
+            # (the process's last frames and its "stopped" arrive as queued signals)
+            while self._proc_running and self._proc is not None and time.perf_counter() < deadline:
+                QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+                QtCore.QThread.msleep(2)
+            return not self._proc_running
         if self._worker is None:
             return True
         self._worker.quit()
@@ -339,10 +425,9 @@ class TrainingSession(QtCore.QObject):
         self.failed.emit(f"training stopped: {exc}")
 
     @staticmethod
-    def _stopped_state(run: TrainingRun | None) -> SessionState:
-        status = run.status if run is not None else "stopped"
+    def _stopped_state(status: str | None) -> SessionState:
         return {"completed": SessionState.COMPLETED, "diverged": SessionState.DIVERGED}.get(
-            status, SessionState.PAUSED)
+            status or "stopped", SessionState.PAUSED)
 
     def _on_finished(self) -> None:
         self._worker = None
@@ -354,4 +439,93 @@ class TrainingSession(QtCore.QObject):
             _new_run, dataset, spec, edits = self._controls.take()
             run.apply(dataset, spec, edits)
             self.refresh()
-        self._set_state(self._stopped_state(run))
+        self._set_state(self._stopped_state(run.status if run is not None else None))
+
+    # ------------------------------------------------------------------ the training process
+    def _ensure_process(self) -> bool:
+        if self._proc is not None and self._proc.alive:
+            return True
+        try:
+            self._proc = TrainerProcess(self._process_message.emit)
+        except OSError as exc:
+            # No process to be had (a locked-down machine): train in a thread of this one.
+            self._proc = None
+            self.in_process = False
+            self.failed.emit(f"training runs in the window's own process: {exc}")
+            return False
+        self._proc_running = False
+        self._send("options", self._options)
+        self._send("speed", self._speed)
+        return True
+
+    def _send(self, *message) -> None:
+        if self._proc is None:
+            return  # closed: the window is going away
+        try:
+            self._proc.send(*message)
+        except TrainerError as exc:
+            self._process_failed(str(exc))
+
+    def _request(self, *message):
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.request(*message)
+        except TrainerError as exc:
+            self._process_failed(str(exc))
+            return None
+
+    def _process_failed(self, text: str) -> None:
+        self._proc_running = False
+        self.failed.emit(text)
+        self._set_state(SessionState.PAUSED)
+
+    def _on_process_message(self, msg: tuple) -> None:
+        kind = msg[0]
+        if kind == "frame":
+            fields = msg[1]
+            if fields["generation"] != self._generation:
+                self._send("drawn")  # a frame of a replaced network: nobody will draw it
+                return
+            self._accept(TrainingSnapshot(**fields, drawn=_DrawnSignal(self._frame_drawn)))
+        elif kind == "stopped":
+            self._proc_running = False
+            # The frame shows the epochs trained since the last frame and the scores of the
+            # weights the run stopped at (edits sent meanwhile are in: the pipe keeps order).
+            self.refresh()
+            self._set_state(self._stopped_state(msg[1]))
+        elif kind == "error":
+            self.failed.emit(msg[1])
+        elif kind == "ended":
+            # The run went with the process; the next reset starts a new one.
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                proc.close(timeout_s=0.5)
+            self._generation += 1
+            self._run = None
+            self._process_failed(msg[1] + ": press reset to start again")
+
+    def _frame_drawn(self) -> None:
+        if self._proc is not None and self._proc_running:
+            self._send("drawn")
+
+
+class _DrawnSignal(threading.Event):
+    """A frame's ``drawn`` event that also tells the training process."""
+
+    def __init__(self, on_set: Callable[[], None]):
+        super().__init__()
+        self._on_set = on_set
+
+    def set(self) -> None:
+        if not self.is_set():
+            super().set()
+            self._on_set()
+
+
+class _ProcessRun:
+    """What the GUI keeps of a run that lives in the training process: its checked shape."""
+
+    def __init__(self, run: TrainingRun):
+        self.generation = run.generation
+        self.spec = run.spec

@@ -14,6 +14,7 @@ The view composes them and decides what happens: the settings live in a Qt-free
 
 from __future__ import annotations
 
+import json
 import os
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -38,6 +39,7 @@ from gui.playground.curves import CurvesPanel
 from gui.playground.data_plot import DEFAULT_BOX, DataPlot
 from gui.playground.dataset_panel import DatasetPanel
 from gui.playground.frame_drawer import FrameDrawer
+from gui.playground.history import HISTORY_COLUMNS, history_of, records_from_history
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
 from gui.playground.roc_panel import RocPanel
@@ -53,6 +55,13 @@ from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
 FRAME_INTERVAL_MS = 100
+#: the controls a setup can hide for an exercise (as TF Playground's "hide" options): name -> title
+HIDEABLE_CONTROLS = {
+    "problem": "Problem type", "model": "Model", "learning_rate": "Learning rate", "activation": "Activation",
+    "regularization": "Regularization and its rate", "data": "Data presets and Regenerate",
+    "ratio": "Train/test ratio", "noise": "Noise", "points": "Number of points", "paint": "Paint tools",
+    "cluster": "Run on cluster",
+}
 ARCHITECTURE_FIELDS = frozenset({"model_kind", "features", "hidden", "activations"})
 
 
@@ -66,6 +75,10 @@ class PlaygroundView(QtWidgets.QWidget):
         super().__init__(parent)
         self.presentation = False
         self.file_path: str | None = None
+        self._saved_document = ""
+        #: controls hidden for an exercise (names of ``HIDEABLE_CONTROLS``)
+        self.hidden_controls: frozenset[str] = frozenset()
+        self._previously_hidden: set[str] = set()
         self._building = True
         #: the next data change is another data set: start a new run on it
         self._new_data = False
@@ -212,6 +225,7 @@ class PlaygroundView(QtWidgets.QWidget):
         paint.paint_class_changed.connect(self.data_plot.set_paint_class)
         paint.paint_value_changed.connect(self.data_plot.set_paint_value)
         paint.brush_radius_changed.connect(self.data_plot.set_brush_radius)
+        paint.intensity_changed.connect(self.data_plot.set_intensity)
         paint.delete_requested.connect(self.data_plot.delete_selection)
         self.data_plot.selection_changed.connect(paint.set_selection_size)
         self.dataset_panel.data_replaced.connect(self._on_data_replaced)
@@ -243,6 +257,13 @@ class PlaygroundView(QtWidgets.QWidget):
         meta.update(presentation=self.presentation, box=list(self.data_plot.box),
                     # how long the saved weights were trained, so that reopening shows the same count
                     epoch=self.session.epoch)
+        # ... and the curves they were trained through, so that it shows the same curves
+        buf = self.curves.buffer
+        history = history_of({c: buf.column(c) for c in HISTORY_COLUMNS})
+        if history is not None:
+            meta["history"] = history
+        if self.hidden_controls:
+            meta["hide"] = sorted(self.hidden_controls)
         return {"playground": meta}
 
     def current_spec(self) -> RunSpec:
@@ -283,16 +304,101 @@ class PlaygroundView(QtWidgets.QWidget):
         epoch = meta.get("epoch")
         trained = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0 else 0
         self._rebuild_network(weights=spec.weights, epoch=trained if spec.weights is not None else 0)
+        if spec.weights is not None and "history" in meta and self.session.epoch == trained:
+            self._show_history(meta["history"])
+        self._apply_hidden_from(meta)
         # A new document: undoing past it would mix its network with older data.
         self.undo_stack.clear()
         if "presentation" in meta and bool(meta["presentation"]) != self.presentation:
             self.set_presentation(bool(meta["presentation"]))
+        self.mark_saved()
+
+    def _show_history(self, history) -> None:
+        """Draw the saved curves of the reopened weights and their last losses in the header."""
+        try:
+            records = records_from_history(history)
+        except SpecError as exc:
+            self.output.show_error(f"the saved curves were not read: {exc}")
+            return
+        if records:
+            self.curves.add_records(records)
+            self.curves.redraw()
+            self.output.show_losses(records[-1])
+
+    # ================================================================== hidden controls
+    def set_hidden_controls(self, names) -> None:
+        """Hide the controls ``names`` (of ``HIDEABLE_CONTROLS``) for an exercise; show the others."""
+        unknown = set(names) - set(HIDEABLE_CONTROLS)
+        if unknown:
+            raise ValueError(f"unknown controls {sorted(unknown)}; choose from {', '.join(HIDEABLE_CONTROLS)}")
+        self.hidden_controls = frozenset(names)
+        self._apply_hidden()
+
+    def _apply_hidden_from(self, meta: dict) -> None:
+        hide = meta.get("hide", [])
+        if not isinstance(hide, list) or not all(isinstance(n, str) for n in hide):
+            self.output.show_error(f"meta.playground.hide: expected a list of control names, got {hide!r}")
+            hide = []
+        unknown = sorted(set(hide) - set(HIDEABLE_CONTROLS))
+        if unknown:
+            self.output.show_error(f"meta.playground.hide: unknown controls {', '.join(unknown)} stay shown "
+                                   f"(known: {', '.join(HIDEABLE_CONTROLS)})")
+        self.set_hidden_controls([n for n in hide if n in HIDEABLE_CONTROLS])
+
+    def _control_widgets(self) -> dict[str, list[QtWidgets.QWidget]]:
+        bar, data = self.settings_bar, self.dataset_panel
+
+        def titled(w: QtWidgets.QWidget) -> list[QtWidgets.QWidget]:
+            return [w.parentWidget()]  # the box with the control's title above it
+
+        return {
+            "problem": titled(bar.problem_combo), "model": titled(bar.model_combo),
+            "learning_rate": titled(bar.lr_combo), "activation": titled(bar.activation_combo),
+            "regularization": titled(bar.reg_combo) + titled(bar.reg_rate_combo),
+            "data": [data.preset_box, data.regenerate_button],
+            "ratio": [data.ratio_label, data.ratio_slider], "noise": [data.noise_label, data.noise_slider],
+            "points": [data.points_label, data.points_slider], "paint": [data.paint],
+            "cluster": [bar.cluster_button],
+        }
+
+    def _apply_hidden(self) -> None:
+        for name, widgets in self._control_widgets().items():
+            if name in self.hidden_controls:
+                for w in widgets:
+                    w.setVisible(False)
+            elif name in self._previously_hidden:
+                for w in widgets:
+                    w.setVisible(True)
+        # (a control hidden before and shown now is shown again; the others keep what the
+        # presentation mode and the model kind decided)
+        self._previously_hidden = set(self.hidden_controls)
 
     # ================================================================== file actions
+    def _document(self) -> str:
+        """Everything a saved file would hold, as one canonical JSON text."""
+        return json.dumps(self.current_spec().to_dict(), sort_keys=True)
+
+    def mark_saved(self) -> None:
+        """What is on screen now is what the file (or the opened setup) holds."""
+        self._saved_document = self._document()
+
+    def has_unsaved_changes(self) -> bool:
+        """Whether the data, network, settings, trained weights or curves changed since the last open or save."""
+        try:
+            return self._document() != self._saved_document
+        except SpecError:
+            return True  # (a setup that cannot even be written down is not saved)
+
+    def saved_spec(self) -> RunSpec:
+        """The setup as last opened or saved (what discarding the changes comes back to)."""
+        return RunSpec.from_dict(json.loads(self._saved_document))
+
     def save(self, path: str) -> None:
         """Save the whole playground (a run spec ``python -m engine train`` accepts)."""
-        save_spec(self.current_spec(), path)
+        spec = self.current_spec()
+        save_spec(spec, path)
         self.file_path = path
+        self._saved_document = json.dumps(spec.to_dict(), sort_keys=True)
 
     def open(self, path: str) -> None:
         """Open a playground / run spec file (errors raise ``SpecError`` with a clear message)."""
@@ -432,7 +538,8 @@ class PlaygroundView(QtWidgets.QWidget):
         self.curves.set_task(task)
         self.data_plot.value_scale = self.store.value_scale()
         self._update_box(refit=True)  # a preset of the other kind replaced the data
-        self.undo_stack.clear()
+        # (no clearing of the undo stack: Undo brings the painted points back, and the problem
+        # type follows the data they are)
         self._rebuild_network()
 
     def _show_task(self, task: str) -> None:
@@ -518,6 +625,8 @@ class PlaygroundView(QtWidgets.QWidget):
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
         self._relayout()
+        if self.hidden_controls:
+            self._apply_hidden()  # the presentation mode shows its own controls
 
     def _relayout(self) -> None:
         # (innermost first: a layout that changes tells its parent's)
@@ -542,7 +651,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self._on_state_changed(self.session.state)
 
     def shutdown(self) -> None:
-        """Stop the worker before the window goes away."""
+        """Stop training and end the training process before the window goes away."""
         self.frame_timer.stop()
-        self.session.stop()
+        self.session.close()
         self.evaluation.shutdown()

@@ -13,6 +13,8 @@ from gui import errors, workers
 
 # The app's log file goes to the test scratch folder, never to the user's log folder.
 os.environ.setdefault("SCALELAB_LOG_DIR", os.path.join(os.environ["SCALELAB_TEST_SCRATCH"], "logs"))
+# ... and its settings (last folder, last setup, last tab) to a folder of its own.
+os.environ.setdefault("SCALELAB_CONFIG_DIR", os.path.join(os.environ["SCALELAB_TEST_SCRATCH"], "config"))
 
 
 def stop_leaked_workers(qapp, grace_ms: int = 3000) -> int:

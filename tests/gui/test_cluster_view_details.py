@@ -11,7 +11,6 @@ from pathlib import Path
 import subprocess
 
 import numpy as np
-import pytest
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 

@@ -84,16 +84,18 @@ def test_reset_and_open_clear_the_old_runs_numbers(qtbot, playground, tmp_path):
     assert view.output.train_loss_label.text() == "Training loss —"
     _train_then_pause(qtbot, view, 10)
     path = str(tmp_path / "pg.json")
+    header = view.output.test_loss_label.text()
     view.save(path)
     epoch = view.session.epoch
     qtbot.mouseClick(view.controls.reset_button, LEFT)
-    view.open(path)
-    # the trained weights come back with their epoch count; the losses are not in the file
-    assert view.session.epoch == epoch and view.controls.epoch_label.text() == f"{epoch:07,d}"
     assert view.output.test_loss_label.text() == "Test loss —"
+    view.open(path)
+    # the trained weights come back with their epoch count, their curves and their last losses
+    assert view.session.epoch == epoch and view.controls.epoch_label.text() == f"{epoch:07,d}"
+    assert view.output.test_loss_label.text() == header
     _train_then_pause(qtbot, view, epoch + 3)
     epochs = view.curves.buffer.column("epoch")
-    assert epochs[0] == epoch + 1 and epochs[-1] == view.session.epoch
+    assert list(epochs) == list(range(1, view.session.epoch + 1))  # the saved curves, then the new epochs
 
 
 def test_imported_csv_unselects_the_preset(qtbot, playground, tmp_path):
