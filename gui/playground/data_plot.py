@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
+from gui.playground.overlay_items import OverlayLayer
 from gui.playground.painter import (
     AddPointsCommand,
     MovePointsCommand,
@@ -140,6 +141,8 @@ class DataPlot(pg.PlotWidget):
         self._image_shape: tuple[int, ...] = ()
         self._preview_active = False
         self._last_boundary: np.ndarray | None = None
+        #: a model's margins, support vectors, centroids, ... (``set_overlays``)
+        self.overlays = OverlayLayer(self)
         self._make_brushes()
         self.set_box(DEFAULT_BOX)
         store.changed.connect(self._on_store_changed)
@@ -186,6 +189,7 @@ class DataPlot(pg.PlotWidget):
 
     def set_point_size(self, size: int) -> None:
         self.point_size = int(size)
+        self.overlays.set_point_size(self.point_size)
         self._on_store_changed()
 
     def set_boundary(self, rgb: np.ndarray | None) -> None:
@@ -194,6 +198,10 @@ class DataPlot(pg.PlotWidget):
         if self._preview_active:
             return
         self._show_image(rgb)
+
+    def set_overlays(self, overlays: tuple = (), status_line: str = "") -> None:
+        """Draw a model's overlays (:mod:`gui.playground.overlays`) and its one-line status."""
+        self.overlays.show(tuple(overlays), status_line)
 
     def set_preview(self, rgb: np.ndarray | None, caption: str = "") -> None:
         """Temporarily show another picture (a hovered neuron) instead of the regions."""

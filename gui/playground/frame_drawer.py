@@ -83,6 +83,8 @@ class FrameDrawer:
         if snap.boundary is not None:
             self.data_plot.set_boundary(snap.boundary)
             self.boundary_frames += 1
+        self.data_plot.set_overlays(snap.overlays, snap.status_line)
+        self.controls.show_counter_name(snap.counter_name)
         self.controls.show_epoch(snap.epoch)
         if snap.last_record is not None:
             self.output.show_losses(snap.last_record)

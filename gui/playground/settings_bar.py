@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.spec import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
+from engine.spec import ACTIVATIONS, OPTIMIZERS
 from gui.playground.combo import combo, labeled, set_combo_data
+from gui.playground.model_controls import SvmControls
 from gui.playground.pacing import SPEEDS
 from gui.playground.settings import (
     LEARNING_RATES,
@@ -21,6 +22,7 @@ from gui.playground.settings import (
     MAX_PATIENCE,
     REG_RATES,
     PlaygroundSettings,
+    playground_model_kinds,
 )
 from gui.playground.tips import ACTIVATION_TIPS, MODEL_TITLES, TIPS
 from gui.playground.training_controls import TrainingControls
@@ -30,12 +32,15 @@ class SettingsBar(QtWidgets.QFrame):
     """Two rows: the training controls and main settings, then the finer settings (hidden when presenting)."""
 
     cluster_requested = QtCore.Signal()
+    #: a typed value that is not allowed, in one line
+    invalid_value = QtCore.Signal(str)
 
     def __init__(self, settings: PlaygroundSettings, controls: TrainingControls,
                  parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.settings = settings
         self.controls = controls
+        self._presenting = False
         self._build_widgets()
         self._build_layout()
         self._connect()
@@ -56,7 +61,9 @@ class SettingsBar(QtWidgets.QFrame):
         self.reg_rate_combo = combo([(f"{v:g}", v) for v in REG_RATES], TIPS["reg_rate"])
         self.problem_combo = combo([("Classification", "classification"), ("Regression", "regression")],
                                    TIPS["problem"])
-        self.model_combo = combo([(MODEL_TITLES[k], k) for k in MODEL_KINDS], TIPS["model"])
+        self.model_combo = combo([(MODEL_TITLES[k], k) for k in playground_model_kinds()], TIPS["model"])
+        self.svm_controls = SvmControls(self.settings)
+        self.svm_controls.invalid_value.connect(self.invalid_value)
         self.batch_spin = QtWidgets.QSpinBox()
         self.batch_spin.setRange(1, MAX_BATCH)
         self.batch_spin.setToolTip(TIPS["batch"])
@@ -94,6 +101,8 @@ class SettingsBar(QtWidgets.QFrame):
         self.regularization_boxes: list[QtWidgets.QWidget] = []
         self.setObjectName("topBar")
         self.setStyleSheet("#topBar { background: #F8F9FA; border-bottom: 1px solid #DADCE0; }")
+        #: the settings of gradient training, hidden for models trained otherwise (an SVM)
+        self.network_boxes: list[QtWidgets.QWidget] = []
         row1 = QtWidgets.QHBoxLayout()
         row1.setSpacing(14)
         row1.addWidget(self.controls)
@@ -104,23 +113,32 @@ class SettingsBar(QtWidgets.QFrame):
             row1.addWidget(box)
             if w in (self.reg_combo, self.reg_rate_combo):
                 self.regularization_boxes.append(box)
+            if w in (self.lr_combo, self.activation_combo, self.reg_combo, self.reg_rate_combo):
+                self.network_boxes.append(box)
+        row1.addWidget(self.svm_controls)
         row1.addStretch(1)
         row1.addWidget(self.cluster_button)
         self.settings_row = QtWidgets.QWidget()
         row2 = QtWidgets.QHBoxLayout(self.settings_row)
         row2.setContentsMargins(0, 0, 0, 0)
         row2.setSpacing(10)
+        # the batch, optimizer and stop controls in one box, hidden for models that do not use them
+        self.network_row = QtWidgets.QWidget()
+        nrow = QtWidgets.QHBoxLayout(self.network_row)
+        nrow.setContentsMargins(0, 0, 0, 0)
+        nrow.setSpacing(10)
         for title, w in (("Batch size", self.batch_spin), ("Optimizer", self.optimizer_combo),
                          ("Dropout", self.dropout_spin)):
             lab = QtWidgets.QLabel(title)
             lab.setToolTip(w.toolTip())
-            row2.addWidget(lab)
-            row2.addWidget(w)
-        row2.addSpacing(12)
-        row2.addWidget(self.stop_epochs_check)
-        row2.addWidget(self.stop_epochs_spin)
-        row2.addWidget(self.stop_patience_check)
-        row2.addWidget(self.patience_spin)
+            nrow.addWidget(lab)
+            nrow.addWidget(w)
+        nrow.addSpacing(12)
+        nrow.addWidget(self.stop_epochs_check)
+        nrow.addWidget(self.stop_epochs_spin)
+        nrow.addWidget(self.stop_patience_check)
+        nrow.addWidget(self.patience_spin)
+        row2.addWidget(self.network_row)
         row2.addSpacing(12)
         speed_title = QtWidgets.QLabel("Speed")
         speed_title.setToolTip(TIPS["speed"])
@@ -162,6 +180,12 @@ class SettingsBar(QtWidgets.QFrame):
         # the perceptron trains with SGD only; dropout needs hidden layers
         self.optimizer_combo.setEnabled(len(self.settings.optimizer_choices) > 1)
         self.dropout_spin.setEnabled(self.settings.has_layers)
+        network = self.settings.is_network
+        for w in self.network_boxes:
+            w.setVisible(network and (w not in self.regularization_boxes or not self._presenting))
+        self.network_row.setVisible(network)
+        self.svm_controls.setVisible(kind == "svm")
+        self._on_speed_index_changed(self.settings.speed_index)
 
     def _on_activation_changed(self, activation: str) -> None:
         self._show(self.activation_combo, lambda: set_combo_data(self.activation_combo, activation))
@@ -199,10 +223,15 @@ class SettingsBar(QtWidgets.QFrame):
     def _on_speed_index_changed(self, index: int) -> None:
         self._show(self.speed_slider, lambda: self.speed_slider.setValue(index))
         speed = SPEEDS[index]
-        self.speed_label.setText("max" if speed is None else f"{speed:g} epochs/s")
+        unit = "epochs/s" if self.settings.is_network else "iterations/s" if self.settings.model_kind == "svm" \
+            else "steps/s"
+        self.speed_label.setText("max" if speed is None else f"{speed:g} {unit}")
 
     # ------------------------------------------------------------------ classroom
     def set_presentation(self, on: bool) -> None:
         """Only the first row's main settings stay: the finer ones would not fit a projector."""
-        for w in (self.settings_row, self.cluster_button, *self.regularization_boxes):
+        self._presenting = on
+        for w in (self.settings_row, self.cluster_button):
             w.setVisible(not on)
+        for w in self.regularization_boxes:
+            w.setVisible(not on and self.settings.is_network)

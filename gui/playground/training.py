@@ -25,7 +25,7 @@ from PySide6 import QtCore
 from engine.data import Dataset
 from engine.spec import RunSpec
 from gui import workers
-from gui.playground.frames import RenderOptions, TrainingSnapshot, preview_grid
+from gui.playground.frames import RenderOptions, TrainingSnapshot
 from gui.playground.pacing import SPEEDS, Pacer
 from gui.playground.training_run import Controls, TrainingRun
 
@@ -143,7 +143,7 @@ class TrainingSession(QtCore.QObject):
         """
         run = TrainingRun(spec, dataset, self._generation + 1, epoch)
         # (read here, before the worker may own the run: the shape never changes)
-        self._n_outputs = run.trainer.model.n_outputs
+        self._n_outputs = run.n_outputs
         self._generation = run.generation
         self._run, self._spec, self._dataset = run, spec, dataset
         self._pending_records = []
@@ -217,7 +217,7 @@ class TrainingSession(QtCore.QObject):
         """One neuron's picture at preview size, computed now (idle only)."""
         if self._run is None or self.running:
             return None
-        return preview_grid(self._run.trainer, self._options.box, column, unit)
+        return self._run.preview_grid(self._options.box, column, unit)
 
     def train_now(self, epochs: int) -> None:
         """Train up to ``epochs`` epochs on this thread and show the result (idle only: screenshots)."""

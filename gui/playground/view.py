@@ -50,6 +50,8 @@ from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
 FRAME_INTERVAL_MS = 100
+#: the most steps an opened model file of a kind without weights is refitted with
+MAX_REFIT_STEPS = 1_000_000
 ARCHITECTURE_FIELDS = frozenset({"model_kind", "features", "hidden", "activations"})
 
 
@@ -146,6 +148,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.controls.step_clicked.connect(self.step)
         self.controls.reset_clicked.connect(self.reset_network)
         self.settings_bar.cluster_requested.connect(self._on_cluster_requested)
+        self.settings_bar.invalid_value.connect(self.output.show_error)
         self.network.architecture_changed.connect(self._on_network_edited)
         self.network.weight_edited.connect(self._on_weight_edited)
         self.network.neuron_hovered.connect(self.frames.show_neuron)
@@ -254,9 +257,20 @@ class PlaygroundView(QtWidgets.QWidget):
         from engine.estimators import read_model
         from engine.model_io import load_model
 
-        check_playground_model(read_model(path)[0], path)
-        spec, _preprocess, network = load_model(path)
+        spec, _fitted = read_model(path)
+        check_playground_model(spec, path)
         base = os.path.dirname(os.path.abspath(path))
+        if not spec.model.is_network:
+            # No weights to set: the same data and settings solve to the same model, in
+            # moments for the Playground's few hundred points.
+            self.load_run_spec(spec.with_(base_dir=base))
+            if self.session.has_network:
+                self.session.train_now(MAX_REFIT_STEPS)
+                self.frames.draw()
+                self._on_state_changed(self.session.state)
+            self.file_path = None
+            return
+        spec, _preprocess, network = load_model(path)
         self.load_run_spec(spec.with_(weights=tuple(network.get_weights()), base_dir=base))
         self.file_path = None
 
@@ -275,6 +289,8 @@ class PlaygroundView(QtWidgets.QWidget):
             snap = self.session.snapshot
             if snap is not None and snap.status == "diverged":
                 self.output.show_error(DIVERGED_TEXT + " (then press reset)")
+            elif not self.settings.is_network and snap is not None:
+                self.output.set_status(f"{snap.message}. Change a setting or the points to train again.")
             else:
                 self.output.set_status(f"Reached the limit of {self.settings.epochs} epochs: raise it "
                                        "or untick 'stop after' to go on, or reset.")
@@ -313,6 +329,7 @@ class PlaygroundView(QtWidgets.QWidget):
         if ds.n_train < 1:
             self.session.clear()
             self.data_plot.set_boundary(None)
+            self.data_plot.set_overlays(())
             self.output.set_status(NO_POINTS_TEXT)
             self.network.fit_outputs(self.store.task, self.store.class_names, None)
             self._update_play_button()
