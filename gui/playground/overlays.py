@@ -69,41 +69,36 @@ def contour_segments(values: np.ndarray, box, level: float, mask: np.ndarray | N
         return np.zeros((0, 2))
     x0, x1, y0, y1 = (float(b) for b in box)
     xs, ys = np.linspace(x0, x1, w), np.linspace(y0, y1, h)
-    a, b, c, d = v[:-1, :-1], v[:-1, 1:], v[1:, :-1], v[1:, 1:]  # (i,j) (i,j+1) (i+1,j) (i+1,j+1)
-    X0, X1 = xs[None, :-1], xs[None, 1:]
-    Y0, Y1 = ys[:-1, None], ys[1:, None]
-
-    def cross(p, q):
-        hit = (p > level) != (q > level)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(hit, (level - p) / (q - p), 0.0)
-        return hit, np.clip(np.nan_to_num(t), 0.0, 1.0)
-
-    shape = a.shape
-    edges = []  # bottom, right, top, left: (hit, x, y)
-    hit, t = cross(a, b)
-    edges.append((hit, X0 + t * (X1 - X0), np.broadcast_to(Y0, shape)))
-    hit, t = cross(b, d)
-    edges.append((hit, np.broadcast_to(X1, shape), Y0 + t * (Y1 - Y0)))
-    hit, t = cross(c, d)
-    edges.append((hit, X0 + t * (X1 - X0), np.broadcast_to(Y1, shape)))
-    hit, t = cross(a, c)
-    edges.append((hit, np.broadcast_to(X0, shape), Y0 + t * (Y1 - Y0)))
-    hits = np.stack([e[0] for e in edges], axis=-1)
-    pts = np.stack([np.stack([np.broadcast_to(e[1], shape), np.broadcast_to(e[2], shape)], axis=-1)
-                    for e in edges], axis=-2)  # (h-1, w-1, 4, 2)
+    above = v > level
+    # the four edges of every cell: bottom (i,j)-(i,j+1), right (i,j+1)-(i+1,j+1),
+    # top (i+1,j)-(i+1,j+1), left (i,j)-(i+1,j)
+    hits = np.stack([above[:-1, :-1] != above[:-1, 1:], above[:-1, 1:] != above[1:, 1:],
+                     above[1:, :-1] != above[1:, 1:], above[:-1, :-1] != above[1:, :-1]], axis=-1)
     if mask is not None:
         m = np.asarray(mask, bool)
-        keep = m[:-1, :-1] & m[:-1, 1:] & m[1:, :-1] & m[1:, 1:]
-        hits &= keep[..., None]
+        hits &= (m[:-1, :-1] & m[:-1, 1:] & m[1:, :-1] & m[1:, 1:])[..., None]
+    ci, cj = np.nonzero(hits.any(axis=-1))  # only the crossed cells are traced
+    if len(ci) == 0:
+        return np.zeros((0, 2))
+    hits = hits[ci, cj]
+    a, b, c, d = v[ci, cj], v[ci, cj + 1], v[ci + 1, cj], v[ci + 1, cj + 1]
+
+    def t(p, q):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.clip(np.nan_to_num((level - p) / (q - p)), 0.0, 1.0)
+
+    xl, xr, yb, yt = xs[cj], xs[cj + 1], ys[ci], ys[ci + 1]
+    pts = np.empty((len(ci), 4, 2))
+    pts[:, 0, 0], pts[:, 0, 1] = xl + t(a, b) * (xr - xl), yb
+    pts[:, 1, 0], pts[:, 1, 1] = xr, yb + t(b, d) * (yt - yb)
+    pts[:, 2, 0], pts[:, 2, 1] = xl + t(c, d) * (xr - xl), yt
+    pts[:, 3, 0], pts[:, 3, 1] = xl, yb + t(a, c) * (yt - yb)
     count = hits.sum(axis=-1)
-    hits, pts, count = hits.reshape(-1, 4), pts.reshape(-1, 4, 2), count.reshape(-1)
     out = []
     two = count == 2
     if two.any():
         order = np.argsort(~hits[two], axis=1, kind="stable")[:, :2]
-        p = np.take_along_axis(pts[two], order[..., None], axis=1)
-        out.append(p.reshape(-1, 2))
+        out.append(np.take_along_axis(pts[two], order[..., None], axis=1).reshape(-1, 2))
     four = count == 4
     if four.any():
         out.append(pts[four].reshape(-1, 2))

@@ -23,9 +23,28 @@ from gui.playground.model_adapters import ModelFrame, register_adapter
 from gui.playground.overlays import Overlay, contour_segments
 from gui.playground.render import region_rgb, value_rgb
 
-#: the decision image's pixels: kernel values against every support vector per pixel
-GRID_SHAPE = (160, 160)
+#: the decision image's pixels (the margins are traced on it, linearly interpolated)
+GRID_SHAPE = (100, 100)
 THUMB_SIZE = 28
+#: kernel values kept between frames (float64): the grid's and the test points' against
+#: every training point, so that a frame costs one matrix product per pair of classes
+KERNEL_CACHE_VALUES = 8_000_000
+
+
+def pair_coefficients(model, n_train: int) -> np.ndarray:
+    """Each pair's ``y_t alpha_t`` over all training rows, shape (n_train, k (k - 1) / 2).
+
+    ``decision_values(X) = K(X, X_train) @ coefficients + intercept`` (zero rows for
+    points that are not support vectors of the pair).
+    """
+    out = np.zeros((n_train, len(model.intercept)))
+    starts = np.concatenate([[0], np.cumsum(model.n_support)])
+    rows = model.train_rows
+    for p, (a, b) in enumerate(class_pairs(model.classes)):
+        sa, sb = slice(starts[a], starts[a + 1]), slice(starts[b], starts[b + 1])
+        out[rows[sa], p] = model.dual_coef[b - 1, sa]
+        out[rows[sb], p] = model.dual_coef[a, sb]
+    return out
 
 
 def pair_margins(decision: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
@@ -72,6 +91,7 @@ class SvmAdapter:
         self.engine_record: dict | None = None
         self.train_s = 0.0
         self._drawn_iteration = -1
+        self._kernels: dict = {}
 
     # ------------------------------------------------------------------ training
     @property
@@ -115,9 +135,9 @@ class SvmAdapter:
         """The current solution over ``options.box``: regions, boundary, margins, support vectors."""
         model = self.fitter.current_model()
         k = self.dataset.n_classes
-        pre = self.fitter.preprocess
         h, w = GRID_SHAPE
-        dec = model.decision_values(pre(grid_points(options.box, GRID_SHAPE))).reshape(h, w, -1)
+        dec = self._decision(model, ("grid", tuple(options.box)),
+                             lambda: grid_points(options.box, GRID_SHAPE)).reshape(h, w, -1)
         if k == 2:
             f = dec[..., 0]
             winner = (f <= 0).astype(np.intp)  # positive: the pair's first class
@@ -148,6 +168,23 @@ class SvmAdapter:
         return ModelFrame(boundary=boundary, overlays=overlays, status_line=line, outputs=outputs, record=record,
                           report=report, report_on=report_on)
 
+    def _decision(self, model, key, raw_points) -> np.ndarray:
+        """Decision values at ``raw_points()``, shape (n, pairs); the kernel against the
+        training rows is computed once per ``key`` (small problems) and reused every frame."""
+        fit = self.fitter.fit
+        n_train = len(fit.X)
+        K = self._kernels.get(key)
+        if K is None:
+            F = self.fitter.preprocess(np.asarray(raw_points(), np.float64))
+            if len(F) * n_train > KERNEL_CACHE_VALUES:
+                return model.decision_values(F)
+            if key[0] == "grid":  # one plotted box at a time
+                self._kernels = {kk: v for kk, v in self._kernels.items() if kk[0] != "grid"}
+            K = self._kernels[key] = fit.kernel.block(F, fit.X)
+        if model.train_rows is None or len(model.support_vectors) == 0:
+            return np.broadcast_to(model.intercept, (len(K), len(model.intercept))).copy()
+        return K @ pair_coefficients(model, n_train) + model.intercept
+
     def _overlays(self, dec, winner, k, box, model) -> tuple[Overlay, ...]:
         lines, margins = [], []
         for p, (a, b) in enumerate(class_pairs(k)):
@@ -167,7 +204,6 @@ class SvmAdapter:
         """A record when the model changed since the last frame, and the test panel's scores."""
         ds = self.dataset
         k = ds.n_classes
-        pre = self.fitter.preprocess
         changed = self.iteration != self._drawn_iteration or self.status != "running"
         if not changed and not with_report:
             return None, None, "test"
@@ -177,7 +213,7 @@ class SvmAdapter:
             y = np.asarray(y, np.int64)
             if len(y) == 0:
                 continue
-            dec = model.decision_values(pre(np.asarray(X, np.float64)))
+            dec = self._decision(model, (part,), lambda X=X: X)
             preds[part] = (np.argmax(ovo_votes(dec, k), axis=1), y)
             out[f"{part}_loss"] = hinge_loss(dec, y, k)
             out[f"{part}_accuracy"] = float(np.mean(preds[part][0] == y))
