@@ -15,7 +15,9 @@ Cases (from the engine's specification):
 - ``large``: 20,000 x 200, 16 classes, 200-256-128-16, batch 128, Adam;
 - ``grid``: the decision grid, 200 x 200 points, for 2-8-8-2 and 2-64-64-2;
 - ``svm``: fitting RBF SVMs, against scikit-learn's SVC and on 2 MPI ranks
-  (``engine.bench_svm``; only when asked for with ``--case svm``).
+  (``engine.bench_svm``; only when asked for with ``--case svm``);
+- ``clustering``: k-means and DBSCAN against scikit-learn (``engine.bench_clustering``;
+  only with ``--case clustering``).
 
 Targets: tiny >= 10x scikit-learn and >= 18x PyTorch; large >= 1.5x scikit-learn and
 >= 1.35x PyTorch; grid for 2-8-8-2 under 1.5 ms.
@@ -269,6 +271,11 @@ def main(quick: bool = False, cases=None) -> int:
             from .bench_svm import run as run_svm
 
             failures += run_svm(quick)
+            continue
+        if name == "clustering":
+            from .bench_clustering import run as run_clustering
+
+            failures += run_clustering(quick)
             continue
         if name == "grid":
             repeats = 30 if quick else 200

@@ -16,14 +16,17 @@ the kind:
 - ``describe(spec, dataset, preprocess)``: the lines ``validate`` prints;
 - ``result_fields(fitter)``: what ``result.json`` adds for the kind, and
   ``progress_text(fitter, record)``: the terminal's progress line (None: the runner's
-  epoch line).
+  epoch line);
+- ``write_outputs(out_dir, fitter)``: files of the kind's own next to ``result.json``
+  (None: none; clustering writes ``clusters.csv``).
 
 ``output`` says what a prediction is. Classifiers and regressors predict a ``label``
-per row (a class index, or a number). Clustering, the family still to come (k-means,
-DBSCAN), predicts an ``assignment``: a cluster index per row that names no class of the
+per row (a class index, or a number). Clustering (k-means,
+DBSCAN) predicts an ``assignment``: a cluster index per row that names no class of the
 data (its count comes from the model, DBSCAN's noise is -1, and accuracy does not apply;
-the data's labels, when there are any, only score the clustering). A clustering kind
-registers like any other, with ``output="assignment"``.
+the data's labels, when there are any, only score the clustering). The clustering kinds
+``kmeans`` and ``dbscan`` (``engine.clustering``) register with ``output="assignment"``;
+their ``describe`` takes an ``engine.clustering.ClusteringData`` (every row, no split).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class ModelKind:
     describe: Callable[..., list]
     result_fields: Callable[..., dict]
     progress_text: Callable[..., str] | None = None
+    write_outputs: Callable[..., None] | None = None
 
 
 MODEL_REGISTRY: dict[str, ModelKind] = {}
@@ -444,3 +448,42 @@ def _svm_describe(spec, dataset, preprocess) -> list[str]:
 register(ModelKind(name="svm", title="Support vector machine", family="kernel", output="label",
                    fitter=SvmFitter, save=_svm_save, load=_svm_load, describe=_svm_describe,
                    result_fields=SvmFitter.result_fields, progress_text=SvmFitter.progress_text))
+
+
+# ----------------------------------------------------------------------------- clustering
+
+
+def _clustering_fitter(spec, dataset=None, comm=None):
+    from .clustering import DbscanFitter, KMeansFitter
+
+    return (KMeansFitter if spec.model.kind == "kmeans" else DbscanFitter)(spec, dataset=dataset, comm=comm)
+
+
+def _clustering_save(path, spec, fitter) -> None:
+    from .clustering import save_model
+
+    save_model(path, spec, fitter)
+
+
+def _clustering_load(path, arrays, spec):
+    from .clustering import load_model
+
+    return load_model(path, arrays, spec)
+
+
+def _clustering_describe(spec, data, preprocess) -> list[str]:
+    from .clustering import describe
+
+    return describe(spec, data, preprocess)
+
+
+def _clustering_write_outputs(out_dir, fitter) -> None:
+    fitter.write_outputs(out_dir)
+
+
+for _name, _title in (("kmeans", "k-means"), ("dbscan", "DBSCAN")):
+    register(ModelKind(name=_name, title=_title, family="clustering", output="assignment",
+                       fitter=_clustering_fitter, save=_clustering_save, load=_clustering_load,
+                       describe=_clustering_describe, result_fields=lambda fitter: fitter.result_fields(),
+                       progress_text=lambda fitter, rec: fitter.progress_text(rec),
+                       write_outputs=_clustering_write_outputs))

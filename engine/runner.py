@@ -9,7 +9,9 @@
   readable with ``np.load(..., allow_pickle=False)`` and by ``engine.estimators.read_model`` (networks: :func:`engine.model_io.load_model`);
 - ``DIR/result.json``: ``status`` (``completed``, ``diverged`` or ``stopped``), ``message``,
   ``final`` (the last record), ``ranks`` and the model kind's own fields (networks:
-  ``epochs``, ``steps``; SVMs: ``n_support``, ``iterations``, ``dual_objective``, ...).
+  ``epochs``, ``steps``; SVMs: ``n_support``, ``iterations``, ``dual_objective``, ...;
+  k-means: ``inertia``, ``n_iter``, ``cluster_sizes``; DBSCAN: ``k_distance``, ...);
+- ``DIR/clusters.csv`` (clustering kinds): ``row,cluster``, one line per data row.
 
 The model kind decides how to train, save, load and describe: ``engine.estimators``.
 ``export-data SPEC FILE`` writes a spec's data as CSV, LIBSVM or NPZ.
@@ -43,7 +45,7 @@ from .parallel import ParallelError, SerialComm, world_comm
 from .spec import SpecError, load_spec
 from .value_checks import check_inputs_fit
 
-RUN_FILES = ("metrics.jsonl", "model.npz", "result.json")
+RUN_FILES = ("metrics.jsonl", "model.npz", "result.json", "clusters.csv")
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +217,8 @@ def run_train(spec_path: str, out_dir: str, force: bool = False, comm=None, prog
             metrics_fh.close()
             metrics_fh = None
             kind.save(os.path.join(out_dir, "model.npz"), spec, trainer)
+            if kind.write_outputs is not None:
+                kind.write_outputs(out_dir, trainer)
             result = {
                 "status": trainer.status,
                 "message": trainer.message,
@@ -251,9 +255,21 @@ def run_validate(spec_path: str) -> int:
     from .estimators import model_kind
 
     spec = load_spec(spec_path)
+    kind = model_kind(spec.model.kind)
+    if kind.output == "assignment":
+        from .clustering import load_points
+
+        points = load_points(spec)
+        pre = Preprocessor(tuple(spec.features), points.mean, points.std)
+        lines = kind.describe(spec, points, pre)
+        print(f"{spec_path}: valid")
+        print(f"  data: {spec.dataset.kind}, {points.n_rows} rows, {points.n_features_raw} columns")
+        for line in lines:
+            print(f"  {line}")
+        return EXIT_OK
     ds = load_dataset(spec)
     pre = Preprocessor.for_dataset(spec, ds)
-    lines = model_kind(spec.model.kind).describe(spec, ds, pre)
+    lines = kind.describe(spec, ds, pre)
     what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     print(f"{spec_path}: valid")
     print(f"  data: {spec.dataset.kind}, {ds.n_train} training + {ds.n_test} test samples, "
@@ -288,6 +304,14 @@ def run_predict(model_path: str, data_path: str, out=None) -> int:
     F = pre(X)
     pred = net.predict(F)
     out = out or sys.stdout
+    if getattr(net, "output", "label") == "assignment":
+        from .clustering import adjusted_rand_index
+
+        out.write("".join(f"{int(c)}\n" for c in pred))
+        if labels is not None:
+            sys.stderr.write(f"adjusted Rand index {adjusted_rand_index(labels, pred):.4f} against the last "
+                             f"column on {len(pred)} rows\n")
+        return EXIT_OK
     names = list(net.class_names)
     for p in pred:
         out.write((names[int(p)] if names and net.task == "classification" else f"{p:.6g}") + "\n")
@@ -328,8 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="output file; its extension (.csv, .svm, .libsvm, .txt, .npz) picks the format")
     p = sub.add_parser("bench", help="compare the engine's speed with scikit-learn and PyTorch")
     p.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
-    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm"),
+    p.add_argument("--case", action="append", choices=("tiny", "wide", "large", "grid", "svm", "clustering"),
                    help="run only this case (repeatable)")
+    p = sub.add_parser("vectorize", help="time a dot product as a Python loop, one NumPy call and over MPI ranks")
+    from .vectorize import add_arguments as add_vectorize_arguments
+
+    add_vectorize_arguments(p)
     from .export import add_export_parser
 
     add_export_parser(sub)
@@ -351,6 +379,10 @@ def main(argv=None) -> int:
             from .bench import main as bench_main
 
             return bench_main(quick=args.quick, cases=args.case)
+        if args.command == "vectorize":
+            from .vectorize import run as run_vectorize
+
+            return run_vectorize(args)
         if args.command == "validate":
             return run_validate(args.spec)
         if args.command == "predict":

@@ -35,7 +35,10 @@ RAW_FEATURES = ("x1", "x2")
 MODEL_KINDS = ("mlp", "logistic", "perceptron")
 #: kinds with fields of their own (``KIND_FIELDS``); ``engine.estimators`` says how each trains
 KERNEL_MODEL_KINDS = ("svm",)
-ALL_MODEL_KINDS = MODEL_KINDS + KERNEL_MODEL_KINDS
+#: clustering: every row is assigned a cluster, the data's labels (if any) only score it
+CLUSTERING_MODEL_KINDS = ("kmeans", "dbscan")
+ALL_MODEL_KINDS = MODEL_KINDS + KERNEL_MODEL_KINDS + CLUSTERING_MODEL_KINDS
+KMEANS_INITS = ("k-means++", "random")
 SVM_KERNELS = ("rbf", "linear", "poly", "sigmoid")
 GAMMA_WORDS = ("scale", "auto")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu")
@@ -173,8 +176,23 @@ KERNEL_MODEL_RULES: dict[str, ModelRules] = {
 }
 
 
+#: Clustering ignores the labels (any task's data can be clustered) and has no optimizer.
+CLUSTERING_MODEL_RULES: dict[str, ModelRules] = {
+    kind: ModelRules(tasks=("classification", "regression"), optimizers=OPTIMIZERS, losses={}, hidden_layers=False)
+    for kind in CLUSTERING_MODEL_KINDS
+}
+
+
 def _rules(kind: str) -> ModelRules:
-    return MODEL_RULES[kind] if kind in MODEL_RULES else KERNEL_MODEL_RULES[kind]
+    for rules in (MODEL_RULES, KERNEL_MODEL_RULES, CLUSTERING_MODEL_RULES):
+        if kind in rules:
+            return rules[kind]
+    raise KeyError(kind)
+
+
+def is_clustering(kind: str) -> bool:
+    """Whether model ``kind`` clusters (assigns clusters, predicts no label)."""
+    return kind in CLUSTERING_MODEL_KINDS
 
 
 def model_allows_task(kind: str, task: str) -> bool:
@@ -208,6 +226,8 @@ def optimizer_for_model(kind: str, optimizer: str) -> str:
 def loss_for_model(kind: str, task: str) -> str:
     """The name of the loss model ``kind`` minimizes on ``task`` (:class:`SpecError` if it cannot)."""
     check_model_for_task(kind, task)
+    if task not in _rules(kind).losses:
+        raise SpecError("model.kind", f"{kind!r} minimizes no loss on labels; it clusters")
     return _rules(kind).losses[task]
 
 
@@ -373,6 +393,10 @@ class ModelSpec:
     ``auto`` or a number > 0), ``degree`` and ``coef0`` (poly, sigmoid), ``tol`` (the
     stopping violation), ``max_iter`` (-1: none), ``cache_mb`` (kernel-row cache) and
     ``shrinking``.
+    The clustering kinds: ``kmeans`` with ``k`` clusters, ``init`` (``k-means++`` or
+    ``random``), ``n_init`` seedings, ``max_iter`` Lloyd iterations, ``tol`` (relative to
+    the mean column variance) and ``seed``; ``dbscan`` with ``eps`` (> 0) and
+    ``min_samples`` (a core point's neighbours within ``eps``, itself counted).
     """
 
     kind: str = "mlp"
@@ -387,6 +411,12 @@ class ModelSpec:
     max_iter: int = -1
     cache_mb: float = 200.0
     shrinking: bool = True
+    k: int = 3
+    init: str = "k-means++"
+    n_init: int = 10
+    seed: int = 0
+    eps: float = 0.5
+    min_samples: int = 5
 
     @property
     def activations(self) -> tuple[str, ...]:
@@ -471,11 +501,31 @@ def _svm_fields(d: Mapping[str, Any], path: str) -> dict[str, Any]:
     }
 
 
+def _kmeans_fields(d: Mapping[str, Any], path: str) -> dict[str, Any]:
+    return {
+        "k": _int(d, "k", path, 3, 1, MAX_SAMPLES),
+        "init": _choice(d, "init", path, "k-means++", KMEANS_INITS),
+        "n_init": _int(d, "n_init", path, 10, 1, 10_000),
+        "max_iter": _int(d, "max_iter", path, 300, 1, 10**9),
+        "tol": _float(d, "tol", path, 1e-4, 0.0, 1e12),
+        "seed": _int(d, "seed", path, 0, 0, 2**32 - 1),
+    }
+
+
+def _dbscan_fields(d: Mapping[str, Any], path: str) -> dict[str, Any]:
+    return {
+        "eps": _float(d, "eps", path, ModelSpec.eps, 0.0, 1e300, lo_open=True),
+        "min_samples": _int(d, "min_samples", path, ModelSpec.min_samples, 1, MAX_SAMPLES),
+    }
+
+
 #: the fields each non-network kind has, besides ``kind``, and their parsers
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "svm": ("kernel", "C", "gamma", "degree", "coef0", "tol", "max_iter", "cache_mb", "shrinking"),
+    "kmeans": ("k", "init", "n_init", "max_iter", "tol", "seed"),
+    "dbscan": ("eps", "min_samples"),
 }
-_KIND_PARSERS = {"svm": _svm_fields}
+_KIND_PARSERS = {"svm": _svm_fields, "kmeans": _kmeans_fields, "dbscan": _dbscan_fields}
 
 
 # ----------------------------------------------------------------------------- training

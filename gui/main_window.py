@@ -18,6 +18,7 @@ from gui import logs
 VIEWS: dict[str, tuple[str, str]] = {
     "playground": ("Playground", "gui.playground.view:PlaygroundView"),
     "cluster": ("Cluster", "gui.cluster.view:ClusterView"),
+    "vectorize": ("Vectorization", "gui.vectorize.view:VectorizeView"),
 }
 
 SPEC_FILTER = "Playground / run spec (*.json);;All files (*)"

@@ -11,6 +11,7 @@ from typing import Callable
 
 STAGING: dict[str, str] = {
     "cluster": "gui.screenshots.cluster:stage",
+    "vectorize": "gui.screenshots.vectorize:stage",
 }
 
 
