@@ -67,6 +67,8 @@ class TrainingSnapshot:
         The model's one-line state over the plot (empty for networks).
     counter_name : str
         What ``epoch`` counts: ``"Epoch"``, or a model's own step (``"Iteration"``).
+    model_info : dict, optional
+        What a non-network model's side panel shows (a k-distance curve, the next phase).
     """
 
     generation: int
@@ -87,6 +89,7 @@ class TrainingSnapshot:
     overlays: tuple = ()
     status_line: str = ""
     counter_name: str = "Epoch"
+    model_info: dict | None = None
     #: set by the GUI once the frame is on screen; the worker waits for it
     drawn: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 

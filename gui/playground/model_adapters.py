@@ -12,9 +12,14 @@ suit it) with
 - ``status`` (``running``, ``completed`` or ``stopped``) and ``message``;
 - ``set_dataset(dataset)`` (painting while it trains) and ``set_spec(spec)`` (settings
   that keep the model: the view rebuilds the run when model fields change);
-- ``draw(options) -> ModelFrame``: the current model as pictures: the decision or region
-  image, the overlays (:mod:`gui.playground.overlays`), a one-line status, the output
-  pictures, a metrics record when the model changed since the last frame, and scores.
+- ``draw(options, with_report) -> ModelFrame``: the current model as pictures: the
+  decision or region image, the overlays (:mod:`gui.playground.overlays`), a one-line
+  status, the output pictures, a metrics record when the model changed since the last
+  frame, scores, and ``info`` for the model's side panel (a k-distance curve, a phase);
+- ``edit(change)``: a change made by hand (``("centroid", index, x, y)``: a dragged
+  centroid); adapters without such edits ignore them;
+- ``n_outputs`` and ``uses_network_editor`` (whether the network editor's features and
+  output pictures apply to it: they do for an SVM, not for clustering).
 
 Only the thread that trains a run touches its adapter (the worker while one runs), as
 with networks. ``ADAPTERS`` maps ``model.kind`` to the class; nothing else in the
@@ -48,6 +53,8 @@ class ModelFrame:
         A metrics record of the model as drawn (None when it did not change).
     report, report_on
         Scores for the test panel (``report_on`` is ``"training"`` without a test set).
+    info : dict, optional
+        What the model's side panel shows (plain values and read-only arrays).
     """
 
     boundary: np.ndarray | None
@@ -57,6 +64,7 @@ class ModelFrame:
     record: dict | None = None
     report: dict | None = None
     report_on: str = "test"
+    info: dict | None = None
 
 
 #: ``model.kind`` -> adapter class; filled by the adapter modules below
@@ -82,4 +90,4 @@ def playground_kinds() -> tuple[str, ...]:
 
 def _load_adapters() -> None:
     # Imported here: each adapter module registers itself and imports this one.
-    from gui.playground import svm_adapter  # noqa: F401
+    from gui.playground import clustering_adapters, svm_adapter  # noqa: F401

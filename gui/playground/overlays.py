@@ -39,7 +39,8 @@ class Overlay:
         xy.setflags(write=False)
         object.__setattr__(self, "xy", xy)
         if self.colors is not None:
-            colors = np.array(self.colors, dtype=np.uint8).reshape(len(xy), -1)
+            colors = np.array(self.colors, dtype=np.uint8)
+            colors = colors.reshape(len(xy), -1) if len(xy) else colors.reshape(0, 3)
             colors.setflags(write=False)
             object.__setattr__(self, "colors", colors)
 

@@ -55,9 +55,14 @@ SVM_KERNELS = ("linear", "rbf", "poly", "sigmoid")
 SVM_C_VALUES = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 SVM_GAMMA_VALUES = ("scale", "auto", 0.1, 0.5, 1.0, 2.0, 8.0)
 MAX_SVM_DEGREE = 10
+MAX_CLUSTERS = 8
+MAX_MIN_SAMPLES = 50
 #: the model fields of kinds that are not networks (a change gives a new model)
 SVM_FIELDS = ("svm_kernel", "svm_C", "svm_gamma", "svm_degree")
-MODEL_FIELDS = frozenset(SVM_FIELDS)
+CLUSTERING_FIELDS = ("kmeans_k", "dbscan_eps", "dbscan_min_samples")
+MODEL_FIELDS = frozenset(SVM_FIELDS + CLUSTERING_FIELDS)
+#: the plane's own coordinates: centroids and eps circles are drawn where they act
+CLUSTERING_FEATURES = ("x1", "x2")
 
 #: fields whose change gives a new network (the others keep the weights)
 NETWORK_FIELDS = frozenset({"model_kind", "features", "hidden", "activations", "activation"}) | MODEL_FIELDS
@@ -66,7 +71,7 @@ TRAINING_FIELDS = frozenset({"learning_rate", "regularization", "reg_rate", "bat
                              "epochs", "stop_after_epochs", "patience", "stop_when_stalled"})
 FIELDS = ("problem", "model_kind", "features", "hidden", "activations", "activation", "learning_rate",
           "regularization", "reg_rate", "batch_size", "optimizer", "dropout", "epochs", "stop_after_epochs",
-          "patience", "stop_when_stalled", "speed_index", "discretize", "show_test") + SVM_FIELDS
+          "patience", "stop_when_stalled", "speed_index", "discretize", "show_test") + SVM_FIELDS + CLUSTERING_FIELDS
 
 
 def playground_model_kinds() -> tuple[str, ...]:
@@ -155,6 +160,9 @@ class PlaygroundSettings:
         #: "scale", "auto" or a number > 0
         self.svm_gamma: float | str = "scale"
         self.svm_degree = 3
+        self.kmeans_k = 3
+        self.dbscan_eps = 1.0  # (the plane spans -6 to 6)
+        self.dbscan_min_samples = 5
         #: the weights' seed; a reset takes the next one
         self.seed = 0
         self.events = SettingsEvents()
@@ -259,6 +267,13 @@ class PlaygroundSettings:
         elif name == "svm_gamma":
             if value not in ("scale", "auto"):
                 value = _positive_number("gamma", value, words=" or 'scale' / 'auto'")
+        elif name == "dbscan_eps":
+            value = _positive_number("eps", value)
+        elif name in ("kmeans_k", "dbscan_min_samples"):
+            value = int(value)
+            top = MAX_CLUSTERS if name == "kmeans_k" else MAX_MIN_SAMPLES
+            if not 1 <= value <= top:
+                raise ValueError(f"{'k' if name == 'kmeans_k' else 'min_samples'}: {value} is not from 1 to {top}")
         elif name == "svm_degree":
             value = int(value)
             if not 1 <= value <= MAX_SVM_DEGREE:
@@ -272,6 +287,12 @@ class PlaygroundSettings:
         if self.model_kind == "svm":
             return ModelSpec(kind="svm", hidden=(), kernel=self.svm_kernel, C=self.svm_C, gamma=self.svm_gamma,
                              degree=self.svm_degree)
+        if self.model_kind == "kmeans":
+            # one seeding, stepped by hand: the saved file trains headless from the same start
+            return ModelSpec(kind="kmeans", hidden=(), k=self.kmeans_k, init="k-means++", n_init=1, max_iter=300,
+                             tol=1e-4, seed=self.seed)
+        if self.model_kind == "dbscan":
+            return ModelSpec(kind="dbscan", hidden=(), eps=self.dbscan_eps, min_samples=self.dbscan_min_samples)
         if not self.has_layers:
             return ModelSpec(kind=self.model_kind, hidden=(), activation=self.activation)
         acts = self.activations
@@ -294,7 +315,8 @@ class PlaygroundSettings:
 
     def run_spec(self, dataset: DatasetSpec, for_session: bool = False, meta: dict | None = None) -> RunSpec:
         """The whole run on ``dataset`` (validated as a file would be when not ``for_session``)."""
-        return RunSpec(dataset=dataset, features=self.features, model=self.model_spec(),
+        features = self.features if self.model_kind not in ("kmeans", "dbscan") else CLUSTERING_FEATURES
+        return RunSpec(dataset=dataset, features=features, model=self.model_spec(),
                        train=self.train_spec(for_session), meta=meta)
 
     def view_meta(self) -> dict:
@@ -340,10 +362,14 @@ class PlaygroundSettings:
             kernel = m.kernel if m.kernel in SVM_KERNELS else "rbf"
             changed |= self.set(svm_kernel=kernel, svm_C=m.C, svm_gamma=m.gamma,
                                 svm_degree=min(max(m.degree, 1), MAX_SVM_DEGREE))
+        elif m.kind == "kmeans":
+            changed |= self.set(kmeans_k=min(max(m.k, 1), MAX_CLUSTERS))
+        elif m.kind == "dbscan":
+            changed |= self.set(dbscan_eps=m.eps, dbscan_min_samples=min(m.min_samples, MAX_MIN_SAMPLES))
         # the network last: a model switch above starts from the starter network
         changed |= self.set(hidden=spec.model.hidden if self.has_layers else (),
                             activations=acts if self.has_layers else ())
-        self.seed = t.seed
+        self.seed = m.seed if m.kind == "kmeans" else t.seed
         return changed
 
 

@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.spec import ACTIVATIONS, OPTIMIZERS
 from gui.playground.combo import combo, labeled, set_combo_data
-from gui.playground.model_controls import SvmControls
+from gui.playground.model_controls import DbscanControls, KMeansControls, SvmControls
 from gui.playground.pacing import SPEEDS
 from gui.playground.settings import (
     LEARNING_RATES,
@@ -34,6 +34,8 @@ class SettingsBar(QtWidgets.QFrame):
     cluster_requested = QtCore.Signal()
     #: a typed value that is not allowed, in one line
     invalid_value = QtCore.Signal(str)
+    #: k-means' Step button
+    step_requested = QtCore.Signal()
 
     def __init__(self, settings: PlaygroundSettings, controls: TrainingControls,
                  parent: QtWidgets.QWidget | None = None):
@@ -64,6 +66,12 @@ class SettingsBar(QtWidgets.QFrame):
         self.model_combo = combo([(MODEL_TITLES[k], k) for k in playground_model_kinds()], TIPS["model"])
         self.svm_controls = SvmControls(self.settings)
         self.svm_controls.invalid_value.connect(self.invalid_value)
+        self.kmeans_controls = KMeansControls(self.settings)
+        self.kmeans_controls.step_requested.connect(self.step_requested)
+        self.dbscan_controls = DbscanControls(self.settings)
+        #: each model kind's own controls, shown while it is the model
+        self.model_controls = {"svm": self.svm_controls, "kmeans": self.kmeans_controls,
+                               "dbscan": self.dbscan_controls}
         self.batch_spin = QtWidgets.QSpinBox()
         self.batch_spin.setRange(1, MAX_BATCH)
         self.batch_spin.setToolTip(TIPS["batch"])
@@ -115,7 +123,8 @@ class SettingsBar(QtWidgets.QFrame):
                 self.regularization_boxes.append(box)
             if w in (self.lr_combo, self.activation_combo, self.reg_combo, self.reg_rate_combo):
                 self.network_boxes.append(box)
-        row1.addWidget(self.svm_controls)
+        for w in self.model_controls.values():
+            row1.addWidget(w)
         row1.addStretch(1)
         row1.addWidget(self.cluster_button)
         self.settings_row = QtWidgets.QWidget()
@@ -184,7 +193,8 @@ class SettingsBar(QtWidgets.QFrame):
         for w in self.network_boxes:
             w.setVisible(network and (w not in self.regularization_boxes or not self._presenting))
         self.network_row.setVisible(network)
-        self.svm_controls.setVisible(kind == "svm")
+        for name, w in self.model_controls.items():
+            w.setVisible(kind == name)
         self._on_speed_index_changed(self.settings.speed_index)
 
     def _on_activation_changed(self, activation: str) -> None:
@@ -226,6 +236,11 @@ class SettingsBar(QtWidgets.QFrame):
         unit = "epochs/s" if self.settings.is_network else "iterations/s" if self.settings.model_kind == "svm" \
             else "steps/s"
         self.speed_label.setText("max" if speed is None else f"{speed:g} {unit}")
+
+    def show_model_info(self, info: dict | None, status: str) -> None:
+        """What the model's own controls show of its state (k-means: the next half-step)."""
+        if info is not None and info.get("kind") == "kmeans":
+            self.kmeans_controls.show_phase(info["phase"], status == "completed")
 
     # ------------------------------------------------------------------ classroom
     def set_presentation(self, on: bool) -> None:

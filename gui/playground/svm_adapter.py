@@ -73,7 +73,7 @@ class SvmAdapter:
     """An SVM trained one SMO iteration per step; see :mod:`gui.playground.model_adapters`."""
 
     counter_name = "Iteration"
-    speed_unit = "iterations/s"
+    uses_network_editor = True
 
     def __init__(self, spec: RunSpec, dataset: Dataset):
         self.spec = spec
@@ -125,6 +125,9 @@ class SvmAdapter:
         """New points: SMO starts again on them (the dual has one multiplier per point)."""
         self.dataset = dataset
         self._start()
+
+    def edit(self, change) -> None:
+        """An SVM has nothing to edit by hand (its multipliers are SMO's)."""
 
     def set_spec(self, spec: RunSpec) -> None:
         """Settings that do not change the model (the view rebuilds the run when they do)."""

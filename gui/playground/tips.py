@@ -52,7 +52,7 @@ TIPS = {
 }
 
 MODEL_TITLES = {"mlp": "Neural network", "logistic": "Logistic regression", "perceptron": "Perceptron",
-                "svm": "SVM"}
+                "svm": "SVM", "kmeans": "k-means", "dbscan": "DBSCAN"}
 
 FEATURE_LABELS = {
     "x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²", "x1*x2": "X₁X₂", "sin(x1)": "sin(X₁)",

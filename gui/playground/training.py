@@ -189,6 +189,16 @@ class TrainingSession(QtCore.QObject):
         self._run.apply(None, None, [(layer, i, j, value)])
         self.refresh()
 
+    def edit_model(self, change: tuple) -> None:
+        """A change made by hand to a model that is not a network (``("centroid", i, x, y)``)."""
+        if self._run is None:
+            return
+        if self.running:
+            self._controls.put(edit=change)
+            return
+        self._run.apply(None, None, [change])
+        self.refresh(with_report=False)
+
     def set_spec(self, spec: RunSpec) -> None:
         """New training settings (learning rate, batch, optimizer, ...) for the same network."""
         if self._run is None:

@@ -129,11 +129,13 @@ class TrainingRun:
             generation=self.generation, epoch=self.epoch, status=str(a.status), message=a.message, weights=(),
             boundary=frame.boundary, spec=self.spec, dataset=a.dataset, neurons=neurons, records=records,
             report=frame.report, report_on=frame.report_on, last_record=records[-1] if records else None,
-            overlays=frame.overlays, status_line=frame.status_line, counter_name=a.counter_name)
+            overlays=frame.overlays, status_line=frame.status_line, counter_name=a.counter_name,
+            model_info=frame.info)
 
     def apply(self, dataset: Dataset | None, spec: RunSpec | None, edits) -> None:
         if self.adapter is not None:
-            # (a model without weights has no edits to take)
+            for change in edits:
+                self.adapter.edit(change)  # (a dragged centroid, say)
             if spec is not None:
                 self.rebuild(spec)
             if dataset is not None:

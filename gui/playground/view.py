@@ -31,6 +31,7 @@ from engine.spec import (
     save_spec,
 )
 from gui import theme
+from gui.playground.cluster_panel import ClusterPanel
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.curves import CurvesPanel
 from gui.playground.data_plot import DEFAULT_BOX, DataPlot
@@ -82,6 +83,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.network = NetworkEditor(FEATURES, ACTIVATIONS)
         self.curves = CurvesPanel()
         self.confusion = ConfusionPanel()
+        self.cluster_panel = ClusterPanel()
         self.output = OutputPanel(self.plot_box, self.curves)
         self.frames = FrameDrawer(self.session, self.controls, self.output, self.network, self.confusion,
                                   lambda: list(self.store.class_names))
@@ -124,9 +126,13 @@ class PlaygroundView(QtWidgets.QWidget):
         feat_heading = QtWidgets.QLabel("FEATURES  ·  NETWORK")
         feat_heading.setProperty("role", "heading")
         feat_heading.setToolTip(NETWORK_HEADING_TIP)
+        self.network_heading = feat_heading
         ml.addWidget(feat_heading)
         ml.addWidget(self.network, 3)
         ml.addWidget(self.confusion, 2)
+        # in the network's place for models without one (clustering)
+        ml.addWidget(self.cluster_panel, 5)
+        self.cluster_panel.setVisible(False)
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(16, 8, 16, 8)
@@ -149,6 +155,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.controls.reset_clicked.connect(self.reset_network)
         self.settings_bar.cluster_requested.connect(self._on_cluster_requested)
         self.settings_bar.invalid_value.connect(self.output.show_error)
+        self.settings_bar.step_requested.connect(self.step)
+        self.data_plot.marker_dragged.connect(self._on_marker_dragged)
+        self.frames.on_model_info = self._show_model_info
         self.network.architecture_changed.connect(self._on_network_edited)
         self.network.weight_edited.connect(self._on_weight_edited)
         self.network.neuron_hovered.connect(self.frames.show_neuron)
@@ -359,6 +368,8 @@ class PlaygroundView(QtWidgets.QWidget):
             self.network.show_architecture(s.features, s.hidden, s.activations, layers_allowed=s.has_layers)
         if "speed_index" in names:
             self.session.speed = s.speed
+        if "model_kind" in names:
+            self._show_middle_column()
         if "discretize" in names:
             self.session.set_render_options(discretize=s.discretize)
             self.frames.draw()
@@ -370,6 +381,25 @@ class PlaygroundView(QtWidgets.QWidget):
             self._rebuild_network()
         elif names & TRAINING_FIELDS and self.session.has_network:
             self.session.set_spec(self._session_spec())
+
+    def _show_middle_column(self) -> None:
+        """The network editor and test scores, or the clustering panel for models without a network."""
+        from gui.playground.model_adapters import adapter_for
+
+        adapter = adapter_for(self.settings.model_kind)
+        network = adapter is None or adapter.uses_network_editor
+        for w in (self.network_heading, self.network, self.confusion):
+            w.setVisible(network)
+        self.cluster_panel.setVisible(not network)
+
+    def _show_model_info(self, info: dict | None, status: str) -> None:
+        self.settings_bar.show_model_info(info, status)
+        self.cluster_panel.show_info(info)
+
+    def _on_marker_dragged(self, name: str, index: int, x: float, y: float) -> None:
+        """A centroid dragged by hand: the model takes it (between two steps while training)."""
+        self.session.edit_model(("centroid", index, x, y))
+        self.frames.draw()
 
     def _on_network_edited(self) -> None:
         net = self.network
