@@ -1,6 +1,6 @@
 """The clustering models' side panel, in the network's place: what the clustering found.
 
-k-means: the next half-step, the inertia (plotted after every assignment) and the cluster
+k-means: the next half-step, the inertia (plotted after every step) and the cluster
 sizes; DBSCAN: the k-distance curve
 (each point's distance to its ``min_samples``-th nearest point, itself counted, sorted from
 large to small) with ``eps`` as a line across it (the points under the line are exactly the
@@ -47,8 +47,6 @@ class ClusterPanel(QtWidgets.QWidget):
         lay.addWidget(self.text)
         lay.addWidget(self.plot, 1)
         self.info: dict | None = None
-        #: k-means' inertia after each assignment so far: ``[(step, inertia), ...]``
-        self.inertia_history: list[tuple[int, float]] = []
 
     def show_info(self, info: dict | None) -> None:
         """Show a clustering's ``model_info`` (None: nothing)."""
@@ -74,22 +72,17 @@ class ClusterPanel(QtWidgets.QWidget):
                 lines.append("Cluster sizes: " + " · ".join(str(s) for s in sizes))
             lines.append("Drag a centroid (★) to move it; the next step assigns the points again.")
             self.text.setText("\n".join(lines) + match)
-            step = info.get("step", 0)
-            if self.inertia_history and step < self.inertia_history[-1][0]:
-                self.inertia_history = []  # a new clustering
-            if inertia is not None and (not self.inertia_history or self.inertia_history[-1] != (step, inertia)):
-                self.inertia_history.append((step, inertia))
+            history = info.get("inertia_history", ())
             pi = self.plot.getPlotItem()
             pi.setLabel("bottom", "step")
             pi.setLabel("left", "inertia")
             self.eps_line.setVisible(False)
-            steps = np.array([h[0] for h in self.inertia_history], np.float64)
-            values = np.array([h[1] for h in self.inertia_history], np.float64)
+            steps = np.array([h[0] for h in history], np.float64)
+            values = np.array([h[1] for h in history], np.float64)
             self.curve.setData(steps, values, symbol="o", symbolSize=6, symbolBrush="#1A73E8")
             self.plot.enableAutoRange()
             return
         self.title.setText("DBSCAN  ·  K-DISTANCE")
-        self.inertia_history = []
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", "points, sorted by k-distance")
         pi.setLabel("left", "k-distance")

@@ -114,6 +114,8 @@ class KMeansAdapter(_ClusteringAdapter):
             self.kmeans = KMeans(k=m.k, init=m.init, n_init=1, seed=m.seed)  # (stepped by hand)
             self.kmeans.initialize(self.X)
         self.assignment: np.ndarray | None = None
+        #: ``(step, inertia)`` after every step since the last assignment from scratch
+        self.inertia_history: list[tuple[int, float]] = []
         self.phase = "assign"
         self.status = "running"
         self.message = ""
@@ -142,6 +144,7 @@ class KMeansAdapter(_ClusteringAdapter):
             self.kmeans.update(self.X, self.assignment)
             self.phase = "assign"
         self.steps += 1
+        self.inertia_history.append((self.steps, self.inertia()))
         self.train_s += time.perf_counter() - started
         return 1
 
@@ -176,6 +179,7 @@ class KMeansAdapter(_ClusteringAdapter):
         state = "converged" if self.status == "completed" else PHASE_TEXT[self.phase]
         line = f"k-means · step {self.steps} · {state}"
         info = {"kind": "kmeans", "step": self.steps, "phase": self.phase, "inertia": inertia, "agreement": agreement,
+                "inertia_history": tuple(self.inertia_history),
                 "sizes": [] if self.assignment is None else np.bincount(self.assignment, minlength=k).tolist()}
         record = self._record({"inertia": inertia,
                                "train_loss": None if inertia is None else inertia / len(self.X)})
