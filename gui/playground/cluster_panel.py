@@ -102,6 +102,16 @@ class ClusterPanel(QtWidgets.QWidget):
         self.plot.setYRange(0.0, top, padding=0.0)
         self.plot.setXRange(0, max(len(kd) - 1, 1), padding=0.02)
 
+    def set_presentation(self, on: bool) -> None:
+        """Larger axis numbers and a thicker curve for a projector."""
+        from PySide6 import QtGui
+
+        font = QtGui.QFont()
+        font.setPointSizeF(9 * (theme.PRESENTATION_SCALE if on else 1.0))
+        for name in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(name).setStyle(tickFont=font)
+        self.curve.setPen(pg.mkPen("#1A73E8", width=3.5 if on else 2))
+
     def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The k-distance curve as drawn: ``(x, y)``."""
         x, y = self.curve.getData()

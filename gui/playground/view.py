@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import qdebounced
 
@@ -266,14 +268,21 @@ class PlaygroundView(QtWidgets.QWidget):
         from engine.estimators import read_model
         from engine.model_io import load_model
 
-        spec, _fitted = read_model(path)
+        spec, fitted = read_model(path)
         check_playground_model(spec, path)
         base = os.path.dirname(os.path.abspath(path))
         if not spec.model.is_network:
             # No weights to set: the same data and settings solve to the same model, in
-            # moments for the Playground's few hundred points.
+            # moments for the Playground's few hundred points (SMO and DBSCAN are
+            # deterministic; k-means starts from the file's centroids, its fixed point).
             self.load_run_spec(spec.with_(base_dir=base))
             if self.session.has_network:
+                centroids = getattr(fitted, "centroids", None)
+                pre = getattr(fitted, "preprocess", None)
+                if centroids is not None and pre is not None and pre.mean is None and \
+                        tuple(pre.features) == ("x1", "x2"):
+                    for i, (x, y) in enumerate(np.asarray(centroids, np.float64)):
+                        self.session.edit_model(("centroid", i, float(x), float(y)))
                 self.session.train_now(MAX_REFIT_STEPS)
                 self.frames.draw()
                 self._on_state_changed(self.session.state)
@@ -489,7 +498,8 @@ class PlaygroundView(QtWidgets.QWidget):
         """Large fonts and thick lines for a projector; the finer controls hidden."""
         self.presentation = bool(on)
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
-        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.output):
+        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.output,
+                      self.cluster_panel):
             child.set_presentation(on)
         self.data_scroll.setMinimumWidth(self.dataset_panel.minimumSizeHint().width() + 16)
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))

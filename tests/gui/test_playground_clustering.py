@@ -192,3 +192,30 @@ def test_a_clustering_saved_from_the_playground_is_what_the_engine_trains(qtbot,
     here.centroids = shown(view, "kmeans_centroids").xy.copy()
     assert adjusted_rand_index(fitter.assignment, here.assign(X)) > 0.95
     assert fitter.result_fields()["inertia"] == pytest.approx(view.cluster_panel.info["inertia"], rel=0.02)
+
+
+def test_clustering_model_files_open_as_the_engines_clustering(qtbot, playground, tmp_path):
+    from engine.estimators import model_kind
+    from engine.spec import RunSpec
+
+    view = playground
+    for model in ({"kind": "kmeans", "k": 4, "n_init": 5, "seed": 1}, {"kind": "dbscan", "eps": 0.6, "min_samples": 5}):
+        spec = RunSpec.from_dict({**MOONS, "model": model})
+        kind = model_kind(spec.model.kind)
+        fitter = kind.fitter(spec)
+        for _ in fitter.run():
+            pass
+        out = tmp_path / model["kind"]
+        out.mkdir()
+        kind.save(str(out / "model.npz"), spec, fitter)
+        view.open_model(str(out / "model.npz"))
+        assert view.session.state == "completed" and view.settings.model_kind == model["kind"]
+        X = np.asarray(fitter.dataset.X, np.float64)
+        if model["kind"] == "kmeans":
+            # the file's centroids are k-means' fixed point: the Playground ends where the engine did
+            np.testing.assert_allclose(shown(view, "kmeans_centroids").xy, fitter.kmeans.result.centroids, atol=1e-9)
+        else:
+            ref = dbscan(X, 0.6, 5)
+            assert view.cluster_panel.info["counts"] == ref.counts()
+            assert np.sort(shown(view, "dbscan_noise").xy, axis=0).tolist() == \
+                np.sort(X[ref.labels == -1], axis=0).tolist()
