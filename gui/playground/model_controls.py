@@ -166,9 +166,12 @@ class DbscanControls(QtWidgets.QWidget):
         self.eps_spin.setDecimals(2)
         self.eps_spin.setSingleStep(0.05)
         self.eps_spin.setToolTip(MODEL_TIPS["eps"])
+        # a typed value counts once it is complete (Enter or leaving the box), not per key
+        self.eps_spin.setKeyboardTracking(False)
         self.min_spin = QtWidgets.QSpinBox()
         self.min_spin.setRange(1, MAX_MIN_SAMPLES)
         self.min_spin.setToolTip(MODEL_TIPS["min_samples"])
+        self.min_spin.setKeyboardTracking(False)
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(14)
