@@ -231,6 +231,10 @@ class DbscanAdapter(_ClusteringAdapter):
             boundary = region_rgb(np.maximum(grid, 0), strength, max(r.n_clusters, 2))
             colors = _point_colors(r.labels, len(self.X), r.n_clusters)
             kinds = r.kinds
+            # a blank disc under every point: the smaller border dots and the noise crosses
+            # must not let the data's (hidden) class colours show through
+            overlays.append(Overlay("cluster_blank", "dots", self.X, "blank",
+                                    np.full((len(self.X), 3), 255, np.uint8)))
             for kind in ("core", "border", "noise"):
                 mine = kinds == kind
                 overlays.append(Overlay(f"dbscan_{kind}", "dots", self.X[mine], kind, colors[mine]))

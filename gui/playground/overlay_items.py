@@ -27,6 +27,7 @@ RING_STYLES = {
 #: full, its border points smaller with a dark rim, noise a small grey cross
 DOT_STYLES = {
     "cluster": ("o", 0, pg.mkPen("#FFFFFF", width=1)),
+    "blank": ("o", 1, pg.mkPen("#FFFFFF", width=1)),
     "core": ("o", 1, pg.mkPen("#FFFFFF", width=1)),
     "border": ("o", -3, pg.mkPen("#202124", width=1.2)),
     "noise": ("x", -2, pg.mkPen("#5F6368", width=1)),
@@ -128,7 +129,7 @@ class OverlayLayer:
             return item
         item = pg.ScatterPlotItem(pxMode=True)
         # dots cover the class-coloured points (labels hidden); markers above them
-        item.setZValue({"rings": 6, "dots": 7, "markers": 9}[ov.kind])
+        item.setZValue({"rings": 6, "dots": 7, "markers": 9}[ov.kind] - (0.5 if ov.style == "blank" else 0.0))
         return item
 
     def _update(self, item, ov: Overlay) -> None:
