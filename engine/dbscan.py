@@ -25,6 +25,7 @@ large to small it is the curve whose knee suggests ``eps`` (:func:`k_distances`)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,10 +69,12 @@ def radius_pairs(Q: np.ndarray, R: np.ndarray, eps: float, chunk: int = CHUNK_PA
     lo = np.minimum(Q.min(axis=0), R.min(axis=0))
     hi = np.maximum(Q.max(axis=0), R.max(axis=0))
     # Cell coordinates start at 1 so that a neighbour offset of -1 stays >= 0.
-    extent = [int(e) + 3 for e in np.floor((hi - lo) / eps)]
-    cells_total = 1
-    for e in extent:
-        cells_total *= e
+    with np.errstate(over="ignore"):
+        spans = np.floor((hi - lo) / eps)
+    cells_total = math.inf
+    if np.all(np.isfinite(spans)) and np.all(spans < 2.0**62):
+        extent = [int(e) + 3 for e in spans]
+        cells_total = math.prod(extent)
     if d <= GRID_MAX_DIMS and cells_total < 2**62:
         yield from _grid_pairs(Q, R, eps, lo, extent, chunk)
     else:

@@ -34,8 +34,9 @@ import numpy as np
 
 INITS = ("k-means++", "random")
 
-#: rows of the (rows, k) distance block computed at once (bounds the scratch memory)
-_BLOCK_ELEMENTS = 1 << 21
+#: elements of the (rows, k) distance block computed at once: small enough to stay in the
+#: cache (a large block costs more in page faults and memory traffic than its few calls save)
+_BLOCK_ELEMENTS = 1 << 16
 
 
 def squared_distances(X: np.ndarray, centroids: np.ndarray, x_sq: np.ndarray | None = None) -> np.ndarray:
@@ -89,10 +90,15 @@ def assign_points(X: np.ndarray, centroids: np.ndarray, x_sq: np.ndarray | None 
     labels = np.empty(n, np.int64)
     min_sq = np.empty(n, np.float64)
     rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
+    flat_rows = np.arange(0, min(rows, n) * k, k)
     for a in range(0, n, rows):
         D = squared_distances(X[a:a + rows], centroids, x_sq[a:a + rows])
-        labels[a:a + rows] = np.argmin(D, axis=1)
-        min_sq[a:a + rows] = D[np.arange(len(D)), labels[a:a + rows]]
+        chosen = np.argmin(D, axis=1)
+        labels[a:a + rows] = chosen
+        # One gather from the flat block: a 2-D fancy index or a min over short rows
+        # costs several times more.
+        chosen += flat_rows[:len(D)]
+        min_sq[a:a + rows] = np.take(D.ravel(), chosen)
     return labels, min_sq
 
 
@@ -138,7 +144,8 @@ def kmeans_plusplus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarr
 
     Each new centre is the best of ``2 + int(ln k)`` candidates drawn with probability
     proportional to the squared distance to the nearest centre so far ("best": lowest
-    sum of those distances afterwards).
+    sum of those distances afterwards). The candidates' distances to all rows are one
+    matrix product.
 
     Parameters
     ----------
@@ -153,10 +160,22 @@ def kmeans_plusplus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarr
     X = np.asarray(X, np.float64)
     n = len(X)
     trials = 2 + int(math.log(k))
+    x_sq = np.einsum("ij,ij->i", X, X)
+
+    def distances_to(rows: np.ndarray) -> np.ndarray:
+        """Squared distances of rows ``rows`` to every row, shape (len(rows), n)."""
+        D = X[rows] @ X.T
+        D *= -2.0
+        D += x_sq[None, :]
+        D += x_sq[rows][:, None]
+        np.maximum(D, 0.0, out=D)
+        D[np.arange(len(rows)), rows] = 0.0  # a row's distance to itself, exactly
+        return D
+
     centres = np.empty((k, X.shape[1]), np.float64)
     first = int(rng.integers(n))
     centres[0] = X[first]
-    closest = _row_sq_distances(X, X[first])
+    closest = distances_to(np.array([first]))[0]
     potential = float(closest.sum())
     for c in range(1, k):
         if potential > 0:
@@ -165,26 +184,18 @@ def kmeans_plusplus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarr
             np.minimum(candidates, n - 1, out=candidates)
         else:  # every point sits on a centre already: any row will do
             candidates = rng.integers(n, size=trials)
-        best_closest, best_potential, best = None, math.inf, 0
-        for cand in candidates:
-            trial = np.minimum(closest, _row_sq_distances(X, X[cand]))
-            pot = float(trial.sum())
-            if pot < best_potential:
-                best_closest, best_potential, best = trial, pot, int(cand)
-        centres[c] = X[best]
-        closest, potential = best_closest, best_potential
+        trial = distances_to(candidates)
+        np.minimum(trial, closest[None, :], out=trial)
+        potentials = trial.sum(axis=1)
+        best = int(np.argmin(potentials))
+        centres[c] = X[candidates[best]]
+        closest, potential = trial[best], float(potentials[best])
     return centres
 
 
 def random_rows(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """``k`` distinct rows of ``X`` drawn uniformly, shape (k, d) float64."""
     return np.asarray(X, np.float64)[rng.choice(len(X), size=k, replace=False)].copy()
-
-
-def _row_sq_distances(X: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``||x - c||^2`` per row, computed row by row exactly (the same on any split of rows)."""
-    diff = X - c
-    return np.einsum("ij,ij->i", diff, diff)
 
 
 def tolerance(X: np.ndarray, tol: float) -> float:

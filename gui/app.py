@@ -24,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--view",
         default="playground",
-        help="which view to show first (and to render with --screenshot): playground or cluster",
+        help="which view to show first (and to render with --screenshot): playground, cluster or vectorize",
     )
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot, WIDTHxHEIGHT")
     parser.add_argument("--presentation", action="store_true", help="start in presentation mode (large fonts)")

@@ -144,6 +144,14 @@ def test_new_points_take_the_cluster_of_the_nearest_core_point_within_eps():
                                   np.full(len(new), -1))
 
 
+def test_an_eps_far_below_the_data_spread_uses_distance_blocks():
+    # 1e-300 wide cells cannot be numbered in 64 bits: the blocks find the same (self) pairs.
+    X = np.array([[0.0, 0.0], [1e10, 1e10], [0.0, 0.0]])
+    result = dbscan(X, 1e-300, 2)
+    np.testing.assert_array_equal(result.labels, [0, -1, 0])
+    np.testing.assert_array_equal(result.labels, _sklearn(X, 1e-300, 2)[0])
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError):
         DBSCAN(eps=0.0)
