@@ -249,7 +249,9 @@ def _check_cache(spec: RunSpec) -> None:
 
 class SvmFitter:
     """Trains a one-vs-one SVM (``engine.svm``); a metrics record every ``REPORT_EVERY`` SMO
-    iterations and after each pair, the last one with ``train_accuracy`` and ``test_accuracy``.
+    iterations (``report_every`` when given: 1 for the Playground, which draws
+    :meth:`current_model` between records) and after each pair, the last one with
+    ``train_accuracy`` and ``test_accuracy``.
 
     Raises
     ------
@@ -258,7 +260,7 @@ class SvmFitter:
         machine's memory, features that do not fit the data.
     """
 
-    def __init__(self, spec: RunSpec, dataset=None, comm=None):
+    def __init__(self, spec: RunSpec, dataset=None, comm=None, report_every: int | None = None):
         from .data import load_dataset
         from .features import Preprocessor
         from .parallel import SerialComm
@@ -273,6 +275,7 @@ class SvmFitter:
         self._F_train = np.ascontiguousarray(self.preprocess(np.asarray(ds.X_train, np.float64)))
         self._F_test = np.ascontiguousarray(self.preprocess(np.asarray(ds.X_test, np.float64)))
         self.fit = OneVsOneFit(self._F_train, ds.y_train, ds.n_classes, _svm_settings(spec), self.comm)
+        self.report_every = report_every
         self.status = "running"
         self.message = ""
         self.last_record: dict | None = None
@@ -280,6 +283,10 @@ class SvmFitter:
     @property
     def model(self):
         return self.fit.model
+
+    def current_model(self):
+        """The solution so far (an ``engine.svm.SvmModel``), between two records of :meth:`run`."""
+        return self.fit.current_model()
 
     def _accuracy(self, F: np.ndarray, y: np.ndarray) -> float | None:
         """Accuracy over all ranks, each scoring a contiguous part of the rows."""
@@ -303,7 +310,8 @@ class SvmFitter:
 
         started = time.perf_counter()
         record = None
-        for record in self.fit.run(should_stop, started, stop_local=asked):
+        every = {} if self.report_every is None else {"report_every": self.report_every}
+        for record in self.fit.run(should_stop, started, stop_local=asked, **every):
             self.last_record = record
             yield record
         if self.fit.model is None:

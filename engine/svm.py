@@ -343,7 +343,8 @@ class _Gather:
 
 
 def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: float, max_iter: int,
-               cache_bytes: int, comm=None, progress=None, stop=None, shrinking: bool = True, pair_of=None):
+               cache_bytes: int, comm=None, progress=None, stop=None, shrinking: bool = True, pair_of=None,
+               report_every: int = REPORT_EVERY):
     """Solve one binary SVM dual by SMO; a generator that returns a :class:`BinaryResult`.
 
     Parameters
@@ -360,10 +361,13 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     comm : SerialComm or MpiComm, optional
         The rows are split over its ranks (``engine.parallel.split_range``).
     progress : callable, optional
-        ``progress(iteration, max_violation, alpha, objective) -> dict``; its result is
-        yielded every ``REPORT_EVERY`` iterations.
+        ``progress(iteration, max_violation, alpha, objective, rho) -> dict``; its result is
+        yielded every ``report_every`` iterations. ``alpha`` (n,) is the solver's own array
+        and ``rho()`` computes the current threshold (collective with several ranks): both
+        describe the solution at this iteration while the generator waits at the yield,
+        which is how a caller draws the boundary mid-training.
     stop : callable, optional
-        Asked every ``REPORT_EVERY`` iterations; True ends the run early (``stopped``
+        Asked every ``report_every`` iterations; True ends the run early (``stopped``
         True). With several ranks it must answer alike on all of them.
     shrinking : bool
         Leave rows that cannot be chosen out of the selection for a while (libsvm's
@@ -371,6 +375,9 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     pair_of : (n_first, ClassRowStore, (a, b)), optional
         One rank solving pair ``(a, b)`` whose first ``n_first`` rows are class ``a``'s:
         the within-class parts of kernel rows come from the store.
+    report_every : int
+        Iterations between two ``progress`` calls and ``stop`` questions (the headless
+        fit's ``REPORT_EVERY``; an interactive caller asks for every iteration).
 
     Yields
     ------
@@ -474,6 +481,26 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         part = np.argpartition(values, size - k)[size - k:]
         best = part[np.argsort(-values[part])]
         return start + (best if local_rows is None else local_rows[best])
+
+    def _threshold_and_objective() -> tuple[float, float]:
+        # rho (libsvm's calculate_rho) and the maximised objective, over every rank's rows
+        al = alpha[start:stop_row]
+        at_upper, at_lower = al >= C, al <= 0
+        free = ~at_upper & ~at_lower
+        ub_mask = (at_upper & ~pos) | (at_lower & pos)
+        lb_mask = (at_upper & pos) | (at_lower & ~pos)
+        stats = np.array([yG[free].sum(), float(free.sum()), float(np.dot(al, yl * yG - 1.0))])
+        bounds = np.array([-(yG[ub_mask].min() if ub_mask.any() else math.inf),
+                           yG[lb_mask].max() if lb_mask.any() else -math.inf])
+        if parallel:
+            comm.allreduce_sum(stats)
+            comm.allreduce_max(bounds)
+        ub, lb = -bounds[0], bounds[1]
+        rho = stats[0] / stats[1] if stats[1] > 0 else (ub + lb) / 2.0
+        return float(rho), float(-stats[2] / 2.0)
+
+    def current_rho() -> float:
+        return _threshold_and_objective()[0]
 
     while True:
         size = view["size"]
@@ -608,32 +635,18 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         yG += step
         update_sets(i, a_i)
         update_sets(j, a_j)
-        if it % REPORT_EVERY == 0:
+        if it % report_every == 0:
             if progress is not None:
                 part = np.array([float(np.dot(alpha[start:stop_row], yl * yG - 1.0))])
                 if parallel:
                     comm.allreduce_sum(part)
-                yield progress(it, violation, alpha, -part[0] / 2.0)
+                yield progress(it, violation, alpha, -part[0] / 2.0, current_rho)
             # Asked also without reports: a rank solving its own pairs must stop too.
             if stop is not None and stop():
                 stopped = True
                 break
 
-    # --- rho (libsvm's calculate_rho) and the objective, over every rank's rows
-    al = alpha[start:stop_row]
-    at_upper, at_lower = al >= C, al <= 0
-    free = ~at_upper & ~at_lower
-    ub_mask = (at_upper & ~pos) | (at_lower & pos)
-    lb_mask = (at_upper & pos) | (at_lower & ~pos)
-    stats = np.array([yG[free].sum(), float(free.sum()), float(np.dot(al, yl * yG - 1.0))])
-    bounds = np.array([-(yG[ub_mask].min() if ub_mask.any() else math.inf),
-                       yG[lb_mask].max() if lb_mask.any() else -math.inf])
-    if parallel:
-        comm.allreduce_sum(stats)
-        comm.allreduce_max(bounds)
-    ub, lb = -bounds[0], bounds[1]
-    rho = stats[0] / stats[1] if stats[1] > 0 else (ub + lb) / 2.0
-    objective = -stats[2] / 2.0
+    rho, objective = _threshold_and_objective()
     return BinaryResult(alpha=alpha, rho=float(rho), objective=float(objective), iterations=it,
                         converged=converged, stopped=stopped, violation=float(max(violation, 0.0)),
                         most_shrunk=counts["most_shrunk"])
@@ -660,6 +673,8 @@ class SvmModel:
         (and scikit-learn's ``dual_coef_``) arrangement.
     intercept : ndarray, shape (k (k - 1) / 2,)
         ``-rho`` of each pair ``(0, 1), (0, 2), ..., (k - 2, k - 1)``.
+    train_rows : ndarray, shape (n_sv,) int64, optional
+        Which training row each support vector is (a fitted model knows; a loaded one does not).
     """
 
     kernel: Kernel
@@ -668,6 +683,7 @@ class SvmModel:
     n_support: np.ndarray
     dual_coef: np.ndarray
     intercept: np.ndarray
+    train_rows: np.ndarray | None = None
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -816,10 +832,10 @@ class OneVsOneFit:
             load[r] += cost[p]
         return together, [sorted(o) for o in own]
 
-    def run(self, stop=None, started: float | None = None, stop_local=None):
+    def run(self, stop=None, started: float | None = None, stop_local=None, report_every: int = REPORT_EVERY):
         """Train every pair; yields metrics records.
 
-        Pairs solved by all ranks together report every ``REPORT_EVERY`` iterations and
+        Pairs solved by all ranks together report every ``report_every`` iterations and
         when they end; pairs dealt out to single ranks (see :meth:`plan`) are reported
         once every rank has finished its share, one record per pair.
 
@@ -831,6 +847,8 @@ class OneVsOneFit:
         ``stop`` is called at the same moments on every rank (it may be collective);
         ``stop_local`` (default ``stop``) is asked by a rank alone while it solves its own
         pairs.
+
+        While the generator waits at a yield, :meth:`current_model` is the solution so far.
         """
         from .parallel import SerialComm
 
@@ -848,6 +866,8 @@ class OneVsOneFit:
         together, own = self.plan()
         pair_rows = [np.concatenate([members[a], members[b]]) for a, b in pairs]
         done = {"iters": 0, "obj": 0.0}
+        # What current_model reads between two records (the arrays are the live ones).
+        self._state = {"pairs": pairs, "members": members, "alpha_of": alpha_of, "rho": rho, "live": None}
 
         # Several classes: the within-class kernel rows are shared by each class's pairs.
         store = ClassRowStore(self.kernel, self.X, members, cache_bytes) if self.k > 2 else None
@@ -858,7 +878,7 @@ class OneVsOneFit:
             y_pair = np.where(self.y[rows] == a, 1.0, -1.0)
             pair_of = (len(members[a]), store, (a, b)) if store is not None and comm.size == 1 else None
             return smo_binary(self.kernel, self.X[rows], y_pair, s.C, s.tol, s.max_iter, cache_bytes, comm,
-                              progress, stop_fn, s.shrinking, pair_of)
+                              progress, stop_fn, s.shrinking, pair_of, report_every)
 
         def finish(p, result):
             rows = pair_rows[p]
@@ -866,6 +886,7 @@ class OneVsOneFit:
             rho[p] = result.rho
             self.iterations[p] = result.iterations
             self.objectives[p] = result.objective
+            self._state["live"] = None
             done["iters"] += result.iterations
             done["obj"] += result.objective
             if not result.converged:
@@ -910,7 +931,8 @@ class OneVsOneFit:
         for q, p in enumerate(todo):
             rows = pair_rows[p]
 
-            def progress(it, violation, alpha, objective, p=p, rows=rows):
+            def progress(it, violation, alpha, objective, rho_now, p=p, rows=rows):
+                self._state["live"] = (p, rows, alpha, rho_now)
                 n_sv = int(np.count_nonzero(sv_seen | _scatter(alpha > 0, rows, n)))
                 return self._record(done["iters"] + it, p, len(pairs), done["obj"] + objective, n_sv, violation,
                                     started)
@@ -931,6 +953,32 @@ class OneVsOneFit:
                     return
         self.model = self._assemble(pairs, members, alpha_of, rho, sv_seen)
 
+    def current_model(self) -> SvmModel | None:
+        """The solution so far, as a model: call only while :meth:`run` waits at a yield.
+
+        Finished pairs count with their final multipliers, the pair being solved with its
+        current ones and threshold (libsvm's rho of the current gradient), pairs not
+        started yet with none (their decision value is 0). After the run, :attr:`model`.
+        With several ranks this is collective (the threshold is reduced over them).
+
+        Before :meth:`run` has started, SMO's starting point: no support vectors.
+        """
+        if self.model is not None:
+            return self.model
+        state = getattr(self, "_state", None)
+        if state is None:
+            pairs = class_pairs(self.k)
+            members = [np.flatnonzero(self.y == c) for c in range(self.k)]
+            n = len(self.y)
+            return self._assemble(pairs, members, np.zeros((len(pairs), n)), np.zeros(len(pairs)), np.zeros(n, bool))
+        alpha_of, rho = state["alpha_of"], state["rho"]
+        if state["live"] is not None:
+            p, rows, alpha, rho_now = state["live"]
+            alpha_of, rho = alpha_of.copy(), rho.copy()
+            alpha_of[p, rows] = alpha[: len(rows)]
+            rho[p] = rho_now()
+        return self._assemble(state["pairs"], state["members"], alpha_of, rho, (alpha_of > 0).any(axis=0))
+
     def _record(self, iteration, p, n_pairs, objective, n_sv, violation, started) -> dict:
         return {"iteration": iteration, "pair": p + 1, "pairs": n_pairs, "dual_objective": objective,
                 "n_support": n_sv, "max_violation": violation,
@@ -950,7 +998,7 @@ class OneVsOneFit:
             dual_coef[b - 1, position[ra]] = alpha_of[p, ra]
             dual_coef[a, position[rb]] = -alpha_of[p, rb]
         return SvmModel(kernel=self.kernel, classes=k, support_vectors=self.X[order].copy(), n_support=n_support,
-                        dual_coef=dual_coef, intercept=-rho)
+                        dual_coef=dual_coef, intercept=-rho, train_rows=order)
 
 
 def _finish_generator(gen):

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
+from gui.playground.overlay_items import OverlayLayer
 from gui.playground.painter import (
     BRUSH_TOOLS,
     DEFAULT_INTENSITY,
@@ -89,6 +90,8 @@ class DataPlot(pg.PlotWidget):
     """
 
     selection_changed = QtCore.Signal(int)
+    #: a model's marker (a k-means centroid) dragged: overlay name, index, data x, y
+    marker_dragged = QtCore.Signal(str, int, float, float)
 
     def __init__(self, store: PointStore, undo_stack: QtGui.QUndoStack, parent=None):
         self._vb = PaintViewBox(self)
@@ -107,6 +110,8 @@ class DataPlot(pg.PlotWidget):
         self.point_size = theme.BASE_POINT_SIZE
         self._rng = np.random.default_rng(12345)
         self._stroke: dict | None = None
+        #: ``(overlay name, index)`` of the marker being dragged
+        self._marker_drag: tuple[str, int] | None = None
         self._selection = np.zeros(0, dtype=np.intp)
         self._selection_revision = -1
         self.box = DEFAULT_BOX
@@ -147,6 +152,8 @@ class DataPlot(pg.PlotWidget):
         self._image_shape: tuple[int, ...] = ()
         self._preview_active = False
         self._last_boundary: np.ndarray | None = None
+        #: a model's margins, support vectors, centroids, ... (``set_overlays``)
+        self.overlays = OverlayLayer(self)
         self._make_brushes()
         self.set_box(DEFAULT_BOX)
         store.changed.connect(self._on_store_changed)
@@ -207,6 +214,7 @@ class DataPlot(pg.PlotWidget):
 
     def set_point_size(self, size: int) -> None:
         self.point_size = int(size)
+        self.overlays.set_point_size(self.point_size)
         self._on_store_changed()
 
     def set_boundary(self, rgb: np.ndarray | None) -> None:
@@ -215,6 +223,11 @@ class DataPlot(pg.PlotWidget):
         if self._preview_active:
             return
         self._show_image(rgb)
+
+    def set_overlays(self, overlays: tuple = (), status_line: str = "", hover_radius: float | None = None) -> None:
+        """Draw a model's overlays (:mod:`gui.playground.overlays`), its one-line status and,
+        with ``hover_radius``, a circle of that radius under the mouse."""
+        self.overlays.show(tuple(overlays), status_line, hover_radius)
 
     def set_preview(self, rgb: np.ndarray | None, caption: str = "") -> None:
         """Temporarily show another picture (a hovered neuron) instead of the regions."""
@@ -331,6 +344,8 @@ class DataPlot(pg.PlotWidget):
 
     def click_at(self, x: float, y: float) -> None:
         """What a left click at data position ``(x, y)`` does with the current tool."""
+        if self.overlays.marker_at(x, y, self._grab_radius() * 1.5) is not None:
+            return  # a click on a centroid is the start of a drag that did not move
         if self.tool == "put":
             if self._inside(x, y):
                 self.undo_stack.push(AddPointsCommand(
@@ -375,6 +390,10 @@ class DataPlot(pg.PlotWidget):
         return pts[keep]
 
     def drag_started(self, x: float, y: float) -> None:
+        # A model's marker under the mouse is dragged instead of painting.
+        self._marker_drag = self.overlays.marker_at(x, y, self._grab_radius() * 1.5)
+        if self._marker_drag is not None:
+            return
         stroke: dict = {"tool": self.tool, "start": (x, y), "last": (x, y), "count": 0, "removed": []}
         if self.tool == "select":
             sel = self._selection
@@ -397,7 +416,19 @@ class DataPlot(pg.PlotWidget):
         width_px = max(self._vb.width(), 1.0)
         return 1.5 * self.point_size * (x1 - x0) / width_px
 
+    def _drag_marker(self, x: float, y: float) -> bool:
+        if self._marker_drag is None:
+            return False
+        name, index = self._marker_drag
+        x0, x1, y0, y1 = self.box
+        x, y = min(max(x, x0), x1), min(max(y, y0), y1)
+        self.overlays.move_marker(name, index, x, y)
+        self.marker_dragged.emit(name, index, x, y)
+        return True
+
     def drag_moved(self, x: float, y: float) -> None:
+        if self._drag_marker(x, y):
+            return
         st = self._stroke
         if st is None:
             return
@@ -429,6 +460,9 @@ class DataPlot(pg.PlotWidget):
         self.hover_at((x, y))
 
     def drag_finished(self, x: float, y: float) -> None:
+        if self._drag_marker(x, y):
+            self._marker_drag = None
+            return
         st, self._stroke = self._stroke, None
         if st is None:
             return
@@ -460,6 +494,7 @@ class DataPlot(pg.PlotWidget):
                 self._set_selection(self.store.indices_in_rect(sx, sy, x, y))
 
     def hover_at(self, pos: tuple[float, float] | None) -> None:
+        self.overlays.hover(pos)
         if pos is None or self.tool not in BRUSH_TOOLS:
             self.brush_outline.setVisible(False)
             return

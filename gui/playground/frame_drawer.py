@@ -46,6 +46,8 @@ class FrameDrawer:
         self._network_drawn_at = 0.0
         #: the test panel's ROC tab (a :class:`~gui.playground.roc_panel.RocPanel`), drawn with the scores
         self.roc = None
+        #: called with each new snapshot's ``model_info`` and status (the model's own panels)
+        self.on_model_info: Callable[[dict | None, str], None] | None = None
 
     def forget(self, report: bool = True) -> None:
         """Draw the next snapshot even if it was drawn (the widgets were rebuilt or cleared)."""
@@ -86,6 +88,12 @@ class FrameDrawer:
         if snap.boundary is not None:
             self.data_plot.set_boundary(snap.boundary)
             self.boundary_frames += 1
+        info = snap.model_info
+        self.data_plot.set_overlays(snap.overlays, snap.status_line,
+                                    info.get("eps") if info is not None and info.get("kind") == "dbscan" else None)
+        if self.on_model_info is not None:
+            self.on_model_info(info, snap.status)
+        self.controls.show_counter_name(snap.counter_name)
         self.controls.show_epoch(snap.epoch)
         if snap.last_record is not None:
             self.output.show_losses(snap.last_record)

@@ -60,6 +60,15 @@ class TrainingSnapshot:
         Test-set scores (``report_on`` is ``"training"`` when there is no test set).
     spec, dataset
         The settings and the data these weights were trained with.
+    overlays : tuple of Overlay
+        Shapes drawn over the data (a non-network model's margins, support vectors,
+        centroids; :mod:`gui.playground.overlays`); empty for networks.
+    status_line : str
+        The model's one-line state over the plot (empty for networks).
+    counter_name : str
+        What ``epoch`` counts: ``"Epoch"``, or a model's own step (``"Iteration"``).
+    model_info : dict, optional
+        What a non-network model's side panel shows (a k-distance curve, the next phase).
     """
 
     generation: int
@@ -77,6 +86,10 @@ class TrainingSnapshot:
     report: dict | None = None
     report_on: str = "test"
     last_record: dict | None = None
+    overlays: tuple = ()
+    status_line: str = ""
+    counter_name: str = "Epoch"
+    model_info: dict | None = None
     #: set by the GUI once the frame is on screen; the worker waits for it
     drawn: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
@@ -84,7 +97,6 @@ class TrainingSnapshot:
     def finite(self) -> bool:
         """Whether every weight is a finite number (not after divergence)."""
         return all(np.isfinite(w["W"]).all() and np.isfinite(w["b"]).all() for w in self.weights)
-
 
     def weights_as_lists(self) -> list[dict]:
         """The weights as a spec holds them: ``[{"W": nested lists, "b": list}, ...]``."""

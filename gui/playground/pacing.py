@@ -22,11 +22,11 @@ SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
 DEFAULT_SPEED_INDEX = SPEEDS.index(10.0)
 
 
-def speed_text(speed: float | None) -> str:
-    """How a speed setting reads: "max", "1 epoch/s", "10 epochs/s"."""
+def speed_text(speed: float | None, unit: str = "epoch") -> str:
+    """How a speed setting reads: "max", "1 epoch/s", "10 epochs/s" (or iterations, steps)."""
     if speed is None:
         return "max"
-    return f"{speed:g} epoch/s" if speed == 1 else f"{speed:g} epochs/s"
+    return f"{speed:g} {unit}/s" if speed == 1 else f"{speed:g} {unit}s/s"
 #: how far a speed-limited run may fall behind its schedule before it stops catching up
 MAX_CATCH_UP_S = 0.25
 #: the longest a speed-limited run that is catching up delays a frame, in frame times

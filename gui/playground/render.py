@@ -44,6 +44,18 @@ def boundary_rgb(probs: np.ndarray, discretize: bool) -> np.ndarray:
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def region_rgb(winner: np.ndarray, confidence: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class regions from a winner per pixel and its strength in 0-1, both ``(H, W)``.
+
+    The same colours and strengths as :func:`boundary_rgb`, for models that give a class
+    and a confidence instead of probabilities (an SVM's votes and decision values).
+    """
+    colors = class_rgb(max(int(n_classes), 2))
+    conf = np.clip(np.asarray(confidence, dtype=np.float32), 0.0, 1.0)
+    rgb = WHITE + (colors[np.asarray(winner)] - WHITE) * (REGION_STRENGTH * conf)[..., None]
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
 def value_rgb(values: np.ndarray, scale: float, discretize: bool = False) -> np.ndarray:
     """Signed values ``(H, W)`` to a diverging ``(H, W, 3)`` uint8 picture.
 

@@ -21,6 +21,7 @@ from engine.spec import (
     ACTIVATIONS,
     FEATURES,
     MODEL_KINDS,
+    MODEL_RULES,
     DatasetSpec,
     ModelSpec,
     RunSpec,
@@ -32,6 +33,7 @@ from engine.spec import (
     optimizer_for_model,
     optimizers_for_model,
 )
+from gui.playground.model_adapters import playground_kinds
 from gui.playground.pacing import DEFAULT_SPEED_INDEX, SPEEDS
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -48,26 +50,53 @@ MAX_BATCH = 1024
 MAX_DROPOUT = 0.9
 META_VERSION = 1
 
+#: the SVM's kernels offered in the Playground, and typical values of C and gamma
+SVM_KERNELS = ("linear", "rbf", "poly", "sigmoid")
+SVM_C_VALUES = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+SVM_GAMMA_VALUES = ("scale", "auto", 0.1, 0.5, 1.0, 2.0, 8.0)
+MAX_SVM_DEGREE = 10
+MAX_CLUSTERS = 8
+MAX_MIN_SAMPLES = 50
+#: the model fields of kinds that are not networks (a change gives a new model)
+SVM_FIELDS = ("svm_kernel", "svm_C", "svm_gamma", "svm_degree")
+CLUSTERING_FIELDS = ("kmeans_k", "dbscan_eps", "dbscan_min_samples")
+MODEL_FIELDS = frozenset(SVM_FIELDS + CLUSTERING_FIELDS)
+#: the plane's own coordinates: centroids and eps circles are drawn where they act
+CLUSTERING_FEATURES = ("x1", "x2")
+
 #: fields whose change gives a new network (the others keep the weights)
-NETWORK_FIELDS = frozenset({"model_kind", "features", "hidden", "activations", "activation"})
+NETWORK_FIELDS = frozenset({"model_kind", "features", "hidden", "activations", "activation"}) | MODEL_FIELDS
 #: training settings the running network adopts between two epochs
 TRAINING_FIELDS = frozenset({"learning_rate", "regularization", "reg_rate", "batch_size", "optimizer", "dropout",
                              "epochs", "stop_after_epochs", "patience", "stop_when_stalled"})
 FIELDS = ("problem", "model_kind", "features", "hidden", "activations", "activation", "learning_rate",
           "regularization", "reg_rate", "batch_size", "optimizer", "dropout", "epochs", "stop_after_epochs",
-          "patience", "stop_when_stalled", "speed_index", "discretize", "show_test")
+          "patience", "stop_when_stalled", "speed_index", "discretize", "show_test") + SVM_FIELDS + CLUSTERING_FIELDS
+
+
+def playground_model_kinds() -> tuple[str, ...]:
+    """The model picker's kinds: the networks, then every kind with a playground adapter."""
+    return MODEL_KINDS + playground_kinds()
+
+
+def is_network_kind(kind: str) -> bool:
+    """Whether ``kind`` is a network (trained by epochs, with weights and an optimizer)."""
+    return kind in MODEL_RULES
 
 
 
 def check_playground_model(spec: RunSpec, path: str) -> None:
     """Refuse, in one line, a spec or model file whose model the Playground cannot show.
 
-    The Playground trains and draws networks; an SVM spec is trained by
+    The Playground trains and draws networks and the kinds with a playground adapter
+    (:mod:`gui.playground.model_adapters`); any other is trained by
     ``python -m engine train`` or on a cluster.
     """
-    if not spec.model.is_network:
+    kinds = playground_model_kinds()
+    if spec.model.kind not in kinds:
         raise SpecError("model.kind", f"{os.path.basename(path)} holds a {spec.model.kind!r} model; the Playground "
-                                      "shows networks. Train it with 'python -m engine train' or on a cluster")
+                                      f"shows {', '.join(kinds)}. Train it with 'python -m engine train' or on a "
+                                      "cluster")
 
 class Event:
     """Callbacks called with one value; the plain-Python counterpart of a Qt signal."""
@@ -126,6 +155,14 @@ class PlaygroundSettings:
         self.speed_index = DEFAULT_SPEED_INDEX
         self.discretize = False
         self.show_test = True
+        self.svm_kernel = "rbf"
+        self.svm_C = 1.0
+        #: "scale", "auto" or a number > 0
+        self.svm_gamma: float | str = "scale"
+        self.svm_degree = 3
+        self.kmeans_k = 3
+        self.dbscan_eps = 1.0  # (the plane spans -6 to 6)
+        self.dbscan_min_samples = 5
         #: the weights' seed; a reset takes the next one
         self.seed = 0
         #: the last hidden layers (and their activations) of a model with layers
@@ -149,13 +186,18 @@ class PlaygroundSettings:
         return model_has_hidden_layers(self.model_kind)
 
     @property
+    def is_network(self) -> bool:
+        """Whether the model is a network (learning rate, optimizer, batches and epochs apply)."""
+        return is_network_kind(self.model_kind)
+
+    @property
     def speed(self) -> float | None:
         """Epochs per second; None for as fast as possible."""
         return SPEEDS[self.speed_index]
 
     def model_choices(self) -> tuple[str, ...]:
         """The models that learn the current problem."""
-        return models_for_task(self.problem)
+        return tuple(k for k in playground_model_kinds() if model_allows_task(k, self.problem))
 
     # ------------------------------------------------------------------ changing
     def set(self, **changes: Any) -> frozenset[str]:
@@ -206,8 +248,8 @@ class PlaygroundSettings:
 
     @staticmethod
     def _checked(name: str, value: Any) -> Any:
-        choices = {"problem": PROBLEMS, "model_kind": MODEL_KINDS, "activation": ACTIVATIONS,
-                   "regularization": REGULARIZATIONS}
+        choices = {"problem": PROBLEMS, "model_kind": playground_model_kinds(), "activation": ACTIVATIONS,
+                   "regularization": REGULARIZATIONS, "svm_kernel": SVM_KERNELS}
         if name in choices and value not in choices[name]:
             raise ValueError(f"{name}: {value!r} is not one of {', '.join(choices[name])}")
         if name == "features":
@@ -226,12 +268,37 @@ class PlaygroundSettings:
             value = int(value)
         elif name in ("stop_after_epochs", "stop_when_stalled", "discretize", "show_test"):
             value = bool(value)
+        elif name == "svm_C":
+            value = _positive_number("C", value)
+        elif name == "svm_gamma":
+            if value not in ("scale", "auto"):
+                value = _positive_number("gamma", value, words=" or 'scale' / 'auto'")
+        elif name == "dbscan_eps":
+            value = _positive_number("eps", value)
+        elif name in ("kmeans_k", "dbscan_min_samples"):
+            value = int(value)
+            top = MAX_CLUSTERS if name == "kmeans_k" else MAX_MIN_SAMPLES
+            if not 1 <= value <= top:
+                raise ValueError(f"{'k' if name == 'kmeans_k' else 'min_samples'}: {value} is not from 1 to {top}")
+        elif name == "svm_degree":
+            value = int(value)
+            if not 1 <= value <= MAX_SVM_DEGREE:
+                raise ValueError(f"degree: {value} is not from 1 to {MAX_SVM_DEGREE}")
         if name == "speed_index" and not 0 <= value < len(SPEEDS):
             raise ValueError(f"speed_index: {value} is not from 0 to {len(SPEEDS) - 1}")
         return value
 
     # ------------------------------------------------------------------ settings -> spec
     def model_spec(self) -> ModelSpec:
+        if self.model_kind == "svm":
+            return ModelSpec(kind="svm", hidden=(), kernel=self.svm_kernel, C=self.svm_C, gamma=self.svm_gamma,
+                             degree=self.svm_degree)
+        if self.model_kind == "kmeans":
+            # one seeding, stepped by hand: the saved file trains headless from the same start
+            return ModelSpec(kind="kmeans", hidden=(), k=self.kmeans_k, init="k-means++", n_init=1, max_iter=300,
+                             tol=1e-4, seed=self.seed)
+        if self.model_kind == "dbscan":
+            return ModelSpec(kind="dbscan", hidden=(), eps=self.dbscan_eps, min_samples=self.dbscan_min_samples)
         if not self.has_layers:
             return ModelSpec(kind=self.model_kind, hidden=(), activation=self.activation)
         acts = self.activations
@@ -254,7 +321,8 @@ class PlaygroundSettings:
 
     def run_spec(self, dataset: DatasetSpec, for_session: bool = False, meta: dict | None = None) -> RunSpec:
         """The whole run on ``dataset`` (validated as a file would be when not ``for_session``)."""
-        return RunSpec(dataset=dataset, features=self.features, model=self.model_spec(),
+        features = self.features if self.model_kind not in ("kmeans", "dbscan") else CLUSTERING_FEATURES
+        return RunSpec(dataset=dataset, features=features, model=self.model_spec(),
                        train=self.train_spec(for_session), meta=meta)
 
     def view_meta(self) -> dict:
@@ -295,11 +363,30 @@ class PlaygroundSettings:
                                                          else 20),
             discretize=bool(meta.get("discretize", False)), show_test=bool(meta.get("show_test", True)),
             speed_index=speed, activation=activation)
+        m = spec.model
+        if m.kind == "svm":
+            kernel = m.kernel if m.kernel in SVM_KERNELS else "rbf"
+            changed |= self.set(svm_kernel=kernel, svm_C=m.C, svm_gamma=m.gamma,
+                                svm_degree=min(max(m.degree, 1), MAX_SVM_DEGREE))
+        elif m.kind == "kmeans":
+            changed |= self.set(kmeans_k=min(max(m.k, 1), MAX_CLUSTERS))
+        elif m.kind == "dbscan":
+            changed |= self.set(dbscan_eps=m.eps, dbscan_min_samples=min(m.min_samples, MAX_MIN_SAMPLES))
         # the network last: a model switch above starts from the starter network
         changed |= self.set(hidden=spec.model.hidden if self.has_layers else (),
                             activations=acts if self.has_layers else ())
-        self.seed = t.seed
+        self.seed = m.seed if m.kind == "kmeans" else t.seed
         return changed
+
+
+def _positive_number(name: str, value: Any, words: str = "") -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a number > 0{words}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name}: {value!r} is not a number > 0{words}")
+    return number
 
 
 def playground_meta(spec: RunSpec) -> Mapping[str, Any]:

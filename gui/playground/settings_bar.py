@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.spec import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
+from engine.spec import ACTIVATIONS, OPTIMIZERS
 from gui.playground.combo import combo, labeled, set_combo_data
+from gui.playground.model_controls import DbscanControls, KMeansControls, SvmControls
 from gui.playground.settings import (
     LEARNING_RATES,
     MAX_BATCH,
@@ -20,6 +21,7 @@ from gui.playground.settings import (
     MAX_PATIENCE,
     REG_RATES,
     PlaygroundSettings,
+    playground_model_kinds,
 )
 from gui.playground.speed_control import SpeedControl
 from gui.playground.tips import ACTIVATION_TIPS, MODEL_TITLES, TIPS
@@ -30,12 +32,17 @@ class SettingsBar(QtWidgets.QFrame):
     """Two rows: the training controls and main settings, then the finer settings (hidden when presenting)."""
 
     cluster_requested = QtCore.Signal()
+    #: a typed value that is not allowed, in one line
+    invalid_value = QtCore.Signal(str)
+    #: k-means' Step button
+    step_requested = QtCore.Signal()
 
     def __init__(self, settings: PlaygroundSettings, controls: TrainingControls,
                  parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.settings = settings
         self.controls = controls
+        self._presenting = False
         self._build_widgets()
         self._build_layout()
         self._connect()
@@ -56,7 +63,15 @@ class SettingsBar(QtWidgets.QFrame):
         self.reg_rate_combo = combo([(f"{v:g}", v) for v in REG_RATES], TIPS["reg_rate"])
         self.problem_combo = combo([("Classification", "classification"), ("Regression", "regression")],
                                    TIPS["problem"])
-        self.model_combo = combo([(MODEL_TITLES[k], k) for k in MODEL_KINDS], TIPS["model"])
+        self.model_combo = combo([(MODEL_TITLES[k], k) for k in playground_model_kinds()], TIPS["model"])
+        self.svm_controls = SvmControls(self.settings)
+        self.svm_controls.invalid_value.connect(self.invalid_value)
+        self.kmeans_controls = KMeansControls(self.settings)
+        self.kmeans_controls.step_requested.connect(self.step_requested)
+        self.dbscan_controls = DbscanControls(self.settings)
+        #: each model kind's own controls, shown while it is the model
+        self.model_controls = {"svm": self.svm_controls, "kmeans": self.kmeans_controls,
+                               "dbscan": self.dbscan_controls}
         self.batch_spin = QtWidgets.QSpinBox()
         self.batch_spin.setRange(1, MAX_BATCH)
         self.batch_spin.setToolTip(TIPS["batch"])
@@ -92,6 +107,8 @@ class SettingsBar(QtWidgets.QFrame):
         self.regularization_boxes: list[QtWidgets.QWidget] = []
         self.setObjectName("topBar")
         self.setStyleSheet("#topBar { background: #F8F9FA; border-bottom: 1px solid #DADCE0; }")
+        #: the settings of gradient training, hidden for models trained otherwise (an SVM)
+        self.network_boxes: list[QtWidgets.QWidget] = []
         row1 = QtWidgets.QHBoxLayout()
         row1.setSpacing(12)
         row1.addWidget(self.controls)
@@ -102,11 +119,16 @@ class SettingsBar(QtWidgets.QFrame):
             row1.addWidget(box)
             if w in (self.reg_combo, self.reg_rate_combo):
                 self.regularization_boxes.append(box)
+            if w in (self.lr_combo, self.activation_combo, self.reg_combo, self.reg_rate_combo):
+                self.network_boxes.append(box)
+        for w in self.model_controls.values():
+            row1.addWidget(w)
         row1.addStretch(1)
         row1.addWidget(self.cluster_button)
         self.row1 = row1
         #: the second row: the finer settings (hidden when presenting) and the speed
         self.settings_row = QtWidgets.QWidget()
+        # the batch, optimizer and stop controls, hidden for models that do not use them
         self.fine_settings = QtWidgets.QWidget()
         fine = QtWidgets.QHBoxLayout(self.fine_settings)
         fine.setContentsMargins(0, 0, 0, 0)
@@ -163,6 +185,14 @@ class SettingsBar(QtWidgets.QFrame):
         # the perceptron trains with SGD only; dropout needs hidden layers
         self.optimizer_combo.setEnabled(len(self.settings.optimizer_choices) > 1)
         self.dropout_spin.setEnabled(self.settings.has_layers)
+        network = self.settings.is_network
+        for w in self.network_boxes:
+            w.setVisible(network)
+        self.fine_settings.setVisible(network and not self._presenting)
+        for name, w in self.model_controls.items():
+            w.setVisible(kind == name)
+        # what one step of the pace is: an epoch, one SMO iteration, one clustering step
+        self.speed.set_unit("epoch" if network else "iteration" if kind == "svm" else "step")
 
     def _on_activation_changed(self, activation: str) -> None:
         self._show(self.activation_combo, lambda: set_combo_data(self.activation_combo, activation))
@@ -197,12 +227,18 @@ class SettingsBar(QtWidgets.QFrame):
     def _on_stop_when_stalled_changed(self, on: bool) -> None:
         self._show(self.stop_patience_check, lambda: self.stop_patience_check.setChecked(on))
 
+    def show_model_info(self, info: dict | None, status: str) -> None:
+        """What the model's own controls show of its state (k-means: the next half-step)."""
+        if info is not None and info.get("kind") == "kmeans":
+            self.kmeans_controls.show_phase(info["phase"], status == "completed")
+
     # ------------------------------------------------------------------ classroom
     def set_presentation(self, on: bool) -> None:
         """For a projector the finer settings and Run on cluster go; what the lessons need stays:
         regularization and its rate move to the second row, beside the speed, so that the
         large first row still fits a 1280-pixel-wide projector."""
-        self.fine_settings.setVisible(not on)
+        self._presenting = on
+        self.fine_settings.setVisible(not on and self.settings.is_network)
         self.cluster_button.setVisible(not on)
         for k, box in enumerate(self.regularization_boxes):
             if on:  # title beside the box: the second row stays one line high
@@ -212,4 +248,4 @@ class SettingsBar(QtWidgets.QFrame):
             box.layout().setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if on
                                       else QtWidgets.QBoxLayout.Direction.TopToBottom)
             box.layout().setSpacing(8 if on else 1)
-            box.setVisible(True)
+            box.setVisible(self.settings.is_network)

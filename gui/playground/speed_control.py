@@ -23,6 +23,8 @@ class SpeedControl(QtWidgets.QWidget):
         self.settings = settings
         #: the pace the "max" button goes back to
         self._paced_index = DEFAULT_SPEED_INDEX
+        #: what one step of the pace is ("epoch", "iteration", "step")
+        self._unit = "epoch"
         self.title = QtWidgets.QLabel("Speed")
         self.title.setToolTip(TIPS["speed"])
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -60,10 +62,15 @@ class SpeedControl(QtWidgets.QWidget):
             self.slider.setValue(index)
         with QtCore.QSignalBlocker(self.max_button):
             self.max_button.setChecked(index == MAX_INDEX)
-        self.label.setText(speed_text(SPEEDS[index]))
+        self.label.setText(speed_text(SPEEDS[index], self._unit))
         # as wide as its widest text, so that the row does not jump while the slider moves
         fm = self.label.fontMetrics()
-        self.label.setMinimumWidth(max(fm.horizontalAdvance(speed_text(s)) for s in SPEEDS) + 4)
+        self.label.setMinimumWidth(max(fm.horizontalAdvance(speed_text(s, self._unit)) for s in SPEEDS) + 4)
+
+    def set_unit(self, unit: str) -> None:
+        """Read the pace in ``unit``s per second (an SVM's SMO iterations, k-means' steps)."""
+        self._unit = unit
+        self._on_speed_index_changed(self.settings.speed_index)
 
     def changeEvent(self, ev) -> None:  # Qt override
         super().changeEvent(ev)

@@ -32,7 +32,8 @@ TIPS = {
                "orange negative).",
     "model": "Neural network: hidden layers of neurons. Logistic regression: one straight boundary with "
              "probabilities. Perceptron: Rosenblatt's rule, one straight boundary, no probabilities. (Straight "
-             "in the chosen features: with x1² or sin(x1) switched on it curves in the plane.)",
+             "in the chosen features: with x1² or sin(x1) switched on it curves in the plane.) Support vector "
+             "machine: the widest margin between the classes, found by SMO; only the circled points matter.",
     "batch": "Batch size: how many training points are averaged for each weight update. Small batches are "
              "noisy but take more steps per epoch.",
     "optimizer": "How the gradient turns into a step: plain SGD, SGD with momentum (keeps rolling in a "
@@ -66,7 +67,8 @@ CRITERION_TIPS = {
                   "(0 when every point is right). Do not compare it with a network's loss.",
 }
 
-MODEL_TITLES = {"mlp": "Neural network", "logistic": "Logistic regression", "perceptron": "Perceptron"}
+MODEL_TITLES = {"mlp": "Neural network", "logistic": "Logistic regression", "perceptron": "Perceptron",
+                "svm": "SVM", "kmeans": "k-means", "dbscan": "DBSCAN"}
 
 FEATURE_LABELS = {
     "x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²", "x1*x2": "X₁X₂", "sin(x1)": "sin(X₁)",

@@ -33,7 +33,7 @@ from PySide6 import QtCore
 from engine.data import Dataset
 from engine.spec import RunSpec
 from gui import workers
-from gui.playground.frames import RenderOptions, TrainingSnapshot, preview_grid
+from gui.playground.frames import RenderOptions, TrainingSnapshot
 from gui.playground.pacing import SPEEDS, Pacer
 from gui.playground.training_process import TrainerError, TrainerProcess
 from gui.playground.training_run import Controls, TrainingRun
@@ -170,7 +170,7 @@ class TrainingSession(QtCore.QObject):
         """
         run = TrainingRun(spec, dataset, self._generation + 1, epoch)
         # (read here, before the worker may own the run: the shape never changes)
-        self._n_outputs = run.trainer.model.n_outputs
+        self._n_outputs = run.n_outputs
         self._generation = run.generation
         self._run, self._spec, self._dataset = run, spec, dataset
         self._pending_records = []
@@ -241,6 +241,19 @@ class TrainingSession(QtCore.QObject):
             self._run.apply(None, None, [(layer, i, j, value)])
         self.refresh()
 
+    def edit_model(self, change: tuple) -> None:
+        """A change made by hand to a model that is not a network (``("centroid", i, x, y)``)."""
+        if self._run is None:
+            return
+        if self.in_process:
+            self._send("edit", change)
+        elif self.running:
+            self._controls.put(edit=change)
+            return
+        else:
+            self._run.apply(None, None, [change])
+        self.refresh(with_report=False)
+
     def set_spec(self, spec: RunSpec) -> None:
         """New training settings (learning rate, batch, optimizer, ...) for the same network."""
         if self._run is None:
@@ -281,7 +294,7 @@ class TrainingSession(QtCore.QObject):
             return None
         if self.in_process:
             return self._request("preview", column, unit)
-        return preview_grid(self._run.trainer, self._options.box, column, unit)
+        return self._run.preview_grid(self._options.box, column, unit)
 
     def train_now(self, epochs: int) -> None:
         """Train up to ``epochs`` epochs on this thread and show the result (idle only: screenshots)."""

@@ -36,10 +36,18 @@ class TrainingControls(QtWidgets.QWidget):
         lay.addWidget(self.play_button)
         lay.addWidget(self.step_button)
         lay.addSpacing(10)
-        lay.addWidget(labeled("Epoch", self.epoch_label))
+        self.counter_box = labeled("Epoch", self.epoch_label)
+        #: the counter's title: "Epoch", or a model's own step ("Iteration")
+        self.counter_title = self.counter_box.findChild(QtWidgets.QLabel)
+        lay.addWidget(self.counter_box)
         self.play_button.clicked.connect(self.play_clicked)
         self.step_button.clicked.connect(self.step_clicked)
         self.reset_button.clicked.connect(self.reset_clicked)
+
+    def show_counter_name(self, name: str) -> None:
+        """What the counter counts (``"Epoch"``, ``"Iteration"``)."""
+        if self.counter_title.text() != name:
+            self.counter_title.setText(name)
 
     def show_epoch(self, epoch: int) -> None:
         self.epoch_label.setText(f"{epoch:07,d}")

@@ -31,7 +31,7 @@ import multiprocessing
 import queue
 import threading
 
-from gui.playground.frames import RenderOptions, TrainingSnapshot, preview_grid
+from gui.playground.frames import RenderOptions, TrainingSnapshot
 from gui.playground.pacing import Pacer
 from gui.playground.training_run import TrainingRun
 
@@ -230,7 +230,7 @@ class _Trainer:
             fields = None if run is None else snapshot_fields(run.snapshot(self.options, msg[1]))
             self.conn.send(("reply", fields))
         elif kind == "preview":
-            pic = None if run is None else preview_grid(run.trainer, self.options.box, msg[1], msg[2])
+            pic = None if run is None else run.preview_grid(self.options.box, msg[1], msg[2])
             self.conn.send(("reply", pic))
         elif kind == "train_now":
             status = None

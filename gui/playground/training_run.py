@@ -2,6 +2,12 @@
 
 A :class:`TrainingRun` is touched only by the thread that trains it: the training worker
 while one runs, else the GUI thread. Edits made meanwhile wait in :class:`Controls`.
+
+A network is trained here by the engine's ``Trainer`` (epochs). Any other model kind runs
+through its playground adapter (:mod:`gui.playground.model_adapters`: an SVM one SMO
+iteration per step); the run's public face (``train_epoch``, ``status``, ``can_train``,
+``message``, ``snapshot``, ``apply``, ``epoch``) is the same for both, so the session and
+its worker never ask which kind they train.
 """
 
 from __future__ import annotations
@@ -12,14 +18,23 @@ from dataclasses import replace
 from engine.data import Dataset
 from engine.spec import RunSpec, SpecError
 from engine.trainer import Trainer
-from gui.playground.frames import RenderOptions, TrainingSnapshot, render_snapshot
+from gui.playground.frames import RenderOptions, TrainingSnapshot, preview_grid, render_snapshot
+from gui.playground.model_adapters import adapter_for
 
 
 class TrainingRun:
-    """One network being trained and its counters; touched only by the thread that trains it.
+    """One model being trained and its counters; touched only by the thread that trains it.
 
-    ``epoch`` counts the whole run: a settings change mid-run builds a new ``Trainer`` (which
-    counts from zero) on the same weights, and the run's count carries on.
+    ``epoch`` counts the whole run (epochs for a network, the adapter's steps otherwise): a
+    settings change mid-run builds a new ``Trainer`` (which counts from zero) on the same
+    weights, and the run's count carries on.
+
+    Attributes
+    ----------
+    adapter
+        The playground adapter of a non-network model, None for a network.
+    trainer : Trainer or None
+        The network's trainer (None for other models).
     """
 
     def __init__(self, spec: RunSpec, dataset: Dataset, generation: int, epoch: int = 0):
@@ -29,7 +44,18 @@ class TrainingRun:
         self.elapsed_offset_s = 0.0
         #: records trained since the last frame
         self.unsent: list[dict] = []
-        self.trainer = Trainer(self._trainer_spec(spec, spec.weights), dataset)
+        adapter = adapter_for(spec.model.kind)
+        self.adapter = adapter(spec, dataset) if adapter is not None else None
+        self.trainer = Trainer(self._trainer_spec(spec, spec.weights), dataset) if self.adapter is None else None
+
+    @property
+    def n_outputs(self) -> int:
+        """The model's output units as the network editor draws them."""
+        return self.adapter.n_outputs if self.adapter is not None else self.trainer.model.n_outputs
+
+    def preview_grid(self, box, column: int, unit: int):
+        """One neuron's ``(100, 100)`` output over ``box``; None for models without neurons."""
+        return None if self.trainer is None else preview_grid(self.trainer, box, column, unit)
 
     def _trainer_spec(self, spec: RunSpec, weights) -> RunSpec:
         # The spec's epoch limit counts the whole run; a trainer counts from zero.
@@ -38,12 +64,20 @@ class TrainingRun:
 
     def rebuild(self, spec: RunSpec) -> None:
         """The same network (current weights) under new settings; the counters carry on."""
+        if self.adapter is not None:
+            self.spec = spec
+            self.adapter.set_spec(spec)
+            return
         weights = tuple(self.trainer.model.get_weights())
         self.elapsed_offset_s += self.trainer.elapsed_s
         self.spec = spec
         self.trainer = Trainer(self._trainer_spec(spec, weights), self.trainer.dataset)
 
     def train_epoch(self) -> None:
+        """One epoch of a network, one step of another model."""
+        if self.adapter is not None:
+            self.epoch += self.adapter.train_step()
+            return
         rec = self.trainer.train_epoch()
         if rec is None:
             return
@@ -55,14 +89,18 @@ class TrainingRun:
 
     @property
     def status(self) -> str:
-        return self.trainer.status
+        return self.adapter.status if self.adapter is not None else self.trainer.status
 
     @property
     def can_train(self) -> bool:
-        """Not diverged and short of the run's epoch limit."""
+        """Not diverged and short of the run's epoch limit (a model with an adapter: still running)."""
+        if self.adapter is not None:
+            return self.adapter.status == "running"
         return self.status != "diverged" and self.epoch < self.spec.train.epochs
 
     def message(self) -> str:
+        if self.adapter is not None:
+            return self.adapter.message
         t = self.trainer
         if t.status == "completed" and t.epoch >= t.spec.train.epochs:
             # The trainer counts its own epochs; the counter on screen counts the whole run.
@@ -70,12 +108,43 @@ class TrainingRun:
         return t.message
 
     def snapshot(self, options: RenderOptions, with_report: bool) -> TrainingSnapshot:
-        """Draw the network with the records since the last frame (which it takes)."""
+        """Draw the model with the records since the last frame (which it takes)."""
+        if self.adapter is not None:
+            return self._adapter_snapshot(options, with_report)
         records, self.unsent = tuple(self.unsent), []
         return render_snapshot(self.trainer, options, spec=self.spec, epoch=self.epoch, message=self.message(),
                                records=records, with_report=with_report, generation=self.generation)
 
+    def _adapter_snapshot(self, options: RenderOptions, with_report: bool) -> TrainingSnapshot:
+        a = self.adapter
+        frame = a.draw(options, with_report)
+        records = ()
+        if frame.record is not None:
+            rec = dict(frame.record)
+            rec["epoch"] = self.epoch
+            rec["elapsed_s"] = rec.get("elapsed_s", 0.0) + self.elapsed_offset_s
+            records = (rec,)
+        neurons = frame.outputs if options.neurons else None
+        return TrainingSnapshot(
+            generation=self.generation, epoch=self.epoch, status=str(a.status), message=a.message, weights=(),
+            boundary=frame.boundary, spec=self.spec, dataset=a.dataset, neurons=neurons, records=records,
+            report=frame.report, report_on=frame.report_on, last_record=records[-1] if records else None,
+            overlays=frame.overlays, status_line=frame.status_line, counter_name=a.counter_name,
+            model_info=frame.info)
+
     def apply(self, dataset: Dataset | None, spec: RunSpec | None, edits) -> None:
+        if self.adapter is not None:
+            for change in edits:
+                self.adapter.edit(change)  # (a dragged centroid, say)
+            if spec is not None:
+                self.rebuild(spec)
+            if dataset is not None:
+                self.elapsed_offset_s += self.adapter.train_s
+                try:
+                    self.adapter.set_dataset(dataset)
+                except SpecError:
+                    pass  # (one class left, say) it trains on as it was; the GUI says why when it rebuilds
+            return
         if spec is not None:
             if self.status == "diverged":
                 self.spec = spec  # its weights are not finite: only a reset helps

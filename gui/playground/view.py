@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import qdebounced
 
@@ -32,6 +34,7 @@ from engine.spec import (
     save_spec,
 )
 from gui import theme
+from gui.playground.cluster_panel import ClusterPanel
 from gui.widgets import tooltips
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.evaluation_panel import EvaluationPanel
@@ -62,6 +65,9 @@ HIDEABLE_CONTROLS = {
     "ratio": "Train/test ratio", "noise": "Noise", "points": "Number of points", "paint": "Paint tools",
     "cluster": "Run on cluster",
 }
+
+#: the most steps an opened model file of a kind without weights is refitted with
+MAX_REFIT_STEPS = 1_000_000
 ARCHITECTURE_FIELDS = frozenset({"model_kind", "features", "hidden", "activations"})
 
 
@@ -97,6 +103,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.network = NetworkEditor(FEATURES, ACTIVATIONS)
         self.curves = CurvesPanel()
         self.confusion = ConfusionPanel()
+        self.cluster_panel = ClusterPanel()
         self.output = OutputPanel(self.plot_box, self.curves)
         self.frames = FrameDrawer(self.session, self.controls, self.output, self.network, self.confusion,
                                   lambda: list(self.store.class_names))
@@ -160,6 +167,9 @@ class PlaygroundView(QtWidgets.QWidget):
         self.roc.setVisible(False)
         for panel in (self.confusion, self.roc):
             panel.installEventFilter(self)
+        # in the network's place for models without one (clustering)
+        ml.addWidget(self.cluster_panel, 5)
+        self.cluster_panel.setVisible(False)
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(16, 8, 16, 8)
@@ -215,6 +225,10 @@ class PlaygroundView(QtWidgets.QWidget):
         self.controls.step_clicked.connect(self.step)
         self.controls.reset_clicked.connect(self.reset_network)
         self.settings_bar.cluster_requested.connect(self._on_cluster_requested)
+        self.settings_bar.invalid_value.connect(self.output.show_error)
+        self.settings_bar.step_requested.connect(self.step)
+        self.data_plot.marker_dragged.connect(self._on_marker_dragged)
+        self.frames.on_model_info = self._show_model_info
         self.network.architecture_changed.connect(self._on_network_edited)
         self.network.weight_edited.connect(self._on_weight_edited)
         self.network.neuron_hovered.connect(self.frames.show_neuron)
@@ -420,9 +434,27 @@ class PlaygroundView(QtWidgets.QWidget):
         from engine.estimators import read_model
         from engine.model_io import load_model
 
-        check_playground_model(read_model(path)[0], path)
-        spec, _preprocess, network = load_model(path)
+        spec, fitted = read_model(path)
+        check_playground_model(spec, path)
         base = os.path.dirname(os.path.abspath(path))
+        if not spec.model.is_network:
+            # No weights to set: the same data and settings solve to the same model, in
+            # moments for the Playground's few hundred points (SMO and DBSCAN are
+            # deterministic; k-means starts from the file's centroids, its fixed point).
+            self.load_run_spec(spec.with_(base_dir=base))
+            if self.session.has_network:
+                centroids = getattr(fitted, "centroids", None)
+                pre = getattr(fitted, "preprocess", None)
+                if centroids is not None and pre is not None and pre.mean is None and \
+                        tuple(pre.features) == ("x1", "x2"):
+                    for i, (x, y) in enumerate(np.asarray(centroids, np.float64)):
+                        self.session.edit_model(("centroid", i, float(x), float(y)))
+                self.session.train_now(MAX_REFIT_STEPS)
+                self.frames.draw()
+                self._on_state_changed(self.session.state)
+            self.file_path = None
+            return
+        spec, _preprocess, network = load_model(path)
         self.load_run_spec(spec.with_(weights=tuple(network.get_weights()), base_dir=base))
         self.file_path = None
 
@@ -441,6 +473,8 @@ class PlaygroundView(QtWidgets.QWidget):
             snap = self.session.snapshot
             if snap is not None and snap.status == "diverged":
                 self.output.show_error(DIVERGED_TEXT + " (then press reset)")
+            elif not self.settings.is_network and snap is not None:
+                self.output.set_status(f"{snap.message}. Change a setting or the points to train again.")
             else:
                 self.output.set_status(f"Reached the limit of {self.settings.epochs} epochs: raise it "
                                        "or untick 'stop after' to go on, or reset.")
@@ -480,6 +514,7 @@ class PlaygroundView(QtWidgets.QWidget):
         if ds.n_train < 1:
             self.session.clear()
             self.data_plot.set_boundary(None)
+            self.data_plot.set_overlays(())
             self.output.set_status(NO_POINTS_TEXT)
             self.network.fit_outputs(self.store.task, self.store.class_names, None)
             self._update_play_button()
@@ -512,6 +547,8 @@ class PlaygroundView(QtWidgets.QWidget):
             self.output.set_model(s.model_kind, s.problem)
         if "speed_index" in names:
             self.session.speed = s.speed
+        if "model_kind" in names:
+            self._show_middle_column()
         if "discretize" in names:
             self.session.set_render_options(discretize=s.discretize)
             self.frames.draw()
@@ -523,6 +560,30 @@ class PlaygroundView(QtWidgets.QWidget):
             self._rebuild_network()
         elif names & TRAINING_FIELDS and self.session.has_network:
             self.session.set_spec(self._session_spec())
+
+    def _show_middle_column(self) -> None:
+        """The network editor and test scores, or the clustering panel for models without a network."""
+        from gui.playground.model_adapters import adapter_for
+
+        adapter = adapter_for(self.settings.model_kind)
+        network = adapter is None or adapter.uses_network_editor
+        self.network.setVisible(network)
+        self.test_switch.setVisible(network)
+        if network:
+            self._show_test_tab(self.test_switch.currentIndex())
+        else:
+            self.confusion.setVisible(False)
+            self.roc.setVisible(False)
+        self.cluster_panel.setVisible(not network)
+
+    def _show_model_info(self, info: dict | None, status: str) -> None:
+        self.settings_bar.show_model_info(info, status)
+        self.cluster_panel.show_info(info)
+
+    def _on_marker_dragged(self, name: str, index: int, x: float, y: float) -> None:
+        """A centroid dragged by hand: the model takes it (between two steps while training)."""
+        self.session.edit_model(("centroid", index, x, y))
+        self.frames.draw()
 
     def _on_network_edited(self) -> None:
         net = self.network
@@ -614,7 +675,8 @@ class PlaygroundView(QtWidgets.QWidget):
         """Large fonts and thick lines for a projector; the finer controls hidden."""
         self.presentation = bool(on)
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
-        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.roc, self.output):
+        for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.roc, self.output,
+                      self.cluster_panel):
             child.set_presentation(on)
         self.frames.forget(report=False)
         if self.session.snapshot is not None:

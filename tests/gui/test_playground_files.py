@@ -103,7 +103,7 @@ def test_open_a_broken_file_names_the_problem(qtbot, playground, tmp_path):
     from engine.spec import SpecError
 
     bad = tmp_path / "bad.json"
-    bad.write_text('{"model": {"kind": "svm"}}')
+    bad.write_text('{"model": {"kind": "forest"}}')
     with pytest.raises(SpecError, match="model.kind"):
         playground.open(str(bad))
     assert len(playground.store) == 500  # nothing changed
