@@ -422,6 +422,9 @@ def run_app(args) -> int:
         window.resize(width, height)
         window.show()
         app.processEvents()
+        # a mode set before the first show laid out with the sizes cached while hidden
+        window.resize(width, height)
+        app.processEvents()
         from gui.screenshots import staging_for
 
         stage = staging_for(getattr(args, "stage", None) or view_name)

@@ -675,6 +675,8 @@ class PlaygroundView(QtWidgets.QWidget):
         """Large fonts and thick lines for a projector; the finer controls hidden."""
         self.presentation = bool(on)
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        # the Training / Evaluation tabs stay compact on a projector: the output plot needs the height
+        self.output_tabs.tabBar().setStyleSheet("QTabBar::tab { font-size: 14px; padding: 0px 12px; margin: 0px; }" if on else "")
         for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.roc, self.output,
                       self.cluster_panel):
             child.set_presentation(on)
@@ -691,6 +693,8 @@ class PlaygroundView(QtWidgets.QWidget):
             self._apply_hidden()  # the presentation mode shows its own controls
 
     def _relayout(self) -> None:
+        # the layout requests the new fonts posted (a tab widget's among them) are served first
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
         # (innermost first: a layout that changes tells its parent's)
         for w in reversed((self, *self.findChildren(QtWidgets.QWidget))):
             if w.layout() is not None:

@@ -82,7 +82,9 @@ class VectorizeView(QtWidgets.QWidget):
         controls.addWidget(self.stop_button)
         self.status = QtWidgets.QLabel("Press Run to measure.")
         self.status.setProperty("role", "hint")
-        controls.addWidget(self.status, 1)
+        # on a line of its own, wrapped: a long message never widens the window
+        self.status.setWordWrap(True)
+        controls.addStretch(1)
 
         self.time_plot = pg.PlotWidget(background=theme.BACKGROUND)
         self.time_plot.setLogMode(x=True, y=True)
@@ -147,6 +149,7 @@ class VectorizeView(QtWidgets.QWidget):
         body.setSizes([880, 720])
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(controls)
+        layout.addWidget(self.status)
         layout.addWidget(body, 1)
 
     # ------------------------------------------------------------------ running

@@ -61,3 +61,22 @@ def test_a_broken_model_file_is_reported_not_raised(qtbot, tmp_path, monkeypatch
         assert window.tabs.currentWidget() is window.views["cluster"]
     finally:
         _shutdown(window)
+
+
+def test_every_view_fits_a_1280_pixel_projector_in_presentation_mode(qtbot):
+    """The tabs share one window: a view that grows past 1280 pixels widens all of them."""
+    window = _window(qtbot)
+    try:
+        window.set_presentation(True)
+        window.resize(1280, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        QtWidgets.QApplication.processEvents()
+        wide = {name: view.minimumSizeHint().width() for name, view in window.views.items()
+                if view.minimumSizeHint().width() > 1260}
+        assert not wide, f"views wider than a 1280-pixel projector allows: {wide}"
+        window.resize(1280, 800)
+        QtWidgets.QApplication.processEvents()
+        assert window.width() == 1280
+    finally:
+        _shutdown(window)

@@ -125,6 +125,8 @@ def test_main_window_menus(qtbot, tmp_path):
 
     window = MainWindow()
     qtbot.addWidget(window)
+    window.show()  # a user clicks a window on screen: its layouts are active
+    qtbot.waitExposed(window)
     try:
         view = window.views["playground"]
         titles = [a.text() for a in window.menuBar().actions()]
