@@ -82,7 +82,7 @@ def test_svm_from_the_picker_trains_to_the_engines_solution_and_draws_it(qtbot, 
     bar = view.settings_bar
     assert not bar.svm_controls.isVisible()
     choose(qtbot, bar.model_combo, "svm")
-    assert bar.svm_controls.isVisible() and not bar.lr_combo.isVisible() and not bar.network_row.isVisible()
+    assert bar.svm_controls.isVisible() and not bar.lr_combo.isVisible() and not bar.fine_settings.isVisible()
     choose(qtbot, bar.svm_controls.kernel_combo, "rbf")
     type_into(qtbot, bar.svm_controls.c_combo, "10")
     choose(qtbot, bar.svm_controls.gamma_combo, 2.0)

@@ -78,7 +78,9 @@ def test_a_sweep_started_with_clicks_fills_the_table_and_plots_from_its_jobs(vie
     assert [r["ranks"] for r in rows] == [1, 2]
     # The table shows the file's figures.
     assert _cells(view.table) == [[format_cell(r.get(key), fmt) for _, key, fmt, _ in COLUMNS] for r in rows]
-    assert view.table.item(1, 10).text() == "—"  # no per-rank wait times from this engine
+    # the engine records each rank's compute, communication and wait time per epoch
+    assert rows[1]["wait_s"] is not None and rows[1]["wait_s"] >= 0 and view.table.item(1, 10).text() != "—"
+    assert [len(rows[1][k]) for k in ("rank_compute_s", "rank_comm_s", "rank_wait_s")] == [2, 2, 2]
     # The jobs are ordinary jobs of the store (the Cluster view lists them).
     with JobStore(tmp_path / "jobs.sqlite") as store:
         assert sorted(j.job_id for j in store.jobs("local")) == sorted(r["job_ids"][0] for r in rows)
@@ -100,11 +102,12 @@ def test_a_sweep_started_with_clicks_fills_the_table_and_plots_from_its_jobs(vie
     _click_row(view.table, 0)
     assert view.table.currentRow() == 0
     assert view.timeline.labels == ["rank 0"]
-    assert view.timeline.values["compute"] == pytest.approx([rows[0]["compute_s"]])
+    assert view.timeline.values["compute"] == pytest.approx(rows[0]["rank_compute_s"])
     _click_row(view.table, 1)
-    assert view.timeline.labels == ["mean of 2 ranks"]
-    assert view.timeline.comm.opts["height"] == pytest.approx([rows[1]["comm_s"]])
-    assert view.timeline.comm.opts["y0"] == pytest.approx([rows[1]["compute_s"]])
+    assert view.timeline.labels == ["rank 0", "rank 1"]
+    assert view.timeline.comm.opts["height"] == pytest.approx(rows[1]["rank_comm_s"])
+    assert view.timeline.comm.opts["y0"] == pytest.approx(rows[1]["rank_compute_s"])
+    assert view.timeline.wait.opts["y0"] == pytest.approx(np.add(rows[1]["rank_compute_s"], rows[1]["rank_comm_s"]))
 
     # The course's table overlaid, normalized to its own 1-GPU figure.
     _click(view.reference_check)
