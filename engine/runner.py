@@ -259,7 +259,8 @@ def _roc_fields(model_path: str, trainer) -> dict:
     from .trainer import RunStatus
 
     ds = getattr(trainer, "dataset", None)
-    if ds is None or ds.task != "classification" or trainer.status == RunStatus.DIVERGED or not os.path.exists(model_path):
+    # (clustering data have no task: their labels only score the clustering)
+    if ds is None or getattr(ds, "task", None) != "classification" or trainer.status == RunStatus.DIVERGED or not os.path.exists(model_path):
         return {}
     X, y, which = ds.X_test, ds.y_test, "test"
     if len(y) == 0:

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 
 from gui.cluster import polling
+from gui.cluster.job_form import partition_limit_errors
 from gui.cluster.profiles import STATE_COLORS
 from remote.config import Profile
 from remote.slurm import explain_reason
@@ -106,7 +107,7 @@ def test_a_template_with_one_field_changed_follows_and_is_checked_against_the_no
     view = remote_view
     form = view.form
     qtbot.waitUntil(lambda: "debug" in form.partitions, timeout=20000)
-    # The partition as sinfo describes it: one node of 2 CPUs, no time limit.
+    # The partition as sinfo describes it: two nodes of 2 CPUs, no time limit.
     assert form.partitions["debug"].cpus_per_node == (2,)
     view.compose_job(spec(3), "xor.json")
     assert view.compose.apply_template("Classroom: 4 ranks on 1 node, 10 minutes")
@@ -126,10 +127,12 @@ def test_a_template_with_one_field_changed_follows_and_is_checked_against_the_no
     assert "Tasks per node set to 2" in form.follow_label.text()
     assert form.is_valid() and view.compose.submit_button.isEnabled()
     assert "#SBATCH --ntasks-per-node=2" in view.script_text()
-    assert "Partition debug: 1 node x 2 CPUs" in form.partition_info.text()
-    # Two nodes do not exist here.
-    form.widgets["nodes"].setValue(2)
-    assert "partition debug has 1 node" in form.errors()["nodes"]
+    assert "Partition debug: 2 nodes x 2 CPUs" in form.partition_info.text()
+    # Three nodes do not exist here.
+    form.widgets["nodes"].setValue(3)
+    assert "nodes" in form.errors() and not view.compose.submit_button.isEnabled()
+    assert partition_limit_errors(dict(form.values(), ntasks=6), form.partitions["debug"])["nodes"] == \
+        "partition debug has 2 nodes; 3 can never be given"
     form.widgets["nodes"].setValue(1)
     assert form.is_valid()
 
@@ -139,6 +142,8 @@ def test_a_template_with_one_field_changed_follows_and_is_checked_against_the_no
     assert not view.last_submit_error
     job_id = view.job_view.job.job_id
     wait_state(qtbot, view, test_cluster.profile.name, job_id, {"COMPLETED"})
+    # (the last records may arrive with the poll after the one that saw the job end)
+    qtbot.waitUntil(lambda: len(view.store.records(test_cluster.profile.name, job_id)) == 3, timeout=30000)
     assert [r["ranks"] for r in view.store.records(test_cluster.profile.name, job_id)] == [2] * 3
 
 
