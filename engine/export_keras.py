@@ -83,6 +83,10 @@ def prepare_export(spec: RunSpec, dataset: Dataset | None = None, weights=None) 
     SpecError, DataError
         The data cannot be loaded or the weights do not fit the network.
     """
+    if not spec.model.is_network:
+        # (a network script for an SVM or a clustering would train something else under its name)
+        raise SpecError("model.kind", f"{spec.model.kind}: the Keras script and notebook are written for networks "
+                                      "(mlp, logistic, perceptron) only")
     ds = dataset if dataset is not None else load_dataset(spec)
     pre = Preprocessor.for_dataset(spec, ds)
     n_inputs = pre.n_outputs(ds.n_features_raw)

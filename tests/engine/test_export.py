@@ -131,6 +131,11 @@ def test_export_errors_are_one_line_and_write_nothing(tmp_path):
     assert not (tmp_path / "y.py").exists()
     proc = engine("export", spec_path, "--keras", tmp_path / "z.py", "--notebook", tmp_path / "z.ipynb")
     assert_one_line_error(proc, "different names")
+    for model in ({"kind": "svm", "kernel": "rbf", "C": 1.0}, {"kind": "kmeans", "k": 2}):
+        kind_path = write_spec(tmp_path, dict(PRESET, model=model), f"{model['kind']}.json")
+        proc = engine("export", kind_path, "--keras", tmp_path / "k.py", "--notebook", tmp_path / "kn.ipynb")
+        assert_one_line_error(proc, f"{model['kind']}: the Keras script and notebook are written for networks")
+        assert not (tmp_path / "k.py").exists() and not (tmp_path / "kn.ipynb").exists()
 
 
 def test_prepare_export_takes_the_spec_weights_and_checks_them():
