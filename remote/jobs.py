@@ -33,6 +33,8 @@ from remote.slurm import (
 METRICS_NAME = "metrics.jsonl"
 RESULT_NAME = "result.json"
 MODEL_NAME = "model.npz"
+#: what a clustering run writes besides: the cluster of every data row
+CLUSTERS_NAME = "clusters.csv"
 EXIT_STATUS_NAME = "exit_status"
 LOCAL_OUTPUT = "job-local.out"
 _JOB_ID_RE = re.compile(r"^(?:\d+(?:_\d+)?|L\d+(?:-\d+)?)$")
@@ -560,7 +562,8 @@ class FetchConflictError(FetchError):
 
 def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output_path: str = "",
               overwrite: bool = False, also: tuple[str, ...] | list[str] = ()) -> list[str]:
-    """Copy a job's results into ``out_dir``: metrics, model, result and the job's output.
+    """Copy a job's results into ``out_dir``: metrics, model, result (and a clustering's
+    ``clusters.csv``) and the job's output.
 
     ``job_dir`` may be empty (a followed job SLURM no longer knows): then only
     ``output_path`` and the files in ``also`` (e.g. a metrics file the user named) are
@@ -570,7 +573,7 @@ def fetch_job(backend: Backend, job_dir: str, out_dir: str | os.PathLike, output
     skipped. Returns the local paths written or already equal.
     """
     out_dir = os.fspath(out_dir)
-    wanted = [f"{job_dir}/{name}" for name in (METRICS_NAME, MODEL_NAME, RESULT_NAME)] if job_dir else []
+    wanted = [f"{job_dir}/{name}" for name in (METRICS_NAME, MODEL_NAME, RESULT_NAME, CLUSTERS_NAME)] if job_dir else []
     wanted += [p for p in (output_path, *also) if p]
     contents: dict[str, bytes] = {}
     for remote_path in dict.fromkeys(wanted):

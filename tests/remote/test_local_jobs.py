@@ -77,6 +77,22 @@ def test_local_profile_runs_the_bundle_with_mpirun_two_ranks(local_env):
         assert (out / "result.json").read_text() == "{}"
 
 
+def test_a_clustering_job_brings_back_its_clusters(local_env):
+    config, spec, tmp = local_env
+    spec.write_text(json.dumps({"dataset": {"kind": "blobs", "n_samples": 90, "seed": 2},
+                                "model": {"kind": "kmeans", "k": 3, "n_init": 2}}))
+    backend = LocalBackend(load_profiles(config)["local"])
+    with JobStore(tmp / "jobs.sqlite") as store:
+        job = submit_job(backend, spec, JobOptions(ntasks=1), store=store)
+        events = list(Monitor(backend, store, min_delay_s=0.2, max_delay_s=1.0).watch(job.job_id, max_wait_s=120))
+        assert events[-1].kind == "finished" and events[-1].state == "COMPLETED", open(job.output_path).read()
+        written = fetch_job(backend, job.job_dir, tmp / "fetched", job.output_path)
+    assert "clusters.csv" in [os.path.basename(p) for p in written]
+    lines = (tmp / "fetched" / "clusters.csv").read_text().splitlines()
+    assert lines[0] == "row,cluster" and len(lines) == 91
+    assert {int(line.split(",")[1]) for line in lines[1:]} == {0, 1, 2}
+
+
 def test_local_cli_submit_watch_one_rank_with_csv_data(local_env):
     """A CSV data set is uploaded into the bundle and the spec rewritten to the copy."""
     config, spec, tmp = local_env
