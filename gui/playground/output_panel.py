@@ -58,7 +58,8 @@ class OutputPanel(QtWidgets.QWidget):
     def set_model(self, model_kind: str, task: str) -> None:
         """Name what the model minimizes: a loss (cross-entropy, squared error) or, for the
         perceptron, Rosenblatt's criterion, which is no loss of the same scale."""
-        key = "perceptron" if model_kind == "perceptron" else task
+        # (a model with a criterion of its own is named by it; networks by their task's loss)
+        key = model_kind if model_kind in CRITERION_NAMES else task
         self.criterion = "criterion" if key == "perceptron" else "loss"
         name = CRITERION_NAMES.get(key, "loss")
         self.test_loss_label.setToolTip(TIPS["test_loss"] + " " + CRITERION_TIPS.get(key, ""))

@@ -55,16 +55,19 @@ TIPS = {
 
 #: what each model minimizes, as the loss curve's title names it
 CRITERION_NAMES = {"classification": "Loss (cross-entropy)", "regression": "Loss (squared error)",
-                   "perceptron": "Perceptron criterion"}
+                   "perceptron": "Perceptron criterion", "svm": "Hinge loss", "kmeans": "Inertia per point"}
 #: the same, short enough for a chart's title in large letters (presentation mode)
 CRITERION_SHORT_NAMES = {"classification": "Cross-entropy", "regression": "Squared error",
-                         "perceptron": "Perceptron criterion"}
+                         "perceptron": "Perceptron criterion", "svm": "Hinge loss", "kmeans": "Inertia per point"}
 CRITERION_TIPS = {
     "classification": "The loss is the cross-entropy: how surprised the network is by the true classes.",
     "regression": "The loss is the mean squared error of the predicted values.",
     "perceptron": "The perceptron gives no probabilities, so it has no cross-entropy: this is Rosenblatt's "
                   "criterion, the mean of how far the misclassified points' scores lie on the wrong side "
                   "(0 when every point is right). Do not compare it with a network's loss.",
+    "svm": "An SVM minimises the hinge loss: how far points lie on the wrong side of their margin "
+           "(0 for every point outside the margin on its own side).",
+    "kmeans": "k-means minimises the inertia: the mean squared distance of each point to its centroid.",
 }
 
 MODEL_TITLES = {"mlp": "Neural network", "logistic": "Logistic regression", "perceptron": "Perceptron",

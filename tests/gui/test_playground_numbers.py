@@ -74,3 +74,14 @@ def test_the_perceptron_s_criterion_is_called_what_it_is(qtbot, playground):
     assert view.output.test_loss_label.text().startswith("Test loss ")
     choose(view.settings_bar.problem_combo, "regression")
     assert view.curves.loss_plot.getPlotItem().titleLabel.text.startswith("Loss (squared error)")
+
+
+def test_an_svm_and_k_means_chart_what_they_minimize(playground):
+    view = playground
+    title = view.curves.loss_plot.getPlotItem().titleLabel
+    choose(view.settings_bar.model_combo, "svm")
+    assert title.text.startswith("Hinge loss") and "hinge loss" in view.output.test_loss_label.toolTip()
+    choose(view.settings_bar.model_combo, "kmeans")
+    assert title.text.startswith("Inertia per point")
+    choose(view.settings_bar.model_combo, "mlp")
+    assert title.text.startswith("Loss (cross-entropy)")
