@@ -200,7 +200,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return link
 
     def _on_hide_controls(self) -> None:
-        from gui.playground.view import HIDEABLE_CONTROLS
+        from gui.playground.hidden_controls import HIDEABLE_CONTROLS
 
         playground = self.views["playground"]
         dialog = QtWidgets.QDialog(self)

@@ -42,6 +42,7 @@ from gui.playground.curves import CurvesPanel
 from gui.playground.data_plot import DEFAULT_BOX, DataPlot
 from gui.playground.dataset_panel import DatasetPanel
 from gui.playground.frame_drawer import FrameDrawer
+from gui.playground.hidden_controls import HiddenControls, names_from_meta
 from gui.playground.history import HISTORY_COLUMNS, history_of, records_from_history
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
@@ -58,14 +59,6 @@ from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
 FRAME_INTERVAL_MS = 100
-#: the controls a setup can hide for an exercise (as TF Playground's "hide" options): name -> title
-HIDEABLE_CONTROLS = {
-    "problem": "Problem type", "model": "Model", "learning_rate": "Learning rate", "activation": "Activation",
-    "regularization": "Regularization and its rate", "data": "Data presets and Regenerate",
-    "ratio": "Train/test ratio", "noise": "Noise", "points": "Number of points", "paint": "Paint tools",
-    "cluster": "Run on cluster",
-}
-
 #: the most steps an opened model file of a kind without weights is refitted with
 MAX_REFIT_STEPS = 1_000_000
 ARCHITECTURE_FIELDS = frozenset({"model_kind", "features", "hidden", "activations"})
@@ -82,9 +75,6 @@ class PlaygroundView(QtWidgets.QWidget):
         self.presentation = False
         self.file_path: str | None = None
         self._saved_document = ""
-        #: controls hidden for an exercise (names of ``HIDEABLE_CONTROLS``)
-        self.hidden_controls: frozenset[str] = frozenset()
-        self._previously_hidden: set[str] = set()
         self._building = True
         #: the next data change is another data set: start a new run on it
         self._new_data = False
@@ -98,6 +88,8 @@ class PlaygroundView(QtWidgets.QWidget):
         self.controls = TrainingControls()
         self.settings_bar = SettingsBar(self.settings, self.controls)
         self.dataset_panel = DatasetPanel(self.store, self.undo_stack)
+        #: the controls a setup hides for an exercise
+        self.hidden = HiddenControls(self.settings_bar, self.dataset_panel)
         self.data_plot = DataPlot(self.store, self.undo_stack)
         self.plot_box = PlotBox(self.data_plot, self.settings)
         self.network = NetworkEditor(FEATURES, ACTIVATIONS)
@@ -340,52 +332,20 @@ class PlaygroundView(QtWidgets.QWidget):
             self.output.show_losses(records[-1])
 
     # ================================================================== hidden controls
+    @property
+    def hidden_controls(self) -> frozenset[str]:
+        """The controls hidden for an exercise (names of ``HIDEABLE_CONTROLS``)."""
+        return self.hidden.names
+
     def set_hidden_controls(self, names) -> None:
         """Hide the controls ``names`` (of ``HIDEABLE_CONTROLS``) for an exercise; show the others."""
-        unknown = set(names) - set(HIDEABLE_CONTROLS)
-        if unknown:
-            raise ValueError(f"unknown controls {sorted(unknown)}; choose from {', '.join(HIDEABLE_CONTROLS)}")
-        self.hidden_controls = frozenset(names)
-        self._apply_hidden()
+        self.hidden.set(names)
 
     def _apply_hidden_from(self, meta: dict) -> None:
-        hide = meta.get("hide", [])
-        if not isinstance(hide, list) or not all(isinstance(n, str) for n in hide):
-            self.output.show_error(f"meta.playground.hide: expected a list of control names, got {hide!r}")
-            hide = []
-        unknown = sorted(set(hide) - set(HIDEABLE_CONTROLS))
-        if unknown:
-            self.output.show_error(f"meta.playground.hide: unknown controls {', '.join(unknown)} stay shown "
-                                   f"(known: {', '.join(HIDEABLE_CONTROLS)})")
-        self.set_hidden_controls([n for n in hide if n in HIDEABLE_CONTROLS])
-
-    def _control_widgets(self) -> dict[str, list[QtWidgets.QWidget]]:
-        bar, data = self.settings_bar, self.dataset_panel
-
-        def titled(w: QtWidgets.QWidget) -> list[QtWidgets.QWidget]:
-            return [w.parentWidget()]  # the box with the control's title above it
-
-        return {
-            "problem": titled(bar.problem_combo), "model": titled(bar.model_combo),
-            "learning_rate": titled(bar.lr_combo), "activation": titled(bar.activation_combo),
-            "regularization": titled(bar.reg_combo) + titled(bar.reg_rate_combo),
-            "data": [data.preset_box, data.regenerate_button],
-            "ratio": [data.ratio_label, data.ratio_slider], "noise": [data.noise_label, data.noise_slider],
-            "points": [data.points_label, data.points_slider], "paint": [data.paint],
-            "cluster": [bar.cluster_button],
-        }
-
-    def _apply_hidden(self) -> None:
-        for name, widgets in self._control_widgets().items():
-            if name in self.hidden_controls:
-                for w in widgets:
-                    w.setVisible(False)
-            elif name in self._previously_hidden:
-                for w in widgets:
-                    w.setVisible(True)
-        # (a control hidden before and shown now is shown again; the others keep what the
-        # presentation mode and the model kind decided)
-        self._previously_hidden = set(self.hidden_controls)
+        names, problems = names_from_meta(meta)
+        for line in problems:
+            self.output.show_error(line)
+        self.set_hidden_controls(names)
 
     # ================================================================== file actions
     def _document(self) -> str:
@@ -690,7 +650,7 @@ class PlaygroundView(QtWidgets.QWidget):
         self.data_scroll.setMaximumWidth(max(self.data_scroll.minimumWidth(), 330))
         self._relayout()
         if self.hidden_controls:
-            self._apply_hidden()  # the presentation mode shows its own controls
+            self.hidden.apply()  # the presentation mode shows its own controls
 
     def _relayout(self) -> None:
         # the layout requests the new fonts posted (a tab widget's among them) are served first

@@ -67,7 +67,7 @@ def test_copy_link_and_open_link_carry_the_setup_and_its_hidden_controls(qtbot):
 
 
 def _tick_and_accept(qtbot, window, names):
-    from gui.playground.view import HIDEABLE_CONTROLS
+    from gui.playground.hidden_controls import HIDEABLE_CONTROLS
 
     dialog = window.hide_dialog
     for box in dialog.findChildren(QtWidgets.QCheckBox):
