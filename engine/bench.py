@@ -18,8 +18,8 @@ Cases (from the engine's specification):
   (``engine.bench_svm``; only when asked for with ``--case svm``);
 - ``clustering``: k-means and DBSCAN against scikit-learn (``engine.bench_clustering``;
   only with ``--case clustering``).
-- ``--ranks N``: data-parallel training on 1 and N ranks, the gradient reduction overlapped
-  and blocking (``engine.bench_scaling``).
+- ``--ranks N``: data-parallel training on 1 and N ranks, strong and weak scaling, with each
+  gradient reduction (``engine.bench_scaling``).
 
 Targets: tiny >= 10x scikit-learn and >= 18x PyTorch; large >= 1.5x scikit-learn and
 >= 1.35x PyTorch; grid for 2-8-8-2 under 1.5 ms.
@@ -249,19 +249,19 @@ def run_case(name: str, quick: bool = False) -> dict:
     return res
 
 
-def main(quick: bool = False, cases=None, ranks: int | None = None, overlap: bool = True) -> int:
+def main(quick: bool = False, cases=None, ranks: int | None = None, reductions=None) -> int:
     """Run the benchmark cases and print the table; returns 0 (2 for a bad ``ranks``).
 
     With ``ranks`` (and no ``cases``) only the data-parallel benchmark runs
-    (:mod:`engine.bench_scaling`); ``overlap=False`` measures only its blocking reduction.
+    (:mod:`engine.bench_scaling`), with the gradient ``reductions`` named (default all).
     """
     if ranks is not None:
         if ranks < 2:
             sys.stderr.write(f"error: bench --ranks: {ranks} is not a number of ranks to compare with one; give 2 or more\n")
             return 2
-        from .bench_scaling import run as run_scaling
+        from .bench_scaling import REDUCTIONS, run as run_scaling
 
-        run_scaling(ranks, overlap, quick)
+        run_scaling(ranks, tuple(dict.fromkeys(reductions or REDUCTIONS)), quick)
         if not cases:
             return 0
     limiter = _limit_threads()  # noqa: F841  (kept alive for the whole run)

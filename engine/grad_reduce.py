@@ -1,7 +1,15 @@
 """Summing the ranks' gradients in data-parallel training, and timing it.
 
-Two ways, same sums (up to the order MPI adds in):
+Three ways, same sums (up to the order MPI adds in):
 
+- :class:`SharedMemoryReducer` (the default when every rank runs on one node): no
+  message at all. The ranks share ONE parameter vector in node shared memory (an MPI-3
+  window), and each writes its gradients into its own segment of it. After the backward
+  pass a barrier; then each rank sums the ranks' gradients over its own *shard* (1/N of
+  the parameters, in rank order), runs the optimizer on that shard only (ZeRO's sharded
+  optimizer step: Adam's dozen passes over the vector shrink to 1/N per rank) and writes
+  its part of the new parameters; a second barrier, and every rank reads them all. The
+  gradients cross no socket and are never copied; the optimizer's work is divided.
 - :class:`BlockingReducer`: after the whole backward pass, ONE ``Allreduce`` over the flat
   gradient vector (and the control slots after it).
 - :class:`OverlappedReducer` (the default): the gradients are cut into *buckets* in the
@@ -14,8 +22,11 @@ Two ways, same sums (up to the order MPI adds in):
   inside MPI calls). The last bucket (the rest, with the control slots) starts after the
   backward pass, and ``Waitall`` ends the reduction before the optimizer step.
 
+Ranks on several nodes use the overlapped reduction (or the blocking one).
+
 Environment (read once per run, e.g. ``mpirun -x SCALELAB_OVERLAP=0``):
-``SCALELAB_OVERLAP=0`` chooses the blocking reduction; ``SCALELAB_FUSION_BYTES`` sets the
+``SCALELAB_SHARED_MEMORY=0`` uses messages even on one node; ``SCALELAB_OVERLAP=0``
+chooses the blocking reduction over the overlapped one; ``SCALELAB_FUSION_BYTES`` sets the
 fusion threshold (default 65536; 0 gives every tensor its own reduction).
 
 Control slots, summed with the gradients: slot 0 is the stop flag (a rank that saw a
@@ -39,6 +50,7 @@ from functools import partial
 
 import numpy as np
 
+from .parallel import split_range
 from .spec import SpecError
 
 logger = logging.getLogger(__name__)
@@ -55,6 +67,10 @@ def reduction_settings(environ=None) -> tuple[bool, int]:
         A value that is not ``0``/``1`` or not a whole number of bytes (one line naming it).
     """
     env = os.environ if environ is None else environ
+    shared_text = env.get("SCALELAB_SHARED_MEMORY", "1").strip()
+    if shared_text not in ("0", "1"):
+        raise SpecError("", f"SCALELAB_SHARED_MEMORY={shared_text!r}: use 1 (ranks on one node share their "
+                            "gradients in memory) or 0 (MPI messages even on one node)")
     overlap_text = env.get("SCALELAB_OVERLAP", "1").strip()
     if overlap_text not in ("0", "1"):
         raise SpecError("", f"SCALELAB_OVERLAP={overlap_text!r}: use 1 (overlap the gradient reduction with the "
@@ -83,6 +99,7 @@ class BlockingReducer:
     """
 
     overlapped = False
+    sharded = False
 
     def __init__(self, net, comm):
         self.comm = comm
@@ -128,6 +145,9 @@ class BlockingReducer:
         self._set_control(self.control, stop, t1)
         self.comm.allreduce_sum(self._buffer)
         return self._account(self.control, t1, time.perf_counter(), 0.0)
+
+    def publish(self) -> None:
+        """After the optimizer step (only a sharded reduction has work here)."""
 
     def take_times(self) -> tuple[float, float]:
         """``(mpi_s, wait_s)`` accumulated so far; resets both."""
@@ -257,9 +277,126 @@ class OverlappedReducer(BlockingReducer):
         return self._account(self.control, t1, t2, extra + (t3 - t2))
 
 
+class SharedMemoryReducer(BlockingReducer):
+    """Gradients summed in node shared memory, with a sharded optimizer step (module docstring).
+
+    Parameters
+    ----------
+    net : Network
+        Its parameters move into the shared window (one copy for the node) and its
+        gradients into this rank's segment, followed by ``1 + comm.size`` control slots.
+    comm : MpiComm
+        Every rank on one node (``comm.node_shared`` returned ``shared``).
+    shared : NodeShared
+        Segments laid out by :func:`shared_counts`.
+
+    Attributes
+    ----------
+    lo, hi : int
+        This rank's shard ``params[lo:hi]``: it sums those gradients and updates those
+        parameters.
+    shard_params, shard_grads : ndarray
+        The optimizer's vectors for this rank: a view of the shared parameters and the
+        summed gradients of the shard.
+    """
+
+    sharded = True
+
+    def __init__(self, net, comm, shared):
+        self.comm = comm
+        self.rank = comm.rank
+        self.size = comm.size
+        self.mpi_s = 0.0
+        self.wait_s = 0.0
+        self._since = time.perf_counter()
+        self._shared = shared
+        p = net.params.size
+        segments = shared.segments
+        params = segments[0][:p]
+        buffers = [segments[0][p:]] + list(segments[1:])
+        if self.rank == 0:
+            params[...] = net.params  # every rank holds rank 0's values already (broadcast)
+        own = buffers[self.rank]
+        own[p:] = 0
+        net.use_buffers(params, own)
+        shared.sync()
+        self._grads = [b[:p] for b in buffers]
+        self._controls = [b[p:] for b in buffers]
+        self.control = self._controls[self.rank]
+        self.lo, self.hi = split_range(p, self.size, self.rank)
+        self.shard_params = params[self.lo:self.hi]
+        self.shard_grads = np.zeros(self.hi - self.lo, net.dtype)
+        self._shard_sources = [g[self.lo:self.hi] for g in self._grads]
+        self._n = p
+
+    def describe(self) -> str:
+        return (f"node shared memory, no messages: each of the {self.size} ranks sums the gradients of its "
+                f"{self.hi - self.lo:,} of the {self._n:,} parameters and runs the optimizer on them alone "
+                "(sharded optimizer step), two barriers per step")
+
+    def finish(self, stop: bool) -> bool:
+        """Sum this rank's shard of every rank's gradients; True when any rank asked to stop."""
+        t1 = time.perf_counter()
+        control = self.control
+        control[0] = 1.0 if stop else 0.0
+        control[1 + self.rank] = t1 - self._since
+        self._shared.sync()  # every rank's gradients and control slots are written
+        t2 = time.perf_counter()
+        sources, out = self._shard_sources, self.shard_grads
+        if len(sources) == 1:
+            out[...] = sources[0]
+        else:
+            np.add(sources[0], sources[1], out=out)
+            for src in sources[2:]:
+                np.add(out, src, out=out)
+        stopping = any(c[0] > 0 for c in self._controls)
+        self._account_wait(1, t2 - t1)
+        t3 = time.perf_counter()
+        self.mpi_s += t3 - t1
+        self._since = t3
+        return stopping
+
+    def _account_wait(self, slot: int, blocked: float) -> None:
+        """Count as waiting how much later than this rank the latest one reached a barrier."""
+        r = self.rank
+        arrivals = [float(c[slot + k]) for k, c in enumerate(self._controls)]
+        wait = min(max(max(arrivals) - arrivals[r], 0.0), blocked)
+        self.wait_s += wait
+
+    def publish(self) -> None:
+        """After this rank's optimizer step: every rank sees every shard's new parameters.
+
+        A rank late here (a slow optimizer step) makes the others wait as a late gradient
+        does at :meth:`finish`; both waits are counted.
+        """
+        t0 = time.perf_counter()
+        self.control[1 + self.size + self.rank] = t0 - self._since
+        self._shared.sync()
+        t1 = time.perf_counter()
+        self.mpi_s += t1 - t0
+        self._account_wait(1 + self.size, t1 - t0)
+        self._since = t1
+
+
+def shared_counts(n_params: int, size: int) -> list[int]:
+    """Values in each rank's segment: rank 0 holds the parameters, every rank its gradients
+    and ``1 + 2 size`` control slots (its stop flag, and its arrival at each of a step's two
+    barriers in the slots of its rank)."""
+    own = n_params + 1 + 2 * size
+    return [n_params + own] + [own] * (size - 1)
+
+
 def make_reducer(net, comm, environ=None) -> BlockingReducer:
-    """The reducer the environment asks for (overlapped unless ``SCALELAB_OVERLAP=0``)."""
-    overlap, fusion_bytes = reduction_settings(environ)
-    reducer = OverlappedReducer(net, comm, fusion_bytes) if overlap else BlockingReducer(net, comm)
+    """The reducer the environment asks for: in shared memory when every rank is on one node
+    (unless ``SCALELAB_SHARED_MEMORY=0``), else overlapped (unless ``SCALELAB_OVERLAP=0``)."""
+    env = os.environ if environ is None else environ
+    overlap, fusion_bytes = reduction_settings(env)
+    reducer = None
+    if env.get("SCALELAB_SHARED_MEMORY", "1").strip() == "1" and hasattr(comm, "node_shared"):
+        shared = comm.node_shared(shared_counts(net.params.size, comm.size), net.dtype)
+        if shared is not None:
+            reducer = SharedMemoryReducer(net, comm, shared)
+    if reducer is None:
+        reducer = OverlappedReducer(net, comm, fusion_bytes) if overlap else BlockingReducer(net, comm)
     logger.debug("rank %d: gradient reduction: %s", comm.rank, reducer.describe())
     return reducer

@@ -85,16 +85,18 @@ class Relu(Activation):
         return np.maximum(z, self._zeros_like(z), out=z)
 
     def backward(self, a, grad, tmp):
-        # a = max(z, 0) >= 0, so sign(a) is exactly the 0/1 derivative; same-dtype
-        # float ops run twice as fast as a boolean mask.
-        np.sign(a, out=tmp)
-        np.multiply(grad, tmp, out=grad)
+        # a = max(z, 0), so a > 0 exactly where z > 0: the 0/1 derivative as a boolean
+        # mask (np.greater and a float-by-bool product take about half the time of
+        # np.sign's float result).
+        np.multiply(grad, np.greater(a, 0), out=grad)
 
     def plan_forward(self, a):
         return [partial(np.maximum, a, self._zeros_like(a), out=a)]
 
     def plan_backward(self, a, grad, tmp):
-        return [partial(np.sign, a, tmp), partial(np.multiply, grad, tmp, grad)]
+        mask = np.empty(a.shape, np.bool_)
+        zero = np.zeros((), a.dtype)
+        return [partial(np.greater, a, zero, mask), partial(np.multiply, grad, mask, grad)]
 
     def init_scale(self, n_in, n_out):
         # He et al.: keeps the variance of ReLU outputs constant across layers.

@@ -146,7 +146,12 @@ class SoftmaxCrossEntropy(Loss):
         if bufs["k"] == 2:
             ops = [partial(np.maximum, z[:, 0:1], z[:, 1:2], out=m), partial(np.subtract, z, m, z)] + predicted
         else:
-            ops = predicted + [partial(np.max, z, axis=1, keepdims=True, out=m), partial(np.subtract, z, m, z)]
+            # The row maximum is the score at the argmax just taken: a flat index and one
+            # take, several times faster than a row reduction over a few columns.
+            n = z.shape[0]
+            flat = np.empty((n, 1), np.intp)
+            ops = predicted + [partial(np.add, bufs["pred"][:n], bufs["col0"][:n], flat),
+                               partial(z.take, flat, None, m), partial(np.subtract, z, m, z)]
         # Constants as 0-d arrays of the right dtype: a Python float costs a conversion per call.
         return ops + [
             partial(z.take, flat_idx, None, stats[0]),

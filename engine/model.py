@@ -130,6 +130,24 @@ class Network:
         self._workspaces.clear()
         return buf[size:]
 
+    def use_buffers(self, params: np.ndarray, reduce_buffer: np.ndarray) -> None:
+        """Move the parameters and the gradients (with their spare slots) into given arrays.
+
+        Values are copied into ``reduce_buffer``; ``params`` must already hold the
+        parameters (a data-parallel run shares one parameter vector between the ranks of
+        a node, see ``engine.grad_reduce``). Call it before an optimizer or a step plan
+        holds on to them.
+        """
+        size = self.params.size
+        if params.shape != (size,) or reduce_buffer.size < size or params.dtype != self.dtype:
+            raise ValueError("buffers of the wrong size or dtype for this network")
+        reduce_buffer[:size] = self.grads
+        self.params = params
+        self.reduce_buffer = reduce_buffer
+        self.grads = reduce_buffer[:size]
+        self._bind_layers()
+        self._workspaces.clear()
+
     # ------------------------------------------------------------------ construction
 
     @classmethod
@@ -434,13 +452,22 @@ class Network:
                 dz = dx
         return ops
 
-    def add_penalty_gradient(self) -> None:
-        """``grads[:n_weights] += l2 * W + l1 * sign(W)`` (nothing when both are 0)."""
-        nw = self.n_weights
+    def add_penalty_gradient(self, grads: np.ndarray | None = None, lo: int = 0) -> None:
+        """``grads[:n_weights] += l2 * W + l1 * sign(W)`` (nothing when both are 0).
+
+        With ``grads`` given, it is the gradient of ``params[lo:lo + grads.size]`` only
+        (a rank's shard in a sharded optimizer step).
+        """
+        if grads is None:
+            grads, lo = self.grads, 0
+        hi = min(lo + grads.size, self.n_weights)
+        if hi <= lo:
+            return
+        g, w = grads[:hi - lo], self.params[lo:hi]
         if self.l2:
-            self.grads[:nw] += self.l2 * self.params[:nw]
+            g += self.l2 * w
         if self.l1:
-            self.grads[:nw] += self.l1 * np.sign(self.params[:nw])
+            g += self.l1 * np.sign(w)
 
     def penalty(self) -> float:
         """The regularization term ``l1 sum|W| + l2/2 sum W^2``."""

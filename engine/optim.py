@@ -78,9 +78,14 @@ class Adam(Optimizer):
 
     ``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g^2``;
     ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1-b1^t)``,
-    ``v_hat = v / (1-b2^t)``. Computed as ``p -= lr_t * m / (sqrt(v) + eps_t)`` with
-    ``lr_t = lr sqrt(1-b2^t) / (1-b1^t)`` and ``eps_t = eps sqrt(1-b2^t)``, which is the
-    same number with two fewer passes over the vector.
+    ``v_hat = v / (1-b2^t)``.
+
+    The moments are kept divided by their weights, ``u = m / (1-b1)`` and
+    ``w = v / (1-b2)``, so that each is updated in two passes over the vector
+    (``u = b1 u + g``) instead of three; the constant factors move into the step size and
+    epsilon: ``p -= lr_t * u / (sqrt(w) + eps_t)`` with ``s = (1-b2) / (1-b2^t)``,
+    ``lr_t = lr (1-b1) / ((1-b1^t) sqrt(s))`` and ``eps_t = eps / sqrt(s)``. The same
+    numbers, ten passes over the vector per step.
     """
 
     name = "adam"
@@ -88,30 +93,29 @@ class Adam(Optimizer):
     def __init__(self, params, grads, learning_rate, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(params, grads, learning_rate)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
-        self.moments = np.zeros((2, params.size), params.dtype)
+        self.scaled_moments = np.zeros((2, params.size), params.dtype)
 
     def step(self):
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        m, v = self.moments
+        u, w = self.scaled_moments
         g, tmp = self.grads, self.tmp
-        np.multiply(m, b1, out=m)
-        np.multiply(g, 1.0 - b1, out=tmp)
-        np.add(m, tmp, out=m)
-        np.multiply(v, b2, out=v)
+        np.multiply(u, b1, out=u)
+        np.add(u, g, out=u)
         np.multiply(g, g, out=tmp)
-        np.multiply(tmp, 1.0 - b2, out=tmp)
-        np.add(v, tmp, out=v)
-        c2 = math.sqrt(1.0 - b2 ** self.t)
-        lr_t = self.learning_rate * c2 / (1.0 - b1 ** self.t)
-        np.sqrt(v, out=tmp)
-        np.add(tmp, self.eps * c2, out=tmp)
-        np.divide(m, tmp, out=tmp)
+        np.multiply(w, b2, out=w)
+        np.add(w, tmp, out=w)
+        root_s = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
+        lr_t = self.learning_rate * (1.0 - b1) / ((1.0 - b1 ** self.t) * root_s)
+        np.sqrt(w, out=tmp)
+        np.add(tmp, self.eps / root_s, out=tmp)
+        np.divide(u, tmp, out=tmp)
         np.multiply(tmp, lr_t, out=tmp)
         np.subtract(self.params, tmp, out=self.params)
 
     def state(self):
-        return self.moments
+        """``(m, v)``, Adam's first and second moments."""
+        return self.scaled_moments * np.array([[1.0 - self.beta1], [1.0 - self.beta2]], self.params.dtype)
 
 
 def make_optimizer(name: str, params: np.ndarray, grads: np.ndarray, learning_rate: float,

@@ -93,6 +93,49 @@ class MpiComm(SerialComm):
     def abort(self, code):
         self._comm.Abort(code)
 
+    def node_shared(self, counts: list[int], dtype) -> "NodeShared | None":
+        """One segment of ``counts[r]`` values per rank in memory every rank can read and write.
+
+        ``None`` when the ranks are not all on one node (or the MPI has no shared-memory
+        windows): then only messages reach every rank.
+        """
+        MPI = self._MPI
+        try:
+            node = self._comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        except (AttributeError, NotImplementedError, MPI.Exception):
+            return None
+        if node.Get_size() != self.size:
+            node.Free()
+            return None
+        return NodeShared(MPI, node, counts, np.dtype(dtype))
+
+
+class NodeShared:
+    """An MPI-3 shared-memory window: rank ``r``'s segment is ``segments[r]`` on every rank.
+
+    Writes become visible to the other ranks at the next :meth:`sync` (a barrier between
+    two memory synchronisations, MPI's unified memory model); the window lives as long as
+    the process.
+    """
+
+    def __init__(self, MPI, node, counts: list[int], dtype: np.dtype):
+        self._node = node
+        itemsize = dtype.itemsize
+        mine = int(counts[node.Get_rank()])
+        self._win = MPI.Win.Allocate_shared(mine * itemsize, itemsize, comm=node)
+        self.segments = []
+        for r, count in enumerate(counts):
+            buf, _ = self._win.Shared_query(r)
+            self.segments.append(np.frombuffer(buf, dtype, count=int(count)))
+        self._win.Lock_all(MPI.MODE_NOCHECK)
+
+    def sync(self) -> None:
+        """Every rank's writes so far are visible to every rank once all of them get here."""
+        win = self._win
+        win.Sync()
+        self._node.Barrier()
+        win.Sync()
+
 
 def launcher_size(environ=None) -> int:
     """The number of ranks a launcher (mpirun, srun) announces; 1 when none does."""

@@ -384,8 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this case (repeatable)")
     p.add_argument("--ranks", type=int, metavar="N",
                    help="data-parallel training on 1 and N ranks (starts mpirun -n N itself)")
-    p.add_argument("--no-overlap", action="store_true",
-                   help="with --ranks: measure only the blocking gradient reduction")
+    p.add_argument("--reduction", action="append", choices=("shared", "overlapped", "blocking"),
+                   help="with --ranks: measure only this gradient reduction (repeatable; default all three)")
     p = sub.add_parser("vectorize", help="time a dot product as a Python loop, one NumPy call and over MPI ranks")
     from .vectorize import add_arguments as add_vectorize_arguments
 
@@ -412,7 +412,7 @@ def main(argv=None) -> int:
         if args.command == "bench":
             from .bench import main as bench_main
 
-            return bench_main(quick=args.quick, cases=args.case, ranks=args.ranks, overlap=not args.no_overlap)
+            return bench_main(quick=args.quick, cases=args.case, ranks=args.ranks, reductions=args.reduction)
         if args.command == "vectorize":
             from .vectorize import run as run_vectorize
 

@@ -157,7 +157,13 @@ class Trainer:
         # SCALELAB_OVERLAP=0); it claims its control slots before anything binds the gradients.
         self._reducer = make_reducer(self.model, self.comm) if self.comm.size > 1 else None
         t = spec.train
-        self.optimizer = make_optimizer(t.optimizer, self.model.params, self.model.grads, t.learning_rate, t.momentum)
+        # A sharded reduction leaves each rank the optimizer step of its own part of the
+        # parameters (and that part's summed gradients).
+        sharded = self._reducer is not None and self._reducer.sharded
+        params, grads = ((self._reducer.shard_params, self._reducer.shard_grads) if sharded
+                         else (self.model.params, self.model.grads))
+        self._penalty_target = (self._reducer.shard_grads, self._reducer.lo) if sharded else (None, 0)
+        self.optimizer = make_optimizer(t.optimizer, params, grads, t.learning_rate, t.momentum)
         self.classification = ds.task == "classification"
         self._shuffle_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
         self.status = RunStatus.RUNNING
@@ -277,6 +283,7 @@ class Trainer:
         parallel = reducer is not None
         layer_done = reducer.layer_done if parallel else None
         penalty = net.l1 > 0 or net.l2 > 0
+        penalty_target = self._penalty_target
         views = self._views
         samples = 0
         t0 = time.perf_counter()
@@ -301,8 +308,10 @@ class Trainer:
                 # gradients makes all of them stop after this same step.
                 stopping = parallel and reducer.finish(stop is not None and _should_stop(stop))
                 if penalty:
-                    net.add_penalty_gradient()
+                    net.add_penalty_gradient(*penalty_target)
                 opt.step()
+                if parallel:
+                    reducer.publish()
                 samples += g
                 pos += 1
                 if stopping:

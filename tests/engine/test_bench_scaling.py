@@ -14,3 +14,32 @@ def test_bench_ranks_below_two_is_refused_in_one_line(capsys):
 def test_bench_ranks_that_is_not_a_number_is_refused(capsys):
     assert main(["bench", "--ranks", "two"]) == 2
     assert "argument --ranks: invalid int value: 'two'" in capsys.readouterr().err
+
+
+def test_bench_ranks_prints_strong_and_weak_lines_whose_figures_add_up():
+    import importlib.util
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, require
+
+    require(shutil.which("mpirun") is not None and importlib.util.find_spec("mpi4py") is not None,
+            "needs mpirun (Open MPI) and mpi4py")
+    proc = subprocess.run([sys.executable, "-m", "engine", "bench", "--ranks", "2", "--quick", "--reduction", "shared"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    one = float(re.search(r"^1 rank \(batch 128\):\s+([\d,]+) samples/s$", out, re.M).group(1).replace(",", ""))
+    lines = re.findall(r"^2 ranks, (strong|weak), shared memory \(batch (\d+) per rank\):\s+([\d,]+) samples/s, "
+                       r"speedup ([\d.]+)x, efficiency (\d+)% \(target 90% (met|MISSED)\); "
+                       r"compute/comm/wait ms: rank 0 \d+/\d+/\d+, rank 1 \d+/\d+/\d+$", out, re.M)
+    assert [(mode, int(batch)) for mode, batch, *_ in lines] == [("strong", 64), ("weak", 128)], out
+    for _, _, rate, speedup, efficiency, verdict in lines:
+        rate = float(rate.replace(",", ""))
+        assert float(speedup) == round(rate / one, 2)
+        assert int(efficiency) == round(100 * rate / one / 2)
+        assert verdict == ("met" if rate / one / 2 >= 0.9 else "MISSED")
+    assert "shared memory: node shared memory, no messages: each of the 2 ranks sums the gradients of its 42,692 " \
+           "of the 85,384 parameters" in out

@@ -121,13 +121,19 @@ def _check_run_wall(records, wall_s):
         assert 0 < total <= wall_s, (r, total, wall_s)
 
 
-#: the reductions a 2-rank run can use: overlapped with every tensor on its own, with
-#: small tensors fused (bucket threshold 200 bytes), and one blocking Allreduce
+#: the reductions a 2-rank run can use: in node shared memory with a sharded optimizer
+#: step (the default on one node), and with MPI messages: overlapped with every tensor on
+#: its own, with small tensors fused (bucket threshold 200 bytes), and one blocking Allreduce
 REDUCTIONS = {
-    "overlapped-per-tensor": ({"SCALELAB_OVERLAP": "1", "SCALELAB_FUSION_BYTES": "0"}, "7 bucketed Iallreduce"),
-    "overlapped-fused": ({"SCALELAB_OVERLAP": "1", "SCALELAB_FUSION_BYTES": "200"}, "3 bucketed Iallreduce"),
+    # 108 parameters: 54 per rank
+    "shared-memory": ({}, "node shared memory, no messages: each of the 2 ranks sums the gradients of its 54 of "
+                          "the 108 parameters"),
+    "overlapped-per-tensor": ({"SCALELAB_SHARED_MEMORY": "0", "SCALELAB_OVERLAP": "1", "SCALELAB_FUSION_BYTES": "0"},
+                              "7 bucketed Iallreduce"),
+    "overlapped-fused": ({"SCALELAB_SHARED_MEMORY": "0", "SCALELAB_OVERLAP": "1", "SCALELAB_FUSION_BYTES": "200"},
+                         "3 bucketed Iallreduce"),
     # 108 gradients, the stop flag and each rank's arrival time
-    "blocking": ({"SCALELAB_OVERLAP": "0"}, "one blocking Allreduce of 111 values"),
+    "blocking": ({"SCALELAB_SHARED_MEMORY": "0", "SCALELAB_OVERLAP": "0"}, "one blocking Allreduce of 111 values"),
 }
 
 
@@ -169,6 +175,38 @@ def test_two_ranks_under_mpirun_match_one_rank(tmp_path, reduction):
     assert json.loads((tmp_path / "two" / "result.json").read_text())["ranks"] == 2
 
 
+def test_three_ranks_share_the_optimizer_step_and_match_one_rank(tmp_path):
+    # 108 parameters in shards of 36; each shard sums three ranks' gradients in rank order.
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(SPEC))
+    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path))
+    one = subprocess.run([sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "one")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr
+    mpirun = shutil.which("mpirun")
+    require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
+            "needs mpirun (Open MPI) and mpi4py")
+    cmd = [mpirun] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + ["--oversubscribe", "-n", "3",
+                                                                              sys.executable, "-m", "engine", "train",
+                                                                              str(spec_path), "--out",
+                                                                              str(tmp_path / "three"), "--verbose"]
+    three = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert three.returncode == 0, three.stdout + three.stderr
+    for rank in range(3):
+        assert (f"rank {rank}: gradient reduction: node shared memory, no messages: each of the 3 ranks sums the "
+                f"gradients of its 36 of the 108 parameters") in three.stderr
+    rec1, rec3 = _records(tmp_path / "one"), _records(tmp_path / "three")
+    assert [r["ranks"] for r in rec3] == [3] * 6
+    for a, b in zip(rec1, rec3, strict=True):
+        for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12)
+        _check_timeline(b, 3)
+    with np.load(tmp_path / "one" / "model.npz", allow_pickle=False) as z1, \
+            np.load(tmp_path / "three" / "model.npz", allow_pickle=False) as z3:
+        for i in range(3):
+            np.testing.assert_allclose(z3[f"W{i}"], z1[f"W{i}"], atol=1e-9, rtol=0)
+
+
 def test_sigterm_to_mpirun_stops_every_rank_at_the_same_step(tmp_path):
     mpirun = shutil.which("mpirun")
     require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
@@ -206,7 +244,7 @@ DROPOUT_SPEC = json.loads(json.dumps(SPEC))
 DROPOUT_SPEC["train"]["dropout"] = 0.2
 
 
-def test_overlapped_reduction_of_unplanned_steps_matches_the_blocking_one(tmp_path):
+def test_overlapped_and_shared_reductions_of_unplanned_steps_match_the_blocking_one(tmp_path):
     # Dropout steps run through Network.train_batch (no step plan): its layer hook starts
     # the buckets. Both runs draw the same masks per rank, so only the reduction differs.
     spec_path = tmp_path / "spec.json"
@@ -214,19 +252,22 @@ def test_overlapped_reduction_of_unplanned_steps_matches_the_blocking_one(tmp_pa
     _mpirun(tmp_path, spec_path, tmp_path / "blocking", REDUCTIONS["blocking"][0])
     fused = _mpirun(tmp_path, spec_path, tmp_path / "overlapped", REDUCTIONS["overlapped-fused"][0])
     assert "gradient reduction: 3 bucketed Iallreduce" in fused.stderr
-    for a, b in zip(_records(tmp_path / "blocking"), _records(tmp_path / "overlapped"), strict=True):
-        for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
-            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12)
-    with np.load(tmp_path / "blocking" / "model.npz", allow_pickle=False) as z1, \
-            np.load(tmp_path / "overlapped" / "model.npz", allow_pickle=False) as z2:
-        for i in range(3):
-            np.testing.assert_allclose(z2[f"W{i}"], z1[f"W{i}"], atol=1e-9, rtol=0)
+    shared = _mpirun(tmp_path, spec_path, tmp_path / "shared", REDUCTIONS["shared-memory"][0])
+    assert "gradient reduction: node shared memory" in shared.stderr
+    for other in ("overlapped", "shared"):
+        for a, b in zip(_records(tmp_path / "blocking"), _records(tmp_path / other), strict=True):
+            for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+                assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12)
+        with np.load(tmp_path / "blocking" / "model.npz", allow_pickle=False) as z1, \
+                np.load(tmp_path / other / "model.npz", allow_pickle=False) as z2:
+            for i in range(3):
+                np.testing.assert_allclose(z2[f"W{i}"], z1[f"W{i}"], atol=1e-9, rtol=0)
 
 
 STRAGGLER_SLEEP_S = 0.01
 
 
-@pytest.mark.parametrize("reduction", ["overlapped-fused", "blocking"])
+@pytest.mark.parametrize("reduction", ["shared-memory", "overlapped-fused", "blocking"])
 def test_a_slow_rank_is_named_a_straggler_and_the_other_waits_for_it(tmp_path, reduction):
     # Rank 1 runs through tests/engine/straggler_rank.py, which adds a sleep to every
     # optimizer step of that process only (MPMD mpirun): no hook in the product.
