@@ -109,6 +109,56 @@ class MpiComm(SerialComm):
             return None
         return NodeShared(MPI, node, counts, np.dtype(dtype))
 
+    def work_counter(self) -> "WorkCounter | None":
+        """A :class:`WorkCounter` over every rank; ``None`` unless they all share one node
+        (collective)."""
+        MPI = self._MPI
+        try:
+            node = self._comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        except (AttributeError, NotImplementedError, MPI.Exception):
+            return None
+        if node.Get_size() != self.size:
+            node.Free()
+            return None
+        return WorkCounter(MPI, node)
+
+
+class WorkCounter:
+    """A counter every rank of a node can take the next number from, atomically.
+
+    Ranks that deal out pieces of work of unknown cost take the next piece when they are
+    free (``next()``), instead of a fixed share: a rank never idles while another still
+    has a queue. One-sided (MPI-3 ``Fetch_and_op`` on a shared-memory window), so the
+    rank holding the counter need not take part.
+    """
+
+    def __init__(self, MPI, node):
+        self._MPI = MPI
+        self._node = node
+        self._win = MPI.Win.Allocate_shared(8 if node.Get_rank() == 0 else 0, 8, comm=node)
+        buf, _ = self._win.Shared_query(0)
+        self._value = np.frombuffer(buf, np.int64, count=1)
+        self._one = np.ones(1, np.int64)
+        self._got = np.zeros(1, np.int64)
+        if node.Get_rank() == 0:
+            self._value[0] = 0
+        self._win.Fence()
+
+    def next(self) -> int:
+        """0, 1, 2, ... over all ranks together, each number to exactly one caller."""
+        MPI = self._MPI
+        win = self._win
+        win.Lock(0, MPI.LOCK_SHARED)
+        win.Fetch_and_op(self._one, self._got, 0, 0, MPI.SUM)
+        win.Unlock(0)
+        return int(self._got[0])
+
+    def free(self) -> None:
+        """Release the window (collective); call when every rank is done with it."""
+        self._node.Barrier()
+        self._win.Free()
+        self._node.Free()
+
 
 class NodeShared:
     """An MPI-3 shared-memory window: rank ``r``'s segment is ``segments[r]`` on every rank.
@@ -135,6 +185,19 @@ class NodeShared:
         win.Sync()
         self._node.Barrier()
         win.Sync()
+
+    def fence(self) -> None:
+        """A memory barrier on this rank alone: its writes before it are seen by another
+        rank before its writes after it (e.g. data, then a flag saying it is there)."""
+        self._win.Sync()
+
+    def free(self) -> None:
+        """Release the window (collective); the segments must not be used after it."""
+        self._node.Barrier()
+        self._win.Unlock_all()
+        self._win.Free()
+        self._node.Free()
+        self.segments = []
 
 
 def launcher_size(environ=None) -> int:

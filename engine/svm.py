@@ -257,7 +257,7 @@ class ClassRowStore:
     budget_bytes : int
     """
 
-    def __init__(self, kernel: Kernel, X: np.ndarray, members: list, budget_bytes: int):
+    def __init__(self, kernel: Kernel, X: np.ndarray, members: list, budget_bytes: int, comm=None):
         self.kernel = kernel
         self.members = members
         self.enabled = sum(4 * len(m) ** 2 for m in members) <= budget_bytes
@@ -265,6 +265,30 @@ class ClassRowStore:
         self._sq = [np.einsum("ij,ij->i", x, x) if kernel.kind == "rbf" else None for x in self._X]
         self._blocks: dict[int, np.ndarray] = {}
         self._have: dict[int, np.ndarray] = {}
+        self._shared = None
+        if self.enabled and comm is not None and comm.size > 1 and hasattr(comm, "node_shared"):
+            # Ranks on one node keep ONE store in shared memory: a row one rank computed
+            # serves every rank's pairs of that class (rows then a flag per row, 1 when in).
+            sizes = [len(m) for m in members]
+            total = sum(n_c * n_c + n_c for n_c in sizes)
+            shared = comm.node_shared([total] + [0] * (comm.size - 1), np.float32)
+            if shared is not None:
+                self._shared = shared
+                area, at = shared.segments[0], 0
+                if comm.rank == 0:
+                    area[total - sum(sizes):] = 0  # no row is in yet
+                for c, n_c in enumerate(sizes):
+                    self._blocks[c] = area[at:at + n_c * n_c].reshape(n_c, n_c)
+                    at += n_c * n_c
+                for c, n_c in enumerate(sizes):
+                    self._have[c] = area[at:at + n_c]
+                    at += n_c
+                shared.sync()
+
+    @property
+    def shared(self) -> bool:
+        """True when the ranks of a node share this store."""
+        return self._shared is not None
 
     def rows(self, c: int, local: np.ndarray) -> np.ndarray:
         """``K(X_c[local], X_c)``, shape (len(local), n_c) float32 (computed where missing)."""
@@ -272,14 +296,26 @@ class ClassRowStore:
         if block is None:
             n_c = len(self.members[c])
             block = self._blocks[c] = np.empty((n_c, n_c), np.float32)
-            self._have[c] = np.zeros(n_c, bool)
+            self._have[c] = np.zeros(n_c, np.float32)
         have = self._have[c]
-        missing = local[~have[local]]
+        missing = local[have[local] == 0]
         if missing.size:
             Xc, sq = self._X[c], self._sq[c]
             block[missing] = self.kernel.rows32(Xc[missing], sq[missing] if sq is not None else None, Xc, sq)
-            have[missing] = True
+            if self._shared is not None:
+                # Another rank may read these rows as soon as it sees their flags. Two
+                # ranks computing the same row at once write the same numbers.
+                self._shared.fence()
+            have[missing] = 1
         return block[local]
+
+    def close(self) -> None:
+        """Release a shared store (collective: every rank of the fit calls it)."""
+        if self._shared is not None:
+            self._shared.free()
+            self._shared = None
+            self._blocks.clear()
+            self._have.clear()
 
 
 class _PairRowCache(KernelRowCache):
@@ -474,13 +510,33 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         set_active(None if len(keep) == m else keep)
         counts["most_shrunk"] = max(counts["most_shrunk"], m - len(keep))
 
+    block = KernelRowCache.BLOCK
+    gather_top = _Gather(comm, 2 * block) if parallel else None
+
     def top(values, local_rows):
         # The best few active rows by ``values``, as global indices (cache prefetch hints).
         size = len(values)
-        k = min(KernelRowCache.BLOCK, size)
-        part = np.argpartition(values, size - k)[size - k:]
-        best = part[np.argsort(-values[part])]
-        return start + (best if local_rows is None else local_rows[best])
+        k = min(block, size)
+        if k == 0:
+            best, best_values = np.zeros(0, np.int64), np.zeros(0)
+        else:
+            part = np.argpartition(values, size - k)[size - k:]
+            best = part[np.argsort(-values[part])]
+            best_values = values[best]
+            best = start + (best if local_rows is None else local_rows[best])
+        if not parallel:
+            return best
+        # Every rank prefetches the same rows, the best of all ranks' candidates: the
+        # caches then stay alike, so every rank misses at the same iterations and none
+        # waits at the next selection while another computes rows it did not need.
+        send = gather_top.send
+        send[:block], send[block:] = -np.inf, -1.0
+        send[:k], send[block:block + k] = best_values, best
+        got = gather_top()
+        values_all, rows_all = got[:, :block].ravel(), got[:, block:].ravel()
+        order = np.lexsort((rows_all, -values_all))[:block]
+        order = order[rows_all[order] >= 0]
+        return rows_all[order].astype(np.int64)
 
     def _threshold_and_objective() -> tuple[float, float]:
         # rho (libsvm's calculate_rho) and the maximised objective, over every rank's rows
@@ -870,7 +926,7 @@ class OneVsOneFit:
         self._state = {"pairs": pairs, "members": members, "alpha_of": alpha_of, "rho": rho, "live": None}
 
         # Several classes: the within-class kernel rows are shared by each class's pairs.
-        store = ClassRowStore(self.kernel, self.X, members, cache_bytes) if self.k > 2 else None
+        store = ClassRowStore(self.kernel, self.X, members, cache_bytes, self.comm) if self.k > 2 else None
 
         def solve(p, comm, progress, stop_fn):
             rows = pair_rows[p]
@@ -898,12 +954,20 @@ class OneVsOneFit:
         # Pairs dealt out: each rank solves its own alone, then one exchange.
         shared = sorted(p for r in own for p in r) if self.comm.size > 1 else []
         if shared:
-            mine = own[self.comm.rank]
             local_stop = stop_local if stop_local is not None else stop
             results = {}
-            for p in mine:
-                gen = solve(p, SerialComm(), None, local_stop)
-                results[p] = _finish_generator(gen)
+            counter = self.comm.work_counter() if hasattr(self.comm, "work_counter") else None
+            if counter is None:
+                for p in own[self.comm.rank]:
+                    results[p] = _finish_generator(solve(p, SerialComm(), None, local_stop))
+            else:
+                # Ranks on one node take the next pair when they are free, largest first:
+                # a pair's cost (its iterations) is known only once it is solved.
+                queue = sorted(shared, key=lambda p: (-len(pair_rows[p]), p))
+                while (q := counter.next()) < len(queue):
+                    p = queue[q]
+                    results[p] = _finish_generator(solve(p, SerialComm(), None, local_stop))
+                counter.free()
             offsets = np.concatenate([[0], np.cumsum([len(pair_rows[p]) for p in shared])])
             width = int(offsets[-1])
             buf = np.zeros(width + 6 * len(shared))
@@ -914,6 +978,8 @@ class OneVsOneFit:
                     buf[width + 6 * q: width + 6 * q + 6] = (res.rho, res.objective, res.iterations,
                                                              float(res.converged), float(res.stopped), res.violation)
             self.comm.allreduce_sum(buf)
+            if store is not None:
+                store.close()  # the pairs solved together below compute their own rows
             any_stopped = False
             for q, p in enumerate(shared):
                 rho_p, obj_p, it_p, conv_p, stopped_p, viol_p = buf[width + 6 * q: width + 6 * q + 6]
@@ -951,6 +1017,8 @@ class OneVsOneFit:
                 self.stopped_early = True
                 if not last:
                     return
+        if store is not None:
+            store.close()
         self.model = self._assemble(pairs, members, alpha_of, rho, sv_seen)
 
     def current_model(self) -> SvmModel | None:

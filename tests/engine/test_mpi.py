@@ -294,3 +294,40 @@ def test_a_slow_rank_is_named_a_straggler_and_the_other_waits_for_it(tmp_path, r
         assert rec["warnings"][0].startswith("rank 1 is ")
         assert "slower than the median rank (compute " in rec["warnings"][0]
         assert rec["warnings"][0].endswith("): a straggler; every other rank waits for it")
+
+
+_COUNTER_SCRIPT = """
+import json, sys, time
+from engine.parallel import world_comm
+comm = world_comm()
+counter = comm.work_counter()
+taken = []
+comm.barrier()
+while (k := counter.next()) < 300:
+    taken.append(k)
+    time.sleep(0.004 if comm.rank == 0 else 0.001)  # a slow rank takes fewer numbers
+counter.free()
+with open(f"{sys.argv[1]}/rank{comm.rank}.json", "w") as f:
+    json.dump(taken, f)
+"""
+
+
+def test_the_work_counter_hands_every_number_to_exactly_one_rank(tmp_path):
+    mpirun = shutil.which("mpirun")
+    require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
+            "needs mpirun (Open MPI) and mpi4py")
+    script = tmp_path / "counter.py"
+    script.write_text(_COUNTER_SCRIPT)
+    cmd = [mpirun] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + ["--oversubscribe", "-n", "3",
+                                                                              sys.executable, str(script),
+                                                                              str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path)),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    runs = {r: json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(3)}
+    everything = sorted(k for taken in runs.values() for k in taken)
+    assert everything == list(range(300))
+    for taken in runs.values():
+        assert taken == sorted(taken)
+    # not a fixed third each: the rank that sleeps longest takes fewer, the others more
+    assert len(runs[0]) < 100 < max(len(runs[1]), len(runs[2]))
