@@ -100,6 +100,7 @@ class FrameDrawer:
         now = time.perf_counter()
         if now - self._network_drawn_at >= NETWORK_INTERVAL_S or not self.session.running:
             self._network_drawn_at = now
+            self.network.set_draft(self.session.running)
             self.network.show_weights(snap.weights)
             if snap.neurons is not None:
                 self.network.show_neuron_pictures(snap.neurons)

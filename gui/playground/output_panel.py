@@ -77,8 +77,18 @@ class OutputPanel(QtWidgets.QWidget):
         text = f"Test {self.criterion} {test}"
         if rec.get("test_accuracy") is not None:
             text += f"  ·  accuracy {rec['test_accuracy']:.0%}"
-        self.test_loss_label.setText(text)
-        self.train_loss_label.setText(f"Training {self.criterion} {train}")
+        self._set_metric(self.test_loss_label, text)
+        self._set_metric(self.train_loss_label, f"Training {self.criterion} {train}")
+
+    @staticmethod
+    def _set_metric(label: QtWidgets.QLabel, text: str) -> None:
+        """Set a label whose text changes with every frame while training. Its width only
+        grows (to the widest text so far, plus room for a few more digits): a label that
+        follows its text re-lays out, and so repaints, the whole panel every frame."""
+        label.setText(text)
+        wanted = label.fontMetrics().horizontalAdvance(text + "0000") + 2
+        if wanted > label.minimumWidth():
+            label.setMinimumWidth(wanted)
 
     def show_error(self, text: str, detail: str | None = None) -> None:
         self.error_banner.setText(text)

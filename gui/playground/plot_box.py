@@ -41,7 +41,8 @@ class ColourBar(QtWidgets.QWidget):
         super().__init__(parent)
         self.data_plot = data_plot
         self.bar_width = 160
-        self._lut = theme.diverging_lut(256)
+        self._lut = np.asarray(theme.diverging_lut(256))
+        self._bar_cache = None
         # (a regression's values set the end labels)
         data_plot.store.changed.connect(self.updateGeometry)
         data_plot.store.changed.connect(self.update)
@@ -72,13 +73,21 @@ class ColourBar(QtWidgets.QWidget):
     def bar_rect(self) -> QtCore.QRect:
         return QtCore.QRect(self._margin(), 0, self.bar_width, BAR_HEIGHT)
 
+    def _bar_image(self, width: int, height: int) -> QtGui.QImage:
+        """The colour ramp, ``width`` x ``height`` pixels, made once per size (every frame
+        while training repaints the row under the plot)."""
+        if self._bar_cache is None or self._bar_cache[0] != (width, height):
+            cols = (np.arange(width) * (len(self._lut) - 1) / max(width - 1, 1)).astype(int)
+            rgb = np.ascontiguousarray(np.broadcast_to(self._lut[cols, :3].astype(np.uint8), (height, width, 3)))
+            image = QtGui.QImage(rgb.data, width, height, 3 * width, QtGui.QImage.Format.Format_RGB888).copy()
+            self._bar_cache = ((width, height), image)
+        return self._bar_cache[1]
+
     def paintEvent(self, ev) -> None:  # Qt override
         p = QtGui.QPainter(self)
         bar = self.bar_rect()
-        for x in range(bar.width()):
-            r, g, b, _ = self._lut[int(x * (len(self._lut) - 1) / max(bar.width() - 1, 1))]
-            p.setPen(QtGui.QColor(int(r), int(g), int(b)))
-            p.drawLine(bar.left() + x, bar.top(), bar.left() + x, bar.bottom())
+        if bar.width() > 0 and bar.height() > 0:
+            p.drawImage(bar.topLeft(), self._bar_image(bar.width(), bar.height()))
         p.setPen(QtGui.QColor(theme.MUTED))
         fm = self.fontMetrics()
         for pos, text in self.ticks():

@@ -496,6 +496,7 @@ class PlaygroundView(QtWidgets.QWidget):
 
     def _update_play_button(self) -> None:
         self.controls.show_running(self.session.running, self.session.has_network)
+        self.network.set_draft(self.session.running)
 
     # ================================================================== reactions
     def _on_settings_changed(self, names: frozenset[str]) -> None:

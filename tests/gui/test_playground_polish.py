@@ -107,3 +107,29 @@ def test_presets_stay_on_the_plotted_square_at_the_most_noise(qtbot, playground)
         X = view.store.X
         assert np.all(np.abs(X) <= 6.0), (kind, X.min(axis=0), X.max(axis=0))
         assert view.data_plot.box == (-6.0, 6.0, -6.0, 6.0)  # no refit: the promised square
+
+
+def test_the_colour_bar_is_the_diverging_ramp_pixel_for_pixel(qtbot, playground):
+    from gui import theme
+
+    bar = playground.plot_box.legend
+    image = bar.grab().toImage()
+    rect = bar.bar_rect()
+    lut = np.asarray(theme.diverging_lut(256))
+    for x in (0, rect.width() // 2, rect.width() - 1):
+        got = QtGui.QColor(image.pixel(rect.left() + x, rect.center().y()))
+        want = lut[int(x * 255 / (rect.width() - 1))]
+        assert (got.red(), got.green(), got.blue()) == tuple(int(v) for v in want[:3])
+
+
+def test_the_network_is_drawn_plain_while_training_and_smooth_when_paused(qtbot, playground):
+    view = playground
+    smooth = QtGui.QPainter.RenderHint.Antialiasing
+    network_view = view.network.view
+    assert network_view.renderHints() & smooth
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: view.session.running and view.session.epoch >= 2, timeout=20_000)
+    qtbot.waitUntil(lambda: not (network_view.renderHints() & smooth), timeout=5_000)
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: not view.session.running, timeout=20_000)
+    assert network_view.renderHints() & smooth
