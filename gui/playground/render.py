@@ -21,27 +21,55 @@ REGION_STRENGTH = 0.62
 _LUT_RGB = diverging_lut(256)[:, :3].astype(np.float32) / 255.0
 
 
+def _region_table(n_classes: int) -> np.ndarray:
+    """``(n_classes * 256, 3)`` uint8: row ``k * 256 + level`` is class ``k``'s region colour
+    at confidence ``level / 255``."""
+    table = _TABLES.get(n_classes)
+    if table is None:
+        colors = class_rgb(max(n_classes, 2))[:n_classes].astype(np.float32)
+        level = (np.arange(256, dtype=np.float32) / 255.0)[None, :, None]
+        rgb = WHITE + (colors[:, None, :] - WHITE) * (REGION_STRENGTH * level)
+        table = _TABLES[n_classes] = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(-1, 3)
+    return table
+
+
+_TABLES: dict[int, np.ndarray] = {}
+
+
 def boundary_rgb(probs: np.ndarray, discretize: bool) -> np.ndarray:
     """Class probabilities ``(H, W, C)`` to an ``(H, W, 3)`` uint8 picture.
 
-    Each pixel takes the colour of its most likely class; its strength is the model's
-    confidence (1/C -> white, 1 -> full region colour), or full everywhere when
-    ``discretize`` is set.
+    Each pixel takes the colour of its most likely class (the first of a tie); its strength
+    is the model's confidence (1/C -> white, 1 -> full region colour) in 256 steps, or full
+    everywhere when ``discretize`` is set. One table lookup per pixel: this runs for every
+    frame while training.
     """
     probs = np.asarray(probs, dtype=np.float32)
     h, w, c = probs.shape
-    colors = class_rgb(max(c, 2))
     if c == 1:  # a single sigmoid output: P(class 1)
         probs = np.concatenate([1.0 - probs, probs], axis=-1)
         c = 2
-    winner = probs.argmax(axis=-1)
-    if discretize:
-        conf = np.ones((h, w), dtype=np.float32)
+    flat = probs.reshape(-1, c)
+    if c <= 8:
+        # A few classes: column by column, cheaper than a reduction over a short last axis.
+        pmax = flat[:, 0].copy()
+        winner = np.zeros(len(flat), np.intp)
+        better = np.empty(len(flat), bool)
+        for k in range(1, c):
+            np.greater(flat[:, k], pmax, out=better)
+            winner[better] = k
+            np.maximum(pmax, flat[:, k], out=pmax)
     else:
-        pmax = probs.max(axis=-1)
-        conf = np.clip((pmax - 1.0 / c) / (1.0 - 1.0 / c), 0.0, 1.0)
-    rgb = WHITE + (colors[winner] - WHITE) * (REGION_STRENGTH * conf)[..., None]
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        winner = flat.argmax(axis=1)
+        pmax = flat[np.arange(len(flat)), winner]
+    index = winner * 256
+    if discretize:
+        index += 255
+    else:
+        level = (pmax - 1.0 / c) * (255.0 / (1.0 - 1.0 / c)) + 0.5
+        np.clip(level, 0.0, 255.0, out=level)
+        index += level.astype(np.intp)
+    return _region_table(c)[index].reshape(h, w, 3)
 
 
 def region_rgb(winner: np.ndarray, confidence: np.ndarray, n_classes: int) -> np.ndarray:
