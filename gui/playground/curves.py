@@ -74,6 +74,9 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+#: epochs per pixel column beyond which the curves are thinned out (in min/max pairs)
+CURVE_POINTS_PER_PIXEL = 0.5
+
 TRAIN_COLOR = "#5F6368"
 TEST_COLOR = theme.CLASS_COLORS[5]
 
@@ -125,8 +128,13 @@ class CurvePlot(pg.PlotWidget):
         # whole plot, so every curve update would repaint (and re-lay out) the axes too.
         for name in ("left", "bottom"):
             pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
-        self.train_curve = pi.plot(pen=pg.mkPen(TRAIN_COLOR, width=1.5), name="train", connect="finite")
-        self.test_curve = pi.plot(pen=pg.mkPen(TEST_COLOR, width=1.5), name="test", connect="finite")
+        # About one drawn point per pixel column (each pair of columns gets the lowest and
+        # the highest value of its epochs, so a spike stays visible): pyqtgraph's default
+        # keeps five per pixel, and a wide pen's segments are what a frame's curves cost.
+        self.train_curve = pi.plot(pen=pg.mkPen(TRAIN_COLOR, width=1.5), name="train", connect="finite",
+                                   autoDownsampleFactor=CURVE_POINTS_PER_PIXEL)
+        self.test_curve = pi.plot(pen=pg.mkPen(TEST_COLOR, width=1.5), name="test", connect="finite",
+                                  autoDownsampleFactor=CURVE_POINTS_PER_PIXEL)
         for c in (self.train_curve, self.test_curve):
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")

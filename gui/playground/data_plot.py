@@ -134,6 +134,10 @@ class DataPlot(pg.PlotWidget):
         )
         for item in (self.train_scatter, self.test_scatter, self.selected_scatter):
             self.addItem(item)
+        # The points change far less often than the regions under them: each frame while
+        # training then copies their cached picture instead of drawing every point again.
+        for item in (self.train_scatter, self.test_scatter):
+            item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.rubber_band = QtWidgets.QGraphicsRectItem()
         self.rubber_band.setPen(pg.mkPen("#1A73E8", width=1.5, style=QtCore.Qt.PenStyle.DashLine))
         self.rubber_band.setBrush(pg.mkBrush(26, 115, 232, 30))
@@ -245,7 +249,9 @@ class DataPlot(pg.PlotWidget):
             self.image.clear()
             self._image_rect_set = False
             return
-        self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+        # uint8 RGB without levels: pyqtgraph wraps the array as it is, no rescaling pass
+        # (the same picture as levels 0-255, at every frame while training)
+        self.image.setImage(rgb, autoLevels=False, levels=None)
         # setRect only sticks after a setImage, and it scales by the image's size in pixels:
         # set it again whenever that size changes (the regions and a neuron preview differ).
         if not self._image_rect_set or rgb.shape[:2] != self._image_shape:

@@ -34,6 +34,7 @@ from engine.data import Dataset
 from engine.spec import RunSpec
 from gui import workers
 from gui.playground.frames import RenderOptions, TrainingSnapshot
+from gui.playground.message_pump import MessagePump
 from gui.playground.pacing import SPEEDS, Pacer
 from gui.playground.training_process import TrainerError, TrainerProcess
 from gui.playground.training_run import Controls, TrainingRun
@@ -68,8 +69,6 @@ class TrainingSession(QtCore.QObject):
     state_changed = QtCore.Signal(str)
     snapshot_arrived = QtCore.Signal()
     failed = QtCore.Signal(str)
-    #: a message of the training process (emitted on its reader thread, handled on the GUI's)
-    _process_message = QtCore.Signal(object)
 
     def __init__(self, parent=None, clock: Callable[[], float] = time.perf_counter, in_process: bool = True):
         super().__init__(parent)
@@ -78,7 +77,8 @@ class TrainingSession(QtCore.QObject):
         self._speed: float | None = None
         self._proc: TrainerProcess | None = None
         self._proc_running = False
-        self._process_message.connect(self._on_process_message, QtCore.Qt.ConnectionType.QueuedConnection)
+        # The training process's messages, posted by its reader thread, handled here.
+        self._pump = MessagePump(self._on_process_messages, self)
         self._options = RenderOptions()
         self._controls = Controls()
         self._run: TrainingRun | None = None
@@ -415,7 +415,7 @@ class TrainingSession(QtCore.QObject):
         if snap is not None:
             self._accept(snap)
 
-    def _accept(self, snap: TrainingSnapshot) -> None:
+    def _accept(self, snap: TrainingSnapshot, announce: bool = True) -> None:
         if snap.generation != self._generation:
             return  # a frame of a network that has been replaced since
         self._pending_records.extend(snap.records)
@@ -432,7 +432,8 @@ class TrainingSession(QtCore.QObject):
                 snap = replace(snap, **keep, drawn=snap.drawn)
         self._snapshot = snap
         self.frames_rendered += 1
-        self.snapshot_arrived.emit()
+        if announce:
+            self.snapshot_arrived.emit()
 
     def _on_errored(self, exc: BaseException) -> None:
         self.failed.emit(f"training stopped: {exc}")
@@ -459,7 +460,7 @@ class TrainingSession(QtCore.QObject):
         if self._proc is not None and self._proc.alive:
             return True
         try:
-            self._proc = TrainerProcess(self._process_message.emit)
+            self._proc = TrainerProcess(self._pump.post)
         except OSError as exc:
             # No process to be had (a locked-down machine): train in a thread of this one.
             self._proc = None
@@ -493,14 +494,24 @@ class TrainingSession(QtCore.QObject):
         self.failed.emit(text)
         self._set_state(SessionState.PAUSED)
 
-    def _on_process_message(self, msg: tuple) -> None:
+    def _on_process_messages(self, messages: list) -> None:
+        # Of several frames waiting, only the newest is drawn; the others give it their
+        # records (and are acknowledged as drawn, so that the process sends on).
+        last_frame = max((i for i, m in enumerate(messages) if m[0] == "frame"), default=-1)
+        for i, msg in enumerate(messages):
+            self._on_process_message(msg, announce=i == last_frame or msg[0] != "frame")
+
+    def _on_process_message(self, msg: tuple, announce: bool = True) -> None:
         kind = msg[0]
         if kind == "frame":
             fields = msg[1]
             if fields["generation"] != self._generation:
                 self._send("drawn")  # a frame of a replaced network: nobody will draw it
                 return
-            self._accept(TrainingSnapshot(**fields, drawn=_DrawnSignal(self._frame_drawn)))
+            snap = TrainingSnapshot(**fields, drawn=_DrawnSignal(self._frame_drawn))
+            self._accept(snap, announce)
+            if not announce:
+                snap.drawn.set()
         elif kind == "stopped":
             self._proc_running = False
             # The frame shows the epochs trained since the last frame and the scores of the
