@@ -131,9 +131,9 @@ class CurvePlot(pg.PlotWidget):
         # About one drawn point per pixel column (each pair of columns gets the lowest and
         # the highest value of its epochs, so a spike stays visible): pyqtgraph's default
         # keeps five per pixel, and a wide pen's segments are what a frame's curves cost.
-        self.train_curve = pi.plot(pen=pg.mkPen(TRAIN_COLOR, width=1.5), name="train", connect="finite",
+        self.train_curve = pi.plot(pen=pg.mkPen(TRAIN_COLOR, width=1), name="train", connect="finite", antialias=True,
                                    autoDownsampleFactor=CURVE_POINTS_PER_PIXEL)
-        self.test_curve = pi.plot(pen=pg.mkPen(TEST_COLOR, width=1.5), name="test", connect="finite",
+        self.test_curve = pi.plot(pen=pg.mkPen(TEST_COLOR, width=1), name="test", connect="finite", antialias=True,
                                   autoDownsampleFactor=CURVE_POINTS_PER_PIXEL)
         for c in (self.train_curve, self.test_curve):
             c.setClipToView(True)
@@ -169,7 +169,7 @@ class CurvePlot(pg.PlotWidget):
         """Thick curves and large axis, title and legend text for a projector."""
         scale = theme.PRESENTATION_SCALE if on else 1.0
         self.presentation = bool(on)
-        self.set_pen_width(3.5 if on else 1.5)
+        self.set_pen_width(3.5 if on else 1)
         pi = self.getPlotItem()
         f = QtGui.QFont()
         f.setPointSizeF(9 * scale)

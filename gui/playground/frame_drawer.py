@@ -16,11 +16,11 @@ from PySide6 import QtCore
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
+from gui.playground.pacing import NETWORK_INTERVAL_S
 from gui.playground.render import thumbnail_rgb
 from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
-NETWORK_INTERVAL_S = 0.2
 
 
 class FrameDrawer:

@@ -116,7 +116,7 @@ def weights_of(model) -> tuple[dict, ...]:
 
 def render_snapshot(trainer: Trainer, options: RenderOptions, *, spec: RunSpec, epoch: int, message: str,
                     records: tuple[dict, ...] = (), with_report: bool = True,
-                    generation: int = 0) -> TrainingSnapshot:
+                    generation: int = 0, with_neurons: bool = True) -> TrainingSnapshot:
     """Draw the trainer's current network (call only from the thread that trains it)."""
     model, pre = trainer.model, trainer.preprocess
     grid = decision_grid(model, pre, options.box, GRID_SHAPE)
@@ -128,7 +128,7 @@ def render_snapshot(trainer: Trainer, options: RenderOptions, *, spec: RunSpec, 
     else:
         boundary = boundary_rgb(grid, options.discretize)
     neurons = None
-    if options.neurons and finite:
+    if options.neurons and finite and with_neurons:
         neurons = neuron_pictures(neuron_grids(model, pre, options.box, THUMB_SHAPE)[1:], model.n_outputs,
                                   trainer.dataset.task)
     preview = None

@@ -15,6 +15,8 @@ from typing import Callable
 
 FRAME_RATE_HZ = 60.0
 REPORT_INTERVAL_S = 0.5
+#: how often, while training, the network drawing (weights and neurons' pictures) is redrawn
+NETWORK_INTERVAL_S = 0.2
 #: epochs per second for each speed setting; None is as fast as the computer goes
 SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
 #: where a new Playground starts: a pace a lecturer can talk over (TensorFlow Playground
@@ -50,6 +52,7 @@ class Pacer:
         self._n = 0
         self._last_frame = -math.inf
         self._last_report = -math.inf
+        self._last_neurons = -math.inf
 
     def epoch_done(self, speed: float | None, started: float) -> float | None:
         """Count an epoch that began at clock time ``started``; when the next one is due.
@@ -89,5 +92,14 @@ class Pacer:
         self._last_frame = now
         if finished or now - self._last_report >= REPORT_INTERVAL_S:
             self._last_report = now
+            return True
+        return False
+
+    def neurons_due(self, finished: bool) -> bool:
+        """Whether the frame being sent carries the neurons' pictures: the window redraws the
+        network every ``NETWORK_INTERVAL_S`` while training, so more often is wasted work."""
+        now = self.clock()
+        if finished or now - self._last_neurons >= NETWORK_INTERVAL_S:
+            self._last_neurons = now
             return True
         return False

@@ -392,7 +392,7 @@ class TrainingSession(QtCore.QObject):
             finished = run.status != "running" or (max_epochs is not None and done >= max_epochs)
             wake = pacer.epoch_done(self.speed, started)
             if pacer.frame_due(wake, finished):
-                snap = run.snapshot(self._options, pacer.take_frame(finished))
+                snap = run.snapshot(self._options, pacer.take_frame(finished), pacer.neurons_due(finished))
                 # A pause aborts at this yield: the records travel with the frame.
                 yield snap
                 # Hold still (without the GIL) while the GUI draws the frame: the GUI thread
@@ -428,6 +428,8 @@ class TrainingSession(QtCore.QObject):
                 keep.update(report=prev.report, report_on=prev.report_on)
             if snap.last_record is None:
                 keep["last_record"] = prev.last_record
+            if snap.neurons is None and prev.generation == snap.generation:
+                keep["neurons"] = prev.neurons  # (sent a few times a second)
             if keep:
                 snap = replace(snap, **keep, drawn=snap.drawn)
         self._snapshot = snap

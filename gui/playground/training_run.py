@@ -107,13 +107,15 @@ class TrainingRun:
             return f"completed {self.epoch:,} epochs"
         return t.message
 
-    def snapshot(self, options: RenderOptions, with_report: bool) -> TrainingSnapshot:
-        """Draw the model with the records since the last frame (which it takes)."""
+    def snapshot(self, options: RenderOptions, with_report: bool, with_neurons: bool = True) -> TrainingSnapshot:
+        """Draw the model with the records since the last frame (which it takes); the
+        neurons' pictures only ``with_neurons``."""
         if self.adapter is not None:
             return self._adapter_snapshot(options, with_report)
         records, self.unsent = tuple(self.unsent), []
         return render_snapshot(self.trainer, options, spec=self.spec, epoch=self.epoch, message=self.message(),
-                               records=records, with_report=with_report, generation=self.generation)
+                               records=records, with_report=with_report, generation=self.generation,
+                               with_neurons=with_neurons)
 
     def _adapter_snapshot(self, options: RenderOptions, with_report: bool) -> TrainingSnapshot:
         a = self.adapter
