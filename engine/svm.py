@@ -201,12 +201,9 @@ class KernelRowCache:
         want = [i]
         room = self.n_slots - self.filled if not self.full else len(self.slot_of)
         if candidates is not None and room > 1:
-            for c in candidates():
-                c = int(c)
-                if c != i and self.slot_of[c] < 0:
-                    want.append(c)
-                    if len(want) >= min(self.BLOCK, room):
-                        break
+            cands = np.asarray(candidates(), np.int64)
+            cands = cands[(cands != i) & (self.slot_of[cands] < 0)]
+            want += cands[:min(self.BLOCK, room) - 1].tolist()
         slots = []
         for r in want:
             if self.full:
