@@ -48,6 +48,15 @@ class FrameDrawer:
         self.roc = None
         #: called with each new snapshot's ``model_info`` and status (the model's own panels)
         self.on_model_info: Callable[[dict | None, str], None] | None = None
+        self._curves_timer = QtCore.QTimer()
+        self._curves_timer.setSingleShot(True)
+        self._curves_timer.setInterval(0)
+        self._curves_timer.timeout.connect(self.curves.redraw)
+        self._network_snap = None
+        self._network_timer = QtCore.QTimer()
+        self._network_timer.setSingleShot(True)
+        self._network_timer.setInterval(0)
+        self._network_timer.timeout.connect(self._draw_network)
 
     def forget(self, report: bool = True) -> None:
         """Draw the next snapshot even if it was drawn (the widgets were rebuilt or cleared)."""
@@ -78,7 +87,14 @@ class FrameDrawer:
 
     def draw(self) -> None:
         """Draw what is new since the last frame."""
-        drew = self.curves.redraw() if self._add_records() else False
+        added = self._add_records()
+        if added and self.session.running:
+            # The curves in the next pass of the event loop: their paint and the regions'
+            # then never add up to one long stretch that input and timers wait behind.
+            self._curves_timer.start()
+            drew = True
+        else:
+            drew = self.curves.redraw() if added else False
         snap = self.session.snapshot
         if snap is None or snap is self._drawn:
             if drew:
@@ -98,12 +114,13 @@ class FrameDrawer:
         if snap.last_record is not None:
             self.output.show_losses(snap.last_record)
         now = time.perf_counter()
-        if now - self._network_drawn_at >= NETWORK_INTERVAL_S or not self.session.running:
+        if not self.session.running:
+            self._draw_network(snap)
+        elif now - self._network_drawn_at >= NETWORK_INTERVAL_S:
+            # (like the curves, in a pass of the event loop of its own)
             self._network_drawn_at = now
-            self.network.set_draft(self.session.running)
-            self.network.show_weights(snap.weights)
-            if snap.neurons is not None:
-                self.network.show_neuron_pictures(snap.neurons)
+            self._network_snap = snap
+            self._network_timer.start()
         if self.hover is not None and snap.preview is not None and snap.preview_key == self.hover:
             self.data_plot.set_preview(thumbnail_rgb(snap.preview), self.network.node_name(*self.hover))
         if snap.report is not None and snap.report is not self._drawn_report:
@@ -113,6 +130,17 @@ class FrameDrawer:
         # Tell the worker once the frame is painted. pyqtgraph asks for the repaint through
         # posted events that post the paint request in turn, so wait two event-loop passes.
         QtCore.QTimer.singleShot(0, lambda: QtCore.QTimer.singleShot(0, snap.drawn.set))
+
+    def _draw_network(self, snap=None) -> None:
+        snap = snap if snap is not None else self._network_snap
+        self._network_snap = None
+        if snap is None:
+            return
+        self._network_drawn_at = time.perf_counter()
+        self.network.set_draft(self.session.running)
+        self.network.show_weights(snap.weights)
+        if snap.neurons is not None:
+            self.network.show_neuron_pictures(snap.neurons)
 
     def _add_records(self) -> bool:
         recs = self.session.take_records()

@@ -160,6 +160,9 @@ def test_dbscan_shows_core_border_noise_the_eps_circle_and_the_k_distance_curve(
     plot = view.data_plot
     circle = plot.overlays.hover_circle
     for at in ((1.0, -2.0), (-3.5, 2.5)):
+        # pyqtgraph drops a move within 10 ms of the last (mouseRateLimit); a real mouse
+        # sends many, this test one
+        qtbot.wait(20)
         qtbot.mouseMove(plot.viewport(), plot.widget_pos_of(*at))
         qtbot.waitUntil(circle.isVisible, timeout=2000)
         qtbot.waitUntil(lambda at=at: np.hypot(circle.rect().center().x() - at[0],
