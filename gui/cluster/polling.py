@@ -145,6 +145,12 @@ class ProfilePoller(QtCore.QObject):
             error = str(exc) or type(exc).__name__
             if isinstance(exc, SshError):
                 lost = error
+        except Exception:
+            if self._stopped:
+                # Stopped while this poll ran: the window is closing, and the job store or
+                # the connection may be closed under it. Nobody waits for this result.
+                return [], None, time.time(), "", ""
+            raise
         if not lost:
             lost = next((e.message or "connection lost" for e in events
                          if e.kind == EventKind.CONNECTION and e.state != ConnectionStatus.CONNECTED), "")
