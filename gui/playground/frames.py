@@ -21,6 +21,10 @@ from engine.trainer import Trainer
 from gui.playground.render import boundary_rgb, neuron_pictures, value_rgb
 
 GRID_SHAPE = (200, 200)
+#: the regions while training runs at full speed (as TensorFlow Playground always draws
+#: them): a quarter of the grid's work in the training process for every frame; a paced,
+#: paused or finished run is drawn on the full grid
+DRAFT_GRID_SHAPE = (100, 100)
 THUMB_SHAPE = (28, 28)
 PREVIEW_SHAPE = (100, 100)
 
@@ -116,10 +120,11 @@ def weights_of(model) -> tuple[dict, ...]:
 
 def render_snapshot(trainer: Trainer, options: RenderOptions, *, spec: RunSpec, epoch: int, message: str,
                     records: tuple[dict, ...] = (), with_report: bool = True,
-                    generation: int = 0, with_neurons: bool = True) -> TrainingSnapshot:
-    """Draw the trainer's current network (call only from the thread that trains it)."""
+                    generation: int = 0, with_neurons: bool = True, draft: bool = False) -> TrainingSnapshot:
+    """Draw the trainer's current network (call only from the thread that trains it); the
+    regions on the coarser ``DRAFT_GRID_SHAPE`` with ``draft`` (a frame while training)."""
     model, pre = trainer.model, trainer.preprocess
-    grid = decision_grid(model, pre, options.box, GRID_SHAPE)
+    grid = decision_grid(model, pre, options.box, DRAFT_GRID_SHAPE if draft else GRID_SHAPE)
     finite = bool(np.isfinite(grid).all())
     if not finite:
         boundary = None

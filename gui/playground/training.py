@@ -392,7 +392,8 @@ class TrainingSession(QtCore.QObject):
             finished = run.status != "running" or (max_epochs is not None and done >= max_epochs)
             wake = pacer.epoch_done(self.speed, started)
             if pacer.frame_due(wake, finished):
-                snap = run.snapshot(self._options, pacer.take_frame(finished), pacer.neurons_due(finished))
+                snap = run.snapshot(self._options, pacer.take_frame(finished), pacer.neurons_due(finished),
+                                    draft=not finished and wake is None)
                 # A pause aborts at this yield: the records travel with the frame.
                 yield snap
                 # Hold still (without the GIL) while the GUI draws the frame: the GUI thread

@@ -282,7 +282,9 @@ class _Trainer:
                 wake = pacer.epoch_done(self.speed, started)
                 ready = self.in_flight < FRAMES_IN_FLIGHT or pacer.clock() - frame_sent_at >= DRAW_WAIT_S
                 if (finished or ready) and pacer.frame_due(wake, finished):
-                    snap = run.snapshot(self.options, pacer.take_frame(finished), pacer.neurons_due(finished))
+                    # (coarser regions only at full speed: a paced run has time to spare)
+                    snap = run.snapshot(self.options, pacer.take_frame(finished), pacer.neurons_due(finished),
+                                        draft=not finished and wake is None)
                     self.in_flight += 1
                     frame_sent_at = pacer.clock()
                     self.conn.send(("frame", snapshot_fields(snap)))

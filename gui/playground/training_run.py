@@ -107,15 +107,17 @@ class TrainingRun:
             return f"completed {self.epoch:,} epochs"
         return t.message
 
-    def snapshot(self, options: RenderOptions, with_report: bool, with_neurons: bool = True) -> TrainingSnapshot:
+    def snapshot(self, options: RenderOptions, with_report: bool, with_neurons: bool = True,
+                 draft: bool = False) -> TrainingSnapshot:
         """Draw the model with the records since the last frame (which it takes); the
-        neurons' pictures only ``with_neurons``."""
+        neurons' pictures only ``with_neurons``; the regions coarser with ``draft`` (a frame
+        while training)."""
         if self.adapter is not None:
             return self._adapter_snapshot(options, with_report)
         records, self.unsent = tuple(self.unsent), []
         return render_snapshot(self.trainer, options, spec=self.spec, epoch=self.epoch, message=self.message(),
                                records=records, with_report=with_report, generation=self.generation,
-                               with_neurons=with_neurons)
+                               with_neurons=with_neurons, draft=draft)
 
     def _adapter_snapshot(self, options: RenderOptions, with_report: bool) -> TrainingSnapshot:
         a = self.adapter

@@ -133,3 +133,29 @@ def test_the_network_is_drawn_plain_while_training_and_smooth_when_paused(qtbot,
     QTest.mouseClick(view.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: not view.session.running, timeout=20_000)
     assert network_view.renderHints() & smooth
+
+
+def test_regions_are_coarser_only_while_training_at_full_speed(qtbot, playground):
+    from gui.playground.frames import DRAFT_GRID_SHAPE, GRID_SHAPE
+    from gui.playground.pacing import SPEEDS
+
+    view = playground
+    session = view.session
+
+    def run_and_look(speed_index):
+        view.settings.set(speed_index=speed_index)
+        start = session.epoch
+        QTest.mouseClick(view.controls.play_button, LEFT)
+        qtbot.waitUntil(lambda: session.running and session.epoch >= start + 3, timeout=20_000)
+        shape = session.snapshot.boundary.shape[:2]
+        drawn = view.data_plot.image.image.shape[:2]
+        QTest.mouseClick(view.controls.play_button, LEFT)
+        qtbot.waitUntil(lambda: not session.running, timeout=20_000)
+        qtbot.waitUntil(lambda: view.data_plot.image.image.shape[:2] == GRID_SHAPE, timeout=5_000)
+        return shape, drawn
+
+    # full speed: a quarter of the grid for every frame while it runs ...
+    assert run_and_look(len(SPEEDS) - 1) == (DRAFT_GRID_SHAPE, DRAFT_GRID_SHAPE)
+    # ... a paced run (30 epochs/s) keeps the full grid; a paused run is always drawn on it
+    assert run_and_look(SPEEDS.index(30.0)) == (GRID_SHAPE, GRID_SHAPE)
+    assert session.snapshot.boundary.shape[:2] == GRID_SHAPE
