@@ -126,12 +126,13 @@ class ProfilePoller(QtCore.QObject):
         if self._stopped or self._in_flight:
             return
         self._in_flight = True
-        workers.start_function(self._poll_once, self.mine_only, on_returned=self._on_polled,
+        workers.start_function(self.poll_once, self.mine_only, on_returned=self._on_polled,
                                on_errored=lambda exc: self._on_polled(([], None, time.time(), str(exc), "")),
                                _ignore_errors=True)
 
-    def _poll_once(self, mine_only: bool):
-        """One poll, in a worker thread: monitor events, then the queue table's rows.
+    def poll_once(self, mine_only: bool):
+        """One poll (the poller runs it in a worker thread): monitor events, then the queue
+        table's rows. A poll still running after :meth:`stop` returns nothing if it fails.
 
         Returns ``(events, queue rows or None, time, error, connection lost message)``.
         """

@@ -22,7 +22,6 @@ from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
 
-
 class FrameDrawer:
     """Draws :attr:`TrainingSession.snapshot` onto the Playground's widgets."""
 
@@ -60,6 +59,7 @@ class FrameDrawer:
 
     def forget(self, report: bool = True) -> None:
         """Draw the next snapshot even if it was drawn (the widgets were rebuilt or cleared)."""
+        self._network_snap = None  # (a network drawing still waiting may be of the old network)
         self._drawn = None
         if report:
             self._drawn_report = None

@@ -15,13 +15,13 @@ def test_a_poll_that_outlives_its_stopped_poller_returns_nothing(tmp_path):
     backend = open_backend(get_profile("local"))
     poller = ProfilePoller(backend, store)
     poller.start()
-    events, queue, _at, error, lost = poller._poll_once(True)  # a working poll
+    events, queue, _at, error, lost = poller.poll_once(True)  # a working poll
     assert queue == [] and error == "" and lost == ""
     # The window closes: the poller is stopped, then the store closed under a poll still running.
     poller.stop()
     store.close()
-    assert poller._poll_once(True)[:2] == ([], None)
-    assert poller._poll_once(True)[3:] == ("", "")
+    assert poller.poll_once(True)[:2] == ([], None)
+    assert poller.poll_once(True)[3:] == ("", "")
 
 
 def test_a_closed_store_under_a_running_poller_is_still_a_bug(tmp_path):
@@ -30,5 +30,5 @@ def test_a_closed_store_under_a_running_poller_is_still_a_bug(tmp_path):
     poller.start()
     store.close()
     with pytest.raises(Exception, match="closed database"):
-        poller._poll_once(True)
+        poller.poll_once(True)
     poller.stop()
