@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
+
+from .parallel import local_mpirun, mpirun_unavailable
 
 CASE = dict(n=20_000, d=200, classes=8, hidden=(256, 128), batch=128, optimizer="adam", lr=0.001, data="blobs200")
 TARGET_EFFICIENCY = 0.90
@@ -52,19 +53,10 @@ def _launch(ranks: int, reduction: str, epochs: int, batch: int) -> dict | str:
                **REDUCTIONS[reduction], **{v: "1" for v in _THREADS})
     cmd = [sys.executable, "-m", "engine.bench_scaling", "worker", str(epochs), str(batch)]
     if ranks > 1:
-        mpirun = shutil.which("mpirun")
-        if mpirun is None:
-            return "no mpirun"
-        try:
-            import mpi4py  # noqa: F401
-        except ImportError:
-            return "no mpi4py"
-        launcher = [mpirun, "-n", str(ranks)]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            launcher.append("--allow-run-as-root")
-        if ranks > (os.cpu_count() or 1):
-            launcher.append("--oversubscribe")
-        cmd = launcher + cmd
+        why = mpirun_unavailable()
+        if why is not None:
+            return why
+        cmd = local_mpirun(ranks) + cmd
     proc = subprocess.run(cmd, cwd=_root(), env=env, capture_output=True, text=True, timeout=1800)
     for line in proc.stdout.splitlines():
         if line.startswith("{"):

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from .parallel import local_mpirun, mpirun_unavailable
 
 PROBLEMS = {
     "binary": dict(n=5000, d=50, classes=2, C=1.0, gamma="scale"),
@@ -80,15 +81,10 @@ def _fit_sklearn(name: str) -> tuple[float, dict] | str:
 
 
 def _fit_two_ranks(name: str, repeats: int) -> tuple[float, float] | str:
-    mpirun = shutil.which("mpirun")
-    if mpirun is None:
-        return "no mpirun"
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return "no mpi4py"
-    cmd = [mpirun, "-n", "2"] + (["--allow-run-as-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
-    cmd += ["--oversubscribe", sys.executable, "-m", "engine.bench_svm", "worker", name, str(repeats)]
+    why = mpirun_unavailable()
+    if why is not None:
+        return why
+    cmd = local_mpirun(2) + [sys.executable, "-m", "engine.bench_svm", "worker", name, str(repeats)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")

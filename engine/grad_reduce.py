@@ -102,11 +102,15 @@ class BlockingReducer:
     sharded = False
 
     def __init__(self, net, comm):
+        self._init_times(comm)
+        self.control = net.reserve_reduce_slots(1 + comm.size)
+        self._buffer = net.reduce_buffer
+
+    def _init_times(self, comm) -> None:
+        """The communicator and the time accounts every reduction keeps."""
         self.comm = comm
         self.rank = comm.rank
         self.size = comm.size
-        self.control = net.reserve_reduce_slots(1 + comm.size)
-        self._buffer = net.reduce_buffer
         self.mpi_s = 0.0
         self.wait_s = 0.0
         self._since = time.perf_counter()
@@ -196,12 +200,7 @@ class OverlappedReducer(BlockingReducer):
     overlapped = True
 
     def __init__(self, net, comm, fusion_bytes: int = DEFAULT_FUSION_BYTES):
-        self.comm = comm
-        self.rank = comm.rank
-        self.size = comm.size
-        self.mpi_s = 0.0
-        self.wait_s = 0.0
-        self._since = time.perf_counter()
+        self._init_times(comm)
         threshold = max(fusion_bytes // net.dtype.itemsize, 0)
         # Gradient tensors in the order the backward pass writes them, with their layer.
         ready = []
@@ -303,12 +302,7 @@ class SharedMemoryReducer(BlockingReducer):
     sharded = True
 
     def __init__(self, net, comm, shared):
-        self.comm = comm
-        self.rank = comm.rank
-        self.size = comm.size
-        self.mpi_s = 0.0
-        self.wait_s = 0.0
-        self._since = time.perf_counter()
+        self._init_times(comm)
         self._shared = shared
         p = net.params.size
         segments = shared.segments

@@ -13,7 +13,9 @@ so a plain ``python -m engine train`` never initialises MPI.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 
 import numpy as np
 
@@ -97,21 +99,19 @@ class MpiComm(SerialComm):
         """One segment of ``counts[r]`` values per rank in memory every rank can read and write.
 
         ``None`` when the ranks are not all on one node (or the MPI has no shared-memory
-        windows): then only messages reach every rank.
+        windows): then only messages reach every rank. Collective.
         """
-        MPI = self._MPI
-        try:
-            node = self._comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
-        except (AttributeError, NotImplementedError, MPI.Exception):
-            return None
-        if node.Get_size() != self.size:
-            node.Free()
-            return None
-        return NodeShared(MPI, node, counts, np.dtype(dtype))
+        node = self._whole_node()
+        return None if node is None else NodeShared(self._MPI, node, counts, np.dtype(dtype))
 
     def work_counter(self) -> "WorkCounter | None":
         """A :class:`WorkCounter` over every rank; ``None`` unless they all share one node
         (collective)."""
+        node = self._whole_node()
+        return None if node is None else WorkCounter(self._MPI, node)
+
+    def _whole_node(self):
+        """A communicator of this node's ranks when that is every rank, else None (collective)."""
         MPI = self._MPI
         try:
             node = self._comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
@@ -120,7 +120,7 @@ class MpiComm(SerialComm):
         if node.Get_size() != self.size:
             node.Free()
             return None
-        return WorkCounter(MPI, node)
+        return node
 
 
 class WorkCounter:
@@ -198,6 +198,24 @@ class NodeShared:
         self._win.Free()
         self._node.Free()
         self.segments = []
+
+
+def mpirun_unavailable() -> str | None:
+    """Why ``mpirun`` cannot start MPI ranks of this Python here (None: it can)."""
+    if shutil.which("mpirun") is None:
+        return "no mpirun on this machine"
+    if importlib.util.find_spec("mpi4py") is None:
+        return "mpi4py is not installed"
+    return None
+
+
+def local_mpirun(ranks: int) -> list[str]:
+    """``mpirun -n RANKS`` for ranks on this machine, as the benchmarks start them: allowed as
+    root (Open MPI refuses otherwise) and with more ranks than cores."""
+    cmd = [shutil.which("mpirun") or "mpirun", "-n", str(ranks)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    return cmd + ["--oversubscribe"]
 
 
 def launcher_size(environ=None) -> int:

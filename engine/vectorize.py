@@ -26,12 +26,13 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from .parallel import local_mpirun, mpirun_unavailable
 
 #: n from 10^3 to 10^7 in half-decade steps
 DEFAULT_SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000)
@@ -160,23 +161,13 @@ def _measure(sizes, loop_limit_s, repeats, stop):
 
 def mpi_unavailable() -> str | None:
     """Why the MPI column cannot be measured here (None: it can)."""
-    if shutil.which("mpirun") is None:
-        return "no mpirun on this machine"
-    import importlib.util
-
-    if importlib.util.find_spec("mpi4py") is None:
-        return "mpi4py is not installed"
-    return None
+    return mpirun_unavailable()
 
 
 def mpi_command(sizes, ranks: int = 2, repeats: int = 3) -> list[str]:
     """The ``mpirun`` command line of the MPI measurement."""
-    cmd = ["mpirun", "-n", str(ranks)]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-run-as-root")
-    cmd += ["--oversubscribe", sys.executable, "-m", "engine.vectorize", "--mpi-worker",
-            ",".join(str(int(n)) for n in sizes), "--repeats", str(repeats)]
-    return cmd
+    return local_mpirun(ranks) + [sys.executable, "-m", "engine.vectorize", "--mpi-worker",
+                                  ",".join(str(int(n)) for n in sizes), "--repeats", str(repeats)]
 
 
 def measure_mpi(sizes=DEFAULT_SIZES, ranks: int = 2, repeats: int = 3, on_started=None):
