@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from engine.parallel import ParallelError, SerialComm, batch_shares, launcher_size, split_range, world_comm
+from engine.parallel import (ParallelError, SerialComm, batch_shares, launcher_size, local_mpirun,
+                             mpirun_unavailable, split_range, world_comm)
 from engine.model_io import load_model
 from tests.conftest import ROOT, require
 
@@ -75,24 +76,29 @@ SPEC = {
 }
 
 
-def _mpirun(tmp_path, spec_path, out, reduction_env, extra_ranks=None, timeout=180):
-    """``mpirun -n 2 python -m engine train`` (or an MPMD line with ``extra_ranks``)."""
-    mpirun = shutil.which("mpirun")
-    require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
-            "needs mpirun (Open MPI) and mpi4py")
+def _mpirun(tmp_path, spec_path, out, reduction_env, extra_ranks=None, timeout=180, ranks=2):
+    """``mpirun -n RANKS python -m engine train`` (or a 2-rank MPMD line with ``extra_ranks``)."""
+    require(mpirun_unavailable() is None, "needs mpirun (Open MPI) and mpi4py")
     env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path), OMPI_MCA_rmaps_base_oversubscribe="1",
                **reduction_env)
-    cmd = [mpirun] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + ["--oversubscribe"]
     train = ["train", str(spec_path), "--out", str(out), "--verbose"]
     if extra_ranks is None:
-        cmd += ["-n", "2", sys.executable, "-m", "engine", *train]
+        cmd = local_mpirun(ranks) + [sys.executable, "-m", "engine", *train]
     else:
-        cmd += ["-n", "1", sys.executable, "-m", "engine", *train, ":", "-n", "1", *extra_ranks, *train]
+        cmd = local_mpirun(1) + [sys.executable, "-m", "engine", *train, ":", "-n", "1", *extra_ranks, *train]
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     proc.wall_s = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
+
+
+def _one_rank(tmp_path, spec_path):
+    """``python -m engine train`` on one rank into ``tmp_path/one``."""
+    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path))
+    one = subprocess.run([sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "one")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr
 
 
 def _records(folder):
@@ -142,10 +148,7 @@ def test_two_ranks_under_mpirun_match_one_rank(tmp_path, reduction):
     env_vars, described = REDUCTIONS[reduction]
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(SPEC))
-    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path))
-    one = subprocess.run([sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "one")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert one.returncode == 0, one.stderr
+    _one_rank(tmp_path, spec_path)
     two = _mpirun(tmp_path, spec_path, tmp_path / "two", env_vars)
     # the reduction asked for is the one that ran, on both ranks
     for rank in (0, 1):
@@ -179,19 +182,8 @@ def test_three_ranks_share_the_optimizer_step_and_match_one_rank(tmp_path):
     # 108 parameters in shards of 36; each shard sums three ranks' gradients in rank order.
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(SPEC))
-    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path))
-    one = subprocess.run([sys.executable, "-m", "engine", "train", str(spec_path), "--out", str(tmp_path / "one")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert one.returncode == 0, one.stderr
-    mpirun = shutil.which("mpirun")
-    require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
-            "needs mpirun (Open MPI) and mpi4py")
-    cmd = [mpirun] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + ["--oversubscribe", "-n", "3",
-                                                                              sys.executable, "-m", "engine", "train",
-                                                                              str(spec_path), "--out",
-                                                                              str(tmp_path / "three"), "--verbose"]
-    three = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert three.returncode == 0, three.stdout + three.stderr
+    _one_rank(tmp_path, spec_path)
+    three = _mpirun(tmp_path, spec_path, tmp_path / "three", {}, ranks=3)
     for rank in range(3):
         assert (f"rank {rank}: gradient reduction: node shared memory, no messages: each of the 3 ranks sums the "
                 f"gradients of its 36 of the 108 parameters") in three.stderr
@@ -313,14 +305,10 @@ with open(f"{sys.argv[1]}/rank{comm.rank}.json", "w") as f:
 
 
 def test_the_work_counter_hands_every_number_to_exactly_one_rank(tmp_path):
-    mpirun = shutil.which("mpirun")
-    require(mpirun is not None and importlib.util.find_spec("mpi4py") is not None,
-            "needs mpirun (Open MPI) and mpi4py")
+    require(mpirun_unavailable() is None, "needs mpirun (Open MPI) and mpi4py")
     script = tmp_path / "counter.py"
     script.write_text(_COUNTER_SCRIPT)
-    cmd = [mpirun] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + ["--oversubscribe", "-n", "3",
-                                                                              sys.executable, str(script),
-                                                                              str(tmp_path)]
+    cmd = local_mpirun(3) + [sys.executable, str(script), str(tmp_path)]
     proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmp_path)),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
