@@ -165,18 +165,23 @@ class KernelRowCache:
         This rank's rows ``X_all[start:stop]``: the columns of every cached row.
     cache_bytes : int
         Memory for rows; at least two rows are always kept.
+    widest : int, optional
+        With rows split over ranks, the most columns any rank holds: every rank then gets
+        the same number of row slots, so the caches of ranks asked for the same rows hit
+        and miss alike (a miss fetches ahead together with the other ranks, a collective).
     """
 
     BLOCK = 16
 
-    def __init__(self, kernel: Kernel, X_all: np.ndarray, start: int, stop: int, cache_bytes: int):
+    def __init__(self, kernel: Kernel, X_all: np.ndarray, start: int, stop: int, cache_bytes: int,
+                 widest: int | None = None):
         self.kernel = kernel
         self.X_all = X_all
         self.X = X_all[start:stop]
         self.sq_all = np.einsum("ij,ij->i", X_all, X_all) if kernel.kind == "rbf" else None
         self.sq = self.sq_all[start:stop] if self.sq_all is not None else None
         n, m = len(X_all), stop - start
-        per_row = max(4 * m, 1)
+        per_row = max(4 * max(m, widest or 0), 1)
         self.n_slots = int(max(2, min(n, cache_bytes // per_row)))
         self.rows = np.empty((self.n_slots, m), np.float32)
         self.slot_of = np.full(n, -1, np.int64)
@@ -427,7 +432,7 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     if pair_of is not None and not parallel and pair_of[1].enabled:
         cache = _PairRowCache(kernel, X, cache_bytes, *pair_of)
     else:
-        cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes)
+        cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes, widest=-(-n // comm.size))
     # The cache's hit path, inlined in the loop below (a lookup per chosen index).
     slot_of, last_used, cache_rows = cache.slot_of, cache.last_used, cache.rows
     y_all = np.asarray(y, np.float64)

@@ -39,6 +39,12 @@ SPECS = {
     # one pair: the rows are split (piSVM's scheme)
     "binary": {"dataset": {"kind": "moons", "n_samples": 700, "noise": 0.3, "seed": 3, "test_fraction": 0.2},
                "model": {"kind": "svm", "C": 10, "gamma": 2}},
+    # rows split unevenly (2,001 training rows: 1,001 and 1,000) and a cache too small for all
+    # of them, sized so that 1,001 and 1,000 columns would give the ranks 262 and 263 row slots:
+    # the caches must still hit and miss alike (a miss is a collective)
+    "odd-rows-small-cache": {"dataset": {"kind": "moons", "n_samples": 2501, "noise": 0.3, "seed": 5,
+                                         "test_fraction": 0.2},
+                             "model": {"kind": "svm", "C": 10, "gamma": 2, "cache_mb": 1.004}},
     # three classes: the largest pair split over the ranks, the other two dealt out
     "mixed": {"dataset": {"kind": "hyperspectral", "n_samples": 2000, "n_classes": 3, "n_features": 30, "seed": 4,
                           "noise": 0.5, "test_fraction": 0.25},
