@@ -47,12 +47,14 @@ class FrameDrawer:
         self.roc = None
         #: called with each new snapshot's ``model_info`` and status (the model's own panels)
         self.on_model_info: Callable[[dict | None, str], None] | None = None
-        self._curves_timer = QtCore.QTimer()
+        # (each timer belongs to the widget it draws: it goes with it, never firing on a
+        # widget already deleted)
+        self._curves_timer = QtCore.QTimer(self.curves)
         self._curves_timer.setSingleShot(True)
         self._curves_timer.setInterval(0)
         self._curves_timer.timeout.connect(self.curves.redraw)
         self._network_snap = None
-        self._network_timer = QtCore.QTimer()
+        self._network_timer = QtCore.QTimer(network)
         self._network_timer.setSingleShot(True)
         self._network_timer.setInterval(0)
         self._network_timer.timeout.connect(self._draw_network)
