@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine.hyperspectral import class_sizes
-from engine.svm import OneVsOneFit, SvmSettings
+from engine.svm import WORKING_SET_MIN_ROWS, OneVsOneFit, SvmSettings
 from tests.conftest import ROOT, require
 
 
@@ -45,6 +45,9 @@ SPECS = {
     "odd-rows-small-cache": {"dataset": {"kind": "moons", "n_samples": 2501, "noise": 0.3, "seed": 5,
                                          "test_fraction": 0.2},
                              "model": {"kind": "svm", "C": 10, "gamma": 2, "cache_mb": 1.004}},
+    # one pair of 4,000 training rows: solved on working sets of many variables, rows split
+    "working-sets": {"dataset": {"kind": "moons", "n_samples": 5000, "noise": 0.35, "seed": 6, "test_fraction": 0.2},
+                     "model": {"kind": "svm", "C": 10, "gamma": 2}},
     # three classes: the largest pair split over the ranks, the other two dealt out
     "mixed": {"dataset": {"kind": "hyperspectral", "n_samples": 2000, "n_classes": 3, "n_features": 30, "seed": 4,
                           "noise": 0.5, "test_fraction": 0.25},
@@ -53,6 +56,11 @@ SPECS = {
     "hyperspectral": {"dataset": {"kind": "hyperspectral", "n_samples": 900, "seed": 2, "test_fraction": 0.3},
                       "model": {"kind": "svm", "C": 100, "gamma": 8}},
 }
+
+
+def test_the_working_set_case_is_large_enough_for_working_sets():
+    data = SPECS["working-sets"]["dataset"]
+    assert data["n_samples"] - round(data["n_samples"] * data["test_fraction"]) >= WORKING_SET_MIN_ROWS
 
 
 @pytest.mark.parametrize("name", list(SPECS))
