@@ -128,6 +128,8 @@ class CurvePlot(pg.PlotWidget):
         # whole plot, so every curve update would repaint (and re-lay out) the axes too.
         for name in ("left", "bottom"):
             pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
+            # repainted with the curves: from a cached picture until the range changes
+            pi.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # About one drawn point per pixel column (each pair of columns gets the lowest and
         # the highest value of its epochs, so a spike stays visible): pyqtgraph's default
         # keeps five per pixel, and a wide pen's segments are what a frame's curves cost.
@@ -282,6 +284,8 @@ class CurvesPanel(QtWidgets.QWidget):
         self.smoothing = 0.0
         self.x_axis = "epoch"
         self._dirty = False
+        #: plots with new data not drawn yet (``redraw_next`` draws them in turns)
+        self._waiting: list[tuple] = []
         self._task = "classification"
         self.loss_plot = CurvePlot("Loss")
         self.acc_plot = CurvePlot("Accuracy", value_format="{:.1%}")
@@ -378,20 +382,43 @@ class CurvesPanel(QtWidgets.QWidget):
 
     def redraw(self, force: bool = False) -> bool:
         """Redraw if new data arrived since the last redraw; returns whether it drew."""
-        if not (self._dirty or force):
+        if not (self._dirty or force or self._waiting):
             return False
         self._dirty = False
-        b = self.buffer
-        x = b.column("epoch" if self.x_axis == "epoch" else "elapsed_s")
-        w = self.smoothing
-        unit = "epoch" if self.x_axis == "epoch" else "s"
+        self._waiting = []
+        for entry in self._plots():
+            self._draw_plot(*entry)
+        return True
+
+    def redraw_next(self) -> bool:
+        """Draw ONE plot that has new data, the one waiting longest; True while another waits.
+
+        While training, the plots are drawn in turns, each in a pass of the event loop of its
+        own: a plot's update and paint are one stretch the window cannot answer in, and two
+        of them back to back make it twice as long.
+        """
+        if self._dirty:
+            self._dirty = False
+            for entry in self._plots():
+                if entry not in self._waiting:
+                    self._waiting.append(entry)
+        if self._waiting:
+            self._draw_plot(*self._waiting.pop(0))
+        return bool(self._waiting)
+
+    def _plots(self) -> list[tuple]:
         plots = [(self.loss_plot, "train_loss", "test_loss")]
         if self._task == "classification":
             plots.append((self.acc_plot, "train_accuracy", "test_accuracy"))
-        for plot, train_key, test_key in plots:
-            train, test = b.column(train_key), b.column(test_key)
-            plot.show_data(x, ema(train, w), ema(test, w), raw=(train, test) if w > 0 else None, x_unit=unit)
-        return True
+        return plots
+
+    def _draw_plot(self, plot: CurvePlot, train_key: str, test_key: str) -> None:
+        b = self.buffer
+        x = b.column("epoch" if self.x_axis == "epoch" else "elapsed_s")
+        w = self.smoothing
+        train, test = b.column(train_key), b.column(test_key)
+        plot.show_data(x, ema(train, w), ema(test, w), raw=(train, test) if w > 0 else None,
+                       x_unit="epoch" if self.x_axis == "epoch" else "s")
 
     def curve_data(self, which: str = "test_loss") -> tuple[np.ndarray, np.ndarray]:
         """What is drawn right now for ``train_loss``, ``test_loss``, ``train_accuracy``, ``test_accuracy``."""

@@ -123,6 +123,9 @@ class DataPlot(pg.PlotWidget):
             ax = pi.getAxis(name)
             ax.setPen(pg.mkPen("#9AA0A6"))
             ax.setTextPen(pg.mkPen(theme.MUTED))
+            # The axes are repainted with every frame's regions (their box reaches into the
+            # plot); from a cached picture that is a copy, not ticks and text drawn again.
+            ax.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)

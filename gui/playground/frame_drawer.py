@@ -16,7 +16,7 @@ from PySide6 import QtCore
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
-from gui.playground.pacing import NETWORK_INTERVAL_S
+from gui.playground.pacing import CURVES_INTERVAL_S, NETWORK_INTERVAL_S
 from gui.playground.render import thumbnail_rgb
 from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
@@ -51,8 +51,8 @@ class FrameDrawer:
         # widget already deleted)
         self._curves_timer = QtCore.QTimer(self.curves)
         self._curves_timer.setSingleShot(True)
-        self._curves_timer.setInterval(0)
-        self._curves_timer.timeout.connect(self.curves.redraw)
+        self._curves_timer.timeout.connect(self._redraw_curves)
+        self._curves_drawn_at = 0.0
         self._network_snap = None
         self._network_timer = QtCore.QTimer(network)
         self._network_timer.setSingleShot(True)
@@ -91,9 +91,12 @@ class FrameDrawer:
         """Draw what is new since the last frame."""
         added = self._add_records()
         if added and self.session.running:
-            # The curves in the next pass of the event loop: their paint and the regions'
-            # then never add up to one long stretch that input and timers wait behind.
-            self._curves_timer.start()
+            # The curves in later passes of the event loop, a plot at a time: their paints
+            # and the regions' then never add up to one long stretch that input and timers
+            # wait behind. Each plot at most every CURVES_INTERVAL_S, the two in turns.
+            if not self._curves_timer.isActive():
+                wait = CURVES_INTERVAL_S / 2 - (time.perf_counter() - self._curves_drawn_at)
+                self._curves_timer.start(max(0, round(wait * 1000)))
             drew = True
         else:
             drew = self.curves.redraw() if added else False
@@ -132,6 +135,14 @@ class FrameDrawer:
         # Tell the worker once the frame is painted. pyqtgraph asks for the repaint through
         # posted events that post the paint request in turn, so wait two event-loop passes.
         QtCore.QTimer.singleShot(0, lambda: QtCore.QTimer.singleShot(0, snap.drawn.set))
+
+    def _redraw_curves(self) -> None:
+        self._curves_drawn_at = time.perf_counter()
+        if self.session.running:
+            if self.curves.redraw_next():  # the other plot in a later pass of its own
+                self._curves_timer.start(round(CURVES_INTERVAL_S * 500))
+        else:
+            self.curves.redraw()
 
     def _draw_network(self, snap=None) -> None:
         snap = snap if snap is not None else self._network_snap

@@ -17,6 +17,9 @@ FRAME_RATE_HZ = 60.0
 REPORT_INTERVAL_S = 0.5
 #: how often, while training, the network drawing (weights and neurons' pictures) is redrawn
 NETWORK_INTERVAL_S = 0.2
+#: how often, while training, the loss and accuracy curves are redrawn (a curve grows by a
+#: pixel or two between frames; the regions are drawn with every frame)
+CURVES_INTERVAL_S = 0.05
 #: epochs per second for each speed setting; None is as fast as the computer goes
 SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
 #: where a new Playground starts: a pace a lecturer can talk over (TensorFlow Playground

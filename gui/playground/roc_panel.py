@@ -51,46 +51,79 @@ class RocPanel(QtWidgets.QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.summary)
         self.roc: dict | None = None
+        self._pending: tuple | None = None
+        self._presentation = False
 
     def sizeHint(self) -> QtCore.QSize:  # Qt override: a plot's own hint would take the network's room
         return QtCore.QSize(300, 200)
 
     def set_presentation(self, on: bool) -> None:
         """Thicker curves for a projector."""
+        self._presentation = bool(on)
         width = 3 if on else 2
         for item in self.curves:
             item.setPen(pg.mkPen(item.opts["pen"].color(), width=width))
 
     def clear(self) -> None:
         self.roc = None
+        self._pending = None
         for c in self.curves:
             self.plot.removeItem(c)
         self.curves = []
         self.summary.setText("")
 
     def show_report(self, report: dict | None, class_names: list[str] | None = None) -> None:
-        """Draw ``report["roc"]``; a regression report (no ROC) clears the plot and says why."""
+        """Draw ``report["roc"]``; a regression report (no ROC) clears the plot and says why.
+
+        While the panel is hidden (the scores tab is showing) the report waits and is drawn
+        when the panel is shown: replacing a hidden plot's curves costs what a visible
+        one's does, twice a second while training.
+        """
+        if not self.isVisible():
+            self._pending = (report, class_names)
+            return
+        self._pending = None
+        self._draw(report, class_names)
+
+    def showEvent(self, event) -> None:  # Qt override: draw the report that waited
+        super().showEvent(event)
+        if self._pending is not None:
+            report, names = self._pending
+            self._pending = None
+            self._draw(report, names)
+
+    def _draw(self, report: dict | None, class_names: list[str] | None) -> None:
         roc = (report or {}).get("roc")
         if roc is self.roc and roc is not None:
             return
-        self.clear()
         if roc is None:
+            self.clear()
             if report is not None and "confusion" not in report:
                 self.summary.setText("ROC curves are for classes; this is a regression.")
             return
         self.roc = roc
         names = list(class_names or roc["classes"])
         parts = []
+        # the curve items stay and take the new numbers (creating items costs more than drawing them)
+        items, self.curves = self.curves, []
+        width = 3 if self._presentation else 2
         for i, curve in enumerate(roc["curves"]):
             c = 1 if roc["kind"] == "binary" else i
             name = names[c] if c < len(names) else roc["classes"][c]
             if curve is None:
                 parts.append(f"{name}: —")
                 continue
-            color = theme.class_colors(max(len(roc["classes"]), 2))[c]
-            item = self.plot.plot(curve["fpr"], curve["tpr"], pen=pg.mkPen(color, width=2))
+            pen = pg.mkPen(theme.class_colors(max(len(roc["classes"]), 2))[c], width=width)
+            if items:
+                item = items.pop(0)
+                item.setData(curve["fpr"], curve["tpr"])
+                item.setPen(pen)
+            else:
+                item = self.plot.plot(curve["fpr"], curve["tpr"], pen=pen)
             self.curves.append(item)
             parts.append(f"{name} {curve['auc']:.3f}")
+        for item in items:
+            self.plot.removeItem(item)
         if roc["kind"] == "binary":
             text = f"AUC {roc['auc']:.3f}  ({names[1] if len(names) > 1 else 'class 1'} against the rest)" \
                 if roc["auc"] is not None else "AUC —"

@@ -1,0 +1,151 @@
+"""What the Playground draws while it trains, and when: the curves a plot at a time and at
+most every ``CURVES_INTERVAL_S``, the ROC tab only when it is shown, and cached axes that
+still follow their range."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui
+from PySide6.QtTest import QTest
+
+from engine.metrics import roc_report
+from gui.playground.curves import CurvesPanel
+from gui.playground.pacing import CURVES_INTERVAL_S, SPEEDS
+from gui.playground.roc_panel import RocPanel
+
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+def _records(first: int, count: int) -> list[dict]:
+    return [{"epoch": e, "step": 10 * e, "elapsed_s": 0.01 * e, "train_loss": 1.0 / e, "test_loss": 1.1 / e,
+             "train_accuracy": 1 - 0.5 / e, "test_accuracy": 1 - 0.6 / e} for e in range(first, first + count)]
+
+
+def test_curves_are_drawn_a_plot_at_a_time_and_neither_waits_for_ever(qtbot):
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.add_records(_records(1, 10))
+    assert panel.redraw_next() is True  # the loss plot now, the accuracy plot still waits
+    assert len(panel.curve_data("train_loss")[0]) == 10
+    assert len(panel.curve_data("train_accuracy")[0]) == 0
+    panel.add_records(_records(11, 5))
+    # the accuracy plot has waited longest: it goes first, with every record so far
+    assert panel.redraw_next() is True
+    np.testing.assert_allclose(panel.curve_data("test_accuracy")[1], [1 - 0.6 / e for e in range(1, 16)])
+    assert len(panel.curve_data("train_loss")[0]) == 10
+    assert panel.redraw_next() is False  # then the loss plot, and nothing waits
+    np.testing.assert_allclose(panel.curve_data("test_loss")[1], [1.1 / e for e in range(1, 16)])
+    assert panel.redraw_next() is False and panel.redraw() is False
+    # redraw() draws everything at once (paused, finished, a setting changed)
+    panel.add_records(_records(16, 3))
+    assert panel.redraw() is True
+    assert len(panel.curve_data("train_loss")[0]) == len(panel.curve_data("train_accuracy")[0]) == 18
+    # a regression has one plot: nothing ever waits
+    panel.set_task("regression")
+    panel.add_records(_records(19, 2))
+    assert panel.redraw_next() is False
+    assert len(panel.curve_data("train_loss")[0]) == 20
+
+
+def test_while_training_the_plots_take_turns_at_most_every_interval(qtbot, playground, monkeypatch):
+    view = playground
+    curves = view.output.curves
+    drawn: list[tuple[str, float, int]] = []
+    for plot, name in ((curves.loss_plot, "loss"), (curves.acc_plot, "accuracy")):
+        original = plot.show_data
+
+        def spy(x, *args, _original=original, _name=name, **kwargs):
+            drawn.append((_name, time.perf_counter(), len(x)))
+            return _original(x, *args, **kwargs)
+
+        monkeypatch.setattr(plot, "show_data", spy)
+    view.settings.set(speed_index=len(SPEEDS) - 1)
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: view.session.running and view.session.epoch >= 20, timeout=20_000)
+    drawn.clear()
+    qtbot.wait(1500)
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: not view.session.running, timeout=20_000)
+    during = [d for d in drawn if d[1] <= drawn[-1][1]]
+    running = during[:-2]  # (the last two: the final drawing after the pause)
+    names = [d[0] for d in running]
+    assert names.count("loss") >= 5 and names.count("accuracy") >= 5
+    # in turns: never the same plot twice in a row while training
+    assert all(a != b for a, b in zip(names, names[1:]))
+    # each plot at most every CURVES_INTERVAL_S (a timer may fire a little early: 10%)
+    for name in ("loss", "accuracy"):
+        times = [t for n, t, _ in running if n == name]
+        assert min(np.diff(times)) >= 0.9 * CURVES_INTERVAL_S
+    # once paused, both plots hold every epoch trained (what they are given: the picture
+    # thins it to about a point per pixel)
+    last = curves.buffer.column("epoch")[-1]
+    qtbot.waitUntil(lambda: curves.acc_plot.test_curve.xData[-1] == last, timeout=5_000)
+    assert curves.loss_plot.train_curve.xData[-1] == last
+
+
+def _report(seed: int, classes: int) -> dict:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, 60)
+    scores = rng.random((60, classes)) + np.eye(classes)[y] * 0.5
+    return {"roc": roc_report(y, scores, [f"c{i}" for i in range(classes)]), "confusion": []}
+
+
+def test_a_hidden_roc_tab_draws_its_report_when_shown_with_the_same_curve_items(qtbot):
+    panel = RocPanel()
+    qtbot.addWidget(panel)
+    first = _report(1, 3)
+    panel.show_report(first)
+    assert panel.roc is None and panel.curves == []  # hidden: nothing drawn yet
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.roc is first["roc"] and len(panel.curves) == 3
+    items = list(panel.curves)
+    second = _report(2, 3)
+    panel.show_report(second)  # shown: drawn at once, into the same items
+    assert panel.curves == items
+    for item, curve in zip(panel.curves, second["roc"]["curves"]):
+        x, y = item.getData()
+        np.testing.assert_allclose(x, curve["fpr"])
+        np.testing.assert_allclose(y, curve["tpr"])
+    assert "macro AUC" in panel.summary.text()
+    # fewer classes: the items left over leave the plot
+    panel.show_report(_report(3, 2))
+    assert len(panel.curves) == 1
+    plotted = [c for c in panel.plot.getPlotItem().listDataItems() if c is not panel.diagonal]
+    assert plotted == panel.curves
+    # a report that waited while hidden is dropped by clear()
+    panel.hide()
+    panel.show_report(_report(4, 3))
+    panel.clear()
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.roc is None and panel.curves == []
+
+
+@pytest.mark.parametrize("axis", ["left", "bottom"])
+def test_cached_axes_are_redrawn_when_their_range_changes(qtbot, axis):
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(500, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    plot = panel.loss_plot
+    item = plot.getPlotItem().getAxis(axis)
+    assert item.cacheMode() == item.CacheMode.DeviceCoordinateCache
+
+    def axis_pixels() -> QtGui.QImage:
+        QtCore.QCoreApplication.processEvents()
+        rect = item.mapRectToScene(item.boundingRect())
+        return plot.grab(plot.mapFromScene(rect).boundingRect()).toImage()
+
+    plot.setXRange(0, 10, padding=0)
+    plot.setYRange(0, 1, padding=0)
+    before = axis_pixels()
+    plot.setXRange(0, 5000, padding=0)
+    plot.setYRange(0, 250, padding=0)
+    qtbot.wait(50)
+    after = axis_pixels()
+    assert before != after  # new tick labels, not the cached picture of the old ones
