@@ -44,11 +44,10 @@ class MetricsBuffer:
                 grown = np.full(new_cap, np.nan)
                 grown[: self.n] = self._data[c][: self.n]
                 self._data[c] = grown
-        for rec in records:
-            for c in COLUMNS:
-                v = rec.get(c)
-                self._data[c][self.n] = np.nan if v is None else float(v)
-            self.n += 1
+        for c in COLUMNS:
+            values = [rec.get(c) for rec in records]
+            self._data[c][self.n:need] = [np.nan if v is None else v for v in values]
+        self.n = need
 
     def column(self, name: str) -> np.ndarray:
         return self._data[name][: self.n]

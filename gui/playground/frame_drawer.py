@@ -16,7 +16,7 @@ from PySide6 import QtCore
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
-from gui.playground.pacing import CURVES_INTERVAL_S, NETWORK_INTERVAL_S
+from gui.playground.pacing import CURVES_INTERVAL_S, NETWORK_INTERVAL_S, TEXT_INTERVAL_S
 from gui.playground.render import thumbnail_rgb
 from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
@@ -53,6 +53,8 @@ class FrameDrawer:
         self._curves_timer.setSingleShot(True)
         self._curves_timer.timeout.connect(self._redraw_curves)
         self._curves_drawn_at = 0.0
+        self._texts_drawn_at = 0.0
+        self._texts_snap = None
         self._network_snap = None
         self._network_timer = QtCore.QTimer(network)
         self._network_timer.setSingleShot(True)
@@ -99,9 +101,12 @@ class FrameDrawer:
                 self._curves_timer.start(max(0, round(wait * 1000)))
             drew = True
         else:
-            drew = self.curves.redraw() if added else False
+            # (not training: whatever waits, now; a plot may still wait from the last frames)
+            drew = self.curves.redraw() if added or not self.session.running else False
         snap = self.session.snapshot
         if snap is None or snap is self._drawn:
+            if snap is not None and self._texts_snap is not snap and not self.session.running:
+                self._draw_texts(snap)  # the figures a frame while training skipped
             if drew:
                 self.frames_drawn += 1
             return
@@ -115,10 +120,9 @@ class FrameDrawer:
         if self.on_model_info is not None:
             self.on_model_info(info, snap.status)
         self.controls.show_counter_name(snap.counter_name)
-        self.controls.show_epoch(snap.epoch)
-        if snap.last_record is not None:
-            self.output.show_losses(snap.last_record)
         now = time.perf_counter()
+        if not self.session.running or now - self._texts_drawn_at >= TEXT_INTERVAL_S:
+            self._draw_texts(snap)
         if not self.session.running:
             self._draw_network(snap)
         elif now - self._network_drawn_at >= NETWORK_INTERVAL_S:
@@ -135,6 +139,13 @@ class FrameDrawer:
         # Tell the worker once the frame is painted. pyqtgraph asks for the repaint through
         # posted events that post the paint request in turn, so wait two event-loop passes.
         QtCore.QTimer.singleShot(0, lambda: QtCore.QTimer.singleShot(0, snap.drawn.set))
+
+    def _draw_texts(self, snap) -> None:
+        self._texts_drawn_at = time.perf_counter()
+        self._texts_snap = snap
+        self.controls.show_epoch(snap.epoch)
+        if snap.last_record is not None:
+            self.output.show_losses(snap.last_record)
 
     def _redraw_curves(self) -> None:
         self._curves_drawn_at = time.perf_counter()
@@ -159,7 +170,8 @@ class FrameDrawer:
         recs = self.session.take_records()
         if recs:
             self.curves.add_records(recs)
-            self.output.show_losses(recs[-1])
+            if not self.session.running:  # (while training: with the counter, in draw)
+                self.output.show_losses(recs[-1])
         return bool(recs)
 
     def _show_report(self, report: dict, which: str) -> None:

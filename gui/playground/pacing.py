@@ -20,6 +20,9 @@ NETWORK_INTERVAL_S = 0.2
 #: how often, while training, the loss and accuracy curves are redrawn (a curve grows by a
 #: pixel or two between frames; the regions are drawn with every frame)
 CURVES_INTERVAL_S = 0.05
+#: how often, while training, the epoch counter and the loss figures above the plot change
+#: (a label whose text changes makes Qt lay out and repaint what lies around it)
+TEXT_INTERVAL_S = 0.1
 #: epochs per second for each speed setting; None is as fast as the computer goes
 SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
 #: where a new Playground starts: a pace a lecturer can talk over (TensorFlow Playground
