@@ -10,3 +10,19 @@ import os as _os
 if _os.environ.get("SCALELAB_QT_THREADPOOL", "") != "1":
     _os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
+
+
+def freeze_startup_objects() -> int:
+    """Take what start-up built out of the garbage collector's sight; returns how many objects.
+
+    The modules, classes, windows and widgets made at start-up live as long as the app,
+    and Python's full collection walks every one of them each time it runs (about 100,000
+    objects with the Playground open: a 20 ms pause in which the window answers nothing,
+    every few seconds while it trains). After ``gc.freeze()`` a collection looks only at
+    objects made later, which are collected as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

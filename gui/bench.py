@@ -62,6 +62,7 @@ def run(seconds: float = 8.0, size: str = "1500x950", presentation: bool = False
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtCore, QtWidgets
 
+    from gui import freeze_startup_objects
     from gui.playground.pacing import SPEEDS
     from gui.playground.view import PlaygroundView
 
@@ -80,6 +81,7 @@ def run(seconds: float = 8.0, size: str = "1500x950", presentation: bool = False
         view.set_presentation(True)
     for _ in range(5):
         app.processEvents()
+    freeze_startup_objects()  # as the app does once its window is up
 
     interval_ms = 5
     lateness: list[float] = []

@@ -10,7 +10,7 @@ import sys
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.spec import SpecError, save_spec
-from gui import app_settings, logs
+from gui import app_settings, freeze_startup_objects, logs
 from gui.playground.links import is_link, link_to_spec, spec_to_link
 
 # name -> (tab title, "module:Class"). Views are QWidgets; they may define
@@ -443,4 +443,6 @@ def run_app(args) -> int:
     window.app_session = True
     window.resize(1500, 950)
     window.show()
+    app.processEvents()
+    freeze_startup_objects()
     return app.exec()
