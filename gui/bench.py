@@ -3,7 +3,8 @@
 Opens the Playground offscreen on the spiral with a 2-8-8-2 network (inputs x1, x2),
 presses play at full speed and, for ``--seconds``, counts:
 
-- frames/s: decision-region images actually put on screen (with the curves),
+- frames/s: decision-region images actually put on screen (the curves, the counter and
+  the network follow at paces of their own, :mod:`gui.playground.pacing`),
 - training steps/s and epochs/s of the worker,
 - the event loop's worst stall: a ``QTimer`` asks to run every 5 ms and records how late
   it is each time; a blocked GUI thread shows up as lateness. The same is measured first
