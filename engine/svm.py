@@ -489,6 +489,44 @@ def two_variable_step(old_i: float, old_j: float, y_i: float, y_j: float, G_i: f
     return a_i, a_j
 
 
+def binary_setup(kernel: Kernel, X: np.ndarray, y: np.ndarray, cache_bytes: int, comm, pair_of):
+    """What both binary solvers start from: ``(comm, start, stop, cache, y)`` with this
+    rank's rows ``[start, stop)``, its kernel-row cache (a pair's, with the class store,
+    when one rank solves a pair of several classes) and ``y`` as float64."""
+    from .parallel import SerialComm, split_range
+
+    comm = comm if comm is not None else SerialComm()
+    n = len(y)
+    start, stop_row = split_range(n, comm.size, comm.rank)
+    if pair_of is not None and comm.size == 1 and pair_of[1].enabled:
+        cache = _PairRowCache(kernel, X, cache_bytes, *pair_of)
+    else:
+        cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes, widest=-(-n // comm.size))
+    return comm, start, stop_row, cache, np.asarray(y, np.float64)
+
+
+def binary_result(alpha: np.ndarray, yl: np.ndarray, yG: np.ndarray, C: float, comm, iterations: int,
+                  converged: bool, stopped: bool, violation: float, most_shrunk: int = 0) -> BinaryResult:
+    """A binary solver's result from its final state (collective: the threshold and the
+    objective are reduced over the ranks)."""
+    from .parallel import split_range
+
+    start, stop_row = split_range(len(alpha), comm.size, comm.rank)
+    rho, objective = rho_and_objective(alpha[start:stop_row], yl, yG, C, comm)
+    return BinaryResult(alpha=alpha, rho=float(rho), objective=float(objective), iterations=iterations,
+                        converged=converged, stopped=stopped, violation=float(max(violation, 0.0)),
+                        most_shrunk=most_shrunk)
+
+
+def dual_objective(al: np.ndarray, yl: np.ndarray, yG: np.ndarray, comm=None) -> float:
+    """The maximised dual objective ``e'a - 1/2 a'Qa`` from this rank's rows (summed over
+    the ranks of ``comm``: collective)."""
+    part = np.array([float(np.dot(al, yl * yG - 1.0))])
+    if comm is not None and comm.size > 1:
+        comm.allreduce_sum(part)
+    return float(-part[0] / 2.0)
+
+
 def rho_and_objective(al: np.ndarray, yl: np.ndarray, yG: np.ndarray, C: float, comm=None) -> tuple[float, float]:
     """libsvm's threshold ``rho`` (calculate_rho) and the maximised dual objective.
 
@@ -553,20 +591,10 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
     dict
         Whatever ``progress`` returns.
     """
-    from .parallel import SerialComm, split_range
-
-    comm = comm if comm is not None else SerialComm()
-    n = len(y)
-    start, stop_row = split_range(n, comm.size, comm.rank)
-    m = stop_row - start
-    parallel = comm.size > 1
-    if pair_of is not None and not parallel and pair_of[1].enabled:
-        cache = _PairRowCache(kernel, X, cache_bytes, *pair_of)
-    else:
-        cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes, widest=-(-n // comm.size))
+    comm, start, stop_row, cache, y_all = binary_setup(kernel, X, y, cache_bytes, comm, pair_of)
+    n, m, parallel = len(y), stop_row - start, comm.size > 1
     # The cache's hit path, inlined in the loop below (a lookup per chosen index).
     slot_of, last_used, cache_rows = cache.slot_of, cache.last_used, cache.rows
-    y_all = np.asarray(y, np.float64)
     yl = y_all[start:stop_row].copy()
     pos = yl > 0
     diag_all = kernel.diagonal(X)
@@ -779,19 +807,13 @@ def smo_binary(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol: floa
         update_sets(j, a_j)
         if it % report_every == 0:
             if progress is not None:
-                part = np.array([float(np.dot(alpha[start:stop_row], yl * yG - 1.0))])
-                if parallel:
-                    comm.allreduce_sum(part)
-                yield progress(it, violation, alpha, -part[0] / 2.0, current_rho)
+                yield progress(it, violation, alpha, dual_objective(alpha[start:stop_row], yl, yG, comm), current_rho)
             # Asked also without reports: a rank solving its own pairs must stop too.
             if stop is not None and stop():
                 stopped = True
                 break
 
-    rho, objective = rho_and_objective(alpha[start:stop_row], yl, yG, C, comm)
-    return BinaryResult(alpha=alpha, rho=float(rho), objective=float(objective), iterations=it,
-                        converged=converged, stopped=stopped, violation=float(max(violation, 0.0)),
-                        most_shrunk=counts["most_shrunk"])
+    return binary_result(alpha, yl, yG, C, comm, it, converged, stopped, violation, counts["most_shrunk"])
 
 
 # ----------------------------------------------------------------------------- one-vs-one

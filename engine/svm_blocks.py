@@ -36,10 +36,10 @@ import numpy as np
 from .svm import (
     REPORT_EVERY,
     TAU,
-    BinaryResult,
     Kernel,
-    KernelRowCache,
-    _PairRowCache,
+    binary_result,
+    binary_setup,
+    dual_objective,
     rho_and_objective,
     two_variable_step,
 )
@@ -62,18 +62,8 @@ def smo_working_set(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol:
     ``progress`` is called (and ``stop`` asked) after the outer step in which the count
     of iterations passes a multiple of ``report_every``.
     """
-    from .parallel import SerialComm, split_range
-
-    comm = comm if comm is not None else SerialComm()
-    n = len(y)
-    start, stop_row = split_range(n, comm.size, comm.rank)
-    m = stop_row - start
-    parallel = comm.size > 1
-    if pair_of is not None and not parallel and pair_of[1].enabled:
-        cache = _PairRowCache(kernel, X, cache_bytes, *pair_of)
-    else:
-        cache = KernelRowCache(kernel, X, start, stop_row, cache_bytes, widest=-(-n // comm.size))
-    y_all = np.asarray(y, np.float64)
+    comm, start, stop_row, cache, y_all = binary_setup(kernel, X, y, cache_bytes, comm, pair_of)
+    n, m, parallel = len(y), stop_row - start, comm.size > 1
     yl = y_all[start:stop_row].copy()
     pos = yl > 0
     sq_all = cache.sq_all
@@ -250,17 +240,12 @@ def smo_working_set(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol:
         if it // report_every > reported:
             reported = it // report_every
             if progress is not None:
-                part = np.array([float(np.dot(alpha[start:stop_row], yl * yG - 1.0))])
-                if parallel:
-                    comm.allreduce_sum(part)
-                yield progress(it, violation, alpha, -part[0] / 2.0, current_rho)
+                yield progress(it, violation, alpha, dual_objective(alpha[start:stop_row], yl, yG, comm), current_rho)
             if stop is not None and stop():
                 stopped = True
                 break
 
-    rho, objective = rho_and_objective(alpha[start:stop_row], yl, yG, C, comm)
-    return BinaryResult(alpha=alpha, rho=float(rho), objective=float(objective), iterations=it,
-                        converged=converged, stopped=stopped, violation=float(max(violation, 0.0)))
+    return binary_result(alpha, yl, yG, C, comm, it, converged, stopped, violation)
 
 
 def _ranked(values: np.ndarray, rows: np.ndarray, slot_of_row: np.ndarray, keep: np.ndarray) -> np.ndarray:
