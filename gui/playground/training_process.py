@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import queue
 import threading
 
@@ -152,8 +153,18 @@ class TrainerProcess:
 
 
 # ============================================================================ the child
+#: how much lower the training process's scheduling priority is than the window's (Unix
+#: ``nice``): where the two must share a core, the window's paints come first
+NICENESS = 5
+
+
 def serve(conn) -> None:
     """The trainer process's main loop: answer commands until ``quit`` or the pipe closes."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(NICENESS)
+        except OSError:
+            pass  # (not allowed here: the same priority as the window)
     _Trainer(conn).serve()
 
 

@@ -120,3 +120,21 @@ def test_a_trainer_process_that_dies_is_reported_and_a_reset_starts_a_new_one(qt
         qtbot.waitUntil(lambda: not session.running and session.epoch == 1, timeout=20_000)
     finally:
         session.close()
+
+
+def test_the_trainer_process_runs_at_a_lower_priority_than_the_window(qtbot):
+    import os
+
+    from gui.playground.training_process import NICENESS
+
+    session = TrainingSession(in_process=True)
+    try:
+        session.reset(SPEC, load_dataset(SPEC))
+        pid = session._proc.process.pid
+        # (the process lowers its own priority as it starts serving)
+        assert session.step()
+        qtbot.waitUntil(lambda: not session.running, timeout=20_000)
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + NICENESS)
+    finally:
+        session.close()
