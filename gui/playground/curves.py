@@ -75,6 +75,8 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
 
 #: epochs per pixel column beyond which the curves are thinned out (in min/max pairs)
 CURVE_POINTS_PER_PIXEL = 0.5
+#: when the data leave the y range, the new range reaches this share of its span further
+Y_HEADROOM = 0.2
 
 TRAIN_COLOR = "#5F6368"
 TEST_COLOR = theme.CLASS_COLORS[5]
@@ -242,6 +244,11 @@ class CurvePlot(pg.PlotWidget):
             self.setXRange(*self._x_range, padding=0.0)
         shrink = yr is not None and (y1 - y0) < 0.6 * (yr[1] - yr[0]) and now - self._y_changed_at > 1.0
         if yr is None or y0 < yr[0] or y1 > yr[1] or shrink:
+            if yr is not None and not shrink:
+                # data left the range: room beyond it on that side, so that a curve creeping
+                # up (accuracy) or down (a log loss) does not change the axis every frame
+                room = Y_HEADROOM * (y1 - y0)
+                y0, y1 = (y0 - room if y0 < yr[0] else yr[0]), (y1 + room if y1 > yr[1] else yr[1])
             self._y_range = (y0, y1)
             self._y_changed_at = now
             self.setYRange(y0, y1, padding=0.0)

@@ -149,3 +149,26 @@ def test_cached_axes_are_redrawn_when_their_range_changes(qtbot, axis):
     qtbot.wait(50)
     after = axis_pixels()
     assert before != after  # new tick labels, not the cached picture of the old ones
+
+
+def test_a_curve_leaving_its_y_range_gets_room_beyond_it(qtbot):
+    from gui.playground.curves import Y_HEADROOM
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+
+    def accuracy(first: int, values: list[float]) -> None:
+        panel.add_records([{"epoch": first + i, "train_loss": 0.5, "test_loss": 0.5, "train_accuracy": v,
+                            "test_accuracy": v} for i, v in enumerate(values)])
+        panel.redraw()
+
+    accuracy(1, [0.50, 0.52])
+    top = panel.acc_plot.viewRange()[1][1]
+    accuracy(3, [top + 0.01])  # out of the range at the top
+    lo, hi = panel.acc_plot.viewRange()[1]
+    pad = max((top + 0.01) * 0.05, 1e-3)  # the plot's own padding above the highest value
+    assert lo == 0.0
+    assert hi == pytest.approx(top + 0.01 + pad + Y_HEADROOM * (top + 0.01 + pad))
+    # a little higher again: the axis stays where it is
+    accuracy(4, [top + 0.02, top + 0.03])
+    assert panel.acc_plot.viewRange()[1] == pytest.approx([lo, hi])
