@@ -2,12 +2,15 @@
 
 Frames are drawn as they arrive (the worker sends at most ``FRAME_RATE_HZ`` of them) and
 by the view's frame timer, which catches curves' records that arrived without a new
-picture. Each snapshot is drawn once; the network drawing, the most expensive part, at
-most every ``NETWORK_INTERVAL_S`` while training.
+picture. Each snapshot is drawn once. While training, the regions go on screen with every
+frame and the rest at paces of their own (:mod:`gui.playground.pacing`), each in a pass of
+the event loop of its own (:class:`Paced`): the curves a plot at a time, the counter and the
+loss figures, the network. When training stops, everything waiting is drawn at once.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -20,6 +23,46 @@ from gui.playground.pacing import CURVES_INTERVAL_S, NETWORK_INTERVAL_S, TEXT_IN
 from gui.playground.render import thumbnail_rgb
 from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
+
+
+class Paced:
+    """One drawing made in a pass of the event loop of its own, at most every ``interval_s``:
+    what is asked for meanwhile waits, and only the newest argument is drawn.
+
+    The timer belongs to ``owner``, the widget drawn: it goes with it, never firing on a
+    widget already deleted.
+    """
+
+    def __init__(self, owner: QtCore.QObject, interval_s: float, draw: Callable):
+        self.interval_s = interval_s
+        self._draw = draw
+        self._timer = QtCore.QTimer(owner)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.flush)
+        self._drawn_at = -math.inf
+        self._waiting = False
+        self._arg = None
+
+    def request(self, arg=None) -> None:
+        """Draw ``arg`` in a later pass, once ``interval_s`` has passed since the last drawing."""
+        self._arg, self._waiting = arg, True
+        if not self._timer.isActive():
+            wait = max(0.0, self.interval_s - (time.perf_counter() - self._drawn_at))
+            self._timer.start(round(wait * 1000))
+
+    def flush(self) -> None:
+        """Draw what waits, now."""
+        self._timer.stop()
+        if not self._waiting:
+            return
+        arg, self._arg, self._waiting = self._arg, None, False
+        self._drawn_at = time.perf_counter()
+        self._draw(arg)
+
+    def cancel(self) -> None:
+        """Forget what waits."""
+        self._timer.stop()
+        self._arg, self._waiting = None, False
 
 
 class FrameDrawer:
@@ -42,28 +85,18 @@ class FrameDrawer:
         self.hover: tuple[int, int] | None = None
         self._drawn = None
         self._drawn_report = None
-        self._network_drawn_at = 0.0
         #: the test panel's ROC tab (a :class:`~gui.playground.roc_panel.RocPanel`), drawn with the scores
         self.roc = None
         #: called with each new snapshot's ``model_info`` and status (the model's own panels)
         self.on_model_info: Callable[[dict | None, str], None] | None = None
-        # (each timer belongs to the widget it draws: it goes with it, never firing on a
-        # widget already deleted)
-        self._curves_timer = QtCore.QTimer(self.curves)
-        self._curves_timer.setSingleShot(True)
-        self._curves_timer.timeout.connect(self._redraw_curves)
-        self._curves_drawn_at = 0.0
-        self._texts_drawn_at = 0.0
-        self._texts_snap = None
-        self._network_snap = None
-        self._network_timer = QtCore.QTimer(network)
-        self._network_timer.setSingleShot(True)
-        self._network_timer.setInterval(0)
-        self._network_timer.timeout.connect(self._draw_network)
+        # The curves every CURVES_INTERVAL_S per plot, the two plots in turns.
+        self._curves = Paced(self.curves, CURVES_INTERVAL_S / 2, self._redraw_curves)
+        self._texts = Paced(controls, TEXT_INTERVAL_S, self._draw_texts)
+        self._network = Paced(network, NETWORK_INTERVAL_S, self._draw_network)
 
     def forget(self, report: bool = True) -> None:
         """Draw the next snapshot even if it was drawn (the widgets were rebuilt or cleared)."""
-        self._network_snap = None  # (a network drawing still waiting may be of the old network)
+        self._network.cancel()  # (a network drawing still waiting may be of the old network)
         self._drawn = None
         if report:
             self._drawn_report = None
@@ -91,22 +124,20 @@ class FrameDrawer:
 
     def draw(self) -> None:
         """Draw what is new since the last frame."""
+        running = self.session.running
         added = self._add_records()
-        if added and self.session.running:
-            # The curves in later passes of the event loop, a plot at a time: their paints
-            # and the regions' then never add up to one long stretch that input and timers
-            # wait behind. Each plot at most every CURVES_INTERVAL_S, the two in turns.
-            if not self._curves_timer.isActive():
-                wait = CURVES_INTERVAL_S / 2 - (time.perf_counter() - self._curves_drawn_at)
-                self._curves_timer.start(max(0, round(wait * 1000)))
-            drew = True
+        if running:
+            if added:
+                self._curves.request()
+            drew = added
         else:
-            # (not training: whatever waits, now; a plot may still wait from the last frames)
-            drew = self.curves.redraw() if added or not self.session.running else False
+            self._curves.cancel()
+            drew = self.curves.redraw()  # (whatever waits, a plot from the last frames too)
         snap = self.session.snapshot
         if snap is None or snap is self._drawn:
-            if snap is not None and self._texts_snap is not snap and not self.session.running:
-                self._draw_texts(snap)  # the figures a frame while training skipped
+            if not running:  # what frames while training left waiting
+                self._texts.flush()
+                self._network.flush()
             if drew:
                 self.frames_drawn += 1
             return
@@ -120,16 +151,11 @@ class FrameDrawer:
         if self.on_model_info is not None:
             self.on_model_info(info, snap.status)
         self.controls.show_counter_name(snap.counter_name)
-        now = time.perf_counter()
-        if not self.session.running or now - self._texts_drawn_at >= TEXT_INTERVAL_S:
-            self._draw_texts(snap)
-        if not self.session.running:
-            self._draw_network(snap)
-        elif now - self._network_drawn_at >= NETWORK_INTERVAL_S:
-            # (like the curves, in a pass of the event loop of its own)
-            self._network_drawn_at = now
-            self._network_snap = snap
-            self._network_timer.start()
+        self._texts.request(snap)
+        self._network.request(snap)
+        if not running:
+            self._texts.flush()
+            self._network.flush()
         if self.hover is not None and snap.preview is not None and snap.preview_key == self.hover:
             self.data_plot.set_preview(thumbnail_rgb(snap.preview), self.network.node_name(*self.hover))
         if snap.report is not None and snap.report is not self._drawn_report:
@@ -141,26 +167,17 @@ class FrameDrawer:
         QtCore.QTimer.singleShot(0, lambda: QtCore.QTimer.singleShot(0, snap.drawn.set))
 
     def _draw_texts(self, snap) -> None:
-        self._texts_drawn_at = time.perf_counter()
-        self._texts_snap = snap
         self.controls.show_epoch(snap.epoch)
         if snap.last_record is not None:
             self.output.show_losses(snap.last_record)
 
-    def _redraw_curves(self) -> None:
-        self._curves_drawn_at = time.perf_counter()
-        if self.session.running:
-            if self.curves.redraw_next():  # the other plot in a later pass of its own
-                self._curves_timer.start(round(CURVES_INTERVAL_S * 500))
-        else:
+    def _redraw_curves(self, _=None) -> None:
+        if not self.session.running:
             self.curves.redraw()
+        elif self.curves.redraw_next():
+            self._curves.request()  # the other plot in a later pass of its own
 
-    def _draw_network(self, snap=None) -> None:
-        snap = snap if snap is not None else self._network_snap
-        self._network_snap = None
-        if snap is None:
-            return
-        self._network_drawn_at = time.perf_counter()
+    def _draw_network(self, snap) -> None:
         self.network.set_draft(self.session.running)
         self.network.show_weights(snap.weights)
         if snap.neurons is not None:

@@ -172,3 +172,30 @@ def test_a_curve_leaving_its_y_range_gets_room_beyond_it(qtbot):
     # a little higher again: the axis stays where it is
     accuracy(4, [top + 0.02, top + 0.03])
     assert panel.acc_plot.viewRange()[1] == pytest.approx([lo, hi])
+
+
+def test_a_paced_drawing_merges_requests_and_keeps_its_interval(qtbot):
+    from PySide6 import QtWidgets
+
+    from gui.playground.frame_drawer import Paced
+
+    owner = QtWidgets.QWidget()
+    qtbot.addWidget(owner)
+    drawn: list[tuple[object, float]] = []
+    paced = Paced(owner, 0.1, lambda arg: drawn.append((arg, time.perf_counter())))
+    paced.request("a")
+    paced.request("b")  # before the first one is drawn: only the newest is
+    qtbot.waitUntil(lambda: len(drawn) == 1, timeout=2000)
+    assert drawn[0][0] == "b"
+    paced.request("c")
+    qtbot.waitUntil(lambda: len(drawn) == 2, timeout=2000)
+    assert drawn[1][0] == "c" and drawn[1][1] - drawn[0][1] >= 0.09
+    paced.request("d")
+    paced.flush()  # now, not in a later pass
+    assert drawn[-1][0] == "d"
+    paced.request("e")
+    paced.cancel()
+    qtbot.wait(250)
+    assert [d[0] for d in drawn] == ["b", "c", "d"]
+    paced.flush()  # nothing waits: nothing drawn
+    assert len(drawn) == 3
