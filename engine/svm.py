@@ -215,30 +215,15 @@ class KernelRowCache:
             cands = np.asarray(candidates(), np.int64)
             cands = cands[(cands != i) & (self.slot_of[cands] < 0)]
             want += cands[:min(self.BLOCK, room) - 1].tolist()
-        slots = []
-        for r in want:
-            if self.full:
-                slot = r
-            elif self.filled < self.n_slots:
-                slot = self.filled
-                self.filled += 1
-            else:
-                slot = int(np.argmin(self.last_used))
-                self.slot_of[self.row_in_slot[slot]] = -1
-            self.row_in_slot[slot] = r
-            self.slot_of[r] = slot
-            # Rows fetched ahead count as older than the one asked for: the next miss
-            # must not evict the row the caller is holding.
-            self.last_used[slot] = self.clock if r == i else self.clock - 1
-            slots.append(slot)
+        want = np.array(want, np.int64)
+        places = self._place(want)
+        # Rows fetched ahead count as older than the one asked for: the next miss must not
+        # evict the row the caller is holding.
+        self.last_used[places] = self.clock - 1
+        self.last_used[places[0]] = self.clock
         self.computed += len(want)
-        block = self._compute(np.array(want))
-        if len(slots) == 1:
-            self.rows[slots[0]] = block[0]
-        else:
-            self.rows[np.array(slots)] = block
-        return self.rows[slots[0]]
-
+        self.rows[places] = self._compute(want)
+        return self.rows[places[0]]
 
     def fetch(self, idx: np.ndarray, out: np.ndarray, out_rows: np.ndarray) -> None:
         """Copy the rows of indices ``idx`` into ``out[out_rows]``, the missing
@@ -256,24 +241,35 @@ class KernelRowCache:
         block = self._compute(want)
         out[out_rows[miss]] = block
         self.computed += len(want)
+        places = self._place(want)
+        self.last_used[places] = self.clock
+        self.rows[places] = block[:len(places)]
+
+    def _place(self, want: np.ndarray) -> np.ndarray:
+        """Slots for the rows ``want`` (none of them cached), recorded in the maps: a row's own
+        slot when every row fits, else the empty slots, then the least recently used ones
+        (never one used at this clock). Fewer slots than rows when the cache is smaller."""
         if self.full:
             places = want
         else:
-            room = self.n_slots - self.filled
-            places = np.arange(self.filled, self.filled + min(room, len(want)))
+            places = np.arange(self.filled, self.filled + min(self.n_slots - self.filled, len(want)))
             self.filled += len(places)
             self.last_used[places] = self.clock
-            if len(places) < len(want):
-                # then the least recently used slots, never one read or filled just now
-                order = np.argsort(self.last_used, kind="stable")
-                order = order[self.last_used[order] < self.clock][: len(want) - len(places)]
+            need = len(want) - len(places)
+            if need:
+                if need == 1:  # (libsvm's solver misses one row at a time: no sort)
+                    older = np.where(self.last_used < self.clock, self.last_used, np.iinfo(np.int64).max)
+                    oldest = int(np.argmin(older))
+                    order = np.array([oldest] if older[oldest] < np.iinfo(np.int64).max else [], np.int64)
+                else:
+                    order = np.argsort(self.last_used, kind="stable")
+                    order = order[self.last_used[order] < self.clock][:need]
                 self.slot_of[self.row_in_slot[order]] = -1
                 places = np.concatenate([places, order])
-            want, block = want[:len(places)], block[:len(places)]
-        self.row_in_slot[places] = want
-        self.slot_of[want] = places
-        self.last_used[places] = self.clock
-        self.rows[places] = block
+        kept = want[:len(places)]
+        self.row_in_slot[places] = kept
+        self.slot_of[kept] = places
+        return places
 
     def _compute(self, idx: np.ndarray) -> np.ndarray:
         """Rows ``idx`` (indices into ``X_all``) against this rank's rows: (len(idx), m) float32."""
