@@ -155,7 +155,7 @@ class TrainerProcess:
 # ============================================================================ the child
 #: how much lower the training process's scheduling priority is than the window's (Unix
 #: ``nice``): where the two must share a core, the window's paints come first
-NICENESS = 5
+NICENESS = 12
 
 
 def serve(conn) -> None:
