@@ -34,8 +34,7 @@ import warnings
 
 import numpy as np
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+from .parallel import THREAD_VARIABLES, one_thread_environment
 
 CASES = {
     "tiny": dict(n=1000, d=2, classes=2, hidden=(8, 8), batch=10, optimizer="sgd", lr=0.05,
@@ -61,7 +60,7 @@ def _limit_threads() -> object | None:
         from threadpoolctl import threadpool_limits
     except ImportError:
         if os.environ.get("SCALELAB_BENCH_REEXEC") != "1":
-            env = dict(os.environ, SCALELAB_BENCH_REEXEC="1", **{v: "1" for v in _THREAD_VARS})
+            env = dict(one_thread_environment(), SCALELAB_BENCH_REEXEC="1")
             sys.stdout.flush()
             os.execve(sys.executable, [sys.executable, "-m", "engine", *sys.argv[1:]], env)
         return None
@@ -276,7 +275,7 @@ def main(quick: bool = False, cases=None, ranks: int | None = None, reductions=N
         pools = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info())
         print(f"thread pools (threadpoolctl): {pools or 'none loaded yet'}")
     else:
-        print("thread pools: limited to 1 through " + ", ".join(_THREAD_VARS[:3]))
+        print("thread pools: limited to 1 through " + ", ".join(THREAD_VARIABLES[:3]))
     for env in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if os.environ.get(env):
             print(f"note: {env}={os.environ[env]} is set; it changes OpenBLAS's kernels")

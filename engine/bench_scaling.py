@@ -29,11 +29,10 @@ import sys
 
 import numpy as np
 
-from .parallel import local_mpirun, mpirun_unavailable
+from .parallel import local_mpirun, mpirun_unavailable, one_thread_environment
 
 CASE = dict(n=20_000, d=200, classes=8, hidden=(256, 128), batch=128, optimizer="adam", lr=0.001, data="blobs200")
 TARGET_EFFICIENCY = 0.90
-_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 #: the gradient reductions, and the environment that picks each (``engine.grad_reduce``)
 REDUCTIONS = {
     "shared": {"SCALELAB_SHARED_MEMORY": "1", "SCALELAB_OVERLAP": "1"},
@@ -49,8 +48,8 @@ def _root() -> str:
 
 def _launch(ranks: int, reduction: str, epochs: int, batch: int) -> dict | str:
     """Run the worker on ``ranks`` ranks with global batch ``batch``; its JSON result, or why there is none."""
-    env = dict(os.environ, PYTHONPATH=_root() + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               **REDUCTIONS[reduction], **{v: "1" for v in _THREADS})
+    env = dict(one_thread_environment(), PYTHONPATH=_root() + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               **REDUCTIONS[reduction])
     cmd = [sys.executable, "-m", "engine.bench_scaling", "worker", str(epochs), str(batch)]
     if ranks > 1:
         why = mpirun_unavailable()

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from .parallel import local_mpirun, mpirun_unavailable
+from .parallel import local_mpirun, mpirun_unavailable, one_thread_environment
 
 PROBLEMS = {
     "binary": dict(n=5000, d=50, classes=2, C=1.0, gamma="scale"),
@@ -91,8 +91,7 @@ def _fit_two_ranks(name: str, repeats: int) -> tuple[float, float] | str:
         return why
     cmd = local_mpirun(2) + [sys.executable, "-m", "engine.bench_svm", "worker", name, str(repeats)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(one_thread_environment(), PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=3600)
     for line in proc.stdout.splitlines():
         if line.startswith("{"):

@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from .parallel import local_mpirun, mpirun_unavailable
+from .parallel import local_mpirun, mpirun_unavailable, one_thread_environment
 
 #: n from 10^3 to 10^7 in half-decade steps
 DEFAULT_SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000)
@@ -188,8 +188,7 @@ def measure_mpi(sizes=DEFAULT_SIZES, ranks: int = 2, repeats: int = 3, on_starte
     if why:
         raise RuntimeError(why)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(one_thread_environment(), PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen(mpi_command(sizes, ranks, repeats), cwd=root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     if on_started is not None:

@@ -26,12 +26,14 @@ a process that runs Qt is never forked.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
 import queue
 import threading
 
+from engine.parallel import THREAD_VARIABLES
 from gui.playground.frames import RenderOptions, TrainingSnapshot
 from gui.playground.pacing import Pacer
 from gui.playground.training_run import TrainingRun
@@ -62,6 +64,28 @@ def _context():
     return _CONTEXT
 
 
+@contextlib.contextmanager
+def _one_blas_thread():
+    """While a trainer starts: the environment that gives its NumPy one BLAS thread.
+
+    The Playground's products are small (a batch of ten, a grid of 10,000 points by a few
+    neurons); a second BLAS thread gains nothing on them and spins between calls, taking a
+    core the window needs (it took half of one in the benchmark). A forkserver is started
+    with the environment of the moment, once, and NumPy loads there; spawn starts every
+    child that way. The window's own environment, which later jobs inherit, is put back.
+    """
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def snapshot_fields(snap: TrainingSnapshot) -> dict:
     """A snapshot's fields without its ``drawn`` event (which cannot cross processes)."""
     return {f.name: getattr(snap, f.name) for f in dataclasses.fields(snap) if f.name != "drawn"}
@@ -86,7 +110,8 @@ class TrainerProcess:
         ctx = _context()
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=serve, args=(child,), name="scalelab-trainer", daemon=True)
-        self.process.start()
+        with _one_blas_thread():
+            self.process.start()
         child.close()
         self.on_message = on_message
         self._replies: queue.Queue = queue.Queue()

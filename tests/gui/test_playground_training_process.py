@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from engine.data import load_dataset
 from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec
@@ -138,3 +139,34 @@ def test_the_trainer_process_runs_at_a_lower_priority_than_the_window(qtbot):
         assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + NICENESS)
     finally:
         session.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_trainer_process_runs_blas_on_one_thread_and_leaves_the_window_environment_alone(qtbot, monkeypatch):
+    """A second BLAS thread in the trainer only spins between its small products, taking a core
+    the window needs; the window's own environment (which the jobs it starts inherit) keeps its
+    value."""
+    import os
+    from pathlib import Path
+
+    from engine.parallel import THREAD_VARIABLES
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    session = TrainingSession(in_process=True)
+    try:
+        session.reset(SPEC, load_dataset(SPEC))
+        pid = session._proc.process.pid
+        assert session.start()
+        _wait_for(qtbot, session, 30)
+        threads = len(list(Path(f"/proc/{pid}/task").iterdir()))
+        session.pause()
+        qtbot.waitUntil(lambda: not session.running, timeout=20_000)
+        environ = dict(item.split("=", 1) for item in
+                       Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in item)
+        assert all(environ.get(name) == "1" for name in THREAD_VARIABLES)
+        # training, and only one thread in the process
+        assert threads == 1
+    finally:
+        session.close()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2" and "OMP_NUM_THREADS" not in os.environ
