@@ -4,8 +4,9 @@ Frames are drawn as they arrive (the worker sends at most ``FRAME_RATE_HZ`` of t
 by the view's frame timer, which catches curves' records that arrived without a new
 picture. Each snapshot is drawn once. While training, the regions go on screen with every
 frame and the rest at paces of their own (:mod:`gui.playground.pacing`), each in a pass of
-the event loop of its own (:class:`Paced`): the curves a plot at a time, the counter and the
-loss figures, the network. When training stops, everything waiting is drawn at once.
+the event loop of its own (:class:`Paced`), kept apart from each other and from the frames
+(:class:`DrawSpacer`): the curves a plot at a time, the counter and the loss figures, the
+network. When training stops, everything waiting is drawn at once.
 """
 
 from __future__ import annotations
@@ -19,26 +20,50 @@ from PySide6 import QtCore
 from gui.playground.confusion import ConfusionPanel
 from gui.playground.network_editor import NetworkEditor
 from gui.playground.output_panel import OutputPanel
-from gui.playground.pacing import CURVES_INTERVAL_S, NETWORK_INTERVAL_S, TEXT_INTERVAL_S
+from gui.playground.pacing import CURVES_INTERVAL_S, DRAW_GAP_S, NETWORK_INTERVAL_S, TEXT_INTERVAL_S
 from gui.playground.render import thumbnail_rgb
 from gui.playground.training import TrainingSession
 from gui.playground.training_controls import TrainingControls
 
 
+class DrawSpacer:
+    """Keeps the paced drawings apart from each other and from the frames: after any of them,
+    the next paced one waits ``gap_s``, so that each is painted in a stretch of its own
+    (Qt paints every widget changed since the last paint at once; a curve plot, the network
+    and the regions painted together held the window three times as long as one of them).
+    Frames never wait: they only push the paced drawings back.
+    """
+
+    def __init__(self, gap_s: float):
+        self.gap_s = gap_s
+        self._last = -math.inf
+
+    def mark(self) -> None:
+        """Something was drawn just now."""
+        self._last = time.perf_counter()
+
+    def wait_s(self) -> float:
+        """How long the next paced drawing should still wait."""
+        return max(0.0, self._last + self.gap_s - time.perf_counter())
+
+
 class Paced:
     """One drawing made in a pass of the event loop of its own, at most every ``interval_s``:
-    what is asked for meanwhile waits, and only the newest argument is drawn.
+    what is asked for meanwhile waits, and only the newest argument is drawn. With a
+    ``spacer``, it also waits for the spacer's gap after any other drawing.
 
     The timer belongs to ``owner``, the widget drawn: it goes with it, never firing on a
     widget already deleted.
     """
 
-    def __init__(self, owner: QtCore.QObject, interval_s: float, draw: Callable):
+    def __init__(self, owner: QtCore.QObject, interval_s: float, draw: Callable,
+                 spacer: DrawSpacer | None = None):
         self.interval_s = interval_s
         self._draw = draw
+        self._spacer = spacer
         self._timer = QtCore.QTimer(owner)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._due)
         self._drawn_at = -math.inf
         self._waiting = False
         self._arg = None
@@ -48,7 +73,16 @@ class Paced:
         self._arg, self._waiting = arg, True
         if not self._timer.isActive():
             wait = max(0.0, self.interval_s - (time.perf_counter() - self._drawn_at))
+            if self._spacer is not None:
+                wait = max(wait, self._spacer.wait_s())
             self._timer.start(round(wait * 1000))
+
+    def _due(self) -> None:
+        wait = 0.0 if self._spacer is None else self._spacer.wait_s()
+        if wait > 0.0:  # something else was drawn meanwhile: a stretch of its own after it
+            self._timer.start(max(1, round(wait * 1000)))
+            return
+        self.flush()
 
     def flush(self) -> None:
         """Draw what waits, now."""
@@ -58,6 +92,8 @@ class Paced:
         arg, self._arg, self._waiting = self._arg, None, False
         self._drawn_at = time.perf_counter()
         self._draw(arg)
+        if self._spacer is not None:
+            self._spacer.mark()
 
     def cancel(self) -> None:
         """Forget what waits."""
@@ -90,9 +126,10 @@ class FrameDrawer:
         #: called with each new snapshot's ``model_info`` and status (the model's own panels)
         self.on_model_info: Callable[[dict | None, str], None] | None = None
         # The curves every CURVES_INTERVAL_S per plot, the two plots in turns.
-        self._curves = Paced(self.curves, CURVES_INTERVAL_S / 2, self._redraw_curves)
-        self._texts = Paced(controls, TEXT_INTERVAL_S, self._draw_texts)
-        self._network = Paced(network, NETWORK_INTERVAL_S, self._draw_network)
+        self._spacer = DrawSpacer(DRAW_GAP_S)
+        self._curves = Paced(self.curves, CURVES_INTERVAL_S / 2, self._redraw_curves, self._spacer)
+        self._texts = Paced(controls, TEXT_INTERVAL_S, self._draw_texts, self._spacer)
+        self._network = Paced(network, NETWORK_INTERVAL_S, self._draw_network, self._spacer)
 
     def forget(self, report: bool = True) -> None:
         """Draw the next snapshot even if it was drawn (the widgets were rebuilt or cleared)."""
@@ -162,6 +199,7 @@ class FrameDrawer:
             self._drawn_report = snap.report
             self._show_report(snap.report, snap.report_on)
         self.frames_drawn += 1
+        self._spacer.mark()
         # Tell the worker once the frame is painted. pyqtgraph asks for the repaint through
         # posted events that post the paint request in turn, so wait two event-loop passes.
         QtCore.QTimer.singleShot(0, lambda: QtCore.QTimer.singleShot(0, snap.drawn.set))

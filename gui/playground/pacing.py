@@ -23,6 +23,9 @@ CURVES_INTERVAL_S = 0.05
 #: how often, while training, the epoch counter and the loss figures above the plot change
 #: (a label whose text changes makes Qt lay out and repaint what lies around it)
 TEXT_INTERVAL_S = 0.1
+#: while training, how long after a frame or another paced drawing a paced one waits, so
+#: that each is painted in a stretch of the event loop of its own (frames come every 17 ms)
+DRAW_GAP_S = 0.006
 #: epochs per second for each speed setting; None is as fast as the computer goes
 SPEEDS: tuple[float | None, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, None)
 #: where a new Playground starts: a pace a lecturer can talk over (TensorFlow Playground

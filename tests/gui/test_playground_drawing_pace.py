@@ -199,3 +199,80 @@ def test_a_paced_drawing_merges_requests_and_keeps_its_interval(qtbot):
     assert [d[0] for d in drawn] == ["b", "c", "d"]
     paced.flush()  # nothing waits: nothing drawn
     assert len(drawn) == 3
+
+
+def test_paced_drawings_keep_apart_from_each_other_and_from_the_frames(qtbot):
+    """Two drawings due at once are painted in stretches of their own, a spacer's gap apart;
+    a frame drawn meanwhile pushes the next one back; flush (training stopped) never waits."""
+    from PySide6 import QtWidgets
+
+    from gui.playground.frame_drawer import DrawSpacer, Paced
+
+    owner = QtWidgets.QWidget()
+    qtbot.addWidget(owner)
+    spacer = DrawSpacer(0.05)
+    drawn: list[tuple[str, float]] = []
+    one = Paced(owner, 0.0, lambda arg: drawn.append(("one", time.perf_counter())), spacer)
+    two = Paced(owner, 0.0, lambda arg: drawn.append(("two", time.perf_counter())), spacer)
+    one.request()
+    two.request()
+    qtbot.waitUntil(lambda: len(drawn) == 2, timeout=2000)
+    assert drawn[1][1] - drawn[0][1] >= 0.045
+    # a frame just drawn: the next paced drawing waits the gap after it
+    spacer.mark()
+    framed = time.perf_counter()
+    one.request()
+    qtbot.waitUntil(lambda: len(drawn) == 3, timeout=2000)
+    assert drawn[2][1] - framed >= 0.045
+    # a drawing whose timer fires while a frame has just been drawn is put off again
+    two.request()
+    qtbot.wait(20)
+    spacer.mark()
+    framed = time.perf_counter()
+    qtbot.waitUntil(lambda: len(drawn) == 4, timeout=2000)
+    assert drawn[3][1] - framed >= 0.045
+    spacer.mark()
+    one.request()
+    one.flush()
+    assert drawn[-1][0] == "one" and len(drawn) == 5
+
+
+def test_while_training_the_paced_drawings_are_painted_apart_from_the_frames(qtbot, playground, monkeypatch):
+    """In a real run at full speed: the curves, the counter and the network are each drawn at
+    least ``DRAW_GAP_S`` after the last frame or other paced drawing."""
+    from gui.playground.pacing import DRAW_GAP_S
+
+    view = playground
+    frames = view.frames
+    events: list[tuple[str, float]] = []
+    for name in ("_redraw_curves", "_draw_texts", "_draw_network"):
+        paced = {"_redraw_curves": frames._curves, "_draw_texts": frames._texts, "_draw_network": frames._network}[name]
+        original = paced._draw
+
+        def spy(arg, _original=original, _name=name):
+            events.append((_name, time.perf_counter()))
+            return _original(arg)
+
+        monkeypatch.setattr(paced, "_draw", spy)
+    original_mark = frames._spacer.mark
+
+    def mark():
+        events.append(("mark", time.perf_counter()))
+        original_mark()
+
+    monkeypatch.setattr(frames._spacer, "mark", mark)
+    view.settings.set(speed_index=len(SPEEDS) - 1)
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: view.session.running and view.session.epoch >= 20, timeout=20_000)
+    events.clear()
+    qtbot.wait(1500)
+    running = list(events)
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: not view.session.running, timeout=20_000)
+    drawings = [(i, t) for i, (name, t) in enumerate(running) if name != "mark"]
+    assert {running[i][0] for i, _ in drawings} == {"_redraw_curves", "_draw_texts", "_draw_network"}
+    for i, t in drawings:
+        before = [u for name, u in running[:i] if name == "mark"]
+        if before:
+            # (the mark right after a paced drawing is its own: the one before it counts)
+            assert t - before[-1] >= DRAW_GAP_S * 0.9
