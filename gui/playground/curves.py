@@ -9,6 +9,7 @@ timer with ``setData`` on curves created once, with thin pens and ranges set by 
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import time
 
@@ -56,21 +57,46 @@ class MetricsBuffer:
         return [[float(self._data[c][i]) for c in COLUMNS] for i in range(self.n)]
 
 
+#: values smoothed per matrix product in :func:`ema`
+_EMA_BLOCK = 512
+
+
+@functools.lru_cache(maxsize=4)
+def _ema_powers(weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """``weight ** (i - j)`` below the diagonal (0 above), and ``weight ** (i + 1)``."""
+    k = np.arange(_EMA_BLOCK)
+    lower = k[:, None] >= k[None, :]
+    return np.where(lower, weight ** np.where(lower, k[:, None] - k[None, :], 0), 0.0), weight ** (k + 1.0)
+
+
 def ema(values: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's debiased exponential moving average (``weight`` 0 = no smoothing)."""
+    """TensorBoard's debiased exponential moving average (``weight`` 0 = no smoothing).
+
+    ``s_k = weight * s_(k-1) + (1 - weight) * v_k`` over the finite values (the others are
+    kept as they are and skip a turn), divided by ``1 - weight**k``. Computed a block of
+    ``_EMA_BLOCK`` values at a time, each block one product with the matrix of the powers of
+    ``weight`` plus what the block before carries over: the curves are smoothed again at
+    every redraw, and a loop over ten thousand epochs took milliseconds of the window's time.
+    """
+    values = np.asarray(values)
     if weight <= 0 or len(values) == 0:
         return values
-    out = np.empty_like(values)
-    last = 0.0
-    num = 0
-    for i, v in enumerate(values):
-        if not math.isfinite(v):
-            out[i] = v
-            continue
-        last = last * weight + (1 - weight) * v
-        num += 1
-        out[i] = last / (1 - weight**num)
-    return out
+    finite = np.isfinite(values)
+    v = values[finite].astype(np.float64)
+    m = len(v)
+    smooth = np.empty(m)
+    powers, carry_powers = _ema_powers(float(weight))
+    carry = 0.0
+    for start in range(0, m, _EMA_BLOCK):
+        block = v[start:start + _EMA_BLOCK]
+        n = len(block)
+        out = (1.0 - weight) * (powers[:n, :n] @ block) + carry * carry_powers[:n]
+        smooth[start:start + n] = out
+        carry = out[-1]
+    smooth /= 1.0 - weight ** np.arange(1.0, m + 1.0)
+    result = values.astype(np.result_type(values.dtype, np.float64), copy=True)
+    result[finite] = smooth
+    return result
 
 
 #: epochs per pixel column beyond which the curves are thinned out (in min/max pairs)

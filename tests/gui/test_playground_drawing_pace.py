@@ -276,3 +276,33 @@ def test_while_training_the_paced_drawings_are_painted_apart_from_the_frames(qtb
         if before:
             # (the mark right after a paced drawing is its own: the one before it counts)
             assert t - before[-1] >= DRAW_GAP_S * 0.9
+
+
+@pytest.mark.parametrize("weight", [0.3, 0.9, 0.99])
+def test_smoothing_in_blocks_equals_the_moving_average_value_by_value(weight):
+    """TensorBoard's debiased moving average, written out as a loop, against the blocked one:
+    over blocks' edges, with values that are not finite (kept, and skipping their turn)."""
+    import math
+
+    from gui.playground.curves import _EMA_BLOCK, ema
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=3 * _EMA_BLOCK + 17)
+    values[[0, 5, _EMA_BLOCK, _EMA_BLOCK + 1, 200]] = np.nan
+    values[7] = np.inf
+    expected = np.empty_like(values)
+    last, num = 0.0, 0
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            expected[i] = v
+            continue
+        last = last * weight + (1 - weight) * v
+        num += 1
+        expected[i] = last / (1 - weight ** num)
+    got = ema(values, weight)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    assert np.isnan(got[0]) and got[7] == np.inf
+    assert ema(values, 0.0) is values and len(ema(np.zeros(0), 0.5)) == 0
+    # the first finite value is itself (debiased), a constant stays constant
+    assert got[1] == pytest.approx(values[1])
+    np.testing.assert_allclose(ema(np.full(1000, 2.5), weight), 2.5)
