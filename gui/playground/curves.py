@@ -264,10 +264,12 @@ class CurvePlot(pg.PlotWidget):
         more than drawing the curves."""
         now = time.perf_counter()
         xr, yr = self._x_range, self._y_range
+        changed = False
         if xr is None or x1 > xr[1] or x0 < xr[0]:
             span = max(x1 - x0, self.min_x_span)
             self._x_range = (x0, x0 + span * (1.25 if xr is not None else 1.0))
             self.setXRange(*self._x_range, padding=0.0)
+            changed = True
         shrink = yr is not None and (y1 - y0) < 0.6 * (yr[1] - yr[0]) and now - self._y_changed_at > 1.0
         if yr is None or y0 < yr[0] or y1 > yr[1] or shrink:
             if yr is not None and not shrink:
@@ -278,6 +280,11 @@ class CurvePlot(pg.PlotWidget):
             self._y_range = (y0, y1)
             self._y_changed_at = now
             self.setYRange(y0, y1, padding=0.0)
+            changed = True
+        if changed:
+            # The new transform and the axes it invalidates, now: left to the paint, they
+            # asked for a second paint of the whole plot right after the first.
+            self.getPlotItem().vb.prepareForPaint()
 
     def _on_mouse_moved(self, scene_pos) -> None:
         vb = self.getPlotItem().vb

@@ -306,3 +306,40 @@ def test_smoothing_in_blocks_equals_the_moving_average_value_by_value(weight):
     # the first finite value is itself (debiased), a constant stays constant
     assert got[1] == pytest.approx(values[1])
     np.testing.assert_allclose(ema(np.full(1000, 2.5), weight), 2.5)
+
+
+def test_a_range_change_paints_the_curve_plot_once(qtbot, monkeypatch):
+    """A curve that leaves its x range changes the axes; the plot is painted once for it (the
+    transform and the axes it invalidates are brought up to date with the data), not once
+    and then again for the axes, and the new axis labels are on screen."""
+    import pyqtgraph as pg
+
+    paints = []
+    original = pg.GraphicsView.paintEvent
+
+    def counted(self, event):
+        paints.append(self)
+        return original(self, event)
+
+    monkeypatch.setattr(pg.GraphicsView, "paintEvent", counted)
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(500, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    plot = panel.loss_plot
+    x = np.arange(1.0, 401.0)
+    plot.show_data(x[:20], 1.0 / x[:20], 1.1 / x[:20])
+    qtbot.wait(50)
+    first = plot.getPlotItem().getAxis("bottom").tickValues(*plot.viewRange()[0], 400)
+    for n in (15, 60, 400):  # inside the range, then beyond it twice
+        x_range = plot.viewRange()[0]
+        paints.clear()
+        plot.show_data(x[:n], 1.0 / x[:n], 1.1 / x[:n])
+        for _ in range(5):
+            QtCore.QCoreApplication.processEvents()
+            qtbot.wait(5)
+        assert [p for p in paints if p is plot] == [plot], n
+        assert (plot.viewRange()[0] != x_range) == (n > 20)
+    assert plot.viewRange()[0][1] >= 400
+    assert plot.getPlotItem().getAxis("bottom").tickValues(*plot.viewRange()[0], 400) != first
