@@ -162,6 +162,7 @@ class FrameDrawer:
     def draw(self) -> None:
         """Draw what is new since the last frame."""
         running = self.session.running
+        self.curves.set_draft(running)
         added = self._add_records()
         if running:
             if added:

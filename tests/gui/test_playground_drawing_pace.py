@@ -343,3 +343,27 @@ def test_a_range_change_paints_the_curve_plot_once(qtbot, monkeypatch):
         assert (plot.viewRange()[0] != x_range) == (n > 20)
     assert plot.viewRange()[0][1] >= 400
     assert plot.getPlotItem().getAxis("bottom").tickValues(*plot.viewRange()[0], 400) != first
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_thick_curves_are_drafted_while_training_and_smoothed_once_it_stops(qtbot, playground, presentation):
+    """Presentation mode's thick curves are painted without antialiasing while training (a
+    wide smoothed line costs three times as much) and smoothed again when training stops;
+    the thin curves of the normal mode are always smoothed."""
+    view = playground
+    view.set_presentation(presentation)
+    curves = view.output.curves
+    items = [c for plot in (curves.loss_plot, curves.acc_plot) for c in (plot.train_curve, plot.test_curve)]
+    seen: set[bool] = set()
+    view.settings.set(speed_index=len(SPEEDS) - 1)
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: view.session.running and view.session.epoch >= 20, timeout=20_000)
+    for _ in range(10):
+        qtbot.wait(30)
+        seen |= {c.curve.opts["antialias"] for c in items}
+    QTest.mouseClick(view.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: not view.session.running, timeout=20_000)
+    qtbot.wait(100)
+    assert seen == ({False} if presentation else {True})
+    assert all(c.opts["antialias"] and c.curve.opts["antialias"] for c in items)
+    assert len(curves.curve_data("train_loss")[0]) >= 20
