@@ -15,7 +15,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
-from gui.playground.network_items import ROLE, Edge, Neuron, round_button
+from gui.playground.network_items import EDGE_SAMPLES, ROLE, Edge, Neuron, round_button
 from gui.playground.tips import ACTIVATION_TIPS, FEATURE_LABELS, FEATURE_TIPS, NETWORK_HEADING_TIP
 
 MAX_LAYERS = 6
@@ -410,7 +410,7 @@ class _NetworkView(QtWidgets.QGraphicsView):
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._edges: list[Edge] = []
-        self._samples = np.zeros((0, 24, 2))
+        self._samples = np.zeros((0, EDGE_SAMPLES, 2))
         self._hover: tuple | None = None
         self._pressed: tuple | None = None
         self._fitting = False
@@ -418,12 +418,12 @@ class _NetworkView(QtWidgets.QGraphicsView):
     def forget(self) -> bool:
         """The scene is being rebuilt: drop references to its items; whether a neuron was hovered."""
         hovered_neuron = self._hover is not None and self._hover[0] == "neuron"
-        self._edges, self._samples, self._hover, self._pressed = [], np.zeros((0, 24, 2)), None, None
+        self._edges, self._samples, self._hover, self._pressed = [], np.zeros((0, EDGE_SAMPLES, 2)), None, None
         return hovered_neuron
 
     def set_edges(self, edges: list[Edge]) -> None:
         self._edges = edges
-        self._samples = np.array([e.samples for e in edges]) if edges else np.zeros((0, 24, 2))
+        self._samples = np.array([e.samples for e in edges]) if edges else np.zeros((0, EDGE_SAMPLES, 2))
 
     def fit(self) -> None:
         """Show the whole drawing as large as the view allows (up to ``MAX_ZOOM``).
@@ -443,7 +443,10 @@ class _NetworkView(QtWidgets.QGraphicsView):
                 if k <= 0:
                     break
                 want = max(want, math.ceil(ed.min_text_px / k))
-                if want == ed.text_px:
+                # Words a pixel larger than needed stay: the view's size moves by a few pixels
+                # as labels beside it change while training, and laying the drawing out again
+                # for each such move held the window for a tenth of a second.
+                if want == ed.text_px or want == ed.text_px - 1:
                     break
                 ed.text_px = want
                 ed.rebuild()  # (fits again, without coming back here)

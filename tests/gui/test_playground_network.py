@@ -80,3 +80,47 @@ def test_neuron_buttons_inputs_and_layer_activation_menu(qtbot, playground):
     menu.close()
     assert net.activations[1] == "relu"
     assert playground.current_spec().model.activation == ("tanh", "relu")
+
+
+def test_edges_are_hit_anywhere_along_their_curve(qtbot, playground):
+    """The points hit testing measures lie on the drawn curve, close enough together that a
+    point anywhere on it is within the editor's 5-pixel reach of one of them."""
+    net = playground.network
+    for edge in (e for row in net.edges for e in row):
+        path = edge.item.path()
+        dense = np.array([[path.pointAtPercent(t).x(), path.pointAtPercent(t).y()] for t in np.linspace(0, 1, 400)])
+        d = np.hypot(*(edge.samples[:, None, :] - dense[None, :, :]).transpose(2, 0, 1))
+        assert d.min(axis=1).max() < 0.5  # every sample on the curve
+        assert d.min(axis=0).max() < 5.0  # every point of the curve near a sample
+    # a steep edge, clicked a third of the way along, at the view's zoom
+    edge = max((e for row in net.edges for e in row), key=lambda e: abs(e.samples[-1, 1] - e.samples[0, 1]))
+    pos = net.view.mapFromScene(edge.item.path().pointAtPercent(0.33))
+    target = net.view.target_at(pos)
+    assert target is not None and target[0] in ("edge", "neuron")
+
+
+def test_a_few_pixels_of_resize_do_not_lay_the_drawing_out_again(qtbot, playground, monkeypatch):
+    """While training, labels beside the drawing change and move its size by a few pixels; the
+    drawing keeps its layout then (rebuilding it held the window for a tenth of a second), and
+    its words never fall under the presentation minimum."""
+    from gui import theme
+
+    view = playground
+    view.resize(1280, 800)
+    view.set_presentation(True)
+    view.resize(1280, 800)
+    qtbot.wait(50)
+    net = view.network
+    rebuilds = []
+    original = net.rebuild
+    monkeypatch.setattr(net, "rebuild", lambda *a, **k: (rebuilds.append(1), original(*a, **k))[1])
+    size = net.view.size()
+    for dw in (3, -2, 4, -3, 1, 0):
+        net.view.resize(size.width() + dw, size.height())
+        qtbot.wait(10)
+        assert net.shown_text_px() >= theme.PRESENTATION_MIN_TEXT_PX - 0.01
+    assert len(rebuilds) <= 1
+    # a real shrink still lays it out again with larger words, which stay large enough
+    net.view.resize(round(size.width() * 0.9), round(size.height() * 0.9))
+    qtbot.wait(10)
+    assert rebuilds and net.shown_text_px() >= theme.PRESENTATION_MIN_TEXT_PX - 0.01
