@@ -9,6 +9,9 @@ from gui.playground.curves import CurvesPanel
 from gui.playground.plot_box import PlotBox
 from gui.playground.tips import CRITERION_NAMES, CRITERION_SHORT_NAMES, CRITERION_TIPS, DIVERGED_TEXT, TIPS
 
+#: the widest figure a loss label usually shows (format_metrics: four digits, or an exponent)
+WIDEST_VALUE = "8.888e-08"
+
 
 class OutputPanel(QtWidgets.QWidget):
     """What the network does: numbers on top, the picture in the middle, the curves below."""
@@ -75,18 +78,27 @@ class OutputPanel(QtWidgets.QWidget):
         self._last_losses = rec
         train, test = format_metrics([rec.get("train_loss"), rec.get("test_loss")])
         text = f"Test {self.criterion} {test}"
+        template = f"Test {self.criterion} {WIDEST_VALUE}"
         if rec.get("test_accuracy") is not None:
             text += f"  ·  accuracy {rec['test_accuracy']:.0%}"
-        self._set_metric(self.test_loss_label, text)
-        self._set_metric(self.train_loss_label, f"Training {self.criterion} {train}")
+            template += "  ·  accuracy 100%"
+        self._set_metric(self.test_loss_label, text, template)
+        self._set_metric(self.train_loss_label, f"Training {self.criterion} {train}",
+                         f"Training {self.criterion} {WIDEST_VALUE}")
 
     @staticmethod
-    def _set_metric(label: QtWidgets.QLabel, text: str) -> None:
-        """Set a label whose text changes with every frame while training. Its width only
-        grows (to the widest text so far, plus room for a few more digits): a label that
-        follows its text re-lays out, and so repaints, the whole panel every frame."""
+    def _set_metric(label: QtWidgets.QLabel, text: str, template: str) -> None:
+        """Set a label whose text changes with every frame while training. It is as wide as
+        ``template``, the widest text its figures usually make, from the first figure on (a
+        label that follows its text re-lays out the panel, and the network drawing beside it,
+        whenever the text grows); a wider text still widens it."""
         label.setText(text)
-        wanted = label.fontMetrics().horizontalAdvance(text + "0000") + 2
+        fm = label.fontMetrics()
+        floor = fm.horizontalAdvance(template) + 2
+        if label.property("metric_floor") != floor:  # a new font or criterion: from the template
+            label.setProperty("metric_floor", floor)
+            label.setMinimumWidth(floor)
+        wanted = fm.horizontalAdvance(text) + 2
         if wanted > label.minimumWidth():
             label.setMinimumWidth(wanted)
 

@@ -367,3 +367,21 @@ def test_thick_curves_are_drafted_while_training_and_smoothed_once_it_stops(qtbo
     assert seen == ({False} if presentation else {True})
     assert all(c.opts["antialias"] and c.curve.opts["antialias"] for c in items)
     assert len(curves.curve_data("train_loss")[0]) >= 20
+
+
+def test_the_loss_figures_keep_their_width_as_their_digits_change(qtbot, playground):
+    """The loss labels are as wide as their widest usual figure from the first one on, so the
+    panel (and the network drawing beside it) is not laid out again as the digits change; a
+    new font (presentation mode) sets a new width."""
+    panel = playground.output
+    widths = set()
+    for loss, acc in ((0.6931, 0.5), (0.1949, 0.92), (0.00763, 1.0), (1.37e-07, 1.0), (12.5, 0.07)):
+        panel.show_losses({"train_loss": loss * 0.9, "test_loss": loss, "test_accuracy": acc})
+        label = panel.test_loss_label
+        assert label.fontMetrics().horizontalAdvance(label.text()) <= label.minimumWidth()
+        widths.add((label.minimumWidth(), panel.train_loss_label.minimumWidth()))
+    assert len(widths) == 1
+    playground.set_presentation(True)
+    panel.show_losses({"train_loss": 0.5, "test_loss": 0.6, "test_accuracy": 0.75})
+    assert panel.test_loss_label.minimumWidth() > min(widths)[0]
+    assert "accuracy 75%" in panel.test_loss_label.text()
