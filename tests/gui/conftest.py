@@ -75,13 +75,18 @@ def playground(qtbot):
     """A shown PlaygroundView, stopped cleanly after the test."""
     from gui.playground.view import PlaygroundView
 
-    view = PlaygroundView()
-    qtbot.addWidget(view)
-    view.resize(1500, 950)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, PlaygroundView(), 1500, 950)
     yield view
     view.shutdown()
+
+
+def shown(qtbot, widget, width: int, height: int):
+    """``widget`` at ``width`` x ``height``, on screen (closed with the test)."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
 
 
 def click_data(qtbot, view, x: float, y: float) -> None:

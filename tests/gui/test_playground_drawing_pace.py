@@ -15,6 +15,7 @@ from engine.metrics import roc_report
 from gui.playground.curves import CurvesPanel
 from gui.playground.pacing import CURVES_INTERVAL_S, SPEEDS
 from gui.playground.roc_panel import RocPanel
+from tests.gui.conftest import shown
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 
@@ -22,6 +23,11 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 def _records(first: int, count: int) -> list[dict]:
     return [{"epoch": e, "step": 10 * e, "elapsed_s": 0.01 * e, "train_loss": 1.0 / e, "test_loss": 1.1 / e,
              "train_accuracy": 1 - 0.5 / e, "test_accuracy": 1 - 0.6 / e} for e in range(first, first + count)]
+
+
+def _shown_panel(qtbot) -> CurvesPanel:
+    """A curves panel of 500 x 400 on screen."""
+    return shown(qtbot, CurvesPanel(), 500, 400)
 
 
 def test_curves_are_drawn_a_plot_at_a_time_and_neither_waits_for_ever(qtbot):
@@ -127,11 +133,7 @@ def test_a_hidden_roc_tab_draws_its_report_when_shown_with_the_same_curve_items(
 
 @pytest.mark.parametrize("axis", ["left", "bottom"])
 def test_cached_axes_are_redrawn_when_their_range_changes(qtbot, axis):
-    panel = CurvesPanel()
-    qtbot.addWidget(panel)
-    panel.resize(500, 400)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _shown_panel(qtbot)
     plot = panel.loss_plot
     item = plot.getPlotItem().getAxis(axis)
     assert item.cacheMode() == item.CacheMode.DeviceCoordinateCache
@@ -322,23 +324,27 @@ def test_a_range_change_paints_the_curve_plot_once(qtbot, monkeypatch):
         return original(self, event)
 
     monkeypatch.setattr(pg.GraphicsView, "paintEvent", counted)
-    panel = CurvesPanel()
-    qtbot.addWidget(panel)
-    panel.resize(500, 400)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _shown_panel(qtbot)  # (held: the plot belongs to it)
     plot = panel.loss_plot
     x = np.arange(1.0, 401.0)
     plot.show_data(x[:20], 1.0 / x[:20], 1.1 / x[:20])
     qtbot.wait(50)
     first = plot.getPlotItem().getAxis("bottom").tickValues(*plot.viewRange()[0], 400)
+
+    def settle() -> None:
+        # until a while passes without a paint (a slow machine may still have one queued)
+        for _ in range(100):
+            count = len(paints)
+            qtbot.wait(30)
+            if len(paints) == count:
+                return
+
     for n in (15, 60, 400):  # inside the range, then beyond it twice
+        settle()
         x_range = plot.viewRange()[0]
         paints.clear()
         plot.show_data(x[:n], 1.0 / x[:n], 1.1 / x[:n])
-        for _ in range(5):
-            QtCore.QCoreApplication.processEvents()
-            qtbot.wait(5)
+        settle()
         assert [p for p in paints if p is plot] == [plot], n
         assert (plot.viewRange()[0] != x_range) == (n > 20)
     assert plot.viewRange()[0][1] >= 400
