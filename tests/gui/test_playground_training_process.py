@@ -7,7 +7,6 @@ import sys
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
 from engine.data import load_dataset
 from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec
@@ -141,7 +140,6 @@ def test_the_trainer_process_runs_at_a_lower_priority_than_the_window(qtbot):
         session.close()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_the_trainer_process_runs_blas_on_one_thread_and_leaves_the_window_environment_alone(qtbot, monkeypatch):
     """A second BLAS thread in the trainer only spins between its small products, taking a core
     the window needs; the window's own environment (which the jobs it starts inherit) keeps its
@@ -150,6 +148,9 @@ def test_the_trainer_process_runs_blas_on_one_thread_and_leaves_the_window_envir
     from pathlib import Path
 
     from engine.parallel import THREAD_VARIABLES
+    from tests.conftest import require
+
+    require(sys.platform.startswith("linux"), "the trainer's threads and environment are read from /proc")
 
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
