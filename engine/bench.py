@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 
-from .parallel import THREAD_VARIABLES, one_thread_environment
+from .threads import THREAD_VARIABLES, one_thread_environment
 
 CASES = {
     "tiny": dict(n=1000, d=2, classes=2, hidden=(8, 8), batch=10, optimizer="sgd", lr=0.05,

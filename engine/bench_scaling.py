@@ -29,7 +29,8 @@ import sys
 
 import numpy as np
 
-from .parallel import local_mpirun, mpirun_unavailable, one_thread_environment
+from .parallel import local_mpirun, mpirun_unavailable
+from .threads import one_thread_environment
 
 CASE = dict(n=20_000, d=200, classes=8, hidden=(256, 128), batch=128, optimizer="adam", lr=0.001, data="blobs200")
 TARGET_EFFICIENCY = 0.90

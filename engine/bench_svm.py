@@ -29,7 +29,8 @@ import time
 
 import numpy as np
 
-from .parallel import local_mpirun, mpirun_unavailable, one_thread_environment
+from .parallel import local_mpirun, mpirun_unavailable
+from .threads import one_thread_environment
 
 PROBLEMS = {
     "binary": dict(n=5000, d=50, classes=2, C=1.0, gamma="scale"),

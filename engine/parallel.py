@@ -21,18 +21,6 @@ import numpy as np
 
 #: environment variables through which launchers announce the number of ranks
 _SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE")
-#: environment variables that set the thread pools of BLAS and OpenMP (read when NumPy loads)
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def one_thread_environment(environ=None) -> dict[str, str]:
-    """A copy of ``environ`` (default ``os.environ``) in which a process started with it runs
-    BLAS and OpenMP on one thread: for ranks that share the cores, and for small problems
-    where a second BLAS thread only spins."""
-    env = dict(os.environ if environ is None else environ)
-    env.update({name: "1" for name in THREAD_VARIABLES})
-    return env
 
 
 class ParallelError(RuntimeError):

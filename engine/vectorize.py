@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from .parallel import local_mpirun, mpirun_unavailable, one_thread_environment
+from .parallel import local_mpirun, mpirun_unavailable
+from .threads import one_thread_environment
 
 #: n from 10^3 to 10^7 in half-decade steps
 DEFAULT_SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000)

@@ -11,7 +11,6 @@ if _os.environ.get("SCALELAB_QT_THREADPOOL", "") != "1":
     _os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 
-
 def freeze_startup_objects() -> int:
     """Take what start-up built out of the garbage collector's sight; returns how many objects.
 

@@ -65,7 +65,7 @@ def headless_in_a_process(seconds: float = 3.0) -> float:
     same terms."""
     import subprocess
 
-    from engine.parallel import one_thread_environment
+    from engine.threads import one_thread_environment
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = f"from gui.bench import headless_steps_per_s; print(headless_steps_per_s({float(seconds)!r}))"

@@ -52,17 +52,16 @@ class RocPanel(QtWidgets.QWidget):
         lay.addWidget(self.summary)
         self.roc: dict | None = None
         self._pending: tuple | None = None
-        self._presentation = False
+        self._pen_width = 2
 
     def sizeHint(self) -> QtCore.QSize:  # Qt override: a plot's own hint would take the network's room
         return QtCore.QSize(300, 200)
 
     def set_presentation(self, on: bool) -> None:
         """Thicker curves for a projector."""
-        self._presentation = bool(on)
-        width = 3 if on else 2
+        self._pen_width = 3 if on else 2
         for item in self.curves:
-            item.setPen(pg.mkPen(item.opts["pen"].color(), width=width))
+            item.setPen(pg.mkPen(item.opts["pen"].color(), width=self._pen_width))
 
     def clear(self) -> None:
         self.roc = None
@@ -106,14 +105,13 @@ class RocPanel(QtWidgets.QWidget):
         parts = []
         # the curve items stay and take the new numbers (creating items costs more than drawing them)
         items, self.curves = self.curves, []
-        width = 3 if self._presentation else 2
         for i, curve in enumerate(roc["curves"]):
             c = 1 if roc["kind"] == "binary" else i
             name = names[c] if c < len(names) else roc["classes"][c]
             if curve is None:
                 parts.append(f"{name}: —")
                 continue
-            pen = pg.mkPen(theme.class_colors(max(len(roc["classes"]), 2))[c], width=width)
+            pen = pg.mkPen(theme.class_colors(max(len(roc["classes"]), 2))[c], width=self._pen_width)
             if items:
                 item = items.pop(0)
                 item.setData(curve["fpr"], curve["tpr"])

@@ -26,14 +26,12 @@ a process that runs Qt is never forked.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import multiprocessing
 import os
 import queue
 import threading
 
-from engine.parallel import THREAD_VARIABLES
 from gui.playground.frames import RenderOptions, TrainingSnapshot
 from gui.playground.pacing import Pacer
 from gui.playground.training_run import TrainingRun
@@ -51,39 +49,19 @@ _CONTEXT = None
 
 
 def _context():
-    """The multiprocessing context: forkserver (preloading this module) where there is one."""
+    """The multiprocessing context: forkserver where there is one, preloading
+    :mod:`gui.playground.trainer_preload` (one BLAS thread, then this module), else spawn
+    (whose trainers keep NumPy's default threads)."""
     global _CONTEXT
     if _CONTEXT is None:
         methods = multiprocessing.get_all_start_methods()
         if "forkserver" in methods:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload([__name__])
+            ctx.set_forkserver_preload(["gui.playground.trainer_preload"])
         else:
             ctx = multiprocessing.get_context("spawn")
         _CONTEXT = ctx
     return _CONTEXT
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """While a trainer starts: the environment that gives its NumPy one BLAS thread.
-
-    The Playground's products are small (a batch of ten, a grid of 10,000 points by a few
-    neurons); a second BLAS thread gains nothing on them and spins between calls, taking a
-    core the window needs (it took half of one in the benchmark). A forkserver is started
-    with the environment of the moment, once, and NumPy loads there; spawn starts every
-    child that way. The window's own environment, which later jobs inherit, is put back.
-    """
-    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    os.environ.update({name: "1" for name in THREAD_VARIABLES})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def snapshot_fields(snap: TrainingSnapshot) -> dict:
@@ -110,8 +88,7 @@ class TrainerProcess:
         ctx = _context()
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=serve, args=(child,), name="scalelab-trainer", daemon=True)
-        with _one_blas_thread():
-            self.process.start()
+        self.process.start()
         child.close()
         self.on_message = on_message
         self._replies: queue.Queue = queue.Queue()

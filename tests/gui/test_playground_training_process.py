@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -140,34 +141,46 @@ def test_the_trainer_process_runs_at_a_lower_priority_than_the_window(qtbot):
         session.close()
 
 
-def test_the_trainer_process_runs_blas_on_one_thread_and_leaves_the_window_environment_alone(qtbot, monkeypatch):
+def test_the_trainer_process_runs_blas_on_one_thread_and_leaves_the_window_environment_alone(qtbot):
     """A second BLAS thread in the trainer only spins between its small products, taking a core
-    the window needs; the window's own environment (which the jobs it starts inherit) keeps its
-    value."""
-    import os
+    the window needs: the forkserver sets one before NumPy loads there. The window's own
+    environment (which the jobs it starts inherit) is not changed."""
     from pathlib import Path
 
-    from engine.parallel import THREAD_VARIABLES
+    from engine.threads import THREAD_VARIABLES
     from tests.conftest import require
 
-    require(sys.platform.startswith("linux"), "the trainer's threads and environment are read from /proc")
+    require(sys.platform.startswith("linux"), "the trainer's threads are counted in /proc")
+    from gui.bench import bench_spec
 
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    spec = bench_spec()  # (a 2-8-8-2 network: its grid products are large enough to be threaded)
     session = TrainingSession(in_process=True)
     try:
-        session.reset(SPEC, load_dataset(SPEC))
+        session.reset(spec, load_dataset(spec))
+        session.speed = None
         pid = session._proc.process.pid
         assert session.start()
-        _wait_for(qtbot, session, 30)
-        threads = len(list(Path(f"/proc/{pid}/task").iterdir()))
+        _wait_for(qtbot, session, 100)
         session.pause()
         qtbot.waitUntil(lambda: not session.running, timeout=20_000)
-        environ = dict(item.split("=", 1) for item in
-                       Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in item)
-        assert all(environ.get(name) == "1" for name in THREAD_VARIABLES)
-        # training, and only one thread in the process
-        assert threads == 1
+        # trained, and drawn the regions on the full grid once paused (products large enough
+        # for BLAS to use every thread it has): one thread in the process
+        assert session.snapshot.boundary is not None
+        assert len(list(Path(f"/proc/{pid}/task").iterdir())) == 1
     finally:
         session.close()
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "2" and "OMP_NUM_THREADS" not in os.environ
+    assert {name: os.environ.get(name) for name in THREAD_VARIABLES} == before
+
+
+def test_the_forkserver_preload_sets_one_thread_before_numpy_loads():
+    """The preload module, imported first in a fresh process (as the forkserver does), leaves
+    NumPy with one BLAS thread; the BLAS library reports it itself."""
+    code = ("import sys; assert 'numpy' not in sys.modules; import gui.playground.trainer_preload; "
+            "import numpy, threadpoolctl; "
+            "print(max(p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas'))")
+    from engine.threads import THREAD_VARIABLES
+
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "1"
