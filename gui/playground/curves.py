@@ -115,17 +115,23 @@ CURVE_KEY = (f"<span style='color:{TRAIN_COLOR}'>━━</span> train&nbsp;&nbsp;
 
 
 class SparseAxis(pg.AxisItem):
-    """A value axis whose labels never crowd: on a short plot with large (presentation) fonts
-    pyqtgraph would put four labels in 50 pixels, one over the other."""
+    """An axis whose labels never crowd: on a short plot with large (presentation) fonts
+    pyqtgraph would put four labels in 50 pixels, one over the other, and on a narrow one
+    "500", "1000" and "1500" ran into each other. Each label gets its own height (a value
+    axis) or the width of the widest number (the epoch axis), and as much again as a gap."""
 
     def tickSpacing(self, minVal, maxVal, size):  # pyqtgraph override
         levels = super().tickSpacing(minVal, maxVal, size)
         span = abs(maxVal - minVal)
         if not levels or span == 0 or not math.isfinite(span) or self.logMode:
             return levels  # (a log axis labels whole decades by its own rules)
-        font = self.style.get("tickFont") or self.font()
-        text_h = QtGui.QFontMetrics(font).height()
-        most = max(size / (1.8 * text_h), 1.5)  # labels that fit with a gap between them
+        metrics = QtGui.QFontMetrics(self.style.get("tickFont") or self.font())
+        if self.orientation in ("left", "right"):
+            extent = 1.8 * metrics.height()
+        else:
+            widest = max(abs(minVal), abs(maxVal))
+            extent = 1.5 * metrics.horizontalAdvance(f"-{widest:.4g}" if min(minVal, maxVal) < 0 else f"{widest:.4g}")
+        most = max(size / extent, 1.5)  # labels that fit with a gap between them
         kept = [(spacing, offset) for spacing, offset in levels if span / spacing <= most + 1]
         if kept:
             return kept
@@ -142,7 +148,7 @@ class CurvePlot(pg.PlotWidget):
     """One metric (train and test) against epochs or seconds, with a hover readout."""
 
     def __init__(self, title: str, value_format: str = "{:.4f}", parent=None):
-        super().__init__(parent=parent, background=theme.BACKGROUND, axisItems={"left": SparseAxis("left")})
+        super().__init__(parent=parent, background=theme.BACKGROUND, axisItems={"left": SparseAxis("left"), "bottom": SparseAxis("bottom")})
         self.setMenuEnabled(False)
         self.hideButtons()
         self.setMouseEnabled(False, False)

@@ -22,6 +22,9 @@ class OutputPanel(QtWidgets.QWidget):
         self.curves = curves
         #: what the model minimizes, as the numbers are labelled: "loss" or "criterion"
         self.criterion = "loss"
+        #: whether the test figures include an accuracy (classification): the labels' width
+        #: is kept for it from the start, before the first record brings one
+        self.with_accuracy = True
         self._last_losses: dict = {}
         self.test_loss_label = QtWidgets.QLabel()
         self.test_loss_label.setProperty("role", "metric")
@@ -64,6 +67,7 @@ class OutputPanel(QtWidgets.QWidget):
         # (a model with a criterion of its own is named by it; networks by their task's loss)
         key = model_kind if model_kind in CRITERION_NAMES else task
         self.criterion = "criterion" if key == "perceptron" else "loss"
+        self.with_accuracy = task == "classification"
         name = CRITERION_NAMES.get(key, "loss")
         self.test_loss_label.setToolTip(TIPS["test_loss"] + " " + CRITERION_TIPS.get(key, ""))
         self.train_loss_label.setToolTip(TIPS["train_loss"] + " " + CRITERION_TIPS.get(key, ""))
@@ -79,9 +83,10 @@ class OutputPanel(QtWidgets.QWidget):
         train, test = format_metrics([rec.get("train_loss"), rec.get("test_loss")])
         text = f"Test {self.criterion} {test}"
         template = f"Test {self.criterion} {WIDEST_VALUE}"
+        if self.with_accuracy:
+            template += "  ·  accuracy 100%"
         if rec.get("test_accuracy") is not None:
             text += f"  ·  accuracy {rec['test_accuracy']:.0%}"
-            template += "  ·  accuracy 100%"
         self._set_metric(self.test_loss_label, text, template)
         self._set_metric(self.train_loss_label, f"Training {self.criterion} {train}",
                          f"Training {self.criterion} {WIDEST_VALUE}")
@@ -134,3 +139,7 @@ class OutputPanel(QtWidgets.QWidget):
         self.heading.setVisible(not on)  # (the large test loss heads the column instead)
         self.plot_box.set_presentation(on)
         self.curves.set_presentation(on)
+        # the loss labels' width for the figures to come, in the new font (not at the first record)
+        for label in (self.test_loss_label, self.train_loss_label):
+            label.ensurePolished()
+        self.show_losses(self._last_losses)

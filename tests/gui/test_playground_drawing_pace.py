@@ -380,7 +380,9 @@ def test_the_loss_figures_keep_their_width_as_their_digits_change(qtbot, playgro
     panel (and the network drawing beside it) is not laid out again as the digits change; a
     new font (presentation mode) sets a new width."""
     panel = playground.output
-    widths = set()
+    panel.show_losses({})  # before the first record: the width the figures will need
+    widths = {(panel.test_loss_label.minimumWidth(), panel.train_loss_label.minimumWidth())}
+    assert panel.test_loss_label.text() == "Test loss —"
     for loss, acc in ((0.6931, 0.5), (0.1949, 0.92), (0.00763, 1.0), (1.37e-07, 1.0), (12.5, 0.07)):
         panel.show_losses({"train_loss": loss * 0.9, "test_loss": loss, "test_accuracy": acc})
         label = panel.test_loss_label
@@ -388,6 +390,8 @@ def test_the_loss_figures_keep_their_width_as_their_digits_change(qtbot, playgro
         widths.add((label.minimumWidth(), panel.train_loss_label.minimumWidth()))
     assert len(widths) == 1
     playground.set_presentation(True)
+    large = panel.test_loss_label.minimumWidth()  # set with the new font, before any figure
+    assert large > min(widths)[0]
     panel.show_losses({"train_loss": 0.5, "test_loss": 0.6, "test_accuracy": 0.75})
-    assert panel.test_loss_label.minimumWidth() > min(widths)[0]
+    assert panel.test_loss_label.minimumWidth() == large
     assert "accuracy 75%" in panel.test_loss_label.text()

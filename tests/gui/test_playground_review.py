@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore
 
@@ -438,9 +439,17 @@ def test_curve_value_labels_do_not_crowd_a_short_presentation_plot(qtbot, playgr
     for height_px in (49, 80, 200):
         labelled = [v for _spacing, values in axis.tickValues(0.0, 0.7, height_px) for v in values]
         assert 2 <= len(labelled) and (len(labelled) - 1) * 1.8 * text_h <= height_px + 1.8 * text_h
+    # the epoch axis: numbers of four digits on a narrow plot, each with room of its own
+    epochs = view.curves.acc_plot.getPlotItem().getAxis("bottom")
+    width = QtGui.QFontMetrics(epochs.style["tickFont"]).horizontalAdvance("1500")
+    for width_px in (150, 200, 400):
+        labelled = sorted(v for _spacing, values in epochs.tickValues(0.0, 1900.0, width_px) for v in values)
+        assert 2 <= len(labelled) and len(labelled) * 1.5 * width <= width_px + 1.5 * width, (width_px, labelled)
     view.set_presentation(False)
     # with small fonts and room, pyqtgraph's own choice stays
     assert [v for _s, vals in axis.tickValues(0.0, 0.7, 100) for v in vals] == pytest.approx([0.0, 0.2, 0.4, 0.6])
+    assert list(epochs.tickValues(0.0, 100.0, 500)[0][1]) == \
+        list(pg.AxisItem("bottom").tickValues(0.0, 100.0, 500)[0][1]) == [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
 
 
 def test_the_score_table_names_its_classes_from_the_start(qtbot, playground):
