@@ -227,11 +227,9 @@ def smo_working_set(kernel: Kernel, X: np.ndarray, y: np.ndarray, C: float, tol:
         change[:] = 0.0
         change[use] = (aB - alpha[B]) * yB
         alpha[B] = aB
-        moved = np.flatnonzero(change)
-        if len(moved) == q:
-            yG += change @ KB
-        else:
-            yG += change[moved] @ KB[moved]
+        # (all q rows: a set moves most of its variables, and a product with a few zero
+        # weights costs less than gathering the moved rows first)
+        yG += change @ KB
         mine = B[(B >= start) & (B < stop_row)] - start
         al = alpha[mine + start]
         pm = pos[mine]
