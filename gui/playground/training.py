@@ -77,6 +77,7 @@ class TrainingSession(QtCore.QObject):
         self._speed: float | None = None
         self._proc: TrainerProcess | None = None
         self._proc_running = False
+        self._closed = False  # close() was called: no process is started again
         # The training process's messages, posted by its reader thread, handled here.
         self._pump = MessagePump(self._on_process_messages, self)
         self._options = RenderOptions()
@@ -200,8 +201,13 @@ class TrainingSession(QtCore.QObject):
         self._set_state(SessionState.IDLE)
 
     def close(self) -> None:
-        """Stop training and end the training process (the window is closing)."""
+        """Stop training and end the training process (the window is closing).
+
+        For good: a call that would need the process afterwards (an event still queued
+        for the closing window) starts none and does nothing.
+        """
         self.stop()
+        self._closed = True
         proc, self._proc = self._proc, None
         if proc is not None:
             # The run lived in the process: there is none now.
@@ -462,6 +468,8 @@ class TrainingSession(QtCore.QObject):
     def _ensure_process(self) -> bool:
         if self._proc is not None and self._proc.alive:
             return True
+        if self._closed:
+            return False
         try:
             self._proc = TrainerProcess(self._pump.post)
         except OSError as exc:

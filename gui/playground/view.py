@@ -680,5 +680,8 @@ class PlaygroundView(QtWidgets.QWidget):
     def shutdown(self) -> None:
         """Stop training and end the training process before the window goes away."""
         self.frame_timer.stop()
+        # (a data change still settling would build a network, and start a process for it,
+        # after the window has gone)
+        self._settle_data.cancel()
         self.session.close()
         self.evaluation.shutdown()

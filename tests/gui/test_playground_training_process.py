@@ -184,3 +184,46 @@ def test_the_forkserver_preload_sets_one_thread_before_numpy_loads():
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "1"
+
+
+def _trainer_readers() -> int:
+    import threading
+
+    return sum(1 for t in threading.enumerate() if t.name == "scalelab-trainer-reader" and t.is_alive())
+
+
+def test_a_closed_session_starts_no_process_again(qtbot):
+    """An event still queued for a closing window (a reset, a refresh, a start) must not start a
+    trainer process that nobody ends: its reader thread would hand frames to a deleted window."""
+    session = TrainingSession(in_process=True)
+    ds = load_dataset(SPEC)
+    session.reset(SPEC, ds)
+    assert session._proc is not None and session._proc.alive
+    before = _trainer_readers()
+    session.close()
+    qtbot.waitUntil(lambda: _trainer_readers() == before - 1, timeout=5000)
+    session.reset(SPEC, ds)
+    session.refresh()
+    assert session.start() is False
+    assert session._proc is None and not session.running
+    assert _trainer_readers() == before - 1
+
+
+def test_a_data_change_settling_after_shutdown_builds_nothing(qtbot):
+    """The Playground waits 60 ms for painted or chosen data to settle; a window shut down
+    within them must not build a network (and start a trainer process) afterwards."""
+    from gui.playground.view import PlaygroundView
+    from tests.gui.conftest import shown
+
+    view = shown(qtbot, PlaygroundView(), 1200, 800)
+    qtbot.waitUntil(lambda: not view.data_pending, timeout=5000)
+    view.session.reset(view.session.spec, view.session.dataset)
+    qtbot.waitUntil(lambda: view.session._proc is not None, timeout=5000)
+    before = _trainer_readers()
+    view.dataset_panel.choose_preset("moons")  # settles 60 ms later
+    assert view.data_pending
+    view.shutdown()
+    qtbot.waitUntil(lambda: _trainer_readers() == before - 1, timeout=5000)
+    qtbot.wait(300)
+    assert view.session._proc is None
+    assert _trainer_readers() == before - 1
