@@ -41,7 +41,8 @@ class _Listener:
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.conns: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self):
         while True:
@@ -55,7 +56,13 @@ class _Listener:
                 conn.close()
 
     def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept (closing alone does not on Linux)
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(5)
+        assert not self.thread.is_alive()
         for c in self.conns:
             c.close()
 
