@@ -70,7 +70,13 @@ def server(tmp_path):
                       known_hosts=str(tmp_path / "known_hosts"), ssh_config="/dev/null", connect_timeout_s=5)
     trust_host_key(profile, host_key)
     yield profile, mode_box
+    try:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (closing alone does not on Linux)
+    except OSError:
+        pass
     listener.close()
+    thread.join(5)
+    assert not thread.is_alive()
     for t in transports:
         t.close()
 
