@@ -1,4 +1,4 @@
-"""GUI test fixtures: a Playground view, and a guard against leaked worker threads."""
+"""GUI test fixtures: a Playground view, the Cluster view on a local profile, and a guard against leaked worker threads."""
 
 from __future__ import annotations
 
@@ -126,3 +126,36 @@ def pixel_at(view, x: float, y: float) -> np.ndarray:
     j = int(round((x - x0) / (x1 - x0) * (w - 1)))
     i = int(round((y - y0) / (y1 - y0) * (h - 1)))
     return np.asarray(img[i, j, :3], dtype=float)
+
+
+# ----------------------------------------------------------------------------- the Cluster view
+
+
+@pytest.fixture
+def cluster_env(tmp_path, monkeypatch):
+    """A config file whose ``local`` profile works in ``tmp_path``; data and templates there too."""
+    import sys
+
+    config = tmp_path / "config" / "profiles.toml"
+    config.parent.mkdir()
+    config.write_text(f'[profiles.local]\nworkdir = "{tmp_path / "jobs"}"\npython = "{sys.executable}"\n')
+    monkeypatch.setenv("SCALELAB_CONFIG", str(config))
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.fixture
+def view(qtbot, cluster_env):
+    """A shown Cluster view on ``cluster_env`` (modules about other views define a ``view`` of their own)."""
+    from gui.cluster.view import ClusterView
+    from remote.store import JobStore
+
+    store = JobStore(str(cluster_env / "jobs.sqlite"))
+    v = ClusterView(config_path=str(cluster_env / "config" / "profiles.toml"), store=store)
+    qtbot.addWidget(v)
+    v.resize(1400, 900)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.shutdown()
+    store.close()

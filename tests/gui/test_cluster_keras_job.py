@@ -19,7 +19,6 @@ from engine.export_keras import prepare_export
 from engine.spec import RunSpec
 from remote.logparse import parse_metrics_file
 from tests.conftest import require
-from tests.gui.test_cluster_view import cluster_env, view  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import numpy as np
-import pytest
 from PySide6 import QtCore, QtWidgets
 
 from engine.spec import DatasetSpec, ModelSpec, RunSpec, TrainSpec, save_spec
@@ -29,30 +27,6 @@ def small_spec(epochs: int = 12) -> RunSpec:
         model=ModelSpec(kind="mlp", hidden=(8,), activation="tanh"),
         train=TrainSpec(epochs=epochs, batch_size=20, learning_rate=0.05, optimizer="adam"),
     )
-
-
-@pytest.fixture
-def cluster_env(tmp_path, monkeypatch):
-    """A config file whose ``local`` profile works in ``tmp_path``; data and templates there too."""
-    config = tmp_path / "config" / "profiles.toml"
-    config.parent.mkdir()
-    config.write_text(f'[profiles.local]\nworkdir = "{tmp_path / "jobs"}"\npython = "{sys.executable}"\n')
-    monkeypatch.setenv("SCALELAB_CONFIG", str(config))
-    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
-
-
-@pytest.fixture
-def view(qtbot, cluster_env):
-    store = JobStore(str(cluster_env / "jobs.sqlite"))
-    v = ClusterView(config_path=str(cluster_env / "config" / "profiles.toml"), store=store)
-    qtbot.addWidget(v)
-    v.resize(1400, 900)
-    v.show()
-    qtbot.waitExposed(v)
-    yield v
-    v.shutdown()
-    store.close()
 
 
 def find_dialog(cls):

@@ -19,7 +19,7 @@ from gui.cluster.dialogs import HostKeyChangedDialog, WatchJobDialog
 from gui.cluster.profiles import DoctorDialog, ProfileEditor
 from remote.logparse import parse_metrics_file
 from tests.conftest import require
-from tests.gui.test_cluster_view import cluster_env, small_spec, view  # noqa: F401
+from tests.gui.test_cluster_view import small_spec
 
 SAMPLES_KERAS = Path(__file__).parent.parent / "remote" / "data" / "keras-logs"
 
