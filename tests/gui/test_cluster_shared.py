@@ -19,7 +19,6 @@ from PySide6 import QtCore, QtWidgets
 
 from gui.cluster.job_list import JobList
 from gui.cluster.queue_table import QueueTable
-from gui.cluster.view import ClusterView
 from remote.cli import queue_order
 from remote.slurm import QueueEntry, job_id_key
 from remote.store import JobStore
@@ -64,16 +63,6 @@ def test_one_job_id_order_in_the_command_line_the_queue_table_the_store_and_the_
 # ----------------------------------------------------------------------------- one local job, two front ends
 
 
-@pytest.fixture
-def local_env(tmp_path, monkeypatch):
-    config = tmp_path / "config" / "profiles.toml"
-    config.parent.mkdir()
-    config.write_text(f'[profiles.local]\nworkdir = "{tmp_path / "jobs"}"\npython = "{sys.executable}"\n')
-    monkeypatch.setenv("SCALELAB_CONFIG", str(config))
-    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
-
-
 def cli(env, *args, check: bool = True):
     out = subprocess.run([sys.executable, "-m", "remote", "--config", str(env / "config" / "profiles.toml"),
                           "--store", str(env / "jobs.sqlite"), *args], capture_output=True, text=True, cwd=ROOT,
@@ -84,41 +73,28 @@ def cli(env, *args, check: bool = True):
 
 
 @pytest.fixture
-def finished_job(local_env):
+def finished_job(cluster_env):
     """A tiny job submitted and watched to its end with the command line; its id."""
-    spec = local_env / "xor.json"
+    spec = cluster_env / "xor.json"
     spec.write_text(json.dumps({"dataset": {"kind": "xor", "n_samples": 120, "seed": 1},
                                 "model": {"kind": "mlp", "hidden": [4]}, "train": {"epochs": 6}}))
-    job_id = cli(local_env, "submit", "--profile", "local", str(spec)).stdout.split()[-1]
-    watch = cli(local_env, "watch", "--profile", "local", job_id, "--min-delay", "0.2", check=False)
+    job_id = cli(cluster_env, "submit", "--profile", "local", str(spec)).stdout.split()[-1]
+    watch = cli(cluster_env, "watch", "--profile", "local", job_id, "--min-delay", "0.2", check=False)
     assert watch.returncode == 0, watch.stderr
     return job_id
 
 
-@pytest.fixture
-def view(qtbot, local_env):
-    store = JobStore(str(local_env / "jobs.sqlite"))
-    v = ClusterView(config_path=str(local_env / "config" / "profiles.toml"), store=store)
-    qtbot.addWidget(v)
-    v.resize(1400, 900)
-    v.show()
-    qtbot.waitExposed(v)
-    yield v
-    v.shutdown()
-    store.close()
-
-
-def test_output_shown_is_what_remote_log_prints(view, qtbot, local_env, finished_job):
-    printed = cli(local_env, "log", "--profile", "local", finished_job).stdout
+def test_output_shown_is_what_remote_log_prints(view, qtbot, cluster_env, finished_job):
+    printed = cli(cluster_env, "log", "--profile", "local", finished_job).stdout
     assert "Finished" in printed
     view.show_job("local", finished_job)
     qtbot.waitUntil(lambda: view.job_view.output_text() != "", timeout=10000)
     assert view.job_view.output_text() == printed
 
 
-def test_fetch_writes_the_same_files_and_asks_in_its_own_words(view, qtbot, local_env, finished_job):
-    cli_dir = local_env / "cli-fetch"
-    written = cli(local_env, "fetch", "--profile", "local", finished_job, "--out", str(cli_dir)).stdout.split()
+def test_fetch_writes_the_same_files_and_asks_in_its_own_words(view, qtbot, cluster_env, finished_job):
+    cli_dir = cluster_env / "cli-fetch"
+    written = cli(cluster_env, "fetch", "--profile", "local", finished_job, "--out", str(cli_dir)).stdout.split()
     names = sorted(os.path.basename(p) for p in written)
     assert {"metrics.jsonl", "model.npz", "result.json"} <= set(names)
 
@@ -135,7 +111,7 @@ def test_fetch_writes_the_same_files_and_asks_in_its_own_words(view, qtbot, loca
         for name in ("metrics.jsonl", "result.json"):
             with open(os.path.join(folder, name), "w") as fh:
                 fh.write("edited here\n")
-    refused = cli(local_env, "fetch", "--profile", "local", finished_job, "--out", str(cli_dir), check=False)
+    refused = cli(cluster_env, "fetch", "--profile", "local", finished_job, "--out", str(cli_dir), check=False)
     assert refused.returncode == 2 and "would overwrite" in refused.stderr and "--force" in refused.stderr
     # ... and the view asks, in its own words, before replacing them.
     asked = {}
@@ -150,13 +126,13 @@ def test_fetch_writes_the_same_files_and_asks_in_its_own_words(view, qtbot, loca
     assert "dialog" in answered
     assert asked["text"].startswith(f"Replace the 2 files in {gui_dir} that differ from the job's?")
     assert "--force" not in asked["text"] and "--out" not in asked["text"]
-    forced = cli(local_env, "fetch", "--profile", "local", finished_job, "--out", str(cli_dir), "--force")
+    forced = cli(cluster_env, "fetch", "--profile", "local", finished_job, "--out", str(cli_dir), "--force")
     assert forced.returncode == 0
     for name in names:
         assert (cli_dir / name).read_bytes() == open(os.path.join(gui_dir, name), "rb").read(), name
 
 
-def test_declining_the_replace_keeps_the_local_files(view, qtbot, local_env, finished_job):
+def test_declining_the_replace_keeps_the_local_files(view, qtbot, cluster_env, finished_job):
     view.show_job("local", finished_job)
     with qtbot.waitSignal(view.job_actions.fetched, timeout=20000):
         view.job_view.fetch_button.click()
@@ -173,8 +149,8 @@ def test_declining_the_replace_keeps_the_local_files(view, qtbot, local_env, fin
     assert "earlier copy was kept" in view.job_view.message.text()
 
 
-def test_the_check_dialog_finds_what_remote_doctor_finds(view, qtbot, local_env):
-    printed = cli(local_env, "doctor", "--profile", "local", check=False).stdout.splitlines()
+def test_the_check_dialog_finds_what_remote_doctor_finds(view, qtbot, cluster_env):
+    printed = cli(cluster_env, "doctor", "--profile", "local", check=False).stdout.splitlines()
     cli_checks = []
     for line in printed:
         if line.startswith(("[ok] ", "[FAIL] ")):
