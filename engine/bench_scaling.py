@@ -80,8 +80,8 @@ def run(ranks: int = 2, reductions: tuple[str, ...] = tuple(REDUCTIONS), quick: 
     number of lines below the target.
 
     Every configuration runs once per round, the rounds interleaved (5 of 12 epochs; 1 of
-    3 with ``quick``), and keeps its best epoch of all: a core slowed for a few seconds by something else on
-    the machine then costs one round, not the comparison.
+    3 with ``quick``), and keeps its best epoch of all: a core slowed for a few seconds by
+    something else on the machine then costs one round, not the comparison.
     """
     epochs, rounds = (3, 1) if quick else (12, 5)
     batch = CASE["batch"]

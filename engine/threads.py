@@ -22,4 +22,4 @@ def one_thread_environment(environ=None) -> dict[str, str]:
 def use_one_thread() -> None:
     """Give this process one BLAS and OpenMP thread. Only before NumPy is imported, and only
     while the process has a single thread (changing the environment is not thread-safe)."""
-    os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    os.environ.update(one_thread_environment({}))
