@@ -517,10 +517,16 @@ def binary_result(alpha: np.ndarray, yl: np.ndarray, yG: np.ndarray, C: float, c
 def dual_objective(al: np.ndarray, yl: np.ndarray, yG: np.ndarray, comm=None) -> float:
     """The maximised dual objective ``e'a - 1/2 a'Qa`` from this rank's rows (summed over
     the ranks of ``comm``: collective)."""
-    part = np.array([float(np.dot(al, yl * yG - 1.0))])
+    part = np.array([_objective_part(al, yl, yG)])
     if comm is not None and comm.size > 1:
         comm.allreduce_sum(part)
     return float(-part[0] / 2.0)
+
+
+def _objective_part(al: np.ndarray, yl: np.ndarray, yG: np.ndarray) -> float:
+    """This rank's share of ``-2`` times the dual objective: ``sum a_t (y_t G_t - 1)`` (with
+    ``G = Qa - e``, ``a'Qa - 2 e'a``); the ranks' shares add up to the whole."""
+    return float(np.dot(al, yl * yG - 1.0))
 
 
 def rho_and_objective(al: np.ndarray, yl: np.ndarray, yG: np.ndarray, C: float, comm=None) -> tuple[float, float]:
@@ -534,7 +540,7 @@ def rho_and_objective(al: np.ndarray, yl: np.ndarray, yG: np.ndarray, C: float, 
     free = ~at_upper & ~at_lower
     ub_mask = (at_upper & ~pos) | (at_lower & pos)
     lb_mask = (at_upper & pos) | (at_lower & ~pos)
-    stats = np.array([yG[free].sum(), float(free.sum()), float(np.dot(al, yl * yG - 1.0))])
+    stats = np.array([yG[free].sum(), float(free.sum()), _objective_part(al, yl, yG)])
     bounds = np.array([-(yG[ub_mask].min() if ub_mask.any() else math.inf),
                        yG[lb_mask].max() if lb_mask.any() else -math.inf])
     if comm is not None and comm.size > 1:
