@@ -17,7 +17,11 @@ Lines, each the best epoch of several (the least disturbed on a shared machine):
 Each line gives the samples per second, the speedup over one rank, the efficiency
 (speedup / N) and each rank's compute, communication and wait time in that epoch. Target:
 90% efficiency on 2 ranks on a quiet machine; the load average is printed next to the
-figures.
+figures, and a *steadiness* line compares each configuration's best epoch with its median
+one: on a quiet machine they are a few percent apart, and the efficiencies (best against
+best) mean what they say; tens of percent apart, the cores' speed drifted during the run,
+and N ranks, which need every core at full speed for a whole epoch, lose more to it than
+one rank does.
 """
 
 from __future__ import annotations
@@ -92,9 +96,12 @@ def run(ranks: int = 2, reductions: tuple[str, ...] = tuple(REDUCTIONS), quick: 
     configs += [(f"{ranks} ranks, strong, {_LABELS[r]}", ranks, r, batch) for r in reductions]
     configs.append((f"{ranks} ranks, weak, {_LABELS[reductions[0]]}", ranks, reductions[0], batch * ranks))
     best: dict[str, dict | str] = {}
+    rates: dict[str, list[float]] = {label: [] for label, *_ in configs}
     for _ in range(rounds):
         for label, n, reduction, global_batch in configs:
             res = _launch(n, reduction, epochs, global_batch)
+            if isinstance(res, dict):
+                rates[label] += res["epochs_samples_per_s"]
             old = best.get(label)
             if isinstance(res, dict) and (not isinstance(old, dict) or res["samples_per_s"] > old["samples_per_s"]):
                 best[label] = res
@@ -124,8 +131,20 @@ def run(ranks: int = 2, reductions: tuple[str, ...] = tuple(REDUCTIONS), quick: 
               f"{_timeline_text(res)}", flush=True)
     for reduction, text in described.items():
         print(f"{_LABELS[reduction]}: {text}")
+    print(steadiness_text(rates))
     print(f"load average after: {_load()}")
     return failures
+
+
+def steadiness_text(rates: dict[str, list[float]]) -> str:
+    """How far each configuration's median epoch fell below its best (samples/s per epoch)."""
+    parts = []
+    for label, values in rates.items():
+        if values:
+            best, median = max(values), float(np.median(values))
+            parts.append(f"{label} {1.0 - median / best:.0%}")
+    return ("steadiness (median epoch below the best; a few % on a quiet machine): " + ", ".join(parts)
+            if parts else "steadiness: no epochs measured")
 
 
 def _worker(epochs: int, batch: int) -> None:
@@ -155,6 +174,7 @@ def _worker(epochs: int, batch: int) -> None:
             "ranks": comm.size, "samples_per_s": best["samples_per_s"],
             "rank_compute_s": best["rank_compute_s"], "rank_comm_s": best["rank_comm_s"],
             "rank_wait_s": best["rank_wait_s"],
+            "epochs_samples_per_s": [r["samples_per_s"] for r in records],
             "reduction": trainer.gradient_reduction or "one rank: no reduction",
         }), flush=True)
 

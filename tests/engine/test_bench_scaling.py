@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.bench_scaling import steadiness_text
 from engine.runner import main
 
 
@@ -14,6 +15,15 @@ def test_bench_ranks_below_two_is_refused_in_one_line(capsys):
 def test_bench_ranks_that_is_not_a_number_is_refused(capsys):
     assert main(["bench", "--ranks", "two"]) == 2
     assert "argument --ranks: invalid int value: 'two'" in capsys.readouterr().err
+
+
+def test_steadiness_is_how_far_the_median_epoch_falls_below_the_best():
+    text = steadiness_text({"1 rank": [100.0, 80.0, 90.0, 60.0, 95.0], "2 ranks, strong, shared memory": [50.0, 50.0],
+                            "2 ranks, weak, shared memory": []})
+    # medians 90 (of 100) and 50 (of 50); a configuration without epochs is left out
+    assert text == ("steadiness (median epoch below the best; a few % on a quiet machine): 1 rank 10%, "
+                    "2 ranks, strong, shared memory 0%")
+    assert steadiness_text({"1 rank": []}) == "steadiness: no epochs measured"
 
 
 def test_bench_ranks_prints_strong_and_weak_lines_whose_figures_add_up():
@@ -41,5 +51,9 @@ def test_bench_ranks_prints_strong_and_weak_lines_whose_figures_add_up():
         assert float(speedup) == round(rate / one, 2)
         assert int(efficiency) == round(100 * rate / one / 2)
         assert verdict == ("met" if rate / one / 2 >= 0.9 else "MISSED")
+    steady = re.search(r"^steadiness \(median epoch below the best; a few % on a quiet machine\): 1 rank (\d+)%, "
+                       r"2 ranks, strong, shared memory (\d+)%, 2 ranks, weak, shared memory (\d+)%$", out, re.M)
+    assert steady is not None, out
+    assert all(0 <= int(v) < 100 for v in steady.groups())
     assert "shared memory: node shared memory, no messages: each of the 2 ranks sums the gradients of its 42,692 " \
            "of the 85,384 parameters" in out
