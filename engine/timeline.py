@@ -45,19 +45,50 @@ def straggler_warnings(compute_s) -> list[str]:
         E.g. ``"rank 3 is 34% slower than the median rank (compute 1.20 s vs 0.90 s): a
         straggler; every other rank waits for it"``; empty when there is none.
     """
+    return [f"rank {rank} is {excess:.0%} slower than the median rank (compute {_seconds(t)} vs "
+            f"{_seconds(median)}): a straggler; every other rank waits for it"
+            for rank, excess, t, median in stragglers(compute_s)]
+
+
+def stragglers(compute_s) -> list[tuple[int, float, float, float]]:
+    """``(rank, excess, compute_s, median_s)`` of each straggling rank (the rule above);
+    ``excess`` is the share by which its compute time exceeds the median rank's."""
     times = np.asarray(compute_s, np.float64)
     if times.size < 2:
         return []
     median = float(np.median(times))
     if not np.isfinite(median) or median <= 0:
         return []
-    found = []
-    for rank, t in enumerate(times):
-        excess = t / median - 1.0
-        if excess > STRAGGLER_EXCESS and t - median >= STRAGGLER_MIN_EXCESS_S:
-            found.append(f"rank {rank} is {excess:.0%} slower than the median rank (compute {_seconds(t)} vs "
-                         f"{_seconds(median)}): a straggler; every other rank waits for it")
-    return found
+    return [(rank, float(t / median - 1.0), float(t), median) for rank, t in enumerate(times)
+            if t / median - 1.0 > STRAGGLER_EXCESS and t - median >= STRAGGLER_MIN_EXCESS_S]
+
+
+def straggler_summary(epochs_compute_s) -> list[str]:
+    """One sentence per rank that straggled in any of several epochs, given each epoch's
+    per-rank compute seconds: in how many epochs, and by how much.
+
+    E.g. ``"rank 1 was a straggler in 3 of 5 epochs (24-32% slower than the median rank):
+    every other rank waits for it"``. An epoch's list with another number of ranks than
+    the first is not counted.
+    """
+    epochs = [list(e) for e in epochs_compute_s]
+    if not epochs:
+        return []
+    n_ranks = len(epochs[0])
+    counted = [e for e in epochs if len(e) == n_ranks]
+    found: dict[int, list[float]] = {}
+    for e in counted:
+        for rank, excess, _, _ in stragglers(e):
+            found.setdefault(rank, []).append(excess)
+    out = []
+    for rank in sorted(found):
+        shares = found[rank]
+        low, high = round(100 * min(shares)), round(100 * max(shares))
+        by = f"{low}%" if low == high else f"{low}-{high}%"
+        out.append(f"rank {rank} was a straggler in {len(shares)} of {len(counted)} epoch"
+                   f"{'s' if len(counted) != 1 else ''} ({by} slower than the median rank): every other rank "
+                   "waits for it")
+    return out
 
 
 def _seconds(value: float) -> str:

@@ -41,6 +41,7 @@ from typing import Callable, Iterable
 
 from engine.fileio import atomic_write
 from engine.spec import MODEL_KINDS, RunSpec, load_spec
+from engine.timeline import straggler_summary
 from remote.backend import Backend
 from remote.config import Profile, data_dir
 from remote.jobs import JobError, JobOptions, cancel_job, submit_job
@@ -227,6 +228,14 @@ def _per_rank(records: list[dict], key: str) -> list[float] | None:
     return [statistics.fmean(float(v[i]) for v in lists) for i in range(len(lists[0]))]
 
 
+#: what the engine's per-epoch straggler sentences contain (``engine.timeline``)
+STRAGGLER_MARK = ": a straggler;"
+
+
+def _numbers(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, (int, float)) for v in value)
+
+
 def summarize_records(records: list[dict]) -> dict:
     """One run's figures from its metrics records (one per epoch).
 
@@ -236,16 +245,20 @@ def summarize_records(records: list[dict]) -> dict:
         ``samples_per_s`` (None without usable records), ``epochs`` (how many were counted),
         ``compute_s``, ``comm_s``, ``wait_s`` (seconds per epoch, mean over ranks; ``wait_s``
         None when the records have no ``rank_wait_s``), ``rank_compute_s``, ``rank_comm_s``,
-        ``rank_wait_s`` (per-rank seconds per epoch, or None) and ``warnings`` (every distinct
-        warning the records carry).
+        ``rank_wait_s`` (per-rank seconds per epoch, or None) and ``warnings``: one sentence
+        per rank that straggled in any epoch (from the records' ``rank_compute_s``), then
+        every other distinct warning the records carry.
     """
     epochs = [r for r in records if isinstance(r, dict) and "epoch" in r and _epoch_time(r) is not None]
     counted = epochs[1:] if len(epochs) >= 2 else epochs
-    warnings: list[str] = []
+    # Straggler sentences differ from epoch to epoch by their figures: from the per-rank times,
+    # one sentence per straggling rank for the whole run; other warnings once each.
+    timed = [r["rank_compute_s"] for r in counted if _numbers(r.get("rank_compute_s"))]
+    warnings: list[str] = straggler_summary(timed)
     for rec in records:
         listed = rec.get("warnings") if isinstance(rec, dict) else None
         for w in listed if isinstance(listed, list) else ():
-            if isinstance(w, str) and w not in warnings:
+            if isinstance(w, str) and w not in warnings and not (timed and STRAGGLER_MARK in w):
                 warnings.append(w)
     out = {"samples_per_s": None, "epochs": len(counted), "compute_s": None, "comm_s": None, "wait_s": None,
            "rank_compute_s": None, "rank_comm_s": None, "rank_wait_s": None, "warnings": warnings}

@@ -9,7 +9,7 @@ from engine.grad_reduce import DEFAULT_FUSION_BYTES, OverlappedReducer, reductio
 from engine.model import Network
 from engine.parallel import SerialComm
 from engine.spec import SpecError
-from engine.timeline import gather_timeline, straggler_warnings
+from engine.timeline import gather_timeline, straggler_summary, straggler_warnings, stragglers
 
 
 def test_a_rank_more_than_20_percent_above_the_median_is_a_straggler():
@@ -110,3 +110,20 @@ def test_buckets_not_started_during_the_step_are_started_by_finish():
     assert reducer.finish(stop=False) is False
     np.testing.assert_array_equal(net.grads, 2 * np.arange(net.grads.size))
     assert len(comm.started) == 5  # W1, b1, W0, b0, control slots
+
+
+def test_stragglers_are_the_ranks_20_percent_and_10_ms_above_the_median():
+    assert stragglers([1.0, 1.0, 1.0, 1.3]) == [(3, pytest.approx(0.3), 1.3, 1.0)]
+    assert stragglers([0.010, 0.010, 0.0130]) == []  # 30% but only 3 ms: timer jitter
+    assert stragglers([1.0, 1.0, 1.2]) == []  # exactly 20% is not more than 20%
+
+
+def test_straggler_summary_counts_epochs_and_gives_the_range_per_rank():
+    epochs = [[1.0, 1.5, 1.0], [1.0, 1.25, 1.0], [1.0, 1.0, 1.0], [1.6, 1.0, 1.0], [1.0, 1.0]]
+    # the last epoch has two ranks, not three: not counted
+    assert straggler_summary(epochs) == [
+        "rank 0 was a straggler in 1 of 4 epochs (60% slower than the median rank): every other rank waits for it",
+        "rank 1 was a straggler in 2 of 4 epochs (25-50% slower than the median rank): every other rank waits for it"]
+    assert straggler_summary([[1.0, 1.0]]) == [] and straggler_summary([]) == []
+    assert straggler_summary([[1.0, 2.0, 1.0]]) == [
+        "rank 1 was a straggler in 1 of 1 epoch (100% slower than the median rank): every other rank waits for it"]
