@@ -6,9 +6,11 @@ drawn is exactly what ``scaling.csv`` holds.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from gui import theme
 from gui.scaling import tips
@@ -35,13 +37,41 @@ def power_of_two_ticks(low: float, high: float) -> list[tuple[float, str]]:
     return ticks
 
 
+#: up to this many ranks each bar is labelled "rank i"; beyond, every k-th bar by its number,
+#: at most MAX_NUMBERED_TICKS numbers
+MAX_NAMED_RANKS = 4
+MAX_NUMBERED_TICKS = 12
+#: point sizes of a plot's title, tick labels and legend; presentation mode multiplies them
+TITLE_PT, TICK_PT, LEGEND_PT = 10.0, 9.0, 9.0
+
+
+def present_plot(widget: pg.PlotWidget, legend: pg.LegendItem | None, on: bool) -> float:
+    """Large title, tick labels, axis labels and legend for a projector (normal sizes when
+    ``on`` is False); returns the scale, for the plot's own pens and texts."""
+    scale = theme.PRESENTATION_SCALE if on else 1.0
+    pi = widget.getPlotItem()
+    pi.setTitle(pi.titleLabel.text, color=theme.FOREGROUND, size=f"{round(TITLE_PT * scale)}pt")
+    font = QtGui.QFont()
+    font.setPointSizeF(TICK_PT * scale)
+    for name in ("left", "bottom"):
+        axis = pi.getAxis(name)
+        axis.setStyle(tickFont=font)
+        axis.label.setFont(font)
+    if legend is not None:
+        legend.setLabelTextSize(f"{round(LEGEND_PT * scale)}pt")
+        for _, label in legend.items:
+            label.setText(label.text)  # the size is applied when the text is set
+        legend.updateSize()
+    return scale
+
+
 def _plot_widget(title: str, tooltip: str) -> pg.PlotWidget:
     w = pg.PlotWidget(background=theme.BACKGROUND)
     w.setMenuEnabled(False)
     w.hideButtons()
     w.setMouseEnabled(False, False)
     pi = w.getPlotItem()
-    pi.setTitle(title, color=theme.FOREGROUND, size="10pt")
+    pi.setTitle(title, color=theme.FOREGROUND, size=f"{round(TITLE_PT)}pt")
     for name in ("left", "bottom"):
         pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
     w.setToolTip(tooltip)
@@ -66,11 +96,21 @@ class SpeedupPlot(QtCore.QObject):
                                          symbolBrush=REFERENCE_COLOR, symbolPen=None, name="course (GPUs)")
         self.measured = pi.plot(pen=pg.mkPen(MEASURED_COLOR, width=2), symbol="o", symbolSize=9,
                                 symbolBrush=MEASURED_COLOR, symbolPen=None, name="measured")
-        self.fraction_label = pg.TextItem(color=theme.FOREGROUND, anchor=(1, 1), fill=pg.mkBrush(255, 255, 255, 220))
-        pi.addItem(self.fraction_label, ignoreBounds=True)
+        self.pen_scale = 1.0
+        self.amdahl_label = "Amdahl fit"
         self.serial_fraction: float | None = None
         self._reference: ReferenceSeries | None = None
         self._rows: list[dict] = []
+
+    def set_presentation(self, on: bool) -> None:
+        """Large texts and thick lines for a projector."""
+        self.pen_scale = present_plot(self.widget, self.legend, on)
+        for item, width in ((self.ideal, 1.5), (self.amdahl, 1.5), (self.reference, 1.5), (self.measured, 2.0)):
+            pen = QtGui.QPen(item.opts["pen"])
+            pen.setWidthF(width * self.pen_scale)
+            item.setPen(pen)
+        self.measured.setSymbolSize(9 * self.pen_scale)
+        self.reference.setSymbolSize(6 * self.pen_scale)
 
     def set_reference(self, series: ReferenceSeries | None) -> None:
         """Overlay ``series`` normalized to its own first figure (None: hide it)."""
@@ -100,17 +140,22 @@ class SpeedupPlot(QtCore.QObject):
         self.ideal.setData(line, line)
         if serial_fraction is not None:
             self.amdahl.setData(line, amdahl_speedup(serial_fraction, line))
-            self.fraction_label.setText(f"serial fraction {serial_fraction:.3f}\n"
-                                        f"(limit: {'∞' if serial_fraction == 0 else f'{1 / serial_fraction:.3g}'}x)")
-            self.fraction_label.setPos(np.log10(max(top, 2.0)), 0.0)
+            limit = "∞" if serial_fraction == 0 else f"{1 / serial_fraction:.3g}x"
+            self.amdahl_label = f"Amdahl, serial {serial_fraction:.3f} (max {limit})"
         else:
             self.amdahl.setData([], [])
-            self.fraction_label.setText("")
+            self.amdahl_label = "Amdahl fit"
+        # the fitted fraction in the legend: in the plot (and its PNG) without covering a curve
+        self.legend.getLabel(self.amdahl).setText(self.amdahl_label)
+        self.legend.updateSize()
         pi = self.widget.getPlotItem()
         values = [1.0, top, *ys.tolist()]
         pi.getAxis("bottom").setTicks([power_of_two_ticks(1.0, top)])
         pi.getAxis("left").setTicks([power_of_two_ticks(min(values), max(values))])
         pi.enableAutoRange()
+        # log10 axes: some room beyond the first and last rank counts, so that their points
+        # (drawn around them) are not cut in half by the plot's edges
+        pi.setXRange(-0.08, float(np.log10(max(top, 2.0))) + 0.08, padding=0)
 
 
 class EfficiencyBars(QtCore.QObject):
@@ -124,9 +169,17 @@ class EfficiencyBars(QtCore.QObject):
         pi.setLabel("left", "efficiency %", color=theme.MUTED)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=MEASURED_COLOR, pen=None)
         pi.addItem(self.bars)
-        pi.addItem(pg.InfiniteLine(pos=100, angle=0, pen=pg.mkPen(IDEAL_COLOR, width=1, style=QtCore.Qt.DashLine)))
+        self.limit_line = pg.InfiniteLine(pos=100, angle=0, pen=pg.mkPen(IDEAL_COLOR, width=1, style=QtCore.Qt.DashLine))
+        pi.addItem(self.limit_line)
         self.heights = np.zeros(0)
         self.ranks: list[int] = []
+
+    def set_presentation(self, on: bool) -> None:
+        """Large texts and a thicker 100% line for a projector."""
+        scale = present_plot(self.widget, None, on)
+        pen = QtGui.QPen(self.limit_line.pen)
+        pen.setWidthF(scale)
+        self.limit_line.setPen(pen)
 
     def set_rows(self, rows: list[dict]) -> None:
         shown = [r for r in rows if r.get("efficiency") is not None]
@@ -149,15 +202,36 @@ class RankTimeline(QtCore.QObject):
         pi.setLabel("left", "seconds", color=theme.MUTED)
         for name in ("left", "bottom"):
             pi.getAxis(name).enableAutoSIPrefix(False)
-        pi.addLegend(offset=(8, 4), labelTextColor=theme.FOREGROUND, colCount=3)
+        self.legend = pi.addLegend(offset=(8, 4), labelTextColor=theme.FOREGROUND, colCount=3)
         self.compute = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COMPUTE_COLOR, pen=None, name="compute")
-        self.comm = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COMM_COLOR, pen=None, name="communication")
+        self.comm = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COMM_COLOR, pen=None, name="comm")
         self.wait = pg.BarGraphItem(x=[], height=[], width=0.6, brush=WAIT_COLOR, pen=None, name="wait")
         for item in (self.compute, self.comm, self.wait):
             pi.addItem(item)  # named items join the legend by themselves
         self.values: dict[str, np.ndarray] = {}
         self.labels: list[str] = []
         self.note = ""
+        self._top = 0.0
+        pi.vb.sigResized.connect(self._fit_legend)
+
+    def set_presentation(self, on: bool) -> None:
+        """Large texts for a projector."""
+        present_plot(self.widget, self.legend, on)
+        self._fit_legend()
+
+    def _fit_legend(self, *_) -> None:
+        """The legend in one row when that fits in the plot, else one entry per row; the
+        y range leaves room above the bars for as many rows."""
+        legend, vb = self.legend, self.widget.getPlotItem().vb
+        one_row = sum(sample.width() + label.width() for sample, label in legend.items) \
+            + 5 * (2 * len(legend.items) - 1) + 3 * len(legend.items)
+        legend.setColumnCount(3 if one_row + 16 <= vb.width() else 1)
+        self._set_y_range()
+
+    def _set_y_range(self) -> None:
+        rows = math.ceil(len(self.legend.items) / self.legend.columnCount)
+        room = 1.35 if rows == 1 else 1.8  # room for the legend above the bars
+        self.widget.getPlotItem().setYRange(0, self._top * room if self._top > 0 else 1.0)
 
     def set_row(self, row: dict | None) -> None:
         """Show ``row``'s per-rank lists; a row without them shows its mean over ranks as one bar."""
@@ -168,8 +242,15 @@ class RankTimeline(QtCore.QObject):
             self.labels, self.note = [], ""
             compute, comm, wait = [], [], []
         elif compute and comm:
-            self.labels = [f"rank {i}" for i in range(len(compute))]
-            self.note = f"{row['ranks']} ranks, {row['nodes']} node{'s' if row['nodes'] != 1 else ''}"
+            nodes = f"{row['nodes']} node{'s' if row['nodes'] != 1 else ''}"
+            if len(compute) <= MAX_NAMED_RANKS:
+                self.labels = [f"rank {i}" for i in range(len(compute))]
+                self.note = f"{row['ranks']} ranks, {nodes}"
+            else:
+                # "rank 12" side by side would overlap: numbers, every k-th one
+                step = -(-len(compute) // MAX_NUMBERED_TICKS)
+                self.labels = [str(i) if i % step == 0 else "" for i in range(len(compute))]
+                self.note = f"rank (of {row['ranks']}, {nodes})"
             wait = wait or [0.0] * len(compute)
         else:
             # The engine did not record per-rank times: the mean over ranks is all there is.
@@ -183,8 +264,8 @@ class RankTimeline(QtCore.QObject):
         self.comm.setOpts(x=x, y0=c, height=m, width=0.6)
         self.wait.setOpts(x=x, y0=c + m, height=w, width=0.6)
         pi = self.widget.getPlotItem()
-        pi.getAxis("bottom").setTicks([[(float(i), label) for i, label in enumerate(self.labels)]])
+        pi.getAxis("bottom").setTicks([[(float(i), label) for i, label in enumerate(self.labels) if label]])
         pi.setLabel("bottom", self.note, color=theme.MUTED)
-        top = float((c + m + w).max(initial=0.0))
-        pi.setYRange(0, top * 1.35 if top > 0 else 1.0)  # room for the legend above the bars
+        self._top = float((c + m + w).max(initial=0.0))
+        self._set_y_range()
         pi.setXRange(-0.6, max(len(c), 1) - 0.4)

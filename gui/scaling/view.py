@@ -15,10 +15,12 @@ import time
 from PySide6 import QtCore, QtWidgets
 
 from engine.spec import FILE_KINDS, RunSpec, SpecError, save_spec
+from gui import theme
 from gui.errors import UnexpectedError
 from gui.scaling import tips
 from gui.scaling.plots import EfficiencyBars, RankTimeline, SpeedupPlot
 from gui.scaling.reference import course_reference
+from gui.widgets.elided import ElidedLabel
 from gui.scaling.runner import SweepRunner, snapshot
 from remote.config import ConfigError, data_dir, load_profiles
 from remote.sweep import (
@@ -144,7 +146,7 @@ class ScalingView(QtWidgets.QWidget):
         left.addWidget(controls)
         left.addWidget(QtWidgets.QLabel("Jobs"))
         left.addWidget(self.runs_table, 1)
-        left_widget = QtWidgets.QWidget()
+        left_widget = self.controls_widget = QtWidgets.QWidget()
         left_widget.setLayout(left)
         left_widget.setMinimumWidth(360)
         left_widget.setMaximumWidth(440)
@@ -157,7 +159,9 @@ class ScalingView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
+        # Each column as wide as its header and figures, the room left shared out (_fit_columns):
+        # equal stretched columns would cut "Samples/s" short in large type.
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Interactive)
         self.table.itemSelectionChanged.connect(self._on_row_chosen)
         self.table.setToolTip("One row per rank count (the " + AGGREGATE + " of its runs). Choose a row to see its "
                               "per-rank times.")
@@ -173,6 +177,7 @@ class ScalingView(QtWidgets.QWidget):
         self.plots_widget.setLayout(plots)
 
         self.fraction_label = QtWidgets.QLabel("Serial fraction: —")
+        self.fraction_label.setWordWrap(True)
         self.fraction_label.setToolTip(tips.SERIAL_FRACTION)
         self.reference_check = QtWidgets.QCheckBox("Show the course's table (GPUs 1–128)")
         self.reference_check.setToolTip(tips.REFERENCE)
@@ -182,21 +187,23 @@ class ScalingView(QtWidgets.QWidget):
         self.export_png_button = QtWidgets.QPushButton("Export plots PNG…")
         self.export_png_button.clicked.connect(self._on_export_png)
         bar = QtWidgets.QHBoxLayout()
-        bar.addWidget(self.fraction_label)
+        bar.addWidget(self.fraction_label, 1)
         bar.addSpacing(16)
         bar.addWidget(self.reference_check)
-        bar.addStretch(1)
-        bar.addWidget(self.export_csv_button)
-        bar.addWidget(self.export_png_button)
         self.warnings_label = QtWidgets.QLabel("")
         self.warnings_label.setWordWrap(True)
         self.warnings_label.setToolTip(tips.STRAGGLER)
         self.warnings_label.setStyleSheet("color: #B3261E;")
 
         right = QtWidgets.QVBoxLayout()
-        self.folder_label = QtWidgets.QLabel("No sweep yet.")
-        self.folder_label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        right.addWidget(self.folder_label)
+        # A sweep's folder can be a long path: shortened in the middle, whole in its tooltip,
+        # so that it never makes the window wider than a projector's 1280 pixels.
+        self.folder_label = ElidedLabel("No sweep yet.")
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.folder_label, 1)
+        top.addWidget(self.export_csv_button)
+        top.addWidget(self.export_png_button)
+        right.addLayout(top)
         right.addWidget(self.table, 2)
         right.addLayout(bar)
         right.addWidget(self.warnings_label)
@@ -204,6 +211,17 @@ class ScalingView(QtWidgets.QWidget):
         layout = QtWidgets.QHBoxLayout(self)
         layout.addWidget(left_widget)
         layout.addLayout(right, 1)
+
+    def set_presentation(self, on: bool) -> None:
+        """The results for a projector (the main window's View menu): the table and the plots
+        fill the tab in large type and thick lines; the sweep's controls and job list are
+        hidden until presentation mode ends (a sweep started before goes on filling the table)."""
+        self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        self.controls_widget.setVisible(not on)
+        for plot in (self.speedup, self.efficiency, self.timeline):
+            plot.set_presentation(on)
+        # the new type size and width are in place once the layout has run
+        QtCore.QTimer.singleShot(0, self._fit_columns)
 
     # ------------------------------------------------------------------ profiles and spec
     def reload_profiles(self) -> None:
@@ -392,6 +410,7 @@ class ScalingView(QtWidgets.QWidget):
                 item = QtWidgets.QTableWidgetItem(format_cell(row.get(key), fmt))
                 item.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
                 self.table.setItem(i, j, item)
+        self._fit_columns()
         self.speedup.set_rows(self.rows, self.serial_fraction)
         self.efficiency.set_rows(self.rows)
         f = self.serial_fraction
@@ -404,6 +423,20 @@ class ScalingView(QtWidgets.QWidget):
             self.table.selectRow(len(self.rows) - 1 if following or chosen >= len(self.rows) else chosen)
         self._on_row_chosen()
         self._update_buttons()
+
+    def _fit_columns(self) -> None:
+        """Size the table's columns to their contents, then spread the spare width evenly."""
+        table = self.table
+        table.resizeColumnsToContents()
+        n = table.columnCount()
+        spare = table.viewport().width() - sum(table.columnWidth(j) for j in range(n))
+        if spare > 0:
+            for j in range(n):
+                table.setColumnWidth(j, table.columnWidth(j) + spare // n)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._fit_columns()
 
     def _on_row_chosen(self) -> None:
         i = self.table.currentRow()

@@ -257,3 +257,86 @@ def test_profiles_added_elsewhere_are_offered_when_the_tab_is_shown_again(view, 
     view.hide()
     view.show()
     assert [view.profile_combo.itemText(i) for i in range(view.profile_combo.count())] == ["local", "hpc"]
+
+
+def _deep_sweep(tmp_path) -> str:
+    """The synthetic sweep in a folder with a long path, as a user's home can give."""
+    deep = tmp_path / ("a-rather-long-folder-name-for-sweeps-" * 3) / "course" / "week-7"
+    deep.mkdir(parents=True)
+    return _synthetic_sweep(deep)
+
+
+def _legend_inside(plot) -> bool:
+    pi = plot.widget.getPlotItem()
+    legend = pi.legend
+    box = pi.vb.sceneBoundingRect()
+    return box.contains(legend.sceneBoundingRect())
+
+
+def test_a_long_sweep_folder_never_makes_the_tab_wider_than_a_projector(view, qtbot, tmp_path):
+    folder = _deep_sweep(tmp_path)
+    assert view.open_sweep(folder)
+    assert len(f"Sweep folder: {folder}") > 150
+    # whole in text() and tooltip; shortened in the middle on screen, its last folder kept
+    assert view.folder_label.text() == f"Sweep folder: {folder}" == view.folder_label.toolTip()
+    view.resize(1280, 760)
+    qtbot.waitUntil(lambda: "…" in view.folder_label.shown_text())
+    assert view.folder_label.shown_text().endswith(os.path.basename(folder))
+    for on in (False, True):
+        view.set_presentation(on)
+        QtWidgets.QApplication.processEvents()
+        assert view.minimumSizeHint().width() <= 1240, on
+        view.resize(1280, 760)
+        qtbot.wait(50)
+        for plot in (view.speedup, view.timeline):
+            pi = plot.widget.getPlotItem()
+            assert _legend_inside(plot), (on, plot, pi.legend.sceneBoundingRect(), pi.vb.sceneBoundingRect())
+        # every column shows its whole header: sized to contents, the spare width shared out
+        header = view.table.horizontalHeader()
+        for j in range(view.table.columnCount()):
+            assert view.table.columnWidth(j) >= header.sectionSizeFromContents(j).width(), (on, j)
+        assert sum(view.table.columnWidth(j) for j in range(view.table.columnCount())) <= \
+            view.table.viewport().width()
+
+
+def test_presentation_mode_shows_the_results_large_and_hides_the_controls(view, qtbot, tmp_path):
+    assert view.open_sweep(_synthetic_sweep(tmp_path))
+    pi = view.timeline.widget.getPlotItem()
+    tick_pt = pi.getAxis("bottom").style["tickFont"]
+    assert tick_pt is None or tick_pt.pointSizeF() == pytest.approx(9.0)
+    view.set_presentation(True)
+    assert not view.controls_widget.isVisible() and not view.run_button.isVisible()
+    for plot in (view.speedup, view.efficiency, view.timeline):
+        pi = plot.widget.getPlotItem()
+        assert pi.getAxis("left").style["tickFont"].pointSizeF() == pytest.approx(9.0 * 1.6)
+        assert "font-size:16pt" in pi.titleLabel.item.toHtml()
+    assert view.speedup.measured.opts["pen"].widthF() == pytest.approx(2.0 * 1.6)
+    assert "font-size:14pt" in view.timeline.legend.items[0][1].item.toHtml()
+    view.set_presentation(False)
+    assert view.controls_widget.isVisible() and view.run_button.isVisible()
+    assert view.speedup.measured.opts["pen"].widthF() == pytest.approx(2.0)
+    assert view.speedup.widget.getPlotItem().getAxis("left").style["tickFont"].pointSizeF() == pytest.approx(9.0)
+
+
+def test_the_fitted_serial_fraction_is_in_the_speedup_plots_legend(view, tmp_path):
+    assert view.open_sweep(_synthetic_sweep(tmp_path))
+    f = view.serial_fraction
+    label = view.speedup.legend.getLabel(view.speedup.amdahl).text
+    assert label == view.speedup.amdahl_label == f"Amdahl, serial {f:.3f} (max {1 / f:.3g}x)"
+    # both rank counts' points lie inside the x range, not on its edges
+    lo, hi = view.speedup.widget.getPlotItem().vb.viewRange()[0]
+    assert lo < np.log10(1.0) and np.log10(2.0) < hi
+
+
+def test_many_ranks_are_numbered_every_kth_bar():
+    from gui.scaling.plots import RankTimeline
+
+    tl = RankTimeline()
+    n = 48
+    tl.set_row({"ranks": n, "nodes": 2, "rank_compute_s": [1.0] * n, "rank_comm_s": [0.1] * n,
+                "rank_wait_s": [0.0] * n})
+    shown = [label for label in tl.labels if label]
+    assert shown == [str(i) for i in range(0, n, 4)] and len(tl.labels) == n
+    assert tl.note == "rank (of 48, 2 nodes)"
+    tl.set_row({"ranks": 4, "nodes": 1, "rank_compute_s": [1.0] * 4, "rank_comm_s": [0.1] * 4})
+    assert tl.labels == ["rank 0", "rank 1", "rank 2", "rank 3"] and tl.note == "4 ranks, 1 node"
