@@ -136,6 +136,10 @@ class ComposeTab(QtWidgets.QWidget):
         self.open_spec_button = QtWidgets.QPushButton("Open spec file…")
         self.open_spec_button.clicked.connect(self._on_open_spec)
         self.template_combo = QtWidgets.QComboBox()
+        # a long template name is shortened in the closed box (whole in the list), not the window widened
+        self.template_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.template_combo.setMinimumContentsLength(18)
         self.template_combo.setToolTip("Start the form from a saved template.")
         self.template_combo.activated.connect(self._on_template_chosen)
         self.save_template_button = QtWidgets.QPushButton("Save as template…")

@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
+from gui.widgets.plot_text import TITLE_PT, present_plot
 
 AXES = {"epoch": "epoch", "elapsed_s": "wall time (s)"}
 
@@ -106,7 +107,7 @@ class MetricPlot(pg.PlotWidget):
         self.step = "epoch"
         self.setMenuEnabled(False)
         pi = self.getPlotItem()
-        pi.setTitle(title, color=theme.FOREGROUND, size="10pt")
+        pi.setTitle(title, color=theme.FOREGROUND, size=f"{round(TITLE_PT)}pt")
         pi.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
         for name in ("left", "bottom"):
             pi.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
@@ -121,10 +122,7 @@ class MetricPlot(pg.PlotWidget):
     def set_presentation(self, on: bool) -> None:
         """Thick lines and large tick labels for a projector."""
         self.pen_scale = 2.2 if on else 1.0
-        font = QtGui.QFont()
-        font.setPointSizeF(9 * (theme.PRESENTATION_SCALE if on else 1.0))
-        for name in ("left", "bottom"):
-            self.getPlotItem().getAxis(name).setStyle(tickFont=font)
+        present_plot(self, self.legend, on)
         for train, test in self.curves.values():
             for curve, base in ((train, 1.5), (test, 2.0)):
                 pen = QtGui.QPen(curve.opts["pen"])

@@ -6,7 +6,6 @@ records, output text) and acts on its signals (fetch, open, cancel).
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -16,8 +15,10 @@ from engine.metrics import format_metric
 from gui.cluster.curves import (
     DEFAULT_FAMILIES, FAMILIES, MetricPlot, families_present, is_number, step_name, step_of,
 )
+from gui.cluster.job_timeline import Timeline, timeline_text
+from gui.widgets.elided import ElidedLabel
 from remote.logparse import to_metrics_records
-from remote.slurm import FINISHED_STATES, explain_reason, reason_needs_change
+from remote.slurm import explain_reason, reason_needs_change
 from remote.store import StoredJob
 
 SERIES = "job"
@@ -30,100 +31,6 @@ SUMMARY_NAMES = {"max_violation": "largest KKT violation", "n_support": "support
                  "shift": "centre shift"}
 # Dark amber: a warning reads apart from an error's red and stays legible on white.
 WARNING_TEXT_COLOR = "#8A5300"
-
-
-def _clock(t: float | None) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t)) if t else "—"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
-
-
-def _when(job: StoredJob, which: str, t: float | None) -> str:
-    """A clock time, said as "seen at" when it is only when a poll noticed the change."""
-    return _clock(t) if job.from_slurm(which) or not t else f"seen at {_clock(t)}"
-
-
-def timeline_text(job: StoredJob, now_s: float | None = None) -> list[tuple[str, str, bool]]:
-    """The timeline's steps: ``(title, detail, reached)`` for submitted, started, ended.
-
-    Times are SLURM's own where it gave them (``squeue``, ``sacct``, ``scontrol``); a time
-    only known from a poll says "seen at". A job that ended without ever running (cancelled
-    while pending) shows no start. "ran" is the job's wall time, from start to end.
-    """
-    now_s = time.time() if now_s is None else now_s
-    # A job submitted elsewhere: unless SLURM said, we know when we began to follow it, not when
-    # it was submitted.
-    submitted_known = job.kind == "tracked" or job.from_slurm("submitted")
-    steps = [("Submitted" if submitted_known else "Followed", _when(job, "submitted", job.submitted_at),
-              job.submitted_at is not None)]
-    never_ran = job.finished and not job.started_at and job.state not in ("UNKNOWN",)
-    if job.started_at:
-        waited = job.started_at - job.submitted_at if job.submitted_at else None
-        if submitted_known:
-            steps.append(("Started", f"{_when(job, 'started', job.started_at)} · waited {_duration(waited)}", True))
-        else:  # how long it queued is unknown here
-            early = waited is not None and waited < 0
-            steps.append(("Started", _when(job, "started", job.started_at)
-                          + (" · before it was followed" if early else ""), True))
-    elif job.state == "PENDING":
-        waiting = now_s - job.submitted_at if job.submitted_at else None
-        steps.append(("Started", f"waiting for {_duration(waiting)}", False))
-    elif never_ran:
-        steps.append(("Never started", f"{job.state.lower()} while pending", False))
-    else:
-        steps.append(("Started", "—", job.state not in ("PENDING", "UNKNOWN")))
-    if job.ended_at or job.state in FINISHED_STATES:
-        ran = job.ended_at - job.started_at if job.ended_at and job.started_at else None
-        code = f" · exit {job.exit_code}" if job.exit_code is not None else ""
-        run = "never ran" if never_ran else f"job ran {_duration(ran)}"
-        steps.append((job.state.capitalize(), f"{_when(job, 'ended', job.ended_at)} · {run}{code}", True))
-    elif job.started_at:
-        steps.append(("Running", f"for {_duration(now_s - job.started_at)}", False))
-    else:
-        steps.append(("Ended", "—", False))
-    return steps
-
-
-class Timeline(QtWidgets.QWidget):
-    """Submitted → started → ended, each a dot (filled when reached) with times."""
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent)
-        self.labels: list[QtWidgets.QLabel] = []
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        for i in range(3):
-            if i:
-                line = QtWidgets.QFrame()
-                line.setFrameShape(QtWidgets.QFrame.Shape.HLine)
-                line.setStyleSheet(f"color: {theme.MUTED};")
-                line.setMinimumWidth(24)
-                lay.addWidget(line, 1)
-            label = QtWidgets.QLabel()
-            label.setTextFormat(QtCore.Qt.TextFormat.RichText)
-            self.labels.append(label)
-            lay.addWidget(label)
-
-    def set_steps(self, steps: list[tuple[str, str, bool]]) -> None:
-        for label, (title, detail, reached) in zip(self.labels, steps):
-            dot = "●" if reached else "○"
-            color = theme.POSITIVE_COLOR if reached else theme.MUTED
-            if title in ("Failed", "Timeout", "Cancelled", "Out_of_memory", "Node_fail"):
-                color = theme.ERROR_COLOR
-            label.setText(f"<span style='color:{color}; font-size:14pt'>{dot}</span> <b>{title}</b><br>"
-                          f"<span style='color:{theme.MUTED}'>{detail}</span>")
-
-    def text(self) -> str:
-        return " | ".join(QtGui.QTextDocumentFragment.fromHtml(l.text()).toPlainText() for l in self.labels)
 
 
 class JobView(QtWidgets.QWidget):
@@ -150,7 +57,8 @@ class JobView(QtWidgets.QWidget):
         self.own_jobs: dict[str, set[str]] = {}
         self.fetched_model: str | None = None
 
-        self.title = QtWidgets.QLabel("No job selected")
+        # a long job name or id must not widen the window: shortened at the end, whole on hover
+        self.title = ElidedLabel("No job selected", mode=QtCore.Qt.TextElideMode.ElideRight)
         self.title.setProperty("role", "heading")
         self.state_label = QtWidgets.QLabel()
         self.fetch_button = QtWidgets.QPushButton("Fetch results")
@@ -183,6 +91,7 @@ class JobView(QtWidgets.QWidget):
         self.legend_label = legend
         self.summary = QtWidgets.QLabel()
         self.summary.setProperty("role", "hint")
+        self.summary.setWordWrap(True)  # many metrics in large type wrap instead of widening the window
         self.output = QtWidgets.QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setMaximumBlockCount(MAX_OUTPUT_BLOCKS)

@@ -98,6 +98,7 @@ class ScriptPreview(QtWidgets.QWidget):
         self._setting = False
         self.banner = QtWidgets.QLabel("Edited by hand: the form no longer changes this script.")
         self.banner.setProperty("role", "hint")
+        self.banner.setWordWrap(True)  # in large type the hints wrap instead of widening the window
         self.banner.setVisible(False)
         self.regenerate_button = QtWidgets.QPushButton("Regenerate from form")
         self.regenerate_button.setToolTip("Throw away the edits and show the script the form describes.")
@@ -107,6 +108,7 @@ class ScriptPreview(QtWidgets.QWidget):
         heading.setProperty("role", "heading")
         hint = QtWidgets.QLabel("Hover an #SBATCH line to see what it asks SLURM for.")
         hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(heading)
         top.addWidget(hint, 1)

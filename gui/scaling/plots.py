@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui
 
 from gui import theme
 from gui.scaling import tips
+from gui.widgets.plot_text import TITLE_PT, present_plot
 from gui.scaling.reference import ReferenceSeries
 from remote.sweep import amdahl_speedup
 
@@ -41,30 +42,6 @@ def power_of_two_ticks(low: float, high: float) -> list[tuple[float, str]]:
 #: at most MAX_NUMBERED_TICKS numbers
 MAX_NAMED_RANKS = 4
 MAX_NUMBERED_TICKS = 12
-#: point sizes of a plot's title, tick labels and legend; presentation mode multiplies them
-TITLE_PT, TICK_PT, LEGEND_PT = 10.0, 9.0, 9.0
-
-
-def present_plot(widget: pg.PlotWidget, legend: pg.LegendItem | None, on: bool) -> float:
-    """Large title, tick labels, axis labels and legend for a projector (normal sizes when
-    ``on`` is False); returns the scale, for the plot's own pens and texts."""
-    scale = theme.PRESENTATION_SCALE if on else 1.0
-    pi = widget.getPlotItem()
-    pi.setTitle(pi.titleLabel.text, color=theme.FOREGROUND, size=f"{round(TITLE_PT * scale)}pt")
-    font = QtGui.QFont()
-    font.setPointSizeF(TICK_PT * scale)
-    for name in ("left", "bottom"):
-        axis = pi.getAxis(name)
-        axis.setStyle(tickFont=font)
-        axis.label.setFont(font)
-    if legend is not None:
-        legend.setLabelTextSize(f"{round(LEGEND_PT * scale)}pt")
-        for _, label in legend.items:
-            label.setText(label.text)  # the size is applied when the text is set
-        legend.updateSize()
-    return scale
-
-
 def _plot_widget(title: str, tooltip: str) -> pg.PlotWidget:
     w = pg.PlotWidget(background=theme.BACKGROUND)
     w.setMenuEnabled(False)

@@ -7,7 +7,8 @@ from PySide6 import QtCore, QtWidgets
 
 class ElidedLabel(QtWidgets.QLabel):
     """Shows as much of its text as fits, with "…" in the middle (a long path keeps its start
-    and its last folder); the whole text is its tooltip and ``text()``.
+    and its last folder) or, with ``mode=Qt.ElideRight``, at the end (a title keeps its
+    start); the whole text is its tooltip and ``text()``.
 
     A plain QLabel's minimum width is its whole text: one long path could make the window
     wider than the screen.
@@ -15,10 +16,12 @@ class ElidedLabel(QtWidgets.QLabel):
 
     MIN_WIDTH = 120
 
-    def __init__(self, text: str = "", parent=None):
+    def __init__(self, text: str = "", parent=None,
+                 mode: QtCore.Qt.TextElideMode = QtCore.Qt.TextElideMode.ElideMiddle):
         super().__init__(parent)
         self._full = ""
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self._mode = mode
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Preferred)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # Qt override: keep the whole text
@@ -51,6 +54,6 @@ class ElidedLabel(QtWidgets.QLabel):
 
     def _elide(self) -> None:
         width = max(self.contentsRect().width(), 0)
-        shown = self.fontMetrics().elidedText(self._full, QtCore.Qt.TextElideMode.ElideMiddle, width)
+        shown = self.fontMetrics().elidedText(self._full, self._mode, width)
         if shown != super().text():
             super().setText(shown)

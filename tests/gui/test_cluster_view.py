@@ -419,7 +419,7 @@ def test_compare_metrics_files_from_disk(view, tmp_path):
 
 
 def test_timeline_of_a_job_followed_from_elsewhere():
-    from gui.cluster.job_view import timeline_text
+    from gui.cluster.job_timeline import timeline_text
     from remote.store import StoredJob
 
     base = dict(profile="p", job_id="7", name="x", reason="", job_dir="", output_path="", metrics_path="",

@@ -63,10 +63,35 @@ def test_a_broken_model_file_is_reported_not_raised(qtbot, tmp_path, monkeypatch
         _shutdown(window)
 
 
-def test_every_view_fits_a_1280_pixel_projector_in_presentation_mode(qtbot):
-    """The tabs share one window: a view that grows past 1280 pixels widens all of them."""
+def _long_named_job(tmp_path):
+    import time
+
+    from remote.store import StoredJob
+
+    now = time.time()
+    name = "indian-pines-svm-C100-gamma8-one-vs-one-16-classes-" * 2
+    job = StoredJob(profile="course-cluster-with-a-long-name", job_id="1234567890", name=name, kind="tracked",
+                    state="COMPLETED", reason="", job_dir=str(tmp_path), output_path="", metrics_path="",
+                    metrics_offset=0, n_records=3, exit_code=0, ntasks=48, submitted_at=now - 3600,
+                    started_at=now - 3500, ended_at=now - 100, updated_at=now, active=False, message="")
+    records = [{"epoch": e, "train_loss": 0.5 / e, "test_loss": 0.6 / e, "train_accuracy": 0.9, "test_accuracy": 0.88,
+                "elapsed_s": 10.0 * e, "samples_per_s": 123456.0, "iteration": 1000 * e, "dual_objective": -12.5,
+                "n_support": 1234, "max_violation": 0.001} for e in (1, 2, 3)]
+    return job, records
+
+
+def test_every_view_fits_a_1280_pixel_projector_in_presentation_mode(qtbot, tmp_path):
+    """The tabs share one window: a view that grows past 1280 pixels widens all of them.
+
+    With content that makes texts long: a job with a long name and many metrics, a sweep in
+    a deep folder."""
+    from tests.gui.test_scaling_view import _deep_sweep
+
     window = _window(qtbot)
     try:
+        job, records = _long_named_job(tmp_path)
+        window.views["cluster"].job_view.show_job(job, records)
+        assert window.views["scaling"].open_sweep(_deep_sweep(tmp_path))
         window.set_presentation(True)
         window.resize(1280, 800)
         window.show()
@@ -78,5 +103,12 @@ def test_every_view_fits_a_1280_pixel_projector_in_presentation_mode(qtbot):
         window.resize(1280, 800)
         QtWidgets.QApplication.processEvents()
         assert window.width() == 1280
+        for name in ("cluster", "scaling"):
+            window.show_view(name)
+            QtWidgets.QApplication.processEvents()
+            assert window.width() == 1280, name
+        title = window.views["cluster"].job_view.title
+        assert job.name in title.text() and job.name in title.toolTip()
+        assert "…" in title.shown_text()  # shortened on screen, whole in text() and the tooltip
     finally:
         _shutdown(window)
