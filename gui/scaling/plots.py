@@ -38,6 +38,8 @@ def power_of_two_ticks(low: float, high: float) -> list[tuple[float, str]]:
     return ticks
 
 
+#: the rank counts an empty speedup plot spans (1 to this), before the first row
+EMPTY_RANKS = 4
 #: up to this many ranks each bar is labelled "rank i"; beyond, every k-th bar by its number,
 #: at most MAX_NUMBERED_TICKS numbers
 MAX_NAMED_RANKS = 4
@@ -78,6 +80,7 @@ class SpeedupPlot(QtCore.QObject):
         self.serial_fraction: float | None = None
         self._reference: ReferenceSeries | None = None
         self._rows: list[dict] = []
+        self.set_rows([], None)  # the empty frame: ranks 1, 2, 4 and the ideal line to come
 
     def set_presentation(self, on: bool) -> None:
         """Large texts and thick lines for a projector."""
@@ -107,7 +110,7 @@ class SpeedupPlot(QtCore.QObject):
         xs = np.array([p[0] for p in pts], float)
         ys = np.array([p[1] for p in pts], float)
         self.measured.setData(xs, ys)
-        top = max([1.0, *xs.tolist()])
+        top = max([1.0, *xs.tolist()]) if len(xs) else float(EMPTY_RANKS)
         if self._reference is not None:
             self.reference.setData(self._reference.ranks, self._reference.speedup)
             top = max(top, float(self._reference.ranks.max()))
@@ -142,6 +145,8 @@ class EfficiencyBars(QtCore.QObject):
         super().__init__(parent)
         self.widget = _plot_widget("Efficiency", tips.EFFICIENCY)
         pi = self.widget.getPlotItem()
+        for name in ("left", "bottom"):
+            pi.getAxis(name).enableAutoSIPrefix(False)  # rank counts and percentages as they are
         pi.setLabel("bottom", "ranks", color=theme.MUTED)
         pi.setLabel("left", "efficiency %", color=theme.MUTED)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=MEASURED_COLOR, pen=None)
@@ -150,6 +155,7 @@ class EfficiencyBars(QtCore.QObject):
         pi.addItem(self.limit_line)
         self.heights = np.zeros(0)
         self.ranks: list[int] = []
+        self.set_rows([])  # the empty frame: 0-110%, no rank counts yet
 
     def set_presentation(self, on: bool) -> None:
         """Large texts and a thicker 100% line for a projector."""
@@ -190,6 +196,7 @@ class RankTimeline(QtCore.QObject):
         self.note = ""
         self._top = 0.0
         pi.vb.sigResized.connect(self._fit_legend)
+        self.set_row(None)  # the empty frame: no ranks yet
 
     def set_presentation(self, on: bool) -> None:
         """Large texts for a projector."""

@@ -163,6 +163,7 @@ class ScalingView(QtWidgets.QWidget):
         # equal stretched columns would cut "Samples/s" short in large type.
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Interactive)
         self.table.itemSelectionChanged.connect(self._on_row_chosen)
+        self.table.viewport().installEventFilter(self)  # columns refitted whenever its width changes
         self.table.setToolTip("One row per rank count (the " + AGGREGATE + " of its runs). Choose a row to see its "
                               "per-rank times.")
 
@@ -434,9 +435,10 @@ class ScalingView(QtWidgets.QWidget):
             for j in range(n):
                 table.setColumnWidth(j, table.columnWidth(j) + spare // n)
 
-    def resizeEvent(self, event) -> None:  # Qt override
-        super().resizeEvent(event)
-        self._fit_columns()
+    def eventFilter(self, watched, event) -> bool:  # Qt override: the table's width changed
+        if watched is self.table.viewport() and event.type() == QtCore.QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
 
     def _on_row_chosen(self) -> None:
         i = self.table.currentRow()

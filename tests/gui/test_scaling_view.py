@@ -340,3 +340,17 @@ def test_many_ranks_are_numbered_every_kth_bar():
     assert tl.note == "rank (of 48, 2 nodes)"
     tl.set_row({"ranks": 4, "nodes": 1, "rank_compute_s": [1.0] * 4, "rank_comm_s": [0.1] * 4})
     assert tl.labels == ["rank 0", "rank 1", "rank 2", "rank 3"] and tl.note == "4 ranks, 1 node"
+
+
+def test_before_any_sweep_the_plots_show_a_readable_empty_frame(view):
+    speedup = view.speedup.widget.getPlotItem()
+    ticks = speedup.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == ["1", "2", "4"]
+    assert view.speedup.ideal.xData[[0, -1]] == pytest.approx([1.0, 4.0])
+    assert len(view.speedup.measured.xData or []) == 0
+    eff = view.efficiency.widget.getPlotItem()
+    low, high = eff.vb.viewRange()[1]
+    assert -10 < low <= 0 and 110 <= high < 125  # 0-110% with the plot's padding
+    assert not eff.getAxis("bottom").autoSIPrefix and eff.getAxis("bottom").labelUnitPrefix == ""
+    tl = view.timeline.widget.getPlotItem()
+    assert tl.getAxis("bottom")._tickLevels[0] == [] and view.timeline.labels == []
