@@ -31,6 +31,7 @@ from gui.cluster.templates import (
     list_templates,
     save_template,
 )
+from gui.widgets.scroll import VerticalScrollArea
 from remote.bundle import BundleError, job_folder_name, outside_data_file
 from remote.config import Profile
 from remote.jobs import JobOptions, describe_job
@@ -161,9 +162,11 @@ class ComposeTab(QtWidgets.QWidget):
         self.reload_templates()
 
     def _build(self) -> None:
+        # The spec's summary on a line of its own: beside four controls, in large type, it
+        # would be squeezed into a column of single words.
         spec_row = QtWidgets.QHBoxLayout()
-        spec_row.addWidget(self.spec_label, 1)
         spec_row.addWidget(self.float64_check)
+        spec_row.addStretch(1)
         spec_row.addWidget(self.open_spec_button)
         spec_row.addWidget(self.template_combo)
         spec_row.addWidget(self.save_template_button)
@@ -175,7 +178,7 @@ class ComposeTab(QtWidgets.QWidget):
         form_lay.addWidget(form_heading)
         form_lay.addWidget(self.form)
         form_lay.addStretch(1)
-        form_scroll = QtWidgets.QScrollArea()
+        form_scroll = VerticalScrollArea()  # the script beside it gives way, not the form
         form_scroll.setWidget(form_box)
         form_scroll.setWidgetResizable(True)
         form_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
@@ -188,6 +191,7 @@ class ComposeTab(QtWidgets.QWidget):
         submit_row.addWidget(self.submit_result, 1)
         submit_row.addWidget(self.submit_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         lay = QtWidgets.QVBoxLayout(self)
+        lay.addWidget(self.spec_label)
         lay.addLayout(spec_row)
         lay.addWidget(split, 1)
         lay.addLayout(submit_row)

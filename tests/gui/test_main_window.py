@@ -107,6 +107,18 @@ def test_every_view_fits_a_1280_pixel_projector_in_presentation_mode(qtbot, tmp_
             window.show_view(name)
             QtWidgets.QApplication.processEvents()
             assert window.width() == 1280, name
+        # the New job page in large type: the form's fields whole (no sideways scrolling), the
+        # spec's summary a line across the page, not a column of single words
+        compose = window.views["cluster"].compose
+        window.views["cluster"].tabs.setCurrentWidget(compose)
+        window.show_view("cluster")
+        QtWidgets.QApplication.processEvents()
+        from gui.widgets.scroll import VerticalScrollArea
+
+        form_scroll = compose.findChild(VerticalScrollArea)
+        assert form_scroll.isVisible() and not form_scroll.horizontalScrollBar().isVisible()
+        assert form_scroll.width() >= compose.form.minimumSizeHint().width()
+        assert compose.spec_label.width() > 700
         title = window.views["cluster"].job_view.title
         assert job.name in title.text() and job.name in title.toolTip()
         assert "…" in title.shown_text()  # shortened on screen, whole in text() and the tooltip
