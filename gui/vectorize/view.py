@@ -15,11 +15,12 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.vectorize import DEFAULT_SIZES, LOOP_LIMIT_S, format_ratio, format_seconds, lesson, mpi_unavailable
 from gui import theme
 from gui.vectorize.text import EXPLANATION
+from gui.widgets.plot_text import present_plot
 from gui.workers import start_generator
 
 #: the largest n the user can choose, the default last
@@ -92,7 +93,7 @@ class VectorizeView(QtWidgets.QWidget):
         self.time_plot.setLabel("left", "seconds")
         self.time_plot.setLabel("bottom", "n (elements per vector)")
         self.time_plot.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
-        self.time_plot.addLegend(offset=(10, 10), labelTextColor=theme.FOREGROUND)
+        self.time_legend = self.time_plot.addLegend(offset=(10, 10), labelTextColor=theme.FOREGROUND)
         self.loop_curve = self.time_plot.plot([], [], name="Python loop", pen=pg.mkPen(LOOP_COLOR, width=2),
                                               symbol="o", symbolBrush=LOOP_COLOR, symbolPen=LOOP_COLOR)
         self.estimate_curve = self.time_plot.plot(
@@ -109,7 +110,7 @@ class VectorizeView(QtWidgets.QWidget):
         self.speed_plot.setLabel("left", "times faster")
         self.speed_plot.setLabel("bottom", "n (elements per vector)")
         self.speed_plot.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
-        self.speed_plot.addLegend(offset=(-10, 10), labelTextColor=theme.FOREGROUND)
+        self.speed_legend = self.speed_plot.addLegend(offset=(-10, 10), labelTextColor=theme.FOREGROUND)
         self.speed_plot.addItem(pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(theme.MUTED, style=QtCore.Qt.PenStyle.DotLine)))
         self.speedup_curve = self.speed_plot.plot([], [], name="np.dot over the loop", pen=pg.mkPen(NUMPY_COLOR, width=2),
                                                   symbol="s", symbolBrush=NUMPY_COLOR, symbolPen=NUMPY_COLOR)
@@ -285,5 +286,14 @@ class VectorizeView(QtWidgets.QWidget):
                 self.table.setItem(i, j, item)
 
     def set_presentation(self, on: bool) -> None:
-        """Large fonts for a projector."""
+        """Large fonts, plot texts and thick curves for a projector."""
         self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        scale = 1.0
+        for plot, legend in ((self.time_plot, self.time_legend), (self.speed_plot, self.speed_legend)):
+            scale = present_plot(plot, legend, on)
+        for curve in (self.loop_curve, self.estimate_curve, self.numpy_curve, self.mpi_curve, self.speedup_curve,
+                      self.mpi_speedup_curve):
+            pen = QtGui.QPen(curve.opts["pen"])
+            pen.setWidthF(2.0 * scale)
+            curve.setPen(pen)
+            curve.setSymbolSize(10 * scale)

@@ -111,3 +111,19 @@ def test_stop_ends_a_run_early(qtbot, view):
     qtbot.waitUntil(lambda: not view.running, timeout=60_000)
     assert 1 <= len(view.rows) < 9 and view.status.text().startswith("Stopped after")
     assert view.run_button.isEnabled() and not view.stop_button.isEnabled()
+
+
+def test_presentation_mode_enlarges_the_plots_texts_and_curves(view):
+    plots = (view.time_plot, view.speed_plot)
+    view.set_presentation(True)
+    for plot, legend in zip(plots, (view.time_legend, view.speed_legend)):
+        pi = plot.getPlotItem()
+        assert "font-size:16pt" in pi.titleLabel.item.toHtml()
+        assert pi.getAxis("bottom").style["tickFont"].pointSizeF() == pytest.approx(9.0 * 1.6)
+        assert all("font-size:14pt" in label.item.toHtml() for _, label in legend.items)
+    assert view.numpy_curve.opts["pen"].widthF() == pytest.approx(3.2)
+    assert view.estimate_curve.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine  # still dashed
+    view.set_presentation(False)
+    assert "font-size:10pt" in view.time_plot.getPlotItem().titleLabel.item.toHtml()
+    assert view.numpy_curve.opts["pen"].widthF() == pytest.approx(2.0)
+    assert view.mpi_curve.opts["symbolSize"] == pytest.approx(10)
