@@ -129,6 +129,11 @@ def diverging_color(value: float, scale: float) -> tuple[int, int, int]:
 _LUT = diverging_lut()
 
 
+def presentation_stylesheet(on: bool) -> str:
+    """The application style sheet with presentation mode on or off (each view's setter)."""
+    return stylesheet(PRESENTATION_SCALE if on else 1.0)
+
+
 def stylesheet(scale: float = 1.0) -> str:
     """Application style sheet; ``scale`` > 1 enlarges text for a projector."""
     base = round(10 * scale)

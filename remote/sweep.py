@@ -41,7 +41,7 @@ from typing import Callable, Iterable
 
 from engine.fileio import atomic_write
 from engine.spec import MODEL_KINDS, RunSpec, load_spec
-from engine.timeline import straggler_summary
+from engine.timeline import straggler_summary, straggler_warnings
 from remote.backend import Backend
 from remote.config import Profile, data_dir
 from remote.jobs import JobError, JobOptions, cancel_job, submit_job
@@ -228,10 +228,6 @@ def _per_rank(records: list[dict], key: str) -> list[float] | None:
     return [statistics.fmean(float(v[i]) for v in lists) for i in range(len(lists[0]))]
 
 
-#: what the engine's per-epoch straggler sentences contain (``engine.timeline``)
-STRAGGLER_MARK = ": a straggler;"
-
-
 def _numbers(value) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, (int, float)) for v in value)
 
@@ -255,10 +251,13 @@ def summarize_records(records: list[dict]) -> dict:
     # one sentence per straggling rank for the whole run; other warnings once each.
     timed = [r["rank_compute_s"] for r in counted if _numbers(r.get("rank_compute_s"))]
     warnings: list[str] = straggler_summary(timed)
+    # the per-epoch sentences the summary replaces: what the engine's rule says of each epoch
+    replaced = {w for r in epochs if _numbers(r.get("rank_compute_s"))
+                for w in straggler_warnings(r["rank_compute_s"])} if timed else set()
     for rec in records:
         listed = rec.get("warnings") if isinstance(rec, dict) else None
         for w in listed if isinstance(listed, list) else ():
-            if isinstance(w, str) and w not in warnings and not (timed and STRAGGLER_MARK in w):
+            if isinstance(w, str) and w not in warnings and w not in replaced:
                 warnings.append(w)
     out = {"samples_per_s": None, "epochs": len(counted), "compute_s": None, "comm_s": None, "wait_s": None,
            "rank_compute_s": None, "rank_comm_s": None, "rank_wait_s": None, "warnings": warnings}

@@ -6,7 +6,6 @@ records, output text) and acts on its signals (fetch, open, cancel).
 
 from __future__ import annotations
 
-
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 

@@ -423,7 +423,7 @@ class ClusterView(QtWidgets.QWidget):
 
     def set_presentation(self, on: bool) -> None:
         """Large fonts and thick curves for a projector (the main window's View menu)."""
-        self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        self.setStyleSheet(theme.presentation_stylesheet(on))
         self.job_view.set_presentation(on)
         self.compare.set_presentation(on)
 

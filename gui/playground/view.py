@@ -635,7 +635,7 @@ class PlaygroundView(QtWidgets.QWidget):
     def set_presentation(self, on: bool) -> None:
         """Large fonts and thick lines for a projector; the finer controls hidden."""
         self.presentation = bool(on)
-        self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        self.setStyleSheet(theme.presentation_stylesheet(on))
         # the Training / Evaluation tabs stay compact on a projector: the output plot needs the height
         self.output_tabs.tabBar().setStyleSheet("QTabBar::tab { font-size: 14px; padding: 0px 12px; margin: 0px; }" if on else "")
         for child in (self.settings_bar, self.dataset_panel, self.network, self.confusion, self.roc, self.output,

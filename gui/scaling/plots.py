@@ -14,8 +14,8 @@ from PySide6 import QtCore, QtGui
 
 from gui import theme
 from gui.scaling import tips
-from gui.widgets.plot_text import TITLE_PT, present_plot
 from gui.scaling.reference import ReferenceSeries
+from gui.widgets.plot_text import TITLE_PT, present_plot
 from remote.sweep import amdahl_speedup
 
 MEASURED_COLOR = theme.CLASS_COLORS[1]
@@ -44,6 +44,8 @@ EMPTY_RANKS = 4
 #: at most MAX_NUMBERED_TICKS numbers
 MAX_NAMED_RANKS = 4
 MAX_NUMBERED_TICKS = 12
+
+
 def _plot_widget(title: str, tooltip: str) -> pg.PlotWidget:
     w = pg.PlotWidget(background=theme.BACKGROUND)
     w.setMenuEnabled(False)
@@ -75,8 +77,6 @@ class SpeedupPlot(QtCore.QObject):
                                          symbolBrush=REFERENCE_COLOR, symbolPen=None, name="course (GPUs)")
         self.measured = pi.plot(pen=pg.mkPen(MEASURED_COLOR, width=2), symbol="o", symbolSize=9,
                                 symbolBrush=MEASURED_COLOR, symbolPen=None, name="measured")
-        self.pen_scale = 1.0
-        self.amdahl_label = "Amdahl fit"
         self.serial_fraction: float | None = None
         self._reference: ReferenceSeries | None = None
         self._rows: list[dict] = []
@@ -84,13 +84,13 @@ class SpeedupPlot(QtCore.QObject):
 
     def set_presentation(self, on: bool) -> None:
         """Large texts and thick lines for a projector."""
-        self.pen_scale = present_plot(self.widget, self.legend, on)
+        scale = present_plot(self.widget, self.legend, on)
         for item, width in ((self.ideal, 1.5), (self.amdahl, 1.5), (self.reference, 1.5), (self.measured, 2.0)):
             pen = QtGui.QPen(item.opts["pen"])
-            pen.setWidthF(width * self.pen_scale)
+            pen.setWidthF(width * scale)
             item.setPen(pen)
-        self.measured.setSymbolSize(9 * self.pen_scale)
-        self.reference.setSymbolSize(6 * self.pen_scale)
+        self.measured.setSymbolSize(9 * scale)
+        self.reference.setSymbolSize(6 * scale)
 
     def set_reference(self, series: ReferenceSeries | None) -> None:
         """Overlay ``series`` normalized to its own first figure (None: hide it)."""
@@ -121,12 +121,12 @@ class SpeedupPlot(QtCore.QObject):
         if serial_fraction is not None:
             self.amdahl.setData(line, amdahl_speedup(serial_fraction, line))
             limit = "∞" if serial_fraction == 0 else f"{1 / serial_fraction:.3g}x"
-            self.amdahl_label = f"Amdahl, serial {serial_fraction:.3f} (max {limit})"
+            label = f"Amdahl, serial {serial_fraction:.3f} (max {limit})"
         else:
             self.amdahl.setData([], [])
-            self.amdahl_label = "Amdahl fit"
+            label = "Amdahl fit"
         # the fitted fraction in the legend: in the plot (and its PNG) without covering a curve
-        self.legend.getLabel(self.amdahl).setText(self.amdahl_label)
+        self.legend.getLabel(self.amdahl).setText(label)
         self.legend.updateSize()
         pi = self.widget.getPlotItem()
         values = [1.0, top, *ys.tolist()]
@@ -207,9 +207,9 @@ class RankTimeline(QtCore.QObject):
         """The legend in one row when that fits in the plot, else one entry per row; the
         y range leaves room above the bars for as many rows."""
         legend, vb = self.legend, self.widget.getPlotItem().vb
-        one_row = sum(sample.width() + label.width() for sample, label in legend.items) \
-            + 5 * (2 * len(legend.items) - 1) + 3 * len(legend.items)
-        legend.setColumnCount(3 if one_row + 16 <= vb.width() else 1)
+        legend.setColumnCount(len(legend.items))  # lays itself out again only when this changes
+        if legend.width() + 16 > vb.width():  # its offset and a margin
+            legend.setColumnCount(1)
         self._set_y_range()
 
     def _set_y_range(self) -> None:

@@ -20,33 +20,15 @@ from gui.errors import UnexpectedError
 from gui.scaling import tips
 from gui.scaling.plots import EfficiencyBars, RankTimeline, SpeedupPlot
 from gui.scaling.reference import course_reference
-from gui.widgets.elided import ElidedLabel
 from gui.scaling.runner import SweepRunner, snapshot
+from gui.scaling.table import ScalingTable
+from gui.widgets.elided import ElidedLabel
 from remote.config import ConfigError, data_dir, load_profiles
 from remote.sweep import (
-    AGGREGATE, CSV_NAME, MODES, SweepInputError, SweepState, make_plan, parse_counts, table_csv,
+    CSV_NAME, MODES, SweepInputError, SweepState, make_plan, parse_counts, table_csv,
 )
 
-#: (header, row key, format, tooltip) of the table's columns
-COLUMNS = (
-    ("Ranks", "ranks", "{}", "MPI ranks (copies of the program) that trained together."),
-    ("Nodes", "nodes", "{}", "Computers the ranks were spread over."),
-    ("Batch", "global_batch", "{}", "The global batch: all ranks' shares together.\n\n" + tips.MODE),
-    ("Runs", "runs", "{}", tips.REPEAT),
-    ("Samples/s", "samples_per_s", "{:,.0f}", tips.SAMPLES_PER_S),
-    ("Speedup", "speedup", "{:.2f}", tips.SPEEDUP),
-    ("Efficiency", "efficiency", "{:.0%}", tips.EFFICIENCY),
-    ("Per rank/s", "per_rank_samples_per_s", "{:,.0f}", tips.PER_RANK),
-    ("Compute s", "compute_s", "{:.3g}", tips.COMPUTE),
-    ("Comm s", "comm_s", "{:.3g}", tips.COMMUNICATION),
-    ("Wait s", "wait_s", "{:.3g}", tips.WAIT),
-)
 RUN_COLUMNS = ("Ranks", "Nodes", "Run", "Job", "State", "Samples/s")
-
-
-def format_cell(value, fmt: str) -> str:
-    """A table cell: ``—`` where the figure is missing."""
-    return "—" if value is None else fmt.format(value)
 
 
 class ScalingView(QtWidgets.QWidget):
@@ -151,21 +133,8 @@ class ScalingView(QtWidgets.QWidget):
         left_widget.setMinimumWidth(360)
         left_widget.setMaximumWidth(440)
 
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([c[0] for c in COLUMNS])
-        for i, (_, _, _, tip) in enumerate(COLUMNS):
-            self.table.horizontalHeaderItem(i).setToolTip(tip)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
-        # Each column as wide as its header and figures, the room left shared out (_fit_columns):
-        # equal stretched columns would cut "Samples/s" short in large type.
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Interactive)
+        self.table = ScalingTable()
         self.table.itemSelectionChanged.connect(self._on_row_chosen)
-        self.table.viewport().installEventFilter(self)  # columns refitted whenever its width changes
-        self.table.setToolTip("One row per rank count (the " + AGGREGATE + " of its runs). Choose a row to see its "
-                              "per-rank times.")
 
         self.speedup = SpeedupPlot(self)
         self.efficiency = EfficiencyBars(self)
@@ -217,12 +186,12 @@ class ScalingView(QtWidgets.QWidget):
         """The results for a projector (the main window's View menu): the table and the plots
         fill the tab in large type and thick lines; the sweep's controls and job list are
         hidden until presentation mode ends (a sweep started before goes on filling the table)."""
-        self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        self.setStyleSheet(theme.presentation_stylesheet(on))
         self.controls_widget.setVisible(not on)
         for plot in (self.speedup, self.efficiency, self.timeline):
             plot.set_presentation(on)
         # the new type size and width are in place once the layout has run
-        QtCore.QTimer.singleShot(0, self._fit_columns)
+        QtCore.QTimer.singleShot(0, self.table.fit_columns)
 
     # ------------------------------------------------------------------ profiles and spec
     def reload_profiles(self) -> None:
@@ -405,13 +374,7 @@ class ScalingView(QtWidgets.QWidget):
         following = chosen < 0 or chosen == len(self.rows) - 1
         self.rows = snap["rows"]
         self.serial_fraction = snap["serial_fraction"]
-        self.table.setRowCount(len(self.rows))
-        for i, row in enumerate(self.rows):
-            for j, (_, key, fmt, _) in enumerate(COLUMNS):
-                item = QtWidgets.QTableWidgetItem(format_cell(row.get(key), fmt))
-                item.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
-                self.table.setItem(i, j, item)
-        self._fit_columns()
+        self.table.show_rows(self.rows)
         self.speedup.set_rows(self.rows, self.serial_fraction)
         self.efficiency.set_rows(self.rows)
         f = self.serial_fraction
@@ -424,21 +387,6 @@ class ScalingView(QtWidgets.QWidget):
             self.table.selectRow(len(self.rows) - 1 if following or chosen >= len(self.rows) else chosen)
         self._on_row_chosen()
         self._update_buttons()
-
-    def _fit_columns(self) -> None:
-        """Size the table's columns to their contents, then spread the spare width evenly."""
-        table = self.table
-        table.resizeColumnsToContents()
-        n = table.columnCount()
-        spare = table.viewport().width() - sum(table.columnWidth(j) for j in range(n))
-        if spare > 0:
-            for j in range(n):
-                table.setColumnWidth(j, table.columnWidth(j) + spare // n)
-
-    def eventFilter(self, watched, event) -> bool:  # Qt override: the table's width changed
-        if watched is self.table.viewport() and event.type() == QtCore.QEvent.Type.Resize:
-            self._fit_columns()
-        return super().eventFilter(watched, event)
 
     def _on_row_chosen(self) -> None:
         i = self.table.currentRow()

@@ -287,7 +287,7 @@ class VectorizeView(QtWidgets.QWidget):
 
     def set_presentation(self, on: bool) -> None:
         """Large fonts, plot texts and thick curves for a projector."""
-        self.setStyleSheet(theme.stylesheet(theme.PRESENTATION_SCALE if on else 1.0))
+        self.setStyleSheet(theme.presentation_stylesheet(on))
         scale = 1.0
         for plot, legend in ((self.time_plot, self.time_legend), (self.speed_plot, self.speed_legend)):
             scale = present_plot(plot, legend, on)
